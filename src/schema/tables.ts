@@ -1,0 +1,268 @@
+/**
+ * THE description of every table tickvault writes. DDL (schema/ddl.ts), record validation
+ * (load/validate.ts) and the COPY encoder (copy/) are all derived from these objects, so a column
+ * or constraint is declared exactly once. The market-data tables reproduce DESIGN.md §2 verbatim.
+ *
+ * Each CHECK constraint carries its SQL and an equivalent predicate over normalized values (see
+ * schema/types.ts); the two are kept side by side so they cannot drift, and the tests prove each
+ * predicate rejects what the database rejects.
+ */
+import { t, type CellValue, type ColumnType } from './types.js';
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+  /** Trusted SQL default expression (written by us, never from input). */
+  readonly default?: string;
+  /** Trusted SQL of a STORED generated column. Generated columns are never loaded. */
+  readonly generated?: string;
+  /** Filled by the database (defaults such as created_at); loaders do not send it. */
+  readonly serverFilled?: boolean;
+}
+
+export type Row = Readonly<Record<string, CellValue>>;
+
+export interface CheckConstraint {
+  readonly name: string;
+  readonly sql: string;
+  /** true when the row satisfies the constraint (NULL operands pass, as in SQL). */
+  readonly holds: (row: Row) => boolean;
+  /** Human-readable reason used in quarantine records. */
+  readonly reason: string;
+}
+
+export interface IndexSpec {
+  readonly name: string;
+  /** Column names with an optional ' DESC' suffix. */
+  readonly columns: readonly string[];
+}
+
+export interface HypertableSpec {
+  readonly timeColumn: string;
+  /** Key into the chunk-interval configuration (schema/intervals.ts). */
+  readonly chunkIntervalKey: TableName;
+}
+
+export interface CompressionSpec {
+  readonly segmentBy: readonly string[];
+  readonly orderBy: string;
+}
+
+export type TableName =
+  | 'ohlcv_data' | 'trades_data' | 'tbbo_data' | 'statistics_data' | 'instrument_definitions';
+
+export interface TableSpec {
+  readonly name: TableName;
+  readonly columns: readonly Column[];
+  readonly checks: readonly CheckConstraint[];
+  readonly primaryKey?: readonly string[];
+  readonly unique?: readonly { name: string; columns: readonly string[] }[];
+  readonly indexes: readonly IndexSpec[];
+  readonly hypertable?: HypertableSpec;
+  readonly compression?: CompressionSpec;
+  /**
+   * The columns that identify one fact: two rows with equal keys are the same trade/bar/quote.
+   * Used for duplicate detection, upserts and replace mode (not a database constraint: the
+   * contract has none on the hypertables, and a unique index would slow every load).
+   */
+  readonly naturalKey: readonly string[];
+}
+
+const DEC = t.numeric(20, 8);
+const createdAt: Column = { name: 'created_at', type: t.timestamptz, nullable: true, default: 'NOW()', serverFilled: true };
+
+function gt0(v: CellValue): boolean { return v === null || (v as bigint | number) > 0; }
+function le(a: CellValue, b: CellValue): boolean { return a === null || b === null || a <= b; }
+
+export const ohlcvData: TableSpec = {
+  name: 'ohlcv_data',
+  columns: [
+    { name: 'timestamp', type: t.timestamptz, nullable: false },
+    { name: 'instrument_id', type: t.int4, nullable: false },
+    { name: 'symbol', type: t.varchar(50), nullable: false },
+    { name: 'open_price', type: DEC, nullable: false },
+    { name: 'high_price', type: DEC, nullable: false },
+    { name: 'low_price', type: DEC, nullable: false },
+    { name: 'close_price', type: DEC, nullable: false },
+    { name: 'volume', type: t.int8, nullable: false },
+    { name: 'granularity', type: t.varchar(10), nullable: false },
+    createdAt,
+  ],
+  checks: [
+    {
+      name: 'ohlcv_price_check',
+      sql: 'high_price >= low_price AND low_price <= open_price AND open_price <= high_price AND low_price <= close_price AND close_price <= high_price',
+      reason: 'bar prices inconsistent: need low <= open, close <= high',
+      holds: (r) => le(r.low_price, r.high_price) && le(r.low_price, r.open_price) && le(r.open_price, r.high_price)
+        && le(r.low_price, r.close_price) && le(r.close_price, r.high_price),
+    },
+    {
+      name: 'ohlcv_volume_check', sql: 'volume >= 0', reason: 'volume is negative',
+      holds: (r) => r.volume === null || (r.volume as bigint) >= 0n,
+    },
+  ],
+  indexes: [
+    { name: 'idx_ohlcv_symbol_time', columns: ['symbol', 'timestamp DESC'] },
+    { name: 'idx_ohlcv_instrument_time', columns: ['instrument_id', 'timestamp DESC'] },
+    { name: 'idx_ohlcv_granularity_time', columns: ['granularity', 'timestamp DESC'] },
+  ],
+  hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'ohlcv_data' },
+  compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
+  naturalKey: ['instrument_id', 'granularity', 'timestamp'],
+};
+
+export const tradesData: TableSpec = {
+  name: 'trades_data',
+  columns: [
+    { name: 'timestamp', type: t.timestamptz, nullable: false },
+    { name: 'instrument_id', type: t.int4, nullable: false },
+    { name: 'symbol', type: t.varchar(50), nullable: false },
+    { name: 'price', type: DEC, nullable: false },
+    { name: 'size', type: t.int8, nullable: false },
+    { name: 'side', type: t.char(1), nullable: false },
+    { name: 'trade_id', type: t.varchar(100), nullable: true },
+    createdAt,
+  ],
+  checks: [
+    { name: 'trades_price_check', sql: 'price > 0', reason: 'price is not positive', holds: (r) => gt0(r.price) },
+    { name: 'trades_size_check', sql: 'size > 0', reason: 'size is not positive', holds: (r) => gt0(r.size) },
+    {
+      name: 'trades_side_check', sql: "side IN ('B', 'S')", reason: "side is not 'B' or 'S'",
+      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S',
+    },
+  ],
+  indexes: [
+    { name: 'idx_trades_symbol_time', columns: ['symbol', 'timestamp DESC'] },
+    { name: 'idx_trades_side_time', columns: ['side', 'timestamp DESC'] },
+    { name: 'idx_trades_symbol_price_time', columns: ['symbol', 'price', 'timestamp DESC'] },
+  ],
+  hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'trades_data' },
+  compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
+  naturalKey: ['instrument_id', 'timestamp', 'trade_id'],
+};
+
+export const tbboData: TableSpec = {
+  name: 'tbbo_data',
+  columns: [
+    { name: 'timestamp', type: t.timestamptz, nullable: false },
+    { name: 'instrument_id', type: t.int4, nullable: false },
+    { name: 'symbol', type: t.varchar(50), nullable: false },
+    { name: 'bid_px_00', type: DEC, nullable: true },
+    { name: 'ask_px_00', type: DEC, nullable: true },
+    { name: 'bid_sz_00', type: t.int8, nullable: true },
+    { name: 'ask_sz_00', type: t.int8, nullable: true },
+    { name: 'spread', type: DEC, nullable: true, generated: 'ask_px_00 - bid_px_00' },
+    createdAt,
+  ],
+  checks: [
+    {
+      name: 'tbbo_prices_check',
+      sql: '(bid_px_00 IS NULL OR bid_px_00 > 0) AND (ask_px_00 IS NULL OR ask_px_00 > 0) AND (bid_px_00 IS NULL OR ask_px_00 IS NULL OR ask_px_00 >= bid_px_00)',
+      reason: 'quote prices invalid: need bid > 0, ask > 0 and ask >= bid (crossed quote)',
+      holds: (r) => gt0(r.bid_px_00) && gt0(r.ask_px_00) && le(r.bid_px_00, r.ask_px_00),
+    },
+    {
+      name: 'tbbo_sizes_check',
+      sql: '(bid_sz_00 IS NULL OR bid_sz_00 > 0) AND (ask_sz_00 IS NULL OR ask_sz_00 > 0)',
+      reason: 'quote sizes must be positive',
+      holds: (r) => gt0(r.bid_sz_00) && gt0(r.ask_sz_00),
+    },
+  ],
+  indexes: [
+    { name: 'idx_tbbo_symbol_time', columns: ['symbol', 'timestamp DESC'] },
+    { name: 'idx_tbbo_symbol_spread_time', columns: ['symbol', 'spread', 'timestamp DESC'] },
+  ],
+  hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'tbbo_data' },
+  compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
+  naturalKey: ['instrument_id', 'timestamp'],
+};
+
+/**
+ * Not in the user's contract: designed from the DBN StatMsg (reference §4). `timestamp` is
+ * ts_event; `stat_type_name` spells the numeric stat_type so SQL users need no lookup table.
+ * Compression segments by symbol and stat_type: queries ask for one statistic of one symbol.
+ */
+export const statisticsData: TableSpec = {
+  name: 'statistics_data',
+  columns: [
+    { name: 'timestamp', type: t.timestamptz, nullable: false },
+    { name: 'ts_recv', type: t.timestamptz, nullable: false },
+    { name: 'ts_ref', type: t.timestamptz, nullable: true },
+    { name: 'instrument_id', type: t.int4, nullable: false },
+    { name: 'symbol', type: t.varchar(50), nullable: false },
+    { name: 'stat_type', type: t.int2, nullable: false },
+    { name: 'stat_type_name', type: t.varchar(40), nullable: false },
+    { name: 'price', type: DEC, nullable: true },
+    { name: 'quantity', type: t.int8, nullable: true },
+    { name: 'sequence', type: t.int8, nullable: false },
+    { name: 'ts_in_delta', type: t.int4, nullable: true },
+    { name: 'channel_id', type: t.int2, nullable: true },
+    { name: 'update_action', type: t.int2, nullable: false },
+    { name: 'stat_flags', type: t.int2, nullable: false },
+    createdAt,
+  ],
+  checks: [
+    {
+      name: 'statistics_update_action_check', sql: 'update_action IN (1, 2)',
+      reason: 'update_action is not 1 (new) or 2 (delete)',
+      holds: (r) => r.update_action === null || r.update_action === 1 || r.update_action === 2,
+    },
+    {
+      name: 'statistics_stat_type_check', sql: 'stat_type > 0', reason: 'stat_type is not positive',
+      holds: (r) => gt0(r.stat_type),
+    },
+  ],
+  indexes: [
+    { name: 'idx_statistics_symbol_type_time', columns: ['symbol', 'stat_type', 'timestamp DESC'] },
+    { name: 'idx_statistics_instrument_time', columns: ['instrument_id', 'timestamp DESC'] },
+  ],
+  hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'statistics_data' },
+  compression: { segmentBy: ['symbol', 'stat_type'], orderBy: 'timestamp DESC' },
+  naturalKey: ['instrument_id', 'timestamp', 'stat_type', 'sequence'],
+};
+
+export const instrumentDefinitions: TableSpec = {
+  name: 'instrument_definitions',
+  columns: [
+    { name: 'instrument_id', type: t.int4, nullable: false },
+    { name: 'symbol', type: t.varchar(50), nullable: false },
+    { name: 'raw_symbol', type: t.varchar(100), nullable: false },
+    { name: 'asset', type: t.varchar(20), nullable: false },
+    { name: 'exchange', type: t.varchar(20), nullable: false },
+    { name: 'currency', type: t.varchar(3), nullable: false },
+    { name: 'tick_size', type: DEC, nullable: false },
+    { name: 'multiplier', type: DEC, nullable: false },
+    { name: 'expiration_date', type: t.date, nullable: true },
+    { name: 'is_active', type: t.bool, nullable: true, default: 'TRUE' },
+    createdAt,
+    { name: 'updated_at', type: t.timestamptz, nullable: true, default: 'NOW()', serverFilled: true },
+  ],
+  checks: [
+    { name: 'positive_tick_size', sql: 'tick_size > 0', reason: 'tick_size is not positive', holds: (r) => gt0(r.tick_size) },
+    { name: 'positive_multiplier', sql: 'multiplier > 0', reason: 'multiplier is not positive', holds: (r) => gt0(r.multiplier) },
+  ],
+  primaryKey: ['instrument_id'],
+  unique: [{ name: 'unique_symbol', columns: ['symbol'] }],
+  indexes: [
+    { name: 'idx_definitions_symbol', columns: ['symbol'] },
+    { name: 'idx_definitions_asset_active', columns: ['asset', 'is_active'] },
+    { name: 'idx_definitions_exchange_active', columns: ['exchange', 'is_active'] },
+  ],
+  naturalKey: ['instrument_id'],
+};
+
+export const MARKET_TABLES: readonly TableSpec[] = [ohlcvData, tradesData, tbboData, statisticsData, instrumentDefinitions];
+
+export function tableSpec(name: string): TableSpec {
+  const spec = MARKET_TABLES.find((s) => s.name === name);
+  if (!spec) {
+    throw new Error(`unknown table "${name}"; expected one of ${MARKET_TABLES.map((s) => s.name).join(', ')}`);
+  }
+  return spec;
+}
+
+/** The columns a loader sends: everything except generated and server-filled columns. */
+export function loadedColumns(spec: TableSpec): readonly Column[] {
+  return spec.columns.filter((c) => !c.generated && !c.serverFilled);
+}
