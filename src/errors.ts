@@ -47,13 +47,13 @@ export class QueryError extends TickvaultError {
   constructor(message: string, options?: { cause?: unknown }) { super('QUERY', message, options); }
 }
 
-const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*)(?::[^@/\s]*)?@/gi;
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):[^@/\s]*@/gi;
 const PASSWORD_PARAM = /((?:^|[\s?&])password=)[^\s&]*/gi;
 
 /** Removes passwords from any text that may contain a connection URL or conninfo. */
 export function redactUrl(text: string): string {
   return text
-    .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}${user ? ':***' : ''}@`)
+    .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
     .replace(PASSWORD_PARAM, '$1***');
 }
 
