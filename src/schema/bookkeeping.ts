@@ -47,6 +47,7 @@ export const BOOKKEEPING_SQL: readonly string[] = [
     records_rejected INTEGER NOT NULL,
     min_time TIMESTAMPTZ,
     max_time TIMESTAMPTZ,
+    instrument_ids INTEGER[],
     committed_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     PRIMARY KEY (load_id, batch_no)
   )`,

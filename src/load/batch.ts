@@ -1,0 +1,90 @@
+/**
+ * A PreparedBatch is one checkpoint's worth of input, validated and ready to encode: the unit a
+ * worker COPYs, commits and records in the ledger. Batches are numbered by input position (every
+ * `batchSize` input records, rejected ones included), so a re-run of the same source produces the
+ * same numbering and an interrupted load resumes at the first batch the ledger lacks.
+ *
+ * The generic implementation holds normalized rows; a decoder may implement the interface over its
+ * own binary buffers (no per-row objects) — the writer only needs `encodeRow`.
+ */
+import type { BinaryCopyWriter } from '../copy/binary-writer.js';
+import { createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
+import type { CellValue } from '../schema/types.js';
+import type { Column } from '../schema/tables.js';
+
+export interface Rejection {
+  /** 0-based index of the record in the load's input. */
+  readonly recordIndex: number;
+  readonly reason: string;
+  readonly constraint: string | null;
+  /** The original record as JSON text. */
+  readonly record: string;
+}
+
+export interface PreparedBatch {
+  readonly batchNo: number;
+  readonly recordsIn: number;
+  /** Valid rows, encodable with encodeRow(0..rowCount-1). */
+  readonly rowCount: number;
+  readonly rejections: Rejection[];
+  readonly minTime: bigint | null;
+  readonly maxTime: bigint | null;
+  readonly instrumentIds: ReadonlySet<number>;
+  encodeRow(w: BinaryCopyWriter, i: number): void;
+  /** Normalized values of row i (used by the INSERT path and for quarantining DB rejections). */
+  rowValues(i: number): readonly CellValue[];
+  /** Input position and original JSON of row i. */
+  rowOrigin(i: number): { recordIndex: number; record: string };
+}
+
+const encoders = new WeakMap<readonly Column[], RowEncoder>();
+
+export function rowEncoderFor(columns: readonly Column[]): RowEncoder {
+  let enc = encoders.get(columns);
+  if (!enc) {
+    enc = createRowEncoder(columns);
+    encoders.set(columns, enc);
+  }
+  return enc;
+}
+
+/** A batch of normalized rows built from JS records. */
+export class ValuesBatch implements PreparedBatch {
+  readonly rows: CellValue[][] = [];
+  readonly recordIndexes: number[] = [];
+  readonly originals: unknown[] = [];
+  readonly rejections: Rejection[] = [];
+  readonly instrumentIds = new Set<number>();
+  minTime: bigint | null = null;
+  maxTime: bigint | null = null;
+  recordsIn = 0;
+  private readonly encode: RowEncoder;
+
+  constructor(readonly batchNo: number, columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number) {
+    this.encode = rowEncoderFor(columns);
+  }
+
+  get rowCount(): number { return this.rows.length; }
+
+  add(values: CellValue[], recordIndex: number, original: unknown): void {
+    this.rows.push(values);
+    this.recordIndexes.push(recordIndex);
+    this.originals.push(original);
+    if (this.timeIndex >= 0) {
+      const t = values[this.timeIndex] as bigint;
+      if (this.minTime === null || t < this.minTime) this.minTime = t;
+      if (this.maxTime === null || t > this.maxTime) this.maxTime = t;
+    }
+    if (this.instrumentIndex >= 0) this.instrumentIds.add(values[this.instrumentIndex] as number);
+  }
+
+  encodeRow(w: BinaryCopyWriter, i: number): void { this.encode(w, this.rows[i]!); }
+  rowValues(i: number): readonly CellValue[] { return this.rows[i]!; }
+  rowOrigin(i: number): { recordIndex: number; record: string } {
+    return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.originals[i]) };
+  }
+}
+
+export function jsonOf(record: unknown): string {
+  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+}

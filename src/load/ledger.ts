@@ -1,0 +1,127 @@
+/**
+ * The load ledger: one row per load, one row per committed batch. A batch's ledger row is written
+ * in the same transaction as its data, so "the ledger says batch k committed" and "batch k's rows
+ * are in the table" are the same fact — the basis of exactly-once resume.
+ */
+import type { Connection, Engine, Queryable } from '../engine/types.js';
+import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
+import { microsToIso } from '../values/time.js';
+import type { PreparedBatch } from './batch.js';
+
+export type LoadMode = 'append' | 'replace' | 'upsert';
+export type LoadStatus = 'running' | 'completed' | 'failed' | 'superseded';
+
+export interface SourceIdentity {
+  /** Human-readable origin (file path, feed name). */
+  readonly source: string;
+  /** Content hash: equal hashes mean the same input, whatever its name. */
+  readonly contentHash: string;
+}
+
+export interface LoadRecord {
+  readonly loadId: string;
+  readonly source: string;
+  readonly contentHash: string;
+  readonly status: LoadStatus;
+  readonly mode: LoadMode;
+  readonly batchSize: number;
+  readonly recordsIn: number;
+  readonly recordsInserted: number;
+  readonly recordsRejected: number;
+  readonly minTime: Date | null;
+  readonly maxTime: Date | null;
+  readonly instrumentIds: number[] | null;
+  readonly details: Record<string, unknown> | null;
+}
+
+interface LoadRowDb {
+  load_id: string; source: string; content_hash: string; status: LoadStatus; mode: LoadMode; batch_size: number;
+  records_in: string; records_inserted: string; records_rejected: string; min_time: Date | null; max_time: Date | null;
+  instrument_ids: number[] | null; details: Record<string, unknown> | null;
+}
+
+const SELECT_LOAD = `SELECT load_id::text AS load_id, source, content_hash, status, mode, batch_size, records_in::text AS records_in,
+  records_inserted::text AS records_inserted, records_rejected::text AS records_rejected, min_time, max_time, instrument_ids, details
+  FROM ${LOADS_TABLE}`;
+
+function toRecord(r: LoadRowDb): LoadRecord {
+  return {
+    loadId: r.load_id, source: r.source, contentHash: r.content_hash, status: r.status, mode: r.mode, batchSize: Number(r.batch_size),
+    recordsIn: Number(r.records_in), recordsInserted: Number(r.records_inserted), recordsRejected: Number(r.records_rejected),
+    minTime: r.min_time, maxTime: r.max_time, instrumentIds: r.instrument_ids, details: r.details,
+  };
+}
+
+/** The newest non-superseded load of this content into this table. */
+export async function findLoadByHash(db: Queryable, table: string, contentHash: string): Promise<LoadRecord | undefined> {
+  const { rows } = await db.query<LoadRowDb>(
+    `${SELECT_LOAD} WHERE target_table = $1 AND content_hash = $2 AND status <> 'superseded' ORDER BY load_id DESC LIMIT 1`, [table, contentHash]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+/** The newest completed load of this source name into this table (what `replace` replaces). */
+export async function findCompletedLoadBySource(db: Queryable, table: string, source: string): Promise<LoadRecord | undefined> {
+  const { rows } = await db.query<LoadRowDb>(
+    `${SELECT_LOAD} WHERE target_table = $1 AND source = $2 AND status = 'completed' ORDER BY load_id DESC LIMIT 1`, [table, source]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+export async function getLoad(db: Queryable, loadId: string): Promise<LoadRecord | undefined> {
+  const { rows } = await db.query<LoadRowDb>(`${SELECT_LOAD} WHERE load_id = $1::bigint`, [loadId]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+export async function createLoad(db: Queryable, args: { identity: SourceIdentity; table: string; mode: LoadMode; batchSize: number; details?: Record<string, unknown> }): Promise<string> {
+  const { rows } = await db.query<{ load_id: string }>(
+    `INSERT INTO ${LOADS_TABLE} (source, content_hash, target_table, mode, status, batch_size, details)
+     VALUES ($1, $2, $3, $4, 'running', $5, $6::jsonb) RETURNING load_id::text AS load_id`,
+    [args.identity.source, args.identity.contentHash, args.table, args.mode, args.batchSize, JSON.stringify(args.details ?? {})]);
+  return rows[0]!.load_id;
+}
+
+export async function markRunning(db: Queryable, loadId: string): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET status = 'running', error = NULL, updated_at = NOW() WHERE load_id = $1::bigint`, [loadId]);
+}
+
+export async function mergeDetails(db: Queryable, loadId: string, details: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
+    [loadId, JSON.stringify(details)]);
+}
+
+export async function committedBatches(db: Queryable, loadId: string): Promise<Set<number>> {
+  const { rows } = await db.query<{ batch_no: number }>(`SELECT batch_no FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [loadId]);
+  return new Set(rows.map((r) => Number(r.batch_no)));
+}
+
+export async function recordBatch(conn: Connection, loadId: string, batch: PreparedBatch, inserted: number, rejected: number): Promise<void> {
+  await conn.query(
+    `INSERT INTO ${LOAD_BATCHES_TABLE} (load_id, batch_no, records_in, records_inserted, records_rejected, min_time, max_time, instrument_ids)
+     VALUES ($1::bigint, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8::int[])`,
+    [loadId, batch.batchNo, batch.recordsIn, inserted, rejected,
+      batch.minTime === null ? null : microsToIso(batch.minTime), batch.maxTime === null ? null : microsToIso(batch.maxTime),
+      [...batch.instrumentIds]]);
+}
+
+/** Marks a load completed with totals summed from its committed batches. */
+export async function completeLoad(db: Queryable, loadId: string, durationMs: number): Promise<LoadRecord> {
+  await db.query(
+    `UPDATE ${LOADS_TABLE} l SET status = 'completed', finished_at = NOW(), updated_at = NOW(), duration_ms = $2, error = NULL,
+        instrument_ids = ARRAY(SELECT DISTINCT unnest(instrument_ids) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint ORDER BY 1),
+        records_in = b.records_in, records_inserted = b.records_inserted, records_rejected = b.records_rejected,
+        min_time = b.min_time, max_time = b.max_time
+       FROM (SELECT COALESCE(sum(records_in), 0) AS records_in, COALESCE(sum(records_inserted), 0) AS records_inserted,
+                    COALESCE(sum(records_rejected), 0) AS records_rejected, min(min_time) AS min_time, max(max_time) AS max_time
+               FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint) b
+      WHERE l.load_id = $1::bigint`,
+    [loadId, Math.round(durationMs)]);
+  return (await getLoad(db, loadId))!;
+}
+
+export async function failLoad(db: Queryable, loadId: string, message: string): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET status = 'failed', error = $2, updated_at = NOW() WHERE load_id = $1::bigint`, [loadId, message]);
+}
+
+export async function supersede(conn: Connection, loadId: string): Promise<void> {
+  await conn.query(`UPDATE ${LOADS_TABLE} SET status = 'superseded', updated_at = NOW() WHERE load_id = $1::bigint`, [loadId]);
+}
+

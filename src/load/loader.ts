@@ -1,0 +1,279 @@
+/**
+ * The shared loader: validated batches → binary COPY on dedicated connections, with quarantine,
+ * the load ledger (exactly-once resume, no-op re-runs, replace mode), parallel workers and bulk
+ * mode. The five table loaders (loaders.ts) differ only in their table description and defaults.
+ */
+import { openEngine } from '../engine/open.js';
+import type { Connection, Engine } from '../engine/types.js';
+import type { ConnectionOptions } from '../config/connection.js';
+import { LoadError, TickvaultError, errorMessage } from '../errors.js';
+import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
+import { ident } from '../sql/ident.js';
+import type { PreparedBatch, Rejection } from './batch.js';
+import { dropSecondaryIndexes, ensureIndexes } from './indexes.js';
+import * as ledger from './ledger.js';
+import { quarantine } from './quarantine.js';
+import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
+import { writeBatch, type WriteOutcome } from './write-batch.js';
+
+export interface LoaderConfig extends ConnectionOptions {
+  /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
+  readonly engine?: Engine;
+  /** Input records per batch: the unit of COPY, commit and resume. */
+  readonly batchSize?: number;
+  /** COPY connections working at once (server engine; the embedded engine has one session). */
+  readonly parallelWorkers?: number;
+  /** false = multi-row INSERT instead of COPY (slower; for servers or proxies without COPY). */
+  readonly useCopy?: boolean;
+  /** After a bulk load, compress the chunks the compression policy would compress (community tier). */
+  readonly enableCompression?: boolean;
+  /** Make sure the contract's indexes exist before loading (repairs an interrupted bulk load). */
+  readonly createIndexes?: boolean;
+  /** ANALYZE the table after a bulk load so the planner sees the new rows. */
+  readonly analyzeTables?: boolean;
+}
+
+export interface StoreBatchResult {
+  readonly recordsInserted: number;
+  readonly recordsRejected: number;
+  readonly processingTimeMs: number;
+}
+
+export interface BulkLoadOptions {
+  onProgress?: (completed: number, total?: number) => void;
+  /** Identity of the input: makes the load resumable and a re-run a no-op. */
+  source?: ledger.SourceIdentity;
+  /** Total records, if known, passed to onProgress. */
+  total?: number;
+  /** 'append' (default) or 'replace' (atomically replace what the previous load of this source stored). */
+  mode?: 'append' | 'replace';
+  /** Drop secondary indexes during the load and build them afterwards (for backfills into empty ranges). */
+  bulk?: boolean;
+}
+
+export interface RejectReason { readonly reason: string; readonly count: number }
+
+export interface BulkLoadResult {
+  readonly loadId: string;
+  /** 'completed': this call loaded the data; 'already-loaded': the ledger shows this input completed before. */
+  readonly status: 'completed' | 'already-loaded';
+  readonly totalRecords: number;
+  readonly recordsInserted: number;
+  readonly recordsRejected: number;
+  readonly processingTimeSeconds: number;
+  readonly recordsPerSecond: number;
+  /** Batches skipped because an earlier, interrupted run of this load had committed them. */
+  readonly batchesResumed: number;
+  readonly replacedLoadId: string | null;
+  readonly topRejectReasons: readonly RejectReason[];
+}
+
+export interface LoaderDefaults {
+  readonly batchSize: number;
+}
+
+export class BaseLoader<R extends object = Record<string, unknown>> {
+  readonly batchSize: number;
+  readonly parallelWorkers: number;
+  readonly useCopy: boolean;
+  readonly enableCompression: boolean;
+  readonly createIndexes: boolean;
+  readonly analyzeTables: boolean;
+  protected readonly columns: readonly Column[];
+  private enginePromise: Promise<Engine> | undefined;
+  private readonly ownsEngine: boolean;
+
+  constructor(readonly spec: TableSpec, defaults: LoaderDefaults, private readonly config: LoaderConfig = {}) {
+    this.batchSize = positiveInt('batchSize', config.batchSize ?? defaults.batchSize);
+    this.parallelWorkers = positiveInt('parallelWorkers', config.parallelWorkers ?? 1);
+    this.useCopy = config.useCopy ?? true;
+    this.enableCompression = config.enableCompression ?? false;
+    this.createIndexes = config.createIndexes ?? true;
+    this.analyzeTables = config.analyzeTables ?? true;
+    this.columns = loadedColumns(spec);
+    this.ownsEngine = config.engine === undefined;
+    if (config.engine) this.enginePromise = Promise.resolve(config.engine);
+  }
+
+  engine(): Promise<Engine> {
+    this.enginePromise ??= openEngine(this.config);
+    return this.enginePromise;
+  }
+
+  /** Closes the engine if this loader opened it. */
+  async close(): Promise<void> {
+    if (this.ownsEngine && this.enginePromise) await (await this.enginePromise).close();
+    this.enginePromise = undefined;
+  }
+
+  /** Validates and stores records in one transaction; invalid rows are quarantined. */
+  async storeBatch(records: readonly R[]): Promise<StoreBatchResult> {
+    const started = performance.now();
+    const engine = await this.engine();
+    let inserted = 0;
+    let rejected = 0;
+    const source = new RecordSource<R>([records]);
+    await engine.transaction(async (tx) => {
+      for await (const item of source.prepare(this.spec, Math.max(1, records.length), () => false)) {
+        if ('skipped' in item) continue;
+        const out = await this.writePrepared(tx, item);
+        const rejections = [...item.rejections, ...out.dbRejections];
+        await quarantine(tx, this.spec.name, null, 'storeBatch', rejections);
+        inserted += out.inserted;
+        rejected += rejections.length;
+      }
+    });
+    return { recordsInserted: inserted, recordsRejected: rejected, processingTimeMs: performance.now() - started };
+  }
+
+  /** Streams a source into the table in committed batches; see BulkLoadOptions. */
+  async bulkLoad(source: RecordInput<R> | BatchSource, options: BulkLoadOptions = {}): Promise<BulkLoadResult> {
+    const started = performance.now();
+    const engine = await this.engine();
+    const caps = await engine.capabilities();
+    const batchSource: BatchSource = isBatchSource(source) ? source : new RecordSource<R>(source as RecordInput<R>, options.source, options.total);
+    const identity = options.source ?? batchSource.identity ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
+    const total = options.total ?? batchSource.totalRecords;
+    const mode = options.mode ?? 'append';
+
+    const existing = await ledger.findLoadByHash(engine, this.spec.name, identity.contentHash);
+    if (existing?.status === 'completed' && mode === 'append') {
+      return {
+        loadId: existing.loadId, status: 'already-loaded', totalRecords: existing.recordsIn, recordsInserted: 0, recordsRejected: 0,
+        processingTimeSeconds: (performance.now() - started) / 1000, recordsPerSecond: 0, batchesResumed: 0, replacedLoadId: null, topRejectReasons: [],
+      };
+    }
+    if (this.createIndexes) await ensureIndexes(engine, this.spec);
+
+    const previous = mode === 'replace' ? await ledger.findCompletedLoadBySource(engine, this.spec.name, identity.source) : undefined;
+    const resumable = existing && existing.status !== 'completed' && mode === 'append' ? existing : undefined;
+    const batchSize = resumable?.batchSize ?? this.batchSize;
+    const loadId = resumable?.loadId ?? await ledger.createLoad(engine, { identity, table: this.spec.name, mode, batchSize, details: { bulk: options.bulk ?? false } });
+    if (resumable) await ledger.markRunning(engine, loadId);
+    const committed = resumable ? await ledger.committedBatches(engine, loadId) : new Set<number>();
+
+    const reasons = new Map<string, number>();
+    let completed = 0;
+    const progress = (n: number) => { completed += n; options.onProgress?.(completed, total); };
+    const handle = async (tx: Connection, batch: PreparedBatch) => {
+      const out = await this.writePrepared(tx, batch);
+      const rejections = [...batch.rejections, ...out.dbRejections];
+      await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
+      await ledger.recordBatch(tx, loadId, batch, out.inserted, rejections.length);
+      countReasons(reasons, rejections);
+    };
+
+    try {
+      const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
+      if (bulk) {
+        await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
+        await dropSecondaryIndexes(engine, this.spec);
+      }
+      const batches = batchSource.prepare(this.spec, batchSize, (n) => committed.has(n));
+      if (previous) {
+        await this.replaceInOneTransaction(engine, previous, batches, handle, progress);
+      } else {
+        const workers = caps.multipleConnections ? this.parallelWorkers : 1;
+        await runWorkers(batches, workers, async (item) => {
+          if ('skipped' in item) { progress(item.recordsIn); return; }
+          await engine.transaction((tx) => handle(tx, item));
+          progress(item.recordsIn);
+        });
+      }
+      if (bulk) {
+        await ensureIndexes(engine, this.spec);
+        await ledger.mergeDetails(engine, loadId, { indexesDropped: false });
+      }
+      if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
+      if (this.analyzeTables) await engine.query(`ANALYZE ${ident(this.spec.name)}`);
+      const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
+      const seconds = (performance.now() - started) / 1000;
+      return {
+        loadId, status: 'completed', totalRecords: done.recordsIn, recordsInserted: done.recordsInserted, recordsRejected: done.recordsRejected,
+        processingTimeSeconds: seconds, recordsPerSecond: seconds > 0 ? completed / seconds : 0,
+        batchesResumed: committed.size, replacedLoadId: previous?.loadId ?? null,
+        topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
+      };
+    } catch (err) {
+      await ledger.failLoad(engine, loadId, errorMessage(err)).catch(() => undefined);
+      if (err instanceof TickvaultError) throw err;
+      throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}. Committed batches are kept; re-run the same load to resume.`, { cause: err });
+    }
+  }
+
+  /** How a prepared batch reaches the table; DefinitionsLoader overrides it with an upsert. */
+  protected writePrepared(tx: Connection, batch: PreparedBatch): Promise<WriteOutcome> {
+    return writeBatch(tx, batch, { table: this.spec.name, columns: this.columns, useCopy: this.useCopy });
+  }
+
+  /**
+   * Replace mode: delete what the previous load of this source stored (its instruments over its
+   * time range), load the new contents and retire the old ledger entry — one transaction, so
+   * readers see either the old data or the new, never a mix or a gap.
+   */
+  private async replaceInOneTransaction(
+    engine: Engine, previous: ledger.LoadRecord, batches: AsyncIterable<BatchOrSkip>,
+    handle: (tx: Connection, b: PreparedBatch) => Promise<void>, progress: (n: number) => void,
+  ): Promise<void> {
+    const time = this.spec.hypertable?.timeColumn;
+    await engine.transaction(async (tx) => {
+      if (time && previous.minTime && previous.maxTime && previous.instrumentIds?.length) {
+        await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[]) AND ${ident(time)} BETWEEN $2 AND $3`,
+          [previous.instrumentIds, previous.minTime, previous.maxTime]);
+      } else if (!time && previous.instrumentIds?.length) {
+        await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[])`, [previous.instrumentIds]);
+      }
+      for await (const item of batches) {
+        if (!('skipped' in item)) await handle(tx, item);
+        progress(item.recordsIn);
+      }
+      await ledger.supersede(tx, previous.loadId);
+    });
+  }
+}
+
+/** N workers pulling from one async iterator; the first failure stops the others after their batch. */
+export async function runWorkers<T>(items: AsyncIterable<T>, workers: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it = items[Symbol.asyncIterator]();
+  let failed = false;
+  const worker = async () => {
+    while (!failed) {
+      const next = await it.next();
+      if (next.done) return;
+      try {
+        await fn(next.value);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) {
+    await it.return?.();
+    throw rejected.reason;
+  }
+}
+
+function countReasons(map: Map<string, number>, rejections: readonly Rejection[]): void {
+  for (const r of rejections) {
+    const key = r.constraint ?? r.reason.replace(/: .*$/, '');
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new LoadError(`${name} must be a positive integer (got ${v})`);
+  return v;
+}
+
+/** Compresses the chunks older than the table's compression policy (what the job would do). */
+async function compressEligibleChunks(engine: Engine, table: string): Promise<void> {
+  const { rows } = await engine.query<{ after: string | null }>(
+    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`, [table]);
+  const after = rows[0]?.after;
+  if (!after) return;
+  await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c`, [table, after]);
+}
+

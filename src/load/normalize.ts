@@ -1,0 +1,188 @@
+/**
+ * Turns a user record (the seed's field names) into the normalized values of schema/types.ts,
+ * column by column, as described by the table spec. Two kinds of problems are told apart:
+ * - the record's SHAPE is wrong (unknown field, required field missing): a caller bug, thrown as
+ *   RecordShapeError naming the field;
+ * - a VALUE is bad (unparseable price, too long a symbol, NULL in a NOT NULL column, a CHECK
+ *   violated): a data problem, returned as a rejection that the loader quarantines.
+ */
+import { RecordShapeError } from '../errors.js';
+import type { Column, Row, TableSpec } from '../schema/tables.js';
+import { loadedColumns } from '../schema/tables.js';
+import type { CellValue } from '../schema/types.js';
+import { fitsPrecision, fromNumber, parseDecimal, rescaleFixed } from '../copy/numeric.js';
+import { toEpochDays, toMicros } from '../values/time.js';
+
+/** A price given as an exact fixed-point integer: value × 10^-scale (DBN: scale 9). */
+export interface FixedPoint {
+  readonly value: bigint;
+  readonly scale: number;
+}
+
+export type Normalized =
+  | { readonly ok: true; readonly values: CellValue[] }
+  | { readonly ok: false; readonly reason: string; readonly constraint: string | null };
+
+class ValueProblem extends Error {}
+
+const INT4_MIN = -2147483648;
+const INT4_MAX = 2147483647;
+const INT2_MIN = -32768;
+const INT2_MAX = 32767;
+const INT8_MIN = -(2n ** 63n);
+const INT8_MAX = 2n ** 63n - 1n;
+
+type Converter = (raw: unknown) => CellValue;
+
+function converterFor(col: Column): Converter {
+  const type = col.type;
+  switch (type.kind) {
+    case 'timestamptz':
+      return (raw) => {
+        try { return toMicros(raw); } catch (e) { throw new ValueProblem((e as Error).message); }
+      };
+    case 'int2':
+    case 'int4': {
+      const [lo, hi] = type.kind === 'int2' ? [INT2_MIN, INT2_MAX] : [INT4_MIN, INT4_MAX];
+      return (raw) => {
+        const n = typeof raw === 'bigint' ? Number(raw) : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+        if (typeof n !== 'number' || !Number.isInteger(n)) throw new ValueProblem(`not an integer: ${show(raw)}`);
+        if (n < lo || n > hi) throw new ValueProblem(`${n} is out of range for ${type.kind === 'int2' ? 'SMALLINT' : 'INTEGER'}`);
+        return n;
+      };
+    }
+    case 'int8':
+      return (raw) => {
+        let v: bigint;
+        if (typeof raw === 'bigint') v = raw;
+        else if (typeof raw === 'number' && Number.isSafeInteger(raw)) v = BigInt(raw);
+        else if (typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) v = BigInt(raw.trim());
+        else throw new ValueProblem(`not an integer: ${show(raw)}`);
+        if (v < INT8_MIN || v > INT8_MAX) throw new ValueProblem(`${v} is out of range for BIGINT`);
+        return v;
+      };
+    case 'numeric':
+      return (raw) => {
+        let scaled: bigint;
+        try {
+          if (typeof raw === 'string') scaled = parseDecimal(raw, type.scale);
+          else if (typeof raw === 'number') scaled = fromNumber(raw, type.scale);
+          else if (typeof raw === 'bigint') scaled = raw * 10n ** BigInt(type.scale);
+          else if (isFixedPoint(raw)) scaled = rescaleFixed(raw.value, raw.scale, type.scale);
+          else throw new ValueProblem(`not a number: ${show(raw)}`);
+        } catch (e) {
+          if (e instanceof ValueProblem) throw e;
+          throw new ValueProblem((e as Error).message);
+        }
+        if (!fitsPrecision(scaled, type.precision, type.scale)) {
+          throw new ValueProblem(`${show(raw)} does not fit DECIMAL(${type.precision},${type.scale})`);
+        }
+        return scaled;
+      };
+    case 'varchar':
+    case 'char':
+    case 'text':
+      return (raw) => {
+        if (typeof raw !== 'string') throw new ValueProblem(`not a string: ${show(raw)}`);
+        if (raw.includes('\0')) throw new ValueProblem('text contains a NUL byte');
+        if (type.kind !== 'text' && [...raw].length > type.length) {
+          throw new ValueProblem(`"${raw.slice(0, 40)}" is longer than ${type.length} characters`);
+        }
+        return raw;
+      };
+    case 'bool':
+      return (raw) => {
+        if (typeof raw !== 'boolean') throw new ValueProblem(`not a boolean: ${show(raw)}`);
+        return raw;
+      };
+    case 'date':
+      return (raw) => {
+        try { return toEpochDays(raw); } catch (e) { throw new ValueProblem((e as Error).message); }
+      };
+    case 'jsonb':
+      return (raw) => JSON.stringify(raw);
+  }
+}
+
+function isFixedPoint(v: unknown): v is FixedPoint {
+  return typeof v === 'object' && v !== null && typeof (v as FixedPoint).value === 'bigint' && typeof (v as FixedPoint).scale === 'number';
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v instanceof Date) return v.toISOString();
+  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+}
+
+/** Default values for optional columns the record may omit (mirrors the DDL's DEFAULT). */
+function jsDefault(col: Column): CellValue {
+  if (col.default === 'TRUE') return true;
+  if (col.default === 'FALSE') return false;
+  return null;
+}
+
+export class RecordNormalizer {
+  readonly columns: readonly Column[];
+  private readonly converters: Converter[];
+  private readonly known: Set<string>;
+  private readonly ignored: Set<string>;
+
+  constructor(readonly spec: TableSpec) {
+    this.columns = loadedColumns(spec);
+    this.converters = this.columns.map(converterFor);
+    this.known = new Set(this.columns.map((c) => c.name));
+    // Generated and server-filled columns may appear in records read back from the database;
+    // they are accepted and ignored, never sent.
+    this.ignored = new Set(spec.columns.filter((c) => c.generated || c.serverFilled).map((c) => c.name));
+  }
+
+  /** Throws RecordShapeError for unknown or missing fields. */
+  checkShape(record: Record<string, unknown>, index: number): void {
+    for (const key of Object.keys(record)) {
+      if (!this.known.has(key) && !this.ignored.has(key)) {
+        throw new RecordShapeError(`record ${index}: unknown field "${key}" for table ${this.spec.name}; expected fields: ${[...this.known].join(', ')}`);
+      }
+    }
+    for (const col of this.columns) {
+      if (!col.nullable && !col.default && !(col.name in record)) {
+        throw new RecordShapeError(`record ${index}: required field "${col.name}" is missing for table ${this.spec.name}`);
+      }
+    }
+  }
+
+  normalize(record: Record<string, unknown>): Normalized {
+    const values: CellValue[] = new Array(this.columns.length);
+    const row: Record<string, CellValue> = {};
+    for (let i = 0; i < this.columns.length; i++) {
+      const col = this.columns[i]!;
+      const raw = record[col.name];
+      let v: CellValue;
+      if (raw === undefined) v = jsDefault(col);
+      else if (raw === null) v = null;
+      else {
+        try {
+          v = this.converters[i]!(raw);
+        } catch (e) {
+          if (e instanceof ValueProblem) return { ok: false, reason: `${col.name}: ${e.message}`, constraint: null };
+          throw e;
+        }
+      }
+      if (v === null && !col.nullable) return { ok: false, reason: `${col.name} is NULL but the column is NOT NULL`, constraint: `${col.name}_not_null` };
+      values[i] = v;
+      row[col.name] = v;
+    }
+    const failed = firstFailedCheck(this.spec, row);
+    if (failed) return { ok: false, reason: failed.reason, constraint: failed.name };
+    return { ok: true, values };
+  }
+}
+
+export function firstFailedCheck(spec: TableSpec, row: Row): { name: string; reason: string } | undefined {
+  for (const check of spec.checks) if (!check.holds(row)) return check;
+  return undefined;
+}
+
+/** JSON-safe copy of an original record for the quarantine table (bigint → string). */
+export function recordToJson(record: unknown): string {
+  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+}

@@ -1,0 +1,75 @@
+/**
+ * Batch sources. A loader consumes PreparedBatches; `RecordSource` makes them from JS records
+ * (or arrays of records), validating each against the table description. Other sources (the DBN
+ * decoder) implement `BatchSource` over their own buffers.
+ */
+import type { TableSpec } from '../schema/tables.js';
+import { ValuesBatch, jsonOf, type PreparedBatch } from './batch.js';
+import { RecordNormalizer } from './normalize.js';
+import type { SourceIdentity } from './ledger.js';
+
+/** A batch the ledger already holds: only its record count is needed to keep numbering. */
+export interface SkippedBatch {
+  readonly skipped: true;
+  readonly batchNo: number;
+  readonly recordsIn: number;
+}
+
+export type BatchOrSkip = PreparedBatch | SkippedBatch;
+
+export interface BatchSource {
+  /** Identity for the ledger; without one a load cannot be resumed or recognised as a re-run. */
+  readonly identity?: SourceIdentity;
+  /** Total input records if known in advance (for progress). */
+  readonly totalRecords?: number;
+  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip>;
+}
+
+export function isBatchSource(v: unknown): v is BatchSource {
+  return typeof v === 'object' && v !== null && typeof (v as BatchSource).prepare === 'function';
+}
+
+export type RecordInput<R> = Iterable<R | readonly R[]> | AsyncIterable<R | readonly R[]>;
+
+export class RecordSource<R extends object> implements BatchSource {
+  constructor(private readonly input: RecordInput<R>, readonly identity?: SourceIdentity, readonly totalRecords?: number) {}
+
+  async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
+    const normalizer = new RecordNormalizer(spec);
+    const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
+    const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
+    let batchNo = 0;
+    let recordIndex = 0;
+    let current: ValuesBatch | undefined;
+    let skippedCount = 0;
+    const start = () => {
+      if (isCommitted(batchNo)) { current = undefined; skippedCount = 0; } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex);
+    };
+    start();
+    const flush = (): BatchOrSkip => {
+      const out: BatchOrSkip = current ?? { skipped: true, batchNo, recordsIn: skippedCount };
+      batchNo += 1;
+      start();
+      return out;
+    };
+    for await (const item of this.input as AsyncIterable<R | readonly R[]>) {
+      const records = Array.isArray(item) ? (item as readonly R[]) : [item as R];
+      for (const record of records) {
+        const idx = recordIndex++;
+        if (current) {
+          const rec = record as Record<string, unknown>;
+          normalizer.checkShape(rec, idx);
+          const n = normalizer.normalize(rec);
+          if (n.ok) current.add(n.values, idx, record);
+          else current.rejections.push({ recordIndex: idx, reason: n.reason, constraint: n.constraint, record: jsonOf(record) });
+          current.recordsIn += 1;
+          if (current.recordsIn >= batchSize) yield flush();
+        } else {
+          skippedCount += 1;
+          if (skippedCount >= batchSize) yield flush();
+        }
+      }
+    }
+    if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) yield flush();
+  }
+}
