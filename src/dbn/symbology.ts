@@ -1,0 +1,164 @@
+/**
+ * instrument_id -> symbol, by time (reference §6).
+ *
+ * THE RULE (what symbol a row gets), chosen to match Databento's own `map_symbols`:
+ *  1. Metadata mappings with stype_out = instrument_id (the usual historical file): each mapping
+ *     key is the symbol that was REQUESTED in stype_in, and each interval's `symbol` is an
+ *     instrument_id in decimal. A row gets the requested symbol. So a file requested as `ESH1`
+ *     (raw_symbol) labels rows `ESH1`; a file requested as `ES.c.0` (continuous) or `ES.FUT`
+ *     (parent) labels rows `ES.c.0` / `ES.FUT`, whatever contract the id was that day. The
+ *     contract's own raw symbol is not in the metadata; it comes from definition records.
+ *  2. Metadata mappings with stype_in = instrument_id: the key is the id and the interval symbol
+ *     is the output symbol; a row gets that output symbol.
+ *  3. Any other metadata pairing names no instrument_id and is ignored (counted in `ignored`).
+ *  4. SymbolMappingMsg records in the stream (live captures): a row gets `stype_out_symbol`
+ *     (the raw symbol), unless it is empty or all digits, then `stype_in_symbol`; valid from
+ *     start_ts to end_ts (UNDEF/0 = open-ended), from the moment the record is seen.
+ * Intervals: metadata dates are UTC days, start inclusive, end exclusive; a record is placed by
+ * its index timestamp: ts_recv where the record has one (and it is defined), else ts_event.
+ * When intervals overlap, the one added last wins (later metadata entries, then stream records).
+ * An id with no interval covering the time resolves to null and is recorded in unresolvedIds():
+ * never a made-up symbol.
+ */
+import type { RecordBatch } from './batch.js';
+import { RTYPE, STYPE, UNDEF_TIMESTAMP } from './constants.js';
+import { readMicros } from './fixed.js';
+import { TRADE, layoutFor } from './layouts.js';
+import type { DbnMetadata } from './metadata.js';
+import { readField } from './records.js';
+
+interface Interval {
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly symbol: string;
+}
+
+const DIGITS = /^[0-9]+$/;
+
+/** YYYYMMDD (UTC) -> µs since epoch at 00:00 of that day. */
+export function yyyymmddToMicros(d: number): number {
+  const y = Math.floor(d / 10000);
+  const m = Math.floor(d / 100) % 100;
+  return Date.UTC(y, m - 1, d % 100) * 1000;
+}
+
+/** Offset of the index timestamp per rtype: ts_recv where the record has one, else ts_event. */
+const INDEX_TS_OFFSET = (() => {
+  const t = new Uint8Array(256).fill(8);
+  t[RTYPE.MBP_0] = TRADE.tsRecv;
+  t[RTYPE.MBP_1] = TRADE.tsRecv;
+  for (const r of [RTYPE.STATUS, RTYPE.INSTRUMENT_DEF, RTYPE.IMBALANCE, RTYPE.STATISTICS]) t[r] = 16;
+  return t;
+})();
+
+function tsToMicros(ts: bigint, open: number): number {
+  return ts === UNDEF_TIMESTAMP || ts === 0n ? open : Number(ts / 1000n);
+}
+
+export class SymbolMap {
+  private readonly byId = new Map<number, Interval[]>();
+  /** Last interval hit per id: consecutive rows of one instrument and day skip the search. */
+  private readonly lastHit = new Map<number, Interval>();
+  private readonly unresolved = new Map<number, number>();
+  /** Metadata intervals that named no instrument_id (rule 3, or a non-numeric id). */
+  ignored = 0;
+
+  static fromMetadata(md: DbnMetadata): SymbolMap {
+    const m = new SymbolMap();
+    m.addMetadata(md);
+    return m;
+  }
+
+  addMetadata(md: DbnMetadata): void {
+    const idIsKey = md.stypeIn === STYPE.INSTRUMENT_ID;
+    const idIsValue = !idIsKey && md.stypeOut === STYPE.INSTRUMENT_ID;
+    for (const m of md.mappings) {
+      for (const iv of m.intervals) {
+        const idText = idIsKey ? m.rawSymbol : idIsValue ? iv.symbol : '';
+        const symbol = idIsKey ? iv.symbol : m.rawSymbol;
+        if (!DIGITS.test(idText) || symbol === '' || Number(idText) > 0xffffffff) {
+          this.ignored++;
+          continue;
+        }
+        this.addInterval(Number(idText), yyyymmddToMicros(iv.startDate), yyyymmddToMicros(iv.endDate), symbol);
+      }
+    }
+  }
+
+  /** Adds one mapping: `instrumentId` is `symbol` for µs times in [startUs, endUs). */
+  addInterval(instrumentId: number, startUs: number, endUs: number, symbol: string): void {
+    let list = this.byId.get(instrumentId);
+    if (!list) this.byId.set(instrumentId, (list = []));
+    list.push({ startUs, endUs, symbol });
+    this.lastHit.delete(instrumentId);
+  }
+
+  /** Ingests a SymbolMappingMsg (rule 4). */
+  addSymbolMapping(m: { instrumentId: number; stypeInSymbol: string; stypeOutSymbol: string; startTs: bigint; endTs: bigint }): void {
+    const out = m.stypeOutSymbol;
+    const symbol = out === '' || DIGITS.test(out) ? m.stypeInSymbol : out;
+    if (symbol === '') return;
+    this.addInterval(m.instrumentId, tsToMicros(m.startTs, -Infinity), tsToMicros(m.endTs, Infinity), symbol);
+  }
+
+  /** Symbol of `instrumentId` at `tsUs` (µs since epoch), or null (and recorded as unresolved). */
+  resolve(instrumentId: number, tsUs: number): string | null {
+    const hit = this.lastHit.get(instrumentId);
+    if (hit !== undefined && tsUs >= hit.startUs && tsUs < hit.endUs) return hit.symbol;
+    const list = this.byId.get(instrumentId);
+    if (list) {
+      for (let k = list.length - 1; k >= 0; k--) {
+        const iv = list[k]!;
+        if (tsUs >= iv.startUs && tsUs < iv.endUs) {
+          this.lastHit.set(instrumentId, iv);
+          return iv.symbol;
+        }
+      }
+    }
+    this.unresolved.set(instrumentId, (this.unresolved.get(instrumentId) ?? 0) + 1);
+    return null;
+  }
+
+  /**
+   * Resolves every record of `batch` into out[0..count) (null = unresolved; for symbol-mapping
+   * records, the symbol they establish), ingesting symbol-mapping records in stream order so a
+   * mapping applies to the records after it. Returns how many rows stayed unresolved.
+   */
+  resolveBatch(batch: RecordBatch, out: (string | null)[]): number {
+    const { view, offsets, rtypes, count } = batch;
+    let missing = 0;
+    for (let i = 0; i < count; i++) {
+      const o = offsets[i]!;
+      const rt = rtypes[i]!;
+      if (rt === RTYPE.SYMBOL_MAPPING) this.ingestMappingRecord(batch, o);
+      let us = readMicros(view, o + INDEX_TS_OFFSET[rt]!);
+      if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
+      const s = this.resolve(view.getUint32(o + 4, true), us);
+      if (s === null) missing++;
+      out[i] = s;
+    }
+    return missing;
+  }
+
+  /** Ids that failed to resolve at least once, ascending. */
+  unresolvedIds(): number[] {
+    return [...this.unresolved.keys()].sort((a, b) => a - b);
+  }
+
+  /** Failed lookups per id. */
+  unresolvedCounts(): ReadonlyMap<number, number> {
+    return this.unresolved;
+  }
+
+  private ingestMappingRecord(batch: RecordBatch, o: number): void {
+    const l = layoutFor(RTYPE.SYMBOL_MAPPING, batch.version)!;
+    const f = (name: string): unknown => readField(batch.bytes, batch.view, o, l.fields.find((x) => x.name === name)!);
+    this.addSymbolMapping({
+      instrumentId: batch.view.getUint32(o + 4, true),
+      stypeInSymbol: f('stypeInSymbol') as string,
+      stypeOutSymbol: f('stypeOutSymbol') as string,
+      startTs: f('startTs') as bigint,
+      endTs: f('endTs') as bigint,
+    });
+  }
+}
