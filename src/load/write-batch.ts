@@ -72,8 +72,11 @@ function copyRange(conn: Connection, batch: PreparedBatch, opts: WriteOptions, f
   return conn.copyInBinary(opts.table, opts.columns.map((c) => c.name), chunks());
 }
 
-/** PostgreSQL accepts at most 65,535 bind parameters per statement. */
-const MAX_PARAMS = 65_535;
+/**
+ * Bind parameters per INSERT statement. PostgreSQL accepts 65,535, but PGlite reads the
+ * ParameterDescription count as a signed int16 and fails ("Invalid array length") beyond 32,767.
+ */
+const MAX_PARAMS = 32_767;
 
 async function insertRange(conn: Connection, batch: PreparedBatch, opts: WriteOptions, from: number, to: number): Promise<number> {
   const cols = opts.columns;
