@@ -3,16 +3,27 @@
  *
  * Pool mapping of the familiar knobs: max = poolSize + maxOverflow; `min` = poolSize so the base
  * connections stay, while overflow connections close after idleTimeoutSeconds; poolTimeout →
- * connectionTimeoutMillis (waiting for a free slot); poolRecycle → maxLifetimeSeconds.
+ * connectionTimeoutMillis (waiting for a free slot; 0 = wait forever); poolRecycle →
+ * maxLifetimeSeconds (0 = unlimited); poolPrePing → a `SELECT 1` before a connection is handed
+ * out, dead ones are discarded and replaced; echo → every statement logged, never its parameters.
+ * Settings come from code > TICKVAULT_* environment > tickvault.config.json > defaults
+ * (config/settings.ts).
  * Error handlers are attached to the pool and every client: node-postgres emits 'error' on idle
  * clients the server drops, and an unhandled 'error' kills the process (node-postgres #2112).
+ *
+ * Credentials: the URL is split into connection fields and the password is handed to pg as a
+ * function, so no enumerable object (pool options, clients) holds it; every error leaving the
+ * engine and every log line goes through a SecretScrubber that masks the password.
+ * TLS: sslmode/sslrootcert in the URL and TICKVAULT_SSL_CA_FILE become pg's `ssl` (resolveTls).
  */
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { once } from 'node:events';
-import { ConnectionError, redactUrl, errorMessage } from '../errors.js';
+import { ConnectionError, errorMessage } from '../errors.js';
 import { identList, ident } from '../sql/ident.js';
-import { resolvePool, type PoolSettings } from '../config/connection.js';
+import type { PoolSettings } from '../config/connection.js';
+import { resolveEngineSettings, resolveTls, type EngineSettings } from '../config/settings.js';
+import { SecretScrubber } from '../security/redact.js';
 import { detectCapabilities } from './capabilities.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 
@@ -23,23 +34,36 @@ export interface ServerEngineOptions {
   readonly url: string;
   readonly pool?: Partial<PoolSettings>;
   readonly log?: (line: string) => void;
+  /** Environment for TICKVAULT_* settings (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Directory holding tickvault.config.json (default process.cwd()); false ignores the file. */
+  readonly configDir?: string | false;
 }
 
 export class ServerEngine implements Engine {
   readonly kind = 'server' as const;
   readonly location: string;
-  private readonly pool: pg.Pool;
+  readonly #pool: pg.Pool;
+  readonly #scrubber: SecretScrubber;
   private readonly settings: PoolSettings;
+  /** Resolved settings with the origin of each value (code/env/file/default). */
+  readonly engineSettings: EngineSettings;
   private readonly log: (line: string) => void;
   private caps: Promise<Capabilities> | undefined;
   private recycled = 0;
 
   constructor(options: ServerEngineOptions) {
-    this.settings = resolvePool(options.pool);
-    this.location = redactUrl(options.url);
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.pool = new pg.Pool({
-      connectionString: options.url,
+    this.#scrubber = SecretScrubber.forUrl(options.url);
+    this.location = this.#scrubber.scrub(options.url);
+    this.engineSettings = resolveEngineSettings({
+      code: options.pool, env: options.env,
+      useFile: options.configDir !== false, cwd: options.configDir === false ? undefined : options.configDir,
+    });
+    this.settings = this.engineSettings.pool;
+    const sink = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.log = (line) => sink(this.#scrubber.scrub(line));
+    this.#pool = new pg.Pool({
+      ...clientConfigFromUrl(options.url, this.engineSettings.sslCaFile),
       max: this.settings.poolSize + this.settings.maxOverflow,
       min: this.settings.poolSize,
       idleTimeoutMillis: this.settings.idleTimeoutSeconds * 1000,
@@ -47,18 +71,23 @@ export class ServerEngine implements Engine {
       maxLifetimeSeconds: this.settings.poolRecycle,
       types,
     });
-    this.pool.on('error', (err) => {
+    this.#pool.on('error', (err) => {
       // An idle client lost its server; the pool already discarded it. Nothing to do but note it.
       this.log(`tickvault: idle connection closed by the server: ${errorMessage(err)}`);
     });
-    this.pool.on('connect', (client) => {
+    this.#pool.on('connect', (client) => {
       client.on('error', () => { /* surfaced through the pending query or the pool 'error' */ });
     });
-    this.pool.on('remove', () => { this.recycled += 1; });
+    this.#pool.on('remove', () => { this.recycled += 1; });
   }
 
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     return this.withConnection((c) => c.query<R>(sql, params));
+  }
+
+  /** Resolved pool settings (after code/env/file/defaults). */
+  poolSettings(): PoolSettings {
+    return this.settings;
   }
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
@@ -75,7 +104,7 @@ export class ServerEngine implements Engine {
       return await fn(new ServerConnection(client, this.settings.echo ? this.log : undefined));
     } catch (err) {
       if (isConnectionLevelError(err)) broken = err as Error;
-      throw err;
+      throw this.#scrubber.scrubError(err);
     } finally {
       client.release(broken);
     }
@@ -96,20 +125,20 @@ export class ServerEngine implements Engine {
   }
 
   poolStatus(): PoolStatus {
-    const total = this.pool.totalCount;
-    const idle = this.pool.idleCount;
+    const total = this.#pool.totalCount;
+    const idle = this.#pool.idleCount;
     return {
       size: total,
       inUse: total - idle,
       idle,
-      waiting: this.pool.waitingCount,
+      waiting: this.#pool.waitingCount,
       overflow: Math.max(0, total - this.settings.poolSize),
       recycled: this.recycled,
     };
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.#pool.end();
   }
 
   private async acquire(): Promise<pg.PoolClient> {
@@ -117,9 +146,9 @@ export class ServerEngine implements Engine {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       try {
-        client = await this.pool.connect();
+        client = await this.#pool.connect();
       } catch (err) {
-        throw connectionError(err, this.location, this.settings, Date.now() - started);
+        throw this.#scrubber.scrubError(connectionError(err, this.location, this.settings, Date.now() - started));
       }
       if (!this.settings.poolPrePing) return client;
       try {
@@ -129,7 +158,7 @@ export class ServerEngine implements Engine {
         client.release(err as Error);
         // A dead connection (server restarted): drop it and try a fresh one, a bounded number of times.
         if (attempt >= this.settings.poolSize + this.settings.maxOverflow) {
-          throw connectionError(err, this.location, this.settings, Date.now() - started);
+          throw this.#scrubber.scrubError(connectionError(err, this.location, this.settings, Date.now() - started));
         }
       }
     }
@@ -177,6 +206,37 @@ class ServerConnection implements Connection {
     const stream = this.client.query(copyTo(sql));
     for await (const chunk of stream) yield chunk as Uint8Array;
   }
+}
+
+/** URL query parameters that configure TLS; they become pg's `ssl` option instead. */
+const TLS_PARAMS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'uselibpqcompat', 'sslnegotiation']);
+
+/**
+ * pg client fields from a postgres:// URL (the same fields pg's own parser reads), with the
+ * password as a function so it is never an enumerable property anywhere, and `ssl` from the URL's
+ * TLS parameters and the configured CA file. Other query parameters (application_name, options,
+ * host= for a Unix socket, …) pass through as pg reads them.
+ */
+export function clientConfigFromUrl(url: string, caFile?: string): pg.PoolConfig {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConnectionError('the database URL is not a valid URL; expected postgres://user@host:port/database');
+  }
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of u.searchParams) if (!TLS_PARAMS.has(k) && k !== 'password') config[k] = v;
+  const user = decodeURIComponent(u.username);
+  if (user) config.user = user;
+  const password = u.searchParams.get('password') ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  if (password !== undefined) config.password = () => password;
+  if (!config.host) config.host = decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1'));
+  if (u.port && !config.port) config.port = Number(u.port);
+  else if (typeof config.port === 'string') config.port = Number(config.port);
+  const db = u.pathname.slice(1);
+  if (db) config.database = decodeURIComponent(db);
+  config.ssl = resolveTls(u.searchParams, caFile);
+  return config as pg.PoolConfig;
 }
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001']);

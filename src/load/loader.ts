@@ -15,6 +15,7 @@ import * as ledger from './ledger.js';
 import { quarantine } from './quarantine.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
 import { writeBatch, type WriteOutcome } from './write-batch.js';
+import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
 
 export interface LoaderConfig extends ConnectionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
@@ -176,7 +177,12 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         const workers = caps.multipleConnections ? this.parallelWorkers : 1;
         await runWorkers(batches, workers, async (item) => {
           if ('skipped' in item) { progress(item.recordsIn); return; }
-          await engine.transaction((tx) => handle(tx, item));
+          // Transient failure (reset, restart, 57P01, 40001, 40P01): retry the batch; if the COMMIT's
+          // outcome was lost with the connection, the ledger says whether the batch landed.
+          await withRetry(async (attempt) => {
+            if (attempt > 0 && (await ledger.committedBatches(engine, loadId)).has(item.batchNo)) return;
+            await engine.transaction((tx) => handle(tx, item));
+          }, LOAD_BATCH_RETRY);
           progress(item.recordsIn);
         });
       }

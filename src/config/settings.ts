@@ -1,0 +1,217 @@
+/**
+ * Pool and TLS settings of the server engine, from four sources.
+ *
+ * Precedence (highest first):
+ *   1. code     — `new ServerEngine({ pool: {...} })` / `openEngine({ pool })`
+ *   2. env      — TICKVAULT_POOL_SIZE, TICKVAULT_MAX_OVERFLOW, TICKVAULT_POOL_TIMEOUT,
+ *                 TICKVAULT_POOL_RECYCLE, TICKVAULT_POOL_PRE_PING, TICKVAULT_ECHO,
+ *                 TICKVAULT_IDLE_TIMEOUT, TICKVAULT_SSL_CA_FILE
+ *   3. file     — `tickvault.config.json` in the working directory, or the file named by
+ *                 TICKVAULT_CONFIG (which must then exist):
+ *                   { "pool": { "poolSize": 5, "maxOverflow": 10, "poolTimeout": 30,
+ *                               "poolRecycle": 3600, "poolPrePing": true, "echo": false,
+ *                               "idleTimeoutSeconds": 10 },
+ *                     "ssl": { "caFile": "/etc/ssl/db-ca.pem" } }
+ *                 Other top-level sections are left to their owners; unknown keys inside
+ *                 "pool" and "ssl" are rejected.
+ *   4. defaults — DEFAULT_POOL in config/connection.ts.
+ * Each key is resolved on its own (env can set poolSize while the file sets poolTimeout). Every
+ * invalid value raises a ConfigError naming the key and where it came from.
+ *
+ * TLS: `sslmode` (disable | allow | prefer | require | verify-ca | verify-full | no-verify) and
+ * `sslrootcert` in the URL, plus the CA file (URL sslrootcert > TICKVAULT_SSL_CA_FILE > file),
+ * become pg's `ssl: { ca, rejectUnauthorized, checkServerIdentity }`; see resolveTls.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_POOL, resolvePool, type PoolSettings } from './connection.js';
+
+export const CONFIG_FILE_NAME = 'tickvault.config.json';
+
+type PoolKey = keyof PoolSettings;
+const POOL_KEYS: readonly PoolKey[] = ['poolSize', 'maxOverflow', 'poolTimeout', 'poolRecycle', 'poolPrePing', 'echo', 'idleTimeoutSeconds'];
+
+export const POOL_ENV: Readonly<Record<PoolKey, string>> = {
+  poolSize: 'TICKVAULT_POOL_SIZE',
+  maxOverflow: 'TICKVAULT_MAX_OVERFLOW',
+  poolTimeout: 'TICKVAULT_POOL_TIMEOUT',
+  poolRecycle: 'TICKVAULT_POOL_RECYCLE',
+  poolPrePing: 'TICKVAULT_POOL_PRE_PING',
+  echo: 'TICKVAULT_ECHO',
+  idleTimeoutSeconds: 'TICKVAULT_IDLE_TIMEOUT',
+};
+const KIND: Readonly<Record<PoolKey, 'int' | 'seconds' | 'bool'>> = {
+  poolSize: 'int', maxOverflow: 'int', idleTimeoutSeconds: 'int', poolTimeout: 'seconds', poolRecycle: 'seconds', poolPrePing: 'bool', echo: 'bool',
+};
+const MIN_INT: Partial<Record<PoolKey, number>> = { poolSize: 1 };
+
+export interface SettingsSources {
+  /** Settings given in code: the highest precedence. */
+  readonly code?: Partial<PoolSettings>;
+  /** Environment (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Directory searched for tickvault.config.json (default process.cwd()). */
+  readonly cwd?: string;
+  /** false: ignore the config file. */
+  readonly useFile?: boolean;
+}
+
+export interface EngineSettings {
+  readonly pool: PoolSettings;
+  /** CA file path, if one was configured outside the URL. */
+  readonly sslCaFile?: string;
+  /** Where each pool value came from ('code', 'env', 'file', 'default'), for diagnostics. */
+  readonly origin: Readonly<Record<PoolKey, 'code' | 'env' | 'file' | 'default'>>;
+}
+
+interface ConfigFile { readonly path: string; readonly pool: Record<string, unknown>; readonly ssl: Record<string, unknown> }
+
+/** Resolves pool + TLS settings from code, environment, config file and defaults (see header). */
+export function resolveEngineSettings(sources: SettingsSources = {}): EngineSettings {
+  const env = sources.env ?? process.env;
+  const file = sources.useFile === false ? undefined : readConfigFile(env, sources.cwd ?? process.cwd());
+  const merged: Partial<Record<PoolKey, unknown>> = {};
+  const origin = {} as Record<PoolKey, 'code' | 'env' | 'file' | 'default'>;
+  for (const key of POOL_KEYS) {
+    const fromCode = sources.code?.[key];
+    const fromEnv = env[POOL_ENV[key]];
+    const fromFile = file?.pool[key];
+    if (fromCode !== undefined) {
+      merged[key] = checkValue(key, fromCode, `"${key}" (set in code)`);
+      origin[key] = 'code';
+    } else if (fromEnv !== undefined && fromEnv.trim() !== '') {
+      merged[key] = parseEnv(key, fromEnv.trim());
+      origin[key] = 'env';
+    } else if (fromFile !== undefined) {
+      merged[key] = checkValue(key, fromFile, `"pool.${key}" in ${file!.path}`);
+      origin[key] = 'file';
+    } else {
+      merged[key] = DEFAULT_POOL[key];
+      origin[key] = 'default';
+    }
+  }
+  const pool = resolvePool(merged as Partial<PoolSettings>);
+  const envCa = env.TICKVAULT_SSL_CA_FILE?.trim();
+  const fileCa = file?.ssl.caFile;
+  if (fileCa !== undefined && typeof fileCa !== 'string') throw new ConfigError(`"ssl.caFile" in ${file!.path} must be a file path string`);
+  const sslCaFile = envCa ? envCa : fileCa ? path.resolve(path.dirname(file!.path), fileCa) : undefined;
+  return { pool, sslCaFile, origin };
+}
+
+function parseEnv(key: PoolKey, raw: string): number | boolean {
+  const name = POOL_ENV[key];
+  if (KIND[key] === 'bool') {
+    const v = raw.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new ConfigError(`${name} must be true or false (1/0, yes/no, on/off); got "${raw}"`);
+  }
+  if (!/^[+]?\d+(\.\d+)?$/.test(raw)) {
+    throw new ConfigError(`${name} must be ${KIND[key] === 'int' ? 'a whole number' : 'a number of seconds'}; got "${raw}"`);
+  }
+  return checkValue(key, Number(raw), name) as number;
+}
+
+function checkValue(key: PoolKey, v: unknown, where: string): number | boolean {
+  switch (KIND[key]) {
+    case 'bool':
+      if (typeof v !== 'boolean') throw new ConfigError(`${where} must be true or false; got ${JSON.stringify(v)}`);
+      return v;
+    case 'int': {
+      const min = MIN_INT[key] ?? 0;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`${where} must be an integer >= ${min}; got ${JSON.stringify(v)}`);
+      return v;
+    }
+    case 'seconds':
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where} must be a number of seconds >= 0; got ${JSON.stringify(v)}`);
+      return v;
+  }
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFile | undefined {
+  const explicit = env.TICKVAULT_CONFIG?.trim();
+  const file = explicit ? path.resolve(cwd, explicit) : path.join(cwd, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`cannot read the config file ${file}${explicit ? ' (TICKVAULT_CONFIG)' : ''}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`the config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`the config file ${file} must hold a JSON object`);
+  const section = (name: string, allowed: readonly string[]): Record<string, unknown> => {
+    const s = (parsed as Record<string, unknown>)[name];
+    if (s === undefined) return {};
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new ConfigError(`"${name}" in ${file} must be an object`);
+    for (const k of Object.keys(s)) {
+      if (!allowed.includes(k)) throw new ConfigError(`unknown key "${name}.${k}" in ${file}; expected one of ${allowed.join(', ')}`);
+    }
+    return s as Record<string, unknown>;
+  };
+  return { path: file, pool: section('pool', POOL_KEYS), ssl: section('ssl', ['caFile']) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify';
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+export interface TlsOptions {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly rejectUnauthorized: boolean;
+  /** verify-ca: the chain is checked, the host name is not. */
+  readonly checkServerIdentity?: () => undefined;
+}
+
+/**
+ * pg's `ssl` option from the URL's sslmode/sslrootcert/sslcert/sslkey and a CA file:
+ *   disable → false; allow/prefer → TLS without verification (pg cannot fall back to plain text,
+ *   so these mean "encrypted, unverified"); no-verify → same; require → unverified unless a CA is
+ *   given, then as verify-ca (libpq's rule); verify-ca → chain checked against the CA, host name
+ *   not; verify-full → chain and host name checked.
+ *   No sslmode but a CA file → verify-full. Neither → no TLS (false).
+ * A CA file that cannot be read is a ConfigError naming where it was configured.
+ */
+export function resolveTls(params: URLSearchParams, caFile: string | undefined): false | TlsOptions {
+  const rawMode = params.get('sslmode');
+  if (rawMode !== null && !SSL_MODES.includes(rawMode as SslMode)) {
+    throw new ConfigError(`sslmode "${rawMode}" in the database URL is not one of ${SSL_MODES.join(', ')}`);
+  }
+  const rootCert = params.get('sslrootcert') ?? undefined;
+  const caPath = rootCert ?? caFile;
+  const mode: SslMode | undefined = (rawMode as SslMode | null) ?? (caPath ? 'verify-full' : params.get('ssl') === 'true' || params.get('ssl') === '1' ? 'require' : undefined);
+  if (mode === undefined || mode === 'disable') return false;
+  const read = (file: string | undefined, what: string): string | undefined => {
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const ca = read(caPath, rootCert ? 'sslrootcert (database URL)' : 'the TLS CA file (TICKVAULT_SSL_CA_FILE / ssl.caFile)');
+  const cert = read(params.get('sslcert') ?? undefined, 'sslcert (database URL)');
+  const key = read(params.get('sslkey') ?? undefined, 'sslkey (database URL)');
+  const base = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  switch (mode) {
+    case 'allow': case 'prefer': case 'no-verify':
+      return { ...base, rejectUnauthorized: false };
+    case 'require':
+      return ca ? { ...base, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { ...base, rejectUnauthorized: false };
+    case 'verify-ca':
+      if (!ca) throw new ConfigError('sslmode=verify-ca needs a CA: set sslrootcert in the URL or TICKVAULT_SSL_CA_FILE');
+      return { ...base, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ...base, rejectUnauthorized: true };
+  }
+}
