@@ -85,6 +85,12 @@ export class ValuesBatch implements PreparedBatch {
   }
 }
 
+/**
+ * The original record as JSON for the quarantine: bigint as its decimal string, and NUL
+ * characters spelled as the six characters "\u0000" — jsonb cannot hold U+0000, and a record
+ * rejected for containing one must still be quarantined, not fail the load.
+ */
 export function jsonOf(record: unknown): string {
-  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString()
+    : typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\\u0000') : v)) ?? 'null';
 }

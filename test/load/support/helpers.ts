@@ -53,7 +53,7 @@ export interface QuarantineRow {
 export async function quarantined(db: Queryable, table: string): Promise<QuarantineRow[]> {
   const { rows } = await db.query<QuarantineRow>(
     `SELECT load_id::text AS load_id, target_table, reason, constraint_name, source, record_index::text AS record_index, record::text AS record
-       FROM ${QUARANTINE_TABLE} WHERE target_table = $1 ORDER BY record_index, id`, [table]);
+       FROM ${QUARANTINE_TABLE} q WHERE target_table = $1 ORDER BY q.record_index, q.id`, [table]);
   return rows;
 }
 
