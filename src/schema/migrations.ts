@@ -95,6 +95,25 @@ export const MIGRATIONS: readonly Migration[] = [
       return done;
     },
   },
+  {
+    version: 4,
+    name: 'definition versions (instrument_id, ts_recv, claimed symbol) for DefinitionsLoader',
+    async up(tx) {
+      // One row per instrument definition version seen: orders versions (newest ts_recv wins)
+      // and is what tickvault_symbol_history is derived from (see src/load/definitions.ts).
+      const done: string[] = [];
+      await run(tx, done, 'tickvault_definition_versions', `CREATE TABLE tickvault_definition_versions (
+        instrument_id INTEGER NOT NULL,
+        ts_recv TIMESTAMPTZ NOT NULL,
+        symbol VARCHAR(50) NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+        PRIMARY KEY (instrument_id, ts_recv)
+      )`);
+      await run(tx, done, 'tickvault_definition_versions_symbol_idx',
+        'CREATE INDEX tickvault_definition_versions_symbol_idx ON tickvault_definition_versions (symbol, ts_recv)');
+      return done;
+    },
+  },
 ];
 
 async function enableCompression(tx: Connection, done: string[], spec: TableSpec, policies: PolicySettings): Promise<void> {
