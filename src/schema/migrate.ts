@@ -4,7 +4,7 @@
  * there is nobody to race with and the lock is skipped (capability `sharedAccess`).
  */
 import { CapabilityError, MigrationError, errorMessage } from '../errors.js';
-import type { Connection, Engine } from '../engine/types.js';
+import type { Connection, Engine, Queryable } from '../engine/types.js';
 import { resolvePolicies, type PolicyOverrides } from '../config/policies.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { VERSION_TABLE, VERSION_TABLE_SQL } from './bookkeeping.js';
@@ -30,7 +30,17 @@ export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export async function migrate(engine: Engine, options: { policies?: PolicyOverrides } = {}): Promise<MigrateResult> {
   const policies = resolvePolicies(options.policies);
-  const extensionCreated = await ensureTimescaleExtension(engine);
+  // CREATE EXTENSION IF NOT EXISTS races with itself (two sessions both see it missing; the loser
+  // fails on pg_extension's unique index), so it too runs under the migration lock.
+  const { sharedAccess } = await engine.capabilities();
+  const extensionCreated = await engine.withConnection(async (conn) => {
+    if (sharedAccess) await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await ensureTimescaleExtension(conn);
+    } finally {
+      if (sharedAccess) await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    }
+  });
   const caps = await engine.capabilities({ refresh: true });
   return engine.withConnection(async (conn) => {
     if (caps.sharedAccess) await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -81,7 +91,7 @@ export async function schemaVersion(engine: Engine): Promise<number> {
   return Number(res.rows[0]!.v ?? 0);
 }
 
-async function ensureTimescaleExtension(engine: Engine): Promise<boolean> {
+async function ensureTimescaleExtension(engine: Queryable): Promise<boolean> {
   const { rows } = await engine.query<{ installed: string | null; available: string | null }>(
     `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
             (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available`);
