@@ -9,6 +9,7 @@ import type { ConnectionOptions } from '../config/connection.js';
 import { LoadError, TickvaultError, errorMessage } from '../errors.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { ident } from '../sql/ident.js';
+import { LOADS_TABLE } from '../schema/bookkeeping.js';
 import type { PreparedBatch, Rejection } from './batch.js';
 import { dropSecondaryIndexes, ensureIndexes } from './indexes.js';
 import * as ledger from './ledger.js';
@@ -224,8 +225,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const time = this.spec.hypertable?.timeColumn;
     await engine.transaction(async (tx) => {
       if (time && previous.minTime && previous.maxTime && previous.instrumentIds?.length) {
-        await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[]) AND ${ident(time)} BETWEEN $2 AND $3`,
-          [previous.instrumentIds, previous.minTime, previous.maxTime]);
+        // The bounds come from the ledger row itself: previous.minTime/maxTime are JS Dates
+        // (milliseconds) and would miss rows in the last millisecond of the range.
+        await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[]) AND ${ident(time)} BETWEEN
+            (SELECT min_time FROM ${LOADS_TABLE} WHERE load_id = $2::bigint) AND (SELECT max_time FROM ${LOADS_TABLE} WHERE load_id = $2::bigint)`,
+          [previous.instrumentIds, previous.loadId]);
       } else if (!time && previous.instrumentIds?.length) {
         await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[])`, [previous.instrumentIds]);
       }
