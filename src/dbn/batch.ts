@@ -89,16 +89,13 @@ export async function* assembleBatches(
   // `count` entries: a batch of trades needs a third of the worst case, and GC time was visible.
   let scratchOffsets = new Int32Array(0);
   let scratchRtypes = new Uint8Array(0);
-  const cut = (buf: Uint8Array, end: number, final: boolean): RecordBatch | null => {
+  const cut = (buf: Uint8Array, end: number): RecordBatch | null => {
     const cap = (end >> 4) + 1;
     if (scratchOffsets.length < cap) {
       scratchOffsets = new Int32Array(cap);
       scratchRtypes = new Uint8Array(cap);
     }
     const { count, consumed } = walkRecords(buf, end, scratchOffsets, scratchRtypes, ctx.minSizes, streamOffset);
-    if (final && consumed < end) {
-      throw truncatedRecord(streamOffset + consumed, buf[consumed]! << 2, end - consumed);
-    }
     // Carry the incomplete tail into a fresh buffer: the batch keeps `buf`, so it must not be reused.
     const tail = end - consumed;
     acc = tail ? buf.slice(consumed, end) : EMPTY;
@@ -138,14 +135,14 @@ export async function* assembleBatches(
         const rec = new Uint8Array(len);
         rec.set(acc.subarray(0, accLen));
         rec.set(chunk.subarray(0, need), accLen);
-        const b = cut(rec, len, false);
+        const b = cut(rec, len);
         if (b) yield b;
         chunk = chunk.subarray(need);
       }
     }
     if (accLen === 0 && big) {
       // Big chunk and nothing carried: walk it in place, no copy.
-      const b = cut(chunk, chunk.length, false);
+      const b = cut(chunk, chunk.length);
       if (b) yield b;
       continue;
     }
@@ -158,12 +155,14 @@ export async function* assembleBatches(
     acc.set(chunk, accLen);
     accLen += chunk.length;
     if (accLen >= batchBytes) {
-      const b = cut(acc, accLen, false);
+      const b = cut(acc, accLen);
       if (b) yield b;
     }
   }
   if (accLen > 0) {
-    const b = cut(acc, accLen, true);
+    // Hand out every whole record first; then report the incomplete one.
+    const b = cut(acc, accLen);
     if (b) yield b;
+    if (accLen > 0) throw truncatedRecord(streamOffset, acc[0]! << 2, accLen);
   }
 }

@@ -107,12 +107,18 @@ export class SymbolMap {
     if (hit !== undefined && tsUs >= hit.startUs && tsUs < hit.endUs) return hit.symbol;
     const list = this.byId.get(instrumentId);
     if (list) {
+      // Newest first. The cached range is the hit interval minus the newer intervals skipped on
+      // the way, so a later cache hit can never shadow a newer (winning) interval.
+      let lo = -Infinity;
+      let hi = Infinity;
       for (let k = list.length - 1; k >= 0; k--) {
         const iv = list[k]!;
         if (tsUs >= iv.startUs && tsUs < iv.endUs) {
-          this.lastHit.set(instrumentId, iv);
+          this.lastHit.set(instrumentId, { startUs: Math.max(lo, iv.startUs), endUs: Math.min(hi, iv.endUs), symbol: iv.symbol });
           return iv.symbol;
         }
+        if (iv.endUs <= tsUs) lo = Math.max(lo, iv.endUs);
+        else hi = Math.min(hi, iv.startUs);
       }
     }
     this.unresolved.set(instrumentId, (this.unresolved.get(instrumentId) ?? 0) + 1);

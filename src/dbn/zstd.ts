@@ -51,7 +51,8 @@ function checkFirstFrameWindow(chunk: Uint8Array): void {
     let size = 0;
     for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + chunk[at + i]!;
     if (fcsFlag === 1) size += 256;
-    if (size > MAX_WINDOW * 8) throw zstdError(0, `frame content size ${size} is implausible`);
+    // Single-segment frames use their content size as the window, so the same cap applies.
+    if (size > MAX_WINDOW) throw zstdError(0, `single-segment frame of ${size} bytes exceeds the ${MAX_WINDOW}-byte window limit`);
     return;
   }
   const wd = chunk[5]!;
