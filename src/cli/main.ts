@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, reportError } from './run.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
+import { registerHealth } from './commands/health.js';
+import { registerServe } from './commands/serve.js';
+import { registerRoles } from './commands/roles.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInit(program);
   registerStatus(program);
+  registerHealth(program);
+  registerServe(program);
+  registerRoles(program); // after registerInit: adds `init --roles`
   return program;
 }
 

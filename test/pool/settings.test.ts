@@ -76,7 +76,7 @@ describe('TLS pass-through', () => {
     expect(req.rejectUnauthorized).toBe(true);
     expect(req.ca).toContain('fake');
     expect(typeof req.checkServerIdentity).toBe('function');
-    const full = resolveTls(p('sslmode=verify-full'), ca) as Record<string, unknown>;
+    const full = resolveTls(p('sslmode=verify-full'), ca) as unknown as Record<string, unknown>;
     expect(full).toMatchObject({ rejectUnauthorized: true });
     expect(full.checkServerIdentity).toBeUndefined();
     expect(resolveTls(p(''), ca)).toMatchObject({ rejectUnauthorized: true }); // a CA alone means verify-full

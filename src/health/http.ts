@@ -1,0 +1,76 @@
+/**
+ * `tickvault serve`: a small node:http server for probes and Prometheus.
+ *   GET /health  → the HealthReport as JSON; 200 when healthy, 503 when not
+ *   GET /metrics → Prometheus text exposition (see metrics.ts)
+ * Every request runs a fresh check; concurrent requests share one check in flight so a scrape
+ * storm cannot exhaust the pool. Failures answer 500 with a message free of credentials.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Engine } from '../engine/types.js';
+import { errorMessage } from '../errors.js';
+import { ledgerTotals, renderMetrics } from './metrics.js';
+import { HealthMonitor, type HealthOptions, type HealthReport } from './monitor.js';
+
+export interface HealthServerOptions extends HealthOptions {
+  readonly port: number;
+  /** Default 127.0.0.1: exposing health details beyond the host is an explicit choice. */
+  readonly host?: string;
+}
+
+export interface HealthServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export async function startHealthServer(engine: Engine, options: HealthServerOptions): Promise<HealthServer> {
+  const monitor = new HealthMonitor(engine, options);
+  let inFlight: Promise<HealthReport> | undefined;
+  const check = () => {
+    inFlight ??= monitor.check().finally(() => { inFlight = undefined; });
+    return inFlight;
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    const handle = async () => {
+      if (path === '/health') {
+        const report = await check();
+        return send(report.healthy ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
+      }
+      if (path === '/metrics') {
+        const report = await check();
+        const ledger = report.connectivity.ok ? await ledgerTotals(engine) : undefined;
+        return send(200, PROMETHEUS_CONTENT_TYPE, renderMetrics(report, ledger));
+      }
+      return send(404, 'text/plain; charset=utf-8', 'not found: try /health or /metrics\n');
+    };
+    handle().catch((err: unknown) => {
+      if (!res.headersSent) send(500, 'text/plain; charset=utf-8', `health check failed: ${errorMessage(err)}\n`);
+      else res.destroy();
+    });
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    }),
+  };
+}
