@@ -10,6 +10,7 @@ import { MARKET_TABLES, type TableSpec } from './tables.js';
 import { createIndexSql, createTableSql } from './ddl.js';
 import { BOOKKEEPING_SQL, SETTINGS_TABLE } from './bookkeeping.js';
 import { createHourlyRollupSql, HOURLY_VIEW } from './rollups.js';
+import { TRADE_CANDLES_MIGRATION } from '../maintain/migration.js';
 
 export interface MigrationContext {
   readonly caps: Capabilities;
@@ -114,6 +115,7 @@ export const MIGRATIONS: readonly Migration[] = [
       return done;
     },
   },
+  TRADE_CANDLES_MIGRATION,
 ];
 
 async function enableCompression(tx: Connection, done: string[], spec: TableSpec, policies: PolicySettings): Promise<void> {

@@ -1,0 +1,215 @@
+/**
+ * `maintain`: what TimescaleDB's job scheduler would do, run on demand — needed on the embedded
+ * engine (no background workers) and on the Apache tier (no policies at all):
+ *   1. refresh every rollup up to its last complete bucket (before retention, so the rollups keep
+ *      summaries of raw chunks about to be dropped where the tier allows);
+ *   2. retention: drop_chunks older than each table's retention interval;
+ *   3. compression (capabilities.compression): compress the chunks older than compress_after;
+ *   4. ANALYZE the market tables (after the changes, so the planner sees the final state);
+ *   5. report compression effectiveness per hypertable and per chunk.
+ * Intervals come from the policies stored at `init` (tickvault_settings 'policies'), else the
+ * defaults of src/config/policies.ts. With `dryRun` nothing changes: every action is listed with
+ * the chunks or windows it would touch.
+ */
+import type { Capabilities, Engine, Queryable } from '../engine/types.js';
+import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
+import { MARKET_TABLES } from '../schema/tables.js';
+import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
+import { ident } from '../sql/ident.js';
+import { refreshRollups, type RefreshAction } from './refresh.js';
+
+export interface MaintainOptions {
+  /** List the actions without doing them. */
+  readonly dryRun?: boolean;
+  /** Override the stored policies (tests, one-off runs). */
+  readonly policies?: PolicyOverrides;
+}
+
+export interface ChunkAction {
+  readonly step: 'retention' | 'compression';
+  readonly hypertable: string;
+  /** The interval that made the chunks due. */
+  readonly olderThan: string;
+  readonly chunks: readonly string[];
+  readonly status: 'done' | 'planned';
+  readonly ms?: number;
+}
+
+export interface ChunkCompression {
+  readonly chunk: string;
+  readonly status: string;
+  readonly beforeBytes: bigint | null;
+  readonly afterBytes: bigint | null;
+  readonly ratio: number | null;
+}
+
+export interface HypertableCompression {
+  readonly hypertable: string;
+  readonly totalChunks: bigint;
+  readonly compressedChunks: bigint;
+  /** Bytes (table + indexes + toast) of the compressed chunks before and after compression. */
+  readonly beforeBytes: bigint | null;
+  readonly afterBytes: bigint | null;
+  /** before / after; null when nothing is compressed. */
+  readonly ratio: number | null;
+  readonly chunks: readonly ChunkCompression[];
+}
+
+export interface MaintainReport {
+  readonly dryRun: boolean;
+  readonly tier: Capabilities['tier'];
+  readonly policiesFrom: 'settings' | 'defaults';
+  readonly policies: PolicySettings;
+  readonly refreshed: readonly RefreshAction[];
+  readonly retention: readonly ChunkAction[];
+  readonly compression: readonly ChunkAction[];
+  readonly analyzed: readonly string[];
+  /** Null when the tier has no compression. */
+  readonly compressionStats: readonly HypertableCompression[] | null;
+  readonly notes: readonly string[];
+}
+
+const HYPERTABLES = MARKET_TABLES.filter((s) => s.hypertable).map((s) => s.name as HypertableName);
+
+export async function maintain(engine: Engine, options: MaintainOptions = {}): Promise<MaintainReport> {
+  const dryRun = options.dryRun ?? false;
+  const caps = await engine.capabilities();
+  const notes: string[] = [];
+  const { policies, from } = await loadPolicies(engine, options.policies);
+  if (caps.jobScheduler) notes.push('a job scheduler runs the policies too; running them now is harmless (idempotent)');
+
+  const refreshed = await refreshRollups(engine, { dryRun });
+
+  const retention: ChunkAction[] = [];
+  const dropped = new Set<string>();
+  if (caps.hypertables) {
+    for (const table of HYPERTABLES) {
+      const keep = policies.retainFor[table];
+      if (!keep || !(await isHypertable(engine, table))) continue;
+      const chunks = await chunksOlderThan(engine, table, keep);
+      if (chunks.length === 0) continue;
+      const t0 = performance.now();
+      if (!dryRun) await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::interval)', [ident(table), keep]);
+      chunks.forEach((c) => dropped.add(c));
+      retention.push({ step: 'retention', hypertable: table, olderThan: keep, chunks, status: dryRun ? 'planned' : 'done', ...(dryRun ? {} : { ms: performance.now() - t0 }) });
+    }
+  } else {
+    notes.push('retention unavailable without TimescaleDB hypertables');
+  }
+
+  const compression: ChunkAction[] = [];
+  if (caps.compression) {
+    for (const table of HYPERTABLES) {
+      const after = policies.compressAfter[table];
+      if (!after || !(await compressionEnabled(engine, table))) continue;
+      const chunks = (await uncompressedChunksOlderThan(engine, table, after)).filter((c) => !dropped.has(c));
+      if (chunks.length === 0) continue;
+      const t0 = performance.now();
+      if (!dryRun) {
+        for (const c of chunks) await engine.query('SELECT compress_chunk($1::regclass, if_not_compressed => true)', [c]);
+      }
+      compression.push({ step: 'compression', hypertable: table, olderThan: after, chunks, status: dryRun ? 'planned' : 'done', ...(dryRun ? {} : { ms: performance.now() - t0 }) });
+    }
+  } else {
+    notes.push(`compression unavailable on tier ${caps.tier}`);
+  }
+
+  const analyzed = MARKET_TABLES.map((s) => s.name);
+  if (!dryRun) for (const t of analyzed) await engine.query(`ANALYZE ${ident(t)}`);
+
+  const compressionStats = caps.compression ? await compressionReport(engine) : null;
+  return { dryRun, tier: caps.tier, policiesFrom: from, policies, refreshed, retention, compression, analyzed, compressionStats, notes };
+}
+
+async function loadPolicies(db: Queryable, overrides: PolicyOverrides | undefined): Promise<{ policies: PolicySettings; from: 'settings' | 'defaults' }> {
+  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [SETTINGS_TABLE]);
+  let stored: PolicyOverrides | undefined;
+  if (rows[0]!.present) {
+    const res = await db.query<{ value: PolicyOverrides }>(`SELECT value FROM ${ident(SETTINGS_TABLE)} WHERE key = 'policies'`);
+    stored = res.rows[0]?.value;
+  }
+  const merged: PolicyOverrides = {
+    chunkInterval: { ...(stored?.chunkInterval ?? {}), ...(overrides?.chunkInterval ?? {}) },
+    compressAfter: { ...(stored?.compressAfter ?? {}), ...(overrides?.compressAfter ?? {}) },
+    retainFor: { ...(stored?.retainFor ?? {}), ...(overrides?.retainFor ?? {}) },
+    hourlyRefresh: { ...(stored?.hourlyRefresh ?? {}), ...(overrides?.hourlyRefresh ?? {}) },
+  };
+  return { policies: resolvePolicies(merged), from: stored ? 'settings' : 'defaults' };
+}
+
+async function isHypertable(db: Queryable, table: string): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1) AS ok', [table]);
+  return rows[0]!.ok;
+}
+
+async function compressionEnabled(db: Queryable, table: string): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1 AND compression_enabled) AS ok', [table]);
+  return rows[0]!.ok;
+}
+
+async function chunksOlderThan(db: Queryable, table: string, interval: string): Promise<string[]> {
+  const { rows } = await db.query<{ chunk: string }>(
+    'SELECT c::text AS chunk FROM show_chunks($1::regclass, older_than => $2::interval) c ORDER BY 1', [ident(table), interval]);
+  return rows.map((r) => r.chunk);
+}
+
+async function uncompressedChunksOlderThan(db: Queryable, table: string, interval: string): Promise<string[]> {
+  const { rows } = await db.query<{ chunk: string }>(
+    `SELECT c::text AS chunk
+       FROM show_chunks($1::regclass, older_than => $2::interval) c
+       JOIN timescaledb_information.chunks i ON format('%I.%I', i.chunk_schema, i.chunk_name)::regclass = c
+      WHERE NOT i.is_compressed
+      ORDER BY 1`, [ident(table), interval]);
+  return rows.map((r) => r.chunk);
+}
+
+// TimescaleDB 2.18 renamed compression to "columnstore"; the old names still answer. Use the
+// classic name when the server has it, else the new one (DESIGN.md §8).
+async function statsFunctions(db: Queryable): Promise<{ hypertable: string; chunk: string } | null> {
+  const { rows } = await db.query<{ h: string | null; c: string | null; hn: string | null; cn: string | null }>(
+    `SELECT to_regproc('hypertable_compression_stats')::text AS h, to_regproc('chunk_compression_stats')::text AS c,
+            to_regproc('hypertable_columnstore_stats')::text AS hn, to_regproc('chunk_columnstore_stats')::text AS cn`);
+  const r = rows[0]!;
+  if (r.h && r.c) return { hypertable: 'hypertable_compression_stats', chunk: 'chunk_compression_stats' };
+  if (r.hn && r.cn) return { hypertable: 'hypertable_columnstore_stats', chunk: 'chunk_columnstore_stats' };
+  return null;
+}
+
+function ratio(before: bigint | null, after: bigint | null): number | null {
+  if (before === null || after === null || after === 0n) return null;
+  return Number((before * 1000n) / after) / 1000;
+}
+
+const big = (v: string | null) => (v === null ? null : BigInt(v));
+
+/** Compression effectiveness of every hypertable with compression enabled (community tier). */
+export async function compressionReport(db: Queryable): Promise<HypertableCompression[]> {
+  const fns = await statsFunctions(db);
+  if (!fns) return [];
+  const out: HypertableCompression[] = [];
+  for (const table of HYPERTABLES) {
+    if (!(await compressionEnabled(db, table))) continue;
+    const h = await db.query<{ total_chunks: string | null; number_compressed_chunks: string | null; before_compression_total_bytes: string | null; after_compression_total_bytes: string | null }>(
+      `SELECT total_chunks, number_compressed_chunks, before_compression_total_bytes, after_compression_total_bytes FROM ${ident(fns.hypertable)}($1::regclass)`, [ident(table)]);
+    const c = await db.query<{ chunk: string; compression_status: string; before_compression_total_bytes: string | null; after_compression_total_bytes: string | null }>(
+      `SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, compression_status, before_compression_total_bytes, after_compression_total_bytes
+         FROM ${ident(fns.chunk)}($1::regclass) ORDER BY chunk_name`, [ident(table)]);
+    const row = h.rows[0];
+    const before = big(row?.before_compression_total_bytes ?? null);
+    const after = big(row?.after_compression_total_bytes ?? null);
+    out.push({
+      hypertable: table,
+      totalChunks: BigInt(row?.total_chunks ?? c.rows.length),
+      compressedChunks: BigInt(row?.number_compressed_chunks ?? 0),
+      beforeBytes: before, afterBytes: after, ratio: ratio(before, after),
+      chunks: c.rows.map((r) => {
+        const b = big(r.before_compression_total_bytes);
+        const a = big(r.after_compression_total_bytes);
+        return { chunk: r.chunk, status: r.compression_status, beforeBytes: b, afterBytes: a, ratio: ratio(b, a) };
+      }),
+    });
+  }
+  return out;
+}

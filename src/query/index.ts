@@ -1,0 +1,3 @@
+export * from './queries.js';
+export { streamQuery, DEFAULT_STREAM_BATCH, type StreamOptions } from './stream.js';
+export type { TimeInput, Instant } from './params.js';
