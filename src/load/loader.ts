@@ -165,8 +165,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       countReasons(reasons, rejections);
     };
 
+    const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
     try {
-      const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
       if (bulk) {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
         await dropSecondaryIndexes(engine, this.spec);
@@ -203,6 +203,13 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       };
     } catch (err) {
       await ledger.failLoad(engine, loadId, errorMessage(err)).catch(() => undefined);
+      // A failed bulk load must not leave the table without the contract's indexes (best effort:
+      // if the database is unreachable, the next load's ensureIndexes repairs it).
+      if (bulk) {
+        await ensureIndexes(engine, this.spec)
+          .then(() => ledger.mergeDetails(engine, loadId, { indexesDropped: false }))
+          .catch(() => undefined);
+      }
       if (err instanceof TickvaultError) throw err;
       throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}. Committed batches are kept; re-run the same load to resume.`, { cause: err });
     }
