@@ -1,0 +1,313 @@
+/**
+ * Streaming helpers around BinaryCopyWriter: rows (sync or async) → an async iterable of
+ * COPY binary chunks (header first, trailer last) with bounded memory, plus the consumers:
+ * a backpressure-aware writer for a Writable (pg-copy-streams' `from()`), a Blob collector
+ * (PGlite's `/dev/blob`), and a file writer producing exact COPY bytes without a database.
+ *
+ * Memory bound: the chunk generator encodes only when its consumer pulls, and yields as soon
+ * as `chunkSize` bytes are pending, so at most one chunk (+ one row) is buffered in the
+ * writer; writeCopyChunks() waits for 'drain' whenever the destination's buffer is full.
+ */
+
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import type { CellValue } from '../schema/types.js';
+import { BinaryCopyWriter, createRowEncoder, type BinaryCopyWriterOptions, type CopyColumns } from './binary-writer.js';
+import { CopyEncodeError } from './errors.js';
+
+/** Counters updated while a stream is produced (read them after the stream is consumed). */
+export interface CopyStats {
+  /** Rows encoded (rows skipped through `onRowError` are not counted). */
+  rows: number;
+  /** Bytes yielded, header and trailer included. */
+  bytes: number;
+  /** Chunks yielded. */
+  chunks: number;
+  /** Rows skipped through `onRowError`. */
+  skipped: number;
+}
+
+export function newCopyStats(): CopyStats {
+  return { rows: 0, bytes: 0, chunks: 0, skipped: 0 };
+}
+
+export interface CopyChunkOptions extends BinaryCopyWriterOptions {
+  /** Updated in place as chunks are produced. */
+  stats?: CopyStats;
+  /**
+   * Called for an item whose encoding throws a CopyEncodeError; the partial row is rolled
+   * back and the stream goes on without it (the caller quarantines it). Without this
+   * option the error ends the stream. `index` is the 0-based position of the item in the
+   * source. Errors other than CopyEncodeError always end the stream.
+   */
+  onRowError?: (error: CopyEncodeError, item: unknown, index: number) => void;
+}
+
+/** Writes one source item (a row, or a batch of rows) into the writer. */
+export type ItemEncoder<T> = (w: BinaryCopyWriter, item: T) => void;
+
+function isAsyncIterable<T>(x: Iterable<T> | AsyncIterable<T>): x is AsyncIterable<T> {
+  return typeof (x as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
+}
+
+/** The writer, counters and error policy shared by the chunk generators. */
+class ChunkRun {
+  readonly w: BinaryCopyWriter;
+  readonly stats: CopyStats;
+  private readonly onRowError: CopyChunkOptions['onRowError'];
+
+  constructor(options: CopyChunkOptions) {
+    this.w = new BinaryCopyWriter(options);
+    this.stats = options.stats ?? newCopyStats();
+    this.onRowError = options.onRowError;
+  }
+
+  /** Encodes one item; a CopyEncodeError is tagged with `index` and skipped or rethrown. */
+  encode<T>(encodeItem: ItemEncoder<T>, item: T, index: number): void {
+    try {
+      encodeItem(this.w, item);
+    } catch (err) {
+      if (err instanceof CopyEncodeError) {
+        if (err.row === undefined) err.row = index;
+        if (this.onRowError) {
+          this.stats.skipped++;
+          this.onRowError(err, item, index);
+          return;
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** The next chunk if one is due. */
+  take(): Buffer | null {
+    const chunk = this.w.takeChunk();
+    return chunk && this.count(chunk);
+  }
+
+  /** The last chunk (trailer included). */
+  finish(): Buffer {
+    return this.count(this.w.finish());
+  }
+
+  private count(chunk: Buffer): Buffer {
+    this.stats.rows = this.w.rowCount;
+    this.stats.bytes += chunk.length;
+    this.stats.chunks++;
+    return chunk;
+  }
+}
+
+/**
+ * The generic chunker: encodes every item of `source` with `encodeItem` into one reused
+ * BinaryCopyWriter and yields a chunk each time `chunkSize` bytes are pending. The first
+ * chunk starts with the COPY header, the last ends with the trailer; an empty source yields
+ * a single header+trailer chunk. A sync source is read without an await per item. Typed
+ * loaders can pass their own `encodeItem` that writes one row through the writer's field
+ * methods, bypassing CellValue arrays (with onRowError, call w.abortRow() before throwing a
+ * CopyEncodeError from a half-written row).
+ */
+export async function* encodeCopyChunks<T>(
+  source: Iterable<T> | AsyncIterable<T>,
+  encodeItem: ItemEncoder<T>,
+  options: CopyChunkOptions = {},
+): AsyncGenerator<Buffer, CopyStats, undefined> {
+  const run = new ChunkRun(options);
+  let index = 0;
+  if (isAsyncIterable(source)) {
+    for await (const item of source) {
+      run.encode(encodeItem, item, index++);
+      const chunk = run.take();
+      if (chunk) yield chunk;
+    }
+  } else {
+    for (const item of source) {
+      run.encode(encodeItem, item, index++);
+      const chunk = run.take();
+      if (chunk) yield chunk;
+    }
+  }
+  yield run.finish();
+  return run.stats;
+}
+
+/** Chunks of a COPY of `rows` (one CellValue[] per row, one cell per column) for a table description. */
+export function encodeRowChunks(
+  columns: CopyColumns,
+  rows: Iterable<readonly CellValue[]> | AsyncIterable<readonly CellValue[]>,
+  options?: CopyChunkOptions,
+): AsyncGenerator<Buffer, CopyStats, undefined> {
+  return encodeCopyChunks(rows, createRowEncoder(columns), options);
+}
+
+/**
+ * Like encodeRowChunks, for a source of row batches (e.g. one decoded DBN block per item):
+ * one await per batch instead of per row. Chunks are still cut after any row, so a large
+ * batch never makes a large chunk. `onRowError` receives the bad row and its 0-based index
+ * over all batches; the rest of the batch is still encoded.
+ */
+export async function* encodeBatchChunks(
+  columns: CopyColumns,
+  batches: Iterable<Iterable<readonly CellValue[]>> | AsyncIterable<Iterable<readonly CellValue[]>>,
+  options: CopyChunkOptions = {},
+): AsyncGenerator<Buffer, CopyStats, undefined> {
+  const run = new ChunkRun(options);
+  const encodeRow = createRowEncoder(columns);
+  let index = 0;
+  for await (const batch of batches) {
+    for (const row of batch) {
+      run.encode(encodeRow, row, index++);
+      const chunk = run.take();
+      if (chunk) yield chunk;
+    }
+  }
+  yield run.finish();
+  return run.stats;
+}
+
+export interface WriteChunksResult {
+  bytes: number;
+  chunks: number;
+}
+
+/** Resolves on 'drain'; rejects if the stream errors or closes first. */
+function waitForDrain(dest: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      dest.off('drain', onDrain);
+      dest.off('error', onError);
+      dest.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(dest.errored ?? new Error('destination closed before the COPY data was written'));
+    };
+    dest.on('drain', onDrain);
+    dest.on('error', onError);
+    dest.on('close', onClose);
+  });
+}
+
+/** Resolves once `dest` emitted 'finish' (for pg-copy-streams: the server confirmed the COPY). */
+function waitForFinish(dest: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (dest.writableFinished) return resolve();
+    const cleanup = (): void => {
+      dest.off('finish', onFinish);
+      dest.off('error', onError);
+      dest.off('close', onClose);
+    };
+    const onFinish = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      if (dest.writableFinished) resolve();
+      else reject(dest.errored ?? new Error('destination closed before the COPY finished'));
+    };
+    dest.on('finish', onFinish);
+    dest.on('error', onError);
+    dest.on('close', onClose);
+  });
+}
+
+/**
+ * Writes chunks into a Writable honouring backpressure: when write() returns false it waits
+ * for 'drain' before pulling the next chunk, so at most one chunk beyond the destination's
+ * highWaterMark is buffered. With `end` (default) it ends the stream and waits for 'finish'
+ * — for pg-copy-streams' `from()` that is the server's CommandComplete; read `rowCount` there.
+ *
+ * If the source or the destination fails, the destination is destroyed with the error
+ * (pg-copy-streams then sends CopyFail so the server rolls the COPY back) and the error is
+ * rethrown; the source generator is closed by the for-await exit.
+ */
+export async function writeCopyChunks(
+  dest: Writable,
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
+  options: { end?: boolean } = {},
+): Promise<WriteChunksResult> {
+  const result: WriteChunksResult = { bytes: 0, chunks: 0 };
+  // Keep an 'error' listener for the whole run: an error emitted between our waits must
+  // not crash the process as an unhandled 'error' event; it is picked up below.
+  let failure: Error | undefined;
+  const onError = (err: Error): void => {
+    failure ??= err;
+  };
+  dest.on('error', onError);
+  try {
+    for await (const chunk of chunks) {
+      if (failure) throw failure;
+      if (dest.destroyed) throw dest.errored ?? new Error('destination closed before the COPY data was written');
+      result.bytes += chunk.length;
+      result.chunks++;
+      if (!dest.write(chunk)) await waitForDrain(dest);
+    }
+    if (failure) throw failure;
+    if (options.end !== false) {
+      const finished = waitForFinish(dest);
+      dest.end();
+      await finished;
+    }
+    dest.off('error', onError);
+    return result;
+  } catch (err) {
+    // onError stays attached: the destroyed stream still emits 'error' later (pg-copy-streams
+    // reports the server's answer to CopyFail that way), which must not become an uncaught
+    // exception. The caller gets the original error.
+    if (!dest.destroyed) dest.destroy(err as Error);
+    throw err;
+  }
+}
+
+/**
+ * Collects chunks into one Blob (for PGlite: `COPY t FROM '/dev/blob' (FORMAT binary)` with
+ * `{ blob }`). The whole payload is held in memory — feed it bounded batches of rows.
+ */
+export async function collectCopyBlob(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Blob> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return new Blob(parts);
+}
+
+/** Concatenates chunks into one Buffer (tests, small payloads). */
+export async function collectCopyBuffer(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes the exact COPY binary bytes of `rows` to a file, without a database (golden files;
+ * loadable with `\copy table FROM 'path' WITH (FORMAT binary)` or server-side COPY).
+ * Returns the stats of the encoded stream.
+ */
+export async function writeCopyFile(
+  path: string,
+  columns: CopyColumns,
+  rows: Iterable<readonly CellValue[]> | AsyncIterable<readonly CellValue[]>,
+  options: CopyChunkOptions = {},
+): Promise<CopyStats> {
+  const stats = options.stats ?? newCopyStats();
+  const file = createWriteStream(path);
+  try {
+    await writeCopyChunks(file, encodeRowChunks(columns, rows, { ...options, stats }));
+  } catch (err) {
+    await rm(path, { force: true }); // never leave a truncated COPY file behind
+    throw err;
+  }
+  return stats;
+}

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './numeric.js';
+export * from './binary-writer.js';
+export * from './copy-stream.js';
