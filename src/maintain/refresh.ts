@@ -84,15 +84,15 @@ async function refreshOne(engine: Engine, caps: Capabilities, r: Rollup, startUs
   let end = endUs === null ? limit : floorTo(endUs - 1n, r.widthUs) + r.widthUs;
   if (end > limit) end = limit;
   let start = startUs === null ? null : floorTo(startUs, r.widthUs);
+  if (start !== null && start >= end) {
+    return { view: r.name, method: 'none', start: microsToIso(start), end: microsToIso(end), note: 'only the current bucket is touched: real-time reads it live' };
+  }
   const horizon = await materializedEnd(engine, r);
   let note: string | undefined;
   if (start !== null && end > (horizon ?? -(2n ** 62n))) {
     // The refresh moves the horizon up to `end`: materialize everything not yet materialized below it.
     if (horizon === null) { start = null; note = 'never materialized: window extended to the beginning'; }
     else if (horizon < start) { start = horizon; note = 'window extended down to the materialized horizon'; }
-  }
-  if (start !== null && start >= end) {
-    return { view: r.name, method: 'none', start: microsToIso(start), end: microsToIso(end), note: 'only the current bucket is touched: real-time reads it live' };
   }
   const startText = start === null ? null : microsToIso(start);
   const endText = microsToIso(end);
