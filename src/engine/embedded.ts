@@ -50,6 +50,11 @@ export class EmbeddedEngine implements Engine {
         extensions: { timescaledb },
         parsers: PARSERS,
       });
+      // Load the library first, as shared_preload_libraries would on a server: when a data directory
+      // is reopened (extension already created), nothing else loads it early enough for the TSL
+      // (community) module, and compression/policies then fail with "not supported under the
+      // current "timescale" license" although the tier says community.
+      await db.exec("LOAD 'timescaledb'");
       // The extension must exist before anything else: capabilities are read from it.
       await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
     } catch (err) {
