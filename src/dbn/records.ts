@@ -113,7 +113,6 @@ export function writeField(bytes: Uint8Array, view: DataView, base: number, f: F
   }
 }
 
-export const KIND_BY_RTYPE = (rtype: number): DbnRecord['kind'] => layoutFor(rtype, 3)?.kind ?? 'other';
 
 /** Decodes record `i` of `batch` into a plain object. */
 export function decodeRecord(batch: RecordBatch, i: number): DbnRecord {

@@ -1,9 +1,9 @@
-import { readFileSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  type DbnRecord, type DbnVersion, type TradeRecord, type WriteDbnOptions, TradeCursor, newFixedParts, openDbn,
+  DbnFormatError, type DbnRecord, type DbnVersion, type TradeRecord, type WriteDbnOptions, TradeCursor, newFixedParts, openDbn,
   writeDbn, zstdCliAvailable,
 } from '../../src/dbn/index.js';
 import { fixture, fixtureFiles, readAll } from './helpers.js';
@@ -120,6 +120,28 @@ describe('writeDbn round trips through the decoder', () => {
     expect(count).toBe(n);
     expect(seqSum).toBe((n * (n - 1)) / 2);
     expect(d.rtypeCounts()).toEqual({ 0: n });
+
+    // Stopping early ends the reader (no hang, no leaked worker or child).
+    const early = await openDbn(p);
+    for await (const b of early.batches()) {
+      expect(b.count).toBeGreaterThan(0);
+      break;
+    }
+    // A truncated big file fails through the worker path with a typed error, after the whole part.
+    const cut = path.join(tmp, 'big-cut.dbn.zst');
+    writeFileSync(cut, readFileSync(p).subarray(0, statSync(p).size - 1000));
+    const partial = await openDbn(cut);
+    let got = 0;
+    const err = await (async () => {
+      try {
+        for await (const b of partial.batches()) got += b.count;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DbnFormatError);
+    expect((err as DbnFormatError).code).toMatch(/DBN_ZSTD|DBN_TRUNCATED_RECORD/);
+    expect(got).toBeGreaterThan(n / 2);
   });
 
   it('negative, zero and extreme prices survive exactly', async () => {
