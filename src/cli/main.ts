@@ -3,9 +3,14 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, reportError } from './run.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
+import { registerLoad } from './commands/load.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerServe } from './commands/serve.js';
 import { registerRoles } from './commands/roles.js';
+import { registerQuery } from './commands/query.js';
+import { registerMaintain } from './commands/maintain.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -16,9 +21,14 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInit(program);
   registerStatus(program);
+  registerLoad(program);
+  registerInspect(program);
+  registerDemo(program);
   registerHealth(program);
   registerServe(program);
   registerRoles(program); // after registerInit: adds `init --roles`
+  registerQuery(program);
+  registerMaintain(program);
   return program;
 }
 

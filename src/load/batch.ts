@@ -11,6 +11,8 @@ import type { BinaryCopyWriter } from '../copy/binary-writer.js';
 import { createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
 import type { CellValue } from '../schema/types.js';
 import type { Column } from '../schema/tables.js';
+import { formatDecimal } from '../copy/numeric.js';
+import { epochDaysToIso, microsToIso } from '../values/time.js';
 
 export interface Rejection {
   /** 0-based index of the record in the load's input. */
@@ -60,7 +62,7 @@ export class ValuesBatch implements PreparedBatch {
   recordsIn = 0;
   private readonly encode: RowEncoder;
 
-  constructor(readonly batchNo: number, columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number) {
+  constructor(readonly batchNo: number, private readonly columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number) {
     this.encode = rowEncoderFor(columns);
   }
 
@@ -81,7 +83,8 @@ export class ValuesBatch implements PreparedBatch {
   encodeRow(w: BinaryCopyWriter, i: number): void { this.encode(w, this.rows[i]!); }
   rowValues(i: number): readonly CellValue[] { return this.rows[i]!; }
   rowOrigin(i: number): { recordIndex: number; record: string } {
-    return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.originals[i]) };
+    const original = this.originals[i];
+    return { recordIndex: this.recordIndexes[i]!, record: original === undefined ? valuesToJson(this.columns, this.rows[i]!) : jsonOf(original) };
   }
 }
 
@@ -93,4 +96,25 @@ export class ValuesBatch implements PreparedBatch {
 export function jsonOf(record: unknown): string {
   return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString()
     : typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\\u0000') : v)) ?? 'null';
+}
+
+/** Readable JSON of normalized values (decimals as text, timestamps ISO) for quarantine records. */
+export function valuesToJson(columns: readonly Column[], values: readonly CellValue[] | null, extra: Record<string, unknown> = {}): string {
+  const obj: Record<string, unknown> = { ...extra };
+  if (values) {
+    columns.forEach((c, i) => {
+      const v = values[i];
+      obj[c.name] = v === null || v === undefined ? null : displayValue(c, v);
+    });
+  }
+  return JSON.stringify(obj);
+}
+
+function displayValue(c: Column, v: CellValue): unknown {
+  switch (c.type.kind) {
+    case 'timestamptz': return microsToIso(v as bigint);
+    case 'numeric': return formatDecimal(v as bigint, c.type.scale);
+    case 'date': return epochDaysToIso(v as number);
+    default: return typeof v === 'bigint' ? v.toString() : v;
+  }
 }

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadDbnFile, type LoadFileResult } from '../../ingest/load-dbn.js';
+import { migrate } from '../../schema/migrate.js';
+import { errorMessage } from '../../errors.js';
+import type { TableName } from '../../schema/tables.js';
+import { EXIT, printJson, withEngine } from '../run.js';
+import { progressReporter } from '../progress.js';
+
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; json?: boolean }
+
+/** Expands simple globs (`*` and `?` in the last path segment) without a shell. */
+export function expandFiles(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (!/[*?]/.test(a)) { out.push(a); continue; }
+    const dir = path.dirname(a);
+    const re = new RegExp(`^${path.basename(a).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    for (const f of fs.readdirSync(dir).sort()) if (re.test(f)) out.push(path.join(dir, f));
+  }
+  return out;
+}
+
+export function registerLoad(program: Command): void {
+  program.command('load')
+    .description('load Databento DBN files (.dbn, .dbn.zst) into their tables; re-running a completed file is a no-op, an interrupted one resumes')
+    .argument('<files...>', 'files or globs')
+    .option('--table <table>', 'target table (default: from the file schema)')
+    .option('--workers <n>', 'parallel COPY workers', '1')
+    .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
+    .option('--replace', 'atomically replace what the previous load of the same file stored')
+    .option('--json', 'print results as JSON')
+    .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
+      const paths = expandFiles(files);
+      if (paths.length === 0) throw new Error('no files matched');
+      const results: (LoadFileResult | { file: string; error: string })[] = [];
+      await withEngine(cmd, async (engine) => {
+        await migrate(engine);
+        for (const file of paths) {
+          const bytes = fs.statSync(file).size;
+          const progress = progressReporter(path.basename(file), bytes);
+          try {
+            const r = await loadDbnFile(engine, file, { table: opts.table, workers: Number(opts.workers ?? 1), bulk: opts.bulk, replace: opts.replace, onProgress: progress.update });
+            progress.done();
+            results.push(r);
+            if (!opts.json) process.stderr.write(`${summary(r)}\n`);
+          } catch (err) {
+            progress.done();
+            results.push({ file, error: errorMessage(err) });
+            process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
+          }
+        }
+      });
+      if (opts.json) printJson(results);
+      const failed = results.some((r) => 'error' in r);
+      const partial = results.some((r) => 'recordsRejected' in r && r.recordsRejected > 0);
+      process.exitCode = failed ? EXIT.failure : partial ? EXIT.partial : EXIT.ok;
+    });
+}
+
+function summary(r: LoadFileResult): string {
+  if (r.status === 'already-loaded') return `${r.file}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
+  const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
+  return `${r.file} → ${r.table}: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected${reasons ? ` (${reasons})` : ''}`
+    + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
+    + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
+    + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
+}

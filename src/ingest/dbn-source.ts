@@ -1,0 +1,162 @@
+/**
+ * A DBN file as a loader BatchSource: decoded in streaming batches, mapped record by record into
+ * the target table's values (dbn-mapping.ts), validated by the table description, and grouped
+ * into checkpoint batches of `batchSize` table records (other record types are skipped and
+ * counted). Symbols come from the file (metadata mappings, symbol-mapping records); ids the file
+ * cannot name are looked up once each in tickvault_symbol_history (stored definitions); rows
+ * still unresolved are quarantined with the reason, never given a made-up symbol.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDbn } from '../dbn/decoder.js';
+import type { DbnMetadata } from '../dbn/metadata.js';
+import { SymbolMap } from '../dbn/symbology.js';
+import type { Queryable } from '../engine/types.js';
+import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
+import { loadedColumns, type TableSpec } from '../schema/tables.js';
+import type { CellValue } from '../schema/types.js';
+import { microsToIso } from '../values/time.js';
+import { ValuesBatch, valuesToJson } from '../load/batch.js';
+import { firstFailedCheck } from '../load/normalize.js';
+import type { SourceIdentity } from '../load/ledger.js';
+import type { BatchOrSkip, BatchSource } from '../load/record-source.js';
+import { mapperFor } from './dbn-mapping.js';
+
+export interface DbnSourceStats {
+  /** Records of the table's record types seen. */
+  tableRecords: number;
+  /** Records of other types, skipped, per rtype. */
+  skipped: Record<number, number>;
+  unresolvedIds: number[];
+}
+
+export async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+export class DbnFileSource implements BatchSource {
+  readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
+
+  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable) {}
+
+  /** Reads the metadata and hashes the file (the ledger identity) before any row is loaded. */
+  static async open(file: string, options: { symbolsFrom?: Queryable } = {}): Promise<DbnFileSource> {
+    const decoder = await openDbn(file);
+    const metadata = decoder.metadata;
+    await decoder.close();
+    const identity = { source: path.resolve(file), contentHash: await hashFile(file) };
+    return new DbnFileSource(file, identity, metadata, options.symbolsFrom);
+  }
+
+  async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
+    const mapper = mapperFor(spec.name);
+    const columns = loadedColumns(spec);
+    const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
+    const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
+    const symbolIndex = columns.findIndex((c) => c.name === 'symbol');
+    const symbols = new SymbolMap();
+    symbols.addMetadata(this.metadata);
+    const looked = new Set<number>();
+    const scratch: Record<string, CellValue> = {};
+    const decoder = await openDbn(this.file);
+    const resolved: (string | null)[] = [];
+
+    let batchNo = 0;
+    let current: ValuesBatch | undefined;
+    let skippedCount = 0;
+    const start = () => {
+      skippedCount = 0;
+      current = isCommitted(batchNo) ? undefined : new ValuesBatch(batchNo, columns, timeIndex, idIndex);
+    };
+    const flush = (): BatchOrSkip => {
+      const out: BatchOrSkip = current ?? { skipped: true, batchNo, recordsIn: skippedCount };
+      batchNo += 1;
+      start();
+      return out;
+    };
+    start();
+    try {
+      for await (const batch of decoder.batches()) {
+        const missing = symbols.resolveBatch(batch, resolved);
+        if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked);
+        mapper.reset(batch);
+        const { rtypes, count, schema } = batch;
+        for (let i = 0; i < count; i++) {
+          const rt = rtypes[i]!;
+          if (!mapper.accepts(rt, schema)) {
+            this.stats.skipped[rt] = (this.stats.skipped[rt] ?? 0) + 1;
+            continue;
+          }
+          this.stats.tableRecords += 1;
+          if (!current) {
+            if (++skippedCount >= batchSize) yield flush();
+            continue;
+          }
+          const recordIndex = batch.firstRecordIndex + i;
+          current.recordsIn += 1;
+          const symbol = resolved[i] ?? null;
+          const mapped = mapper.map(i, symbol);
+          if (typeof mapped === 'string') {
+            current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
+          } else {
+            const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
+            if (problem) {
+              current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
+            } else {
+              current.add(mapped, recordIndex, undefined);
+            }
+          }
+          if (current.recordsIn >= batchSize) yield flush();
+        }
+      }
+      if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) yield flush();
+    } finally {
+      this.stats.unresolvedIds = symbols.unresolvedIds();
+      await decoder.close();
+    }
+  }
+
+  /** One history query per batch for ids the file could not name; each id is asked once. */
+  private async fillFromHistory(batch: { count: number; view: DataView; offsets: Int32Array }, resolved: (string | null)[], symbols: SymbolMap, looked: Set<number>): Promise<void> {
+    const ids = new Set<number>();
+    for (let i = 0; i < batch.count; i++) {
+      if (resolved[i] !== null) continue;
+      const id = batch.view.getUint32(batch.offsets[i]! + 4, true);
+      if (!looked.has(id)) ids.add(id);
+    }
+    if (ids.size > 0) {
+      const { rows } = await this.symbolsFrom!.query<{ instrument_id: number; symbol: string; f: string; t: string | null }>(
+        `SELECT instrument_id, symbol, (extract(epoch FROM valid_from) * 1000000)::bigint::text AS f,
+                (extract(epoch FROM valid_to) * 1000000)::bigint::text AS t
+           FROM ${SYMBOL_HISTORY_TABLE} WHERE instrument_id = ANY($1::int[]) AND valid_from > '-infinity'`, [[...ids]]);
+      for (const r of rows) symbols.addInterval(Number(r.instrument_id), Number(r.f), r.t === null ? Number.MAX_SAFE_INTEGER : Number(r.t), r.symbol);
+      for (const id of ids) looked.add(id);
+    }
+    for (let i = 0; i < batch.count; i++) {
+      if (resolved[i] !== null) continue;
+      const o = batch.offsets[i]!;
+      const id = batch.view.getUint32(o + 4, true);
+      const tsUs = Number(batch.view.getBigUint64(o + 8, true) / 1000n);
+      resolved[i] = symbols.resolve(id, tsUs);
+    }
+  }
+}
+
+function validate(spec: TableSpec, columns: ReturnType<typeof loadedColumns>, values: CellValue[], scratch: Record<string, CellValue>, symbol: string | null, symbolIndex: number, idIndex: number, timeIndex: number): { reason: string; constraint: string | null } | null {
+  for (let c = 0; c < columns.length; c++) {
+    const v = values[c]!;
+    const col = columns[c]!;
+    if (v === null && !col.nullable) {
+      if (c === symbolIndex && symbol === null) {
+        return { reason: `symbol unresolved for instrument_id ${String(values[idIndex])} at ${values[timeIndex] == null ? '?' : microsToIso(values[timeIndex] as bigint)}: not in the file's mappings nor in stored definitions (load the definitions first)`, constraint: 'symbol_not_null' };
+      }
+      return { reason: `${col.name} is undefined in the DBN record (NULL) but the column is NOT NULL`, constraint: `${col.name}_not_null` };
+    }
+    scratch[col.name] = v;
+  }
+  const failed = firstFailedCheck(spec, scratch);
+  return failed ? { reason: failed.reason, constraint: failed.name } : null;
+}

@@ -1,0 +1,66 @@
+/**
+ * Loads one DBN file into its table: the orchestration behind `tickvault load`.
+ */
+import { openDbn } from '../dbn/decoder.js';
+import { SymbolMap } from '../dbn/symbology.js';
+import type { Engine } from '../engine/types.js';
+import { LoadError } from '../errors.js';
+import type { BulkLoadResult } from '../load/loader.js';
+import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
+import { DefinitionsLoader } from '../load/definitions.js';
+import { tableSpec, type TableName } from '../schema/tables.js';
+import { DbnFileSource, hashFile } from './dbn-source.js';
+import { tableForSchema } from './dbn-mapping.js';
+import { definitionRecords } from './definitions-from-dbn.js';
+
+export interface LoadFileOptions {
+  table?: TableName;
+  workers?: number;
+  bulk?: boolean;
+  replace?: boolean;
+  batchSize?: number;
+  onProgress?: (records: number) => void;
+}
+
+export interface LoadFileResult extends BulkLoadResult {
+  readonly file: string;
+  readonly table: TableName;
+  readonly skippedRecords: Record<number, number>;
+  readonly unresolvedIds: number[];
+}
+
+export function loaderFor(table: TableName, engine: Engine, options: { workers?: number; batchSize?: number }) {
+  const config = { engine, parallelWorkers: options.workers, batchSize: options.batchSize };
+  switch (table) {
+    case 'trades_data': return new TradesLoader(config);
+    case 'tbbo_data': return new TBBOLoader(config);
+    case 'ohlcv_data': return new OHLCVLoader(config);
+    case 'statistics_data': return new StatisticsLoader(config);
+    case 'instrument_definitions': return new DefinitionsLoader(config);
+  }
+}
+
+export async function loadDbnFile(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
+  const source = await DbnFileSource.open(file, { symbolsFrom: engine });
+  const table = options.table ?? tableForSchema(source.metadata.schema);
+  if (!table) {
+    throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
+  }
+  tableSpec(table);
+  const loader = loaderFor(table, engine, options);
+  const bulkOptions = {
+    mode: options.replace ? 'replace' as const : 'append' as const,
+    bulk: options.bulk,
+    onProgress: options.onProgress ? (n: number) => options.onProgress!(n) : undefined,
+  };
+  if (table === 'instrument_definitions') {
+    const symbols = new SymbolMap();
+    symbols.addMetadata(source.metadata);
+    const decoder = await openDbn(file);
+    const result = await loader.bulkLoad(definitionRecords(decoder.records(), symbols) as never, { ...bulkOptions, source: source.identity });
+    return { ...result, file, table, skippedRecords: {}, unresolvedIds: [] };
+  }
+  const result = await loader.bulkLoad(source, bulkOptions);
+  return { ...result, file, table, skippedRecords: source.stats.skipped, unresolvedIds: source.stats.unresolvedIds };
+}
+
