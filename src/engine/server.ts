@@ -226,17 +226,26 @@ export function clientConfigFromUrl(url: string, caFile?: string): pg.PoolConfig
   }
   const config: Record<string, unknown> = {};
   for (const [k, v] of u.searchParams) if (!TLS_PARAMS.has(k) && k !== 'password') config[k] = v;
-  const user = decodeURIComponent(u.username);
+  const user = safeDecode(u.username);
   if (user) config.user = user;
-  const password = u.searchParams.get('password') ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  const password = u.searchParams.get('password') ?? (u.password ? safeDecode(u.password) : undefined);
   if (password !== undefined) config.password = () => password;
-  if (!config.host) config.host = decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1'));
+  if (!config.host) config.host = safeDecode(u.hostname.replace(/^\[(.+)\]$/, '$1'));
   if (u.port && !config.port) config.port = Number(u.port);
   else if (typeof config.port === 'string') config.port = Number(config.port);
   const db = u.pathname.slice(1);
-  if (db) config.database = decodeURIComponent(db);
+  if (db) config.database = safeDecode(db);
   config.ssl = resolveTls(u.searchParams, caFile);
   return config as pg.PoolConfig;
+}
+
+/** Percent-decoding that keeps text with a stray '%' as written instead of throwing. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001']);

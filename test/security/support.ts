@@ -25,7 +25,7 @@ export async function startPasswordCluster(prefix: string): Promise<ServerCluste
 
 export function withCredentials(url: string, user: string, password: string): string {
   const u = new URL(url);
-  u.username = user;
-  u.password = password;
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
   return u.toString();
 }
