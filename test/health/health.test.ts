@@ -1,5 +1,6 @@
 // Health on a PRIVATE cluster: this file drops tables and stops the server.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerEngine } from '../../src/engine/server.js';
@@ -119,6 +120,31 @@ describe('health (private cluster)', () => {
     const json = cli(['health', '--json'], url);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ healthy: true, connectivity: { ok: true } });
+  });
+
+  it('`tickvault serve --port 0` serves /health and /metrics until SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: { ...process.env, TICKVAULT_DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/serving (http:\/\/\S+)\/health/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not start: ${out} ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const base = /serving (http:\/\/\S+)\/health/.exec(out)![1]!;
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      const metrics = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+      expect(metrics.samples.find((x) => x.name === 'tickvault_up')!.value).toBe(1);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(err).toBe('');
   });
 
   it('a dropped table makes the database unhealthy with the reason', async () => {
