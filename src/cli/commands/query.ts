@@ -1,0 +1,166 @@
+/**
+ * `tickvault query <bars|volume|spread|recent|asof>`: the query API (src/query) on the command line.
+ * Data goes to stdout in the chosen format, messages (row counts, which relation served the bars)
+ * to stderr. Values are printed exactly: prices as stored decimals, times as ISO 8601 UTC with
+ * microseconds. CSV and JSON stream row by row (bars come through a server-side cursor, constant
+ * memory); the table format is for people and holds the rows to size its columns.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { aggregatedVolume, asOf, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
+import { microsToIso } from '../../values/time.js';
+import { withEngine } from '../run.js';
+
+export type Format = 'table' | 'csv' | 'json';
+type Cell = string | null;
+type Row = Record<string, Cell>;
+
+/** Writes rows in one of the formats; csv and json stream, table buffers. */
+export class RowWriter {
+  private readonly buffered: Row[] = [];
+  private count = 0;
+  constructor(private readonly format: Format, private readonly columns: readonly string[], private readonly out: (s: string) => void = (s) => { process.stdout.write(s); }) {}
+
+  row(r: Row): void {
+    if (this.format === 'table') { this.buffered.push(r); this.count += 1; return; }
+    if (this.format === 'csv') {
+      if (this.count === 0) this.out(`${this.columns.map(csvField).join(',')}\n`);
+      this.out(`${this.columns.map((c) => csvField(r[c] ?? null)).join(',')}\n`);
+    } else {
+      const obj: Row = {};
+      for (const c of this.columns) obj[c] = r[c] ?? null;
+      this.out(`${this.count === 0 ? '[\n' : ',\n'}  ${JSON.stringify(obj)}`);
+    }
+    this.count += 1;
+  }
+
+  /** Finishes the output; returns the number of rows written. */
+  end(): number {
+    if (this.format === 'csv' && this.count === 0) this.out(`${this.columns.map(csvField).join(',')}\n`);
+    if (this.format === 'json') this.out(this.count === 0 ? '[]\n' : '\n]\n');
+    if (this.format === 'table') {
+      const widths = this.columns.map((c) => Math.max(c.length, ...this.buffered.map((r) => (r[c] ?? '').length)));
+      const line = (cells: readonly string[]) => cells.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+      this.out(`${line(this.columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+      for (const r of this.buffered) this.out(`${line(this.columns.map((c) => r[c] ?? ''))}\n`);
+    }
+    return this.count;
+  }
+}
+
+function csvField(v: Cell): string {
+  if (v === null) return '';
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+const t = (us: bigint) => microsToIso(us);
+const s = (v: bigint | string | null) => (v === null ? null : String(v));
+
+function note(message: string): void {
+  process.stderr.write(`tickvault: ${message}\n`);
+}
+
+interface Common { symbol: string; format: Format }
+
+function formatOption(): Option {
+  return new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table');
+}
+
+function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--limit must be a positive integer (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+export function registerQuery(program: Command): void {
+  const query = program.command('query').description('read market data back: bars, volume, spread, recent bars, as-of');
+
+  query.command('bars')
+    .description('OHLCV bars at any interval, from stored 1m bars or built from trades')
+    .requiredOption('--symbol <symbol>', 'symbol')
+    .requiredOption('--start <time>', 'start (inclusive), ISO 8601; no zone = UTC')
+    .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
+    .requiredOption('--interval <interval>', "bar interval, e.g. '1 minute', '15 minutes', '1 hour', '1 day'")
+    .addOption(new Option('--source <source>', 'build bars from trades or from stored OHLCV bars').choices(['trades', 'ohlcv']).default('trades'))
+    .option('--granularity <g>', 'stored bar granularity read by --source ohlcv', '1m')
+    .addOption(new Option('--rollup <choice>', 'read from rollups when they answer exactly').choices(['auto', 'raw', 'rollup']).default('auto'))
+    .option('--batch-size <n>', 'rows per cursor FETCH', '1000')
+    .addOption(formatOption())
+    .action(async (o: Common & { start: string; end: string; interval: string; source: BarSource; granularity: string; rollup: RollupChoice; batchSize: string }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const options = { source: o.source, granularity: o.granularity, rollup: o.rollup };
+        const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
+        const w = new RowWriter(o.format, ['time', 'open', 'high', 'low', 'close', 'volume', 'trades']);
+        for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
+          w.row({ time: t(b.timeUs), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
+        }
+        note(`${w.end()} bars from ${plan.relation} (${plan.reason})`);
+      });
+    });
+
+  query.command('volume')
+    .description('traded volume and trade counts per time bucket (trades_data)')
+    .requiredOption('--symbol <symbol>', 'symbol')
+    .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
+    .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
+    .requiredOption('--interval <interval>', "bucket width, e.g. '1 hour'")
+    .addOption(formatOption())
+    .action(async (o: Common & { start: string; end: string; interval: string }, cmd: Command) => {
+      const rows = await withEngine(cmd, (engine) => aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval));
+      const w = new RowWriter(o.format, ['time', 'volume', 'buy_volume', 'sell_volume', 'trades']);
+      for (const r of rows) w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
+      note(`${w.end()} buckets`);
+    });
+
+  query.command('spread')
+    .description('average, median, min and max bid-ask spread (tbbo_data); quotes missing a side are ignored')
+    .requiredOption('--symbol <symbol>', 'symbol')
+    .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
+    .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
+    .addOption(formatOption())
+    .action(async (o: Common & { start: string; end: string }, cmd: Command) => {
+      const r = await withEngine(cmd, (engine) => spreadAnalysis(engine, o.symbol, o.start, o.end));
+      const w = new RowWriter(o.format, ['symbol', 'quotes', 'spreads', 'avg', 'median', 'min', 'max']);
+      w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
+      w.end();
+      if (r.count === 0n) note('no spreads in the range');
+    });
+
+  query.command('recent')
+    .description('stored OHLCV bars at or after --since, newest first')
+    .requiredOption('--symbol <symbol>', 'symbol')
+    .requiredOption('--since <time>', 'earliest bar time, ISO 8601')
+    .option('--limit <n>', 'at most this many bars', '20')
+    .option('--granularity <g>', 'stored bar granularity', '1m')
+    .addOption(formatOption())
+    .action(async (o: Common & { since: string; limit: string; granularity: string }, cmd: Command) => {
+      const limit = parseLimit(o.limit);
+      const rows = await withEngine(cmd, (engine) => recentOhlcv(engine, o.symbol, o.since, limit, o.granularity));
+      const w = new RowWriter(o.format, ['time', 'instrument_id', 'open', 'high', 'low', 'close', 'volume', 'granularity']);
+      for (const r of rows) {
+        w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
+      }
+      note(`${w.end()} bars`);
+    });
+
+  query.command('asof')
+    .description('the last trade and the last quote at or before a time')
+    .requiredOption('--symbol <symbol>', 'symbol')
+    .requiredOption('--at <time>', 'time, ISO 8601 (microseconds kept)')
+    .addOption(formatOption())
+    .action(async (o: Common & { at: string }, cmd: Command) => {
+      const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at));
+      const w = new RowWriter(o.format, ['kind', 'time', 'instrument_id', 'price', 'size', 'side', 'trade_id', 'bid', 'ask', 'bid_size', 'ask_size', 'spread']);
+      if (r.trade) {
+        const x = r.trade;
+        w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
+      }
+      if (r.quote) {
+        const q = r.quote;
+        w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
+      }
+      w.end();
+      if (!r.trade && !r.quote) note(`no trade or quote of ${o.symbol} at or before ${t(r.at.timeUs)}`);
+    });
+}
