@@ -176,7 +176,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await this.replaceInOneTransaction(engine, previous, batches, handle, progress);
       } else {
         const workers = caps.multipleConnections ? this.parallelWorkers : 1;
-        await runWorkers(batches, workers, async (item) => {
+        await runWorkers(prefetch(batches, workers + 1), workers, async (item) => {
           if ('skipped' in item) { progress(item.recordsIn); return; }
           // Transient failure (reset, restart, 57P01, 40001, 40P01): retry the batch; if the COMMIT's
           // outcome was lost with the connection, the ledger says whether the batch landed.
@@ -246,6 +246,30 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
       await ledger.supersede(tx, previous.loadId);
     });
+  }
+}
+
+/**
+ * Prepares up to `depth` batches ahead of the workers: while a worker awaits the server (COPY,
+ * COMMIT), the event loop decodes and validates the next batches, so client and server work
+ * overlap instead of alternating. Memory stays bounded by `depth` batches.
+ */
+export async function* prefetch<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  const queue: Promise<IteratorResult<T>>[] = [];
+  try {
+    for (;;) {
+      while (queue.length < depth) {
+        const next = it.next();
+        next.catch(() => undefined); // observed when dequeued
+        queue.push(next);
+      }
+      const r = await queue.shift()!;
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
   }
 }
 
