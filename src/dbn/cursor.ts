@@ -12,7 +12,7 @@
  *  - chars (side, action, ...): char codes as numbers (e.g. 65 'A'); compare with CHAR.*.
  */
 import type { RecordBatch } from './batch.js';
-import { UNDEF_STAT_QUANTITY, UNDEF_STAT_QUANTITY_V1 } from './constants.js';
+import { RTYPE, UNDEF_STAT_QUANTITY, UNDEF_STAT_QUANTITY_V1 } from './constants.js';
 import { type FixedParts, isI64Max, readFixedParts, readMicros, readU64Number } from './fixed.js';
 import { type FieldSpec, MBP1, OHLCV, STAT_V1, STAT_V3, type StatOffsets, TRADE, layoutFor } from './layouts.js';
 import { type FieldValue, readField } from './records.js';
@@ -171,4 +171,38 @@ export class LayoutCursor extends RecordCursor {
     const f = this.byName.get(name);
     return f ? readField(this.b.bytes, this.v, this.o, f) : undefined;
   }
+}
+
+/** Instrument definitions (rtype 0x13), typed getters for what a loader needs; others via get(). */
+export class DefinitionCursor extends LayoutCursor {
+  constructor(batch?: RecordBatch) {
+    super(RTYPE.INSTRUMENT_DEF, batch);
+  }
+  get tsRecv(): bigint { return this.get('tsRecv') as bigint; }
+  /** Tick size (i64 price); UNDEF_PRICE for many equity/options feeds. */
+  get minPriceIncrement(): bigint { return this.get('minPriceIncrement') as bigint; }
+  /** Contract size with unitOfMeasure (i64 price); UNDEF for equities. */
+  get unitOfMeasureQty(): bigint { return this.get('unitOfMeasureQty') as bigint; }
+  get expiration(): bigint { return this.get('expiration') as bigint; }
+  get rawSymbol(): string { return this.get('rawSymbol') as string; }
+  get asset(): string { return this.get('asset') as string; }
+  get exchange(): string { return this.get('exchange') as string; }
+  get currency(): string { return this.get('currency') as string; }
+  get securityType(): string { return this.get('securityType') as string; }
+  get instrumentClass(): string { return this.get('instrumentClass') as string; }
+  /** 'A' add, 'M' modify, 'D' delete ('~' in legacy files). */
+  get securityUpdateAction(): string { return this.get('securityUpdateAction') as string; }
+}
+
+/** Symbol-mapping records (rtype 0x16); v1 records have no stype bytes (null). */
+export class SymbolMappingCursor extends LayoutCursor {
+  constructor(batch?: RecordBatch) {
+    super(RTYPE.SYMBOL_MAPPING, batch);
+  }
+  get stypeIn(): number | null { return (this.get('stypeIn') as number | undefined) ?? null; }
+  get stypeInSymbol(): string { return this.get('stypeInSymbol') as string; }
+  get stypeOut(): number | null { return (this.get('stypeOut') as number | undefined) ?? null; }
+  get stypeOutSymbol(): string { return this.get('stypeOutSymbol') as string; }
+  get startTs(): bigint { return this.get('startTs') as bigint; }
+  get endTs(): bigint { return this.get('endTs') as bigint; }
 }

@@ -6,7 +6,7 @@ export { type DbnMetadata, type MappingInterval, type SymbolMappingEntry, type M
 export { type RecordBatch, DEFAULT_BATCH_BYTES } from './batch.js';
 export { type DbnInput, type SourceOptions } from './source.js';
 export { DbnDecoder, type DbnOpenOptions, openDbn } from './decoder.js';
-export { CHAR, RecordCursor, TradeCursor, Mbp1Cursor, OhlcvCursor, StatCursor, LayoutCursor } from './cursor.js';
+export { CHAR, RecordCursor, TradeCursor, Mbp1Cursor, OhlcvCursor, StatCursor, LayoutCursor, DefinitionCursor, SymbolMappingCursor } from './cursor.js';
 export * from './records.js';
 export { SymbolMap, yyyymmddToMicros } from './symbology.js';
 export { writeDbn, type WriteDbnOptions } from './writer.js';

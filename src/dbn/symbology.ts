@@ -23,7 +23,7 @@
 import type { RecordBatch } from './batch.js';
 import { RTYPE, STYPE, UNDEF_TIMESTAMP } from './constants.js';
 import { readMicros } from './fixed.js';
-import { TRADE, layoutFor } from './layouts.js';
+import { layoutFor } from './layouts.js';
 import type { DbnMetadata } from './metadata.js';
 import { readField } from './records.js';
 
@@ -42,12 +42,16 @@ export function yyyymmddToMicros(d: number): number {
   return Date.UTC(y, m - 1, d % 100) * 1000;
 }
 
-/** Offset of the index timestamp per rtype: ts_recv where the record has one, else ts_event. */
+/**
+ * Offset of the index timestamp per rtype: ts_recv where the record's layout has one (same
+ * offset in every version), else ts_event (@8; OHLCV, symbol mappings, unknown rtypes).
+ */
 const INDEX_TS_OFFSET = (() => {
   const t = new Uint8Array(256).fill(8);
-  t[RTYPE.MBP_0] = TRADE.tsRecv;
-  t[RTYPE.MBP_1] = TRADE.tsRecv;
-  for (const r of [RTYPE.STATUS, RTYPE.INSTRUMENT_DEF, RTYPE.IMBALANCE, RTYPE.STATISTICS]) t[r] = 16;
+  for (let r = 0; r < 256; r++) {
+    const f = layoutFor(r, 3)?.fields.find((x) => x.name === 'tsRecv');
+    if (f) t[r] = f.off;
+  }
   return t;
 })();
 

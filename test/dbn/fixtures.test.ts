@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CHAR, Mbp1Cursor, OhlcvCursor, StatCursor, TradeCursor, UNDEF_PRICE, UNDEF_STAT_QUANTITY, UNDEF_TIMESTAMP,
+  CHAR, DefinitionCursor, Mbp1Cursor, OhlcvCursor, StatCursor, SymbolMappingCursor, TradeCursor, UNDEF_PRICE, UNDEF_STAT_QUANTITY, UNDEF_TIMESTAMP,
   type DefinitionRecord, type Mbp1Record, type OhlcvRecord, type StatRecord, type TradeRecord,
-  newFixedParts, openDbn,
+  newFixedParts, openDbn, writeDbn,
 } from '../../src/dbn/index.js';
 import { fixture, fixtureFiles, readAll, sourceTable } from './helpers.js';
 
@@ -149,6 +149,28 @@ describe('field values', () => {
     }
     if (v < 3) expect(d[0]!.tradingReferencePrice).toBe(UNDEF_PRICE);
     else expect(d[0]!.legCount).toBe(0);
+  });
+
+  it.each([1, 2, 3])('definition and symbol-mapping cursors read the v%i layout', async (v) => {
+    const d = await openDbn(fixture(`test_data.definition.v${v}.dbn.zst`));
+    const c = new DefinitionCursor();
+    const seen: unknown[] = [];
+    for await (const b of d.batches()) {
+      c.reset(b);
+      for (let i = 0; i < b.count; i++) {
+        c.at(i);
+        seen.push([c.instrumentId, c.rawSymbol, c.exchange, c.currency, c.instrumentClass, c.securityUpdateAction, c.minPriceIncrement, c.has('legCount'), c.has('tradingReferencePrice')]);
+      }
+    }
+    expect(seen).toEqual([6819, 6830].map((id) => [id, 'MSFT', 'XNAS', '', 'K', 'A', UNDEF_PRICE, v === 3, v < 3]));
+    for (const version of [1, 3] as const) {
+      const { bytes } = await writeDbn({ version, schema: null, records: [{ kind: 'symbolMapping', rtype: 0x16, publisherId: 0, instrumentId: 9, tsEvent: 1n, stypeIn: 4, stypeInSymbol: 'ES.FUT', stypeOut: 1, stypeOutSymbol: 'ESZ4', startTs: 5n, endTs: 6n }] });
+      const m = new SymbolMappingCursor();
+      for await (const b of (await openDbn(bytes!)).batches()) {
+        m.reset(b).at(0);
+        expect([m.stypeIn, m.stypeInSymbol, m.stypeOut, m.stypeOutSymbol, m.startTs, m.endTs]).toEqual([version === 1 ? null : 4, 'ES.FUT', version === 1 ? null : 1, 'ESZ4', 5n, 6n]);
+      }
+    }
   });
 
   it('definitions: GLBX ESH1 (tick 0.25, 50 IPNT) and IFEU Brent (tick 0.01, 1000 bbl)', async () => {
