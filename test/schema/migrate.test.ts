@@ -3,7 +3,11 @@
  * intervals are configuration, bad configuration is refused before anything is created, and
  * concurrent runs are serialized (advisory lock on the server, the session mutex embedded).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine } from '../../src/engine/types.js';
 import { LATEST_VERSION, migrate, schemaVersion, type MigrateResult } from '../../src/schema/migrate.js';
@@ -166,6 +170,41 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
       await t.dispose();
     }
   });
+});
+
+describe('embedded data directory reopened', () => {
+  it('keeps the community features: migrate after a reopen creates compression and policies', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tickvault-reopen-'));
+    try {
+      // First open only creates the database (like `tickvault status` before `init`).
+      await (await EmbeddedEngine.open({ dataDir: dir })).close();
+      const engine = await EmbeddedEngine.open({ dataDir: dir });
+      try {
+        expect((await engine.capabilities()).tier).toBe('timescaledb');
+        const r = await migrate(engine);
+        expect(r.migrations.every((m) => m.status === 'applied')).toBe(true);
+        const { rows } = await engine.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'`);
+        expect(rows[0]!.n).toBe(4);
+      } finally {
+        await engine.close();
+      }
+      // And once more: the data is there and compression still works after another reopen.
+      const again = await EmbeddedEngine.open({ dataDir: dir });
+      try {
+        expect(await schemaVersion(again)).toBe(LATEST_VERSION);
+        await again.query(`INSERT INTO trades_data ("timestamp", instrument_id, symbol, price, size, side)
+          VALUES (now() - interval '3 days', 1, 'ESH4', 1, 1, 'B')`);
+        const c = await again.query<{ n: number }>(
+          `SELECT count(compress_chunk(ch))::int AS n FROM show_chunks('trades_data', older_than => interval '1 day') ch`);
+        expect(c.rows[0]!.n).toBe(1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('advisory lock on the server', () => {
