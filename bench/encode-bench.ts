@@ -11,12 +11,16 @@
  *   async    – the same from an async generator of rows (one await per row: avoid)
  *   batches  – encodeBatchChunks from an async generator of 1,000-row batches
  *   numeric  – BinaryCopyWriter.numeric alone, ns per value
+ *   dbn      – rescaleFixed(1e-9 price → scale 8) + BinaryCopyWriter.numeric, ns per value
  * The input rows are pre-generated (a pool of 65,536 rows cycled) so only encoding is timed.
+ * Wall-clock rates are printed with the process's CPU time next to them: on a shared
+ * machine the rate per CPU-second is the number to compare.
  */
 
 import { pathToFileURL } from 'node:url';
 import { BinaryCopyWriter, createRowEncoder } from '../src/copy/binary-writer.js';
 import { encodeBatchChunks, encodeRowChunks } from '../src/copy/copy-stream.js';
+import { rescaleFixed } from '../src/copy/numeric.js';
 import { t, type CellValue } from '../src/schema/types.js';
 
 export const TRADE_COLUMNS = [
@@ -56,34 +60,49 @@ export interface EncodeBenchResult {
   variant: string;
   rows: number;
   bytes: number;
+  /** wall-clock seconds */
   seconds: number;
+  /** CPU seconds of this process (user + system): robust when other processes compete for the cores */
+  cpuSeconds: number;
   rowsPerSec: number;
+  rowsPerCpuSec: number;
   mbPerSec: number;
 }
 
-function result(variant: string, rows: number, bytes: number, ns: bigint): EncodeBenchResult {
-  const seconds = Number(ns) / 1e9;
-  return { variant, rows, bytes, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 1e6 / seconds };
+interface Clock {
+  wall: bigint;
+  cpu: NodeJS.CpuUsage;
+}
+
+function start(): Clock {
+  return { wall: process.hrtime.bigint(), cpu: process.cpuUsage() };
+}
+
+function result(variant: string, rows: number, bytes: number, c: Clock): EncodeBenchResult {
+  const seconds = Number(process.hrtime.bigint() - c.wall) / 1e9;
+  const cpu = process.cpuUsage(c.cpu);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { variant, rows, bytes, seconds, cpuSeconds, rowsPerSec: rows / seconds, rowsPerCpuSec: rows / cpuSeconds, mbPerSec: bytes / 1e6 / seconds };
 }
 
 function benchGeneric(pool: readonly TradeRow[], n: number): EncodeBenchResult {
   const w = new BinaryCopyWriter();
   const encode = createRowEncoder(TRADE_COLUMNS);
   let bytes = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for (let i = 0; i < n; i++) {
     encode(w, pool[i & (POOL - 1)]! as readonly CellValue[]);
     const chunk = w.takeChunk();
     if (chunk) bytes += chunk.length;
   }
   bytes += w.finish().length;
-  return result('generic (CellValue[] rows)', n, bytes, process.hrtime.bigint() - t0);
+  return result('generic (CellValue[] rows)', n, bytes, t0);
 }
 
 function benchTyped(pool: readonly TradeRow[], n: number): EncodeBenchResult {
   const w = new BinaryCopyWriter();
   let bytes = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for (let i = 0; i < n; i++) {
     const r = pool[i & (POOL - 1)]!;
     w.beginRow(7);
@@ -98,7 +117,7 @@ function benchTyped(pool: readonly TradeRow[], n: number): EncodeBenchResult {
     if (chunk) bytes += chunk.length;
   }
   bytes += w.finish().length;
-  return result('typed (direct field calls)', n, bytes, process.hrtime.bigint() - t0);
+  return result('typed (direct field calls)', n, bytes, t0);
 }
 
 async function benchStream(pool: readonly TradeRow[], n: number): Promise<EncodeBenchResult> {
@@ -106,9 +125,9 @@ async function benchStream(pool: readonly TradeRow[], n: number): Promise<Encode
     for (let i = 0; i < n; i++) yield pool[i & (POOL - 1)]!;
   }
   let bytes = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for await (const chunk of encodeRowChunks(TRADE_COLUMNS, rows())) bytes += chunk.length;
-  return result('stream (encodeRowChunks, sync source)', n, bytes, process.hrtime.bigint() - t0);
+  return result('stream (encodeRowChunks, sync source)', n, bytes, t0);
 }
 
 async function benchAsyncRows(pool: readonly TradeRow[], n: number): Promise<EncodeBenchResult> {
@@ -116,9 +135,9 @@ async function benchAsyncRows(pool: readonly TradeRow[], n: number): Promise<Enc
     for (let i = 0; i < n; i++) yield pool[i & (POOL - 1)]!;
   }
   let bytes = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for await (const chunk of encodeRowChunks(TRADE_COLUMNS, rows())) bytes += chunk.length;
-  return result('async (async source, await per row)', n, bytes, process.hrtime.bigint() - t0);
+  return result('async (async source, await per row)', n, bytes, t0);
 }
 
 async function benchAsyncBatches(pool: readonly TradeRow[], n: number): Promise<EncodeBenchResult> {
@@ -130,20 +149,38 @@ async function benchAsyncBatches(pool: readonly TradeRow[], n: number): Promise<
     }
   }
   let bytes = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for await (const chunk of encodeBatchChunks(TRADE_COLUMNS, batches())) bytes += chunk.length;
-  return result('batches (async source, 1,000 rows/item)', n, bytes, process.hrtime.bigint() - t0);
+  return result('batches (async source, 1,000 rows/item)', n, bytes, t0);
+}
+
+/** CPU nanoseconds since the clock started. */
+function cpuNs(c: Clock): number {
+  const cpu = process.cpuUsage(c.cpu);
+  return (cpu.user + cpu.system) * 1000;
 }
 
 function benchNumeric(pool: readonly TradeRow[], n: number): { nsPerValue: number } {
   const w = new BinaryCopyWriter();
-  const t0 = process.hrtime.bigint();
+  const t0 = start();
   for (let i = 0; i < n; i++) {
     w.numeric(pool[i & (POOL - 1)]![3], 8);
     w.takeChunk();
   }
   w.finish();
-  return { nsPerValue: Number(process.hrtime.bigint() - t0) / n };
+  return { nsPerValue: (cpuNs(t0)) / n };
+}
+
+function benchDbnPrice(pool: readonly TradeRow[], n: number): { nsPerValue: number } {
+  const prices = pool.map((r) => r[3] * 10n + 3n); // int64 × 1e-9, with a 9th decimal to round
+  const w = new BinaryCopyWriter();
+  const t0 = start();
+  for (let i = 0; i < n; i++) {
+    w.numeric(rescaleFixed(prices[i & (POOL - 1)]!, 9, 8), 8);
+    w.takeChunk();
+  }
+  w.finish();
+  return { nsPerValue: (cpuNs(t0)) / n };
 }
 
 export async function runEncodeBench(rows = 5_000_000): Promise<EncodeBenchResult[]> {
@@ -161,14 +198,18 @@ export async function runEncodeBench(rows = 5_000_000): Promise<EncodeBenchResul
     await benchAsyncRows(pool, rows),
     await benchAsyncBatches(pool, rows),
   ];
+  benchDbnPrice(pool, 200_000);
   const num = benchNumeric(pool, rows);
+  const dbn = benchDbnPrice(pool, rows);
   for (const r of results) {
     console.log(
       `${r.variant.padEnd(40)} ${r.rows.toLocaleString('en-US')} rows in ${r.seconds.toFixed(2)} s: ` +
-        `${(r.rowsPerSec / 1e6).toFixed(2)} M rows/s, ${r.mbPerSec.toFixed(0)} MB/s (${(r.bytes / r.rows).toFixed(1)} B/row)`,
+        `${(r.rowsPerSec / 1e6).toFixed(2)} M rows/s, ${r.mbPerSec.toFixed(0)} MB/s (${(r.bytes / r.rows).toFixed(1)} B/row); ` +
+        `per CPU-second: ${(r.rowsPerCpuSec / 1e6).toFixed(2)} M rows`,
     );
   }
-  console.log(`${'numeric(20,8) alone'.padEnd(40)} ${num.nsPerValue.toFixed(1)} ns/value`);
+  console.log(`${'numeric(20,8) alone'.padEnd(40)} ${num.nsPerValue.toFixed(1)} CPU-ns/value`);
+  console.log(`${'DBN price: rescaleFixed(9→8) + numeric'.padEnd(40)} ${dbn.nsPerValue.toFixed(1)} CPU-ns/value`);
   return results;
 }
 
