@@ -85,7 +85,8 @@ function converterFor(col: Column): Converter {
       return (raw) => {
         if (typeof raw !== 'string') throw new ValueProblem(`not a string: ${show(raw)}`);
         if (raw.includes('\0')) throw new ValueProblem('text contains a NUL byte');
-        if (type.kind !== 'text' && [...raw].length > type.length) {
+        // raw.length counts UTF-16 units, never fewer than characters: count code points only when it could matter
+        if (type.kind !== 'text' && raw.length > type.length && [...raw].length > type.length) {
           throw new ValueProblem(`"${raw.slice(0, 40)}" is longer than ${type.length} characters`);
         }
         return raw;
@@ -126,6 +127,10 @@ export class RecordNormalizer {
   private readonly converters: Converter[];
   private readonly known: Set<string>;
   private readonly ignored: Set<string>;
+  /** Names of the fields a record must carry (NOT NULL without a default). */
+  private readonly required: readonly string[];
+  /** Scratch row handed to the CHECK predicates (which never keep it): one object, not one per record. */
+  private readonly row: Record<string, CellValue> = {};
 
   constructor(readonly spec: TableSpec) {
     this.columns = loadedColumns(spec);
@@ -134,25 +139,29 @@ export class RecordNormalizer {
     // Generated and server-filled columns may appear in records read back from the database;
     // they are accepted and ignored, never sent.
     this.ignored = new Set(spec.columns.filter((c) => c.generated || c.serverFilled).map((c) => c.name));
+    this.required = this.columns.filter((c) => !c.nullable && !c.default).map((c) => c.name);
+    for (const c of this.columns) this.row[c.name] = null; // fixed property order: one hidden class
   }
 
   /** Throws RecordShapeError for unknown or missing fields. */
   checkShape(record: Record<string, unknown>, index: number): void {
-    for (const key of Object.keys(record)) {
-      if (!this.known.has(key) && !this.ignored.has(key)) {
+    // for-in instead of Object.keys: no array per record (hot path). Inherited enumerable keys,
+    // which Object.keys would not list, are skipped by the hasOwn test.
+    for (const key in record) {
+      if (!this.known.has(key) && !this.ignored.has(key) && Object.hasOwn(record, key)) {
         throw new RecordShapeError(`record ${index}: unknown field "${key}" for table ${this.spec.name}; expected fields: ${[...this.known].join(', ')}`);
       }
     }
-    for (const col of this.columns) {
-      if (!col.nullable && !col.default && !(col.name in record)) {
-        throw new RecordShapeError(`record ${index}: required field "${col.name}" is missing for table ${this.spec.name}`);
+    for (const name of this.required) {
+      if (!(name in record)) {
+        throw new RecordShapeError(`record ${index}: required field "${name}" is missing for table ${this.spec.name}`);
       }
     }
   }
 
   normalize(record: Record<string, unknown>): Normalized {
     const values: CellValue[] = new Array(this.columns.length);
-    const row: Record<string, CellValue> = {};
+    const row = this.row;
     for (let i = 0; i < this.columns.length; i++) {
       const col = this.columns[i]!;
       const raw = record[col.name];

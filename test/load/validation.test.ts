@@ -160,6 +160,14 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     ], s.loadId, 'stats');
   });
 
+  it('text lengths count characters, not UTF-16 units or bytes', async () => {
+    await reset(te.engine, ['trades_data']);
+    const res = await new TradesLoader({ engine: te.engine }).storeBatch([
+      trade(0, { symbol: '😀'.repeat(50) }), trade(1, { symbol: '😀'.repeat(51) }), trade(2, { symbol: 'é'.repeat(50) })]);
+    expect(res).toMatchObject({ recordsInserted: 2, recordsRejected: 1 });
+    expect((await quarantined(te.engine, 'trades_data')).map((r) => [r.record_index, r.reason.slice(0, 8)])).toEqual([['1', 'symbol: ']]);
+  });
+
   describe('record shape', () => {
     it('an unknown field is a RecordShapeError naming the field; nothing lands', async () => {
       await reset(te.engine, ['trades_data']);
