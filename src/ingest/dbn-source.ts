@@ -63,6 +63,9 @@ export class DbnFileSource implements BatchSource {
     const scratch: Record<string, CellValue> = {};
     const decoder = await openDbn(this.file);
     const resolved: (string | null)[] = [];
+    // Ids of this table's records that stayed without a symbol after the file's mappings AND the
+    // stored history (SymbolMap's own list also counts ids the history resolved afterwards).
+    const unresolved = new Set<number>();
 
     let batchNo = 0;
     let current: ValuesBatch | undefined;
@@ -91,6 +94,7 @@ export class DbnFileSource implements BatchSource {
             continue;
           }
           this.stats.tableRecords += 1;
+          if (resolved[i] === null) unresolved.add(batch.view.getUint32(batch.offsets[i]! + 4, true));
           if (!current) {
             if (++skippedCount >= batchSize) yield flush();
             continue;
@@ -114,7 +118,7 @@ export class DbnFileSource implements BatchSource {
       }
       if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) yield flush();
     } finally {
-      this.stats.unresolvedIds = symbols.unresolvedIds();
+      this.stats.unresolvedIds = [...unresolved].sort((a, b) => a - b);
       await decoder.close();
     }
   }

@@ -1,0 +1,185 @@
+/**
+ * Every DBN fixture loads into its table on both engines with the exact numbers of inserted and
+ * quarantined rows that SOURCE.md and reference §7 imply, and the stored values are the exact
+ * ones: decimal prices, µs-truncated timestamps, side A→'S', trade_id "<publisher>:<sequence>",
+ * empty book sides and UNDEF quantities as NULL, granularity from the rtype, stat_type_name.
+ * Statistics without any mapping resolve once definitions for their id are stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDbnFile } from '../../src/ingest/load-dbn.js';
+import { DefinitionsLoader } from '../../src/load/definitions.js';
+import { readRows } from '../load/support/helpers.js';
+import { instrumentDefinitions, ohlcvData, statisticsData, tbboData, tradesData, type TableName } from '../../src/schema/tables.js';
+import { fixtureFiles } from '../dbn/helpers.js';
+import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
+import { LIVE_BY_TABLE, fixtureExpectations, fx, loadRows, quarantineByConstraint, quarantineRows, resetAll, rowCount } from './helpers.js';
+
+const EXPECTED = fixtureExpectations();
+
+it('the expectation catalogue covers every fixture file exactly once', () => {
+  expect(EXPECTED.map(([f]) => f).sort()).toEqual(fixtureFiles().sort());
+});
+
+describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
+  let te: TestEngine;
+  beforeAll(async () => { te = await openTestEngine(kind, { name: 'ingest_fixtures' }); });
+  afterAll(async () => { await te?.dispose(); });
+
+  it.each(EXPECTED)('%s', async (rel, exp) => {
+    await resetAll(te.engine);
+    if (exp.table === null) {
+      await expect(loadDbnFile(te.engine, fx(rel))).rejects.toThrow(/has no default table; pass --table/);
+      expect(await loadRows(te.engine)).toEqual([]);
+      return;
+    }
+    const r = await loadDbnFile(te.engine, fx(rel));
+    expect(r.table).toBe(exp.table);
+    expect(r.status).toBe('completed');
+    expect({ inserted: r.recordsInserted, rejected: r.recordsRejected }).toEqual({ inserted: exp.inserted, rejected: exp.rejected });
+    expect(await rowCount(te.engine, exp.table)).toBe(exp.inserted);
+    expect(await quarantineByConstraint(te.engine, r.loadId)).toEqual(exp.constraints ?? {});
+    const [ledger] = await loadRows(te.engine, exp.table === 'instrument_definitions' ? 'instrument_definitions' : exp.table);
+    expect(ledger).toMatchObject({ status: 'completed', records_inserted: String(exp.inserted), records_rejected: String(exp.rejected) });
+    if (exp.table !== 'instrument_definitions') expect(r.unresolvedIds).toEqual(rel.includes('statistics.') && !rel.includes('databento-python') ? [146945] : []);
+  });
+
+  it.each(Object.entries(LIVE_BY_TABLE))('LIVE mixed stream with --table %s', async (table, exp) => {
+    await resetAll(te.engine);
+    const r = await loadDbnFile(te.engine, fx('databento-python/LIVE/test_data.live.dbn.zst'), { table: table as TableName });
+    expect({ inserted: r.recordsInserted, rejected: r.recordsRejected, total: r.totalRecords })
+      .toEqual({ inserted: exp.inserted, rejected: exp.rejected, total: exp.totalRecords });
+    expect(await rowCount(te.engine, table)).toBe(exp.inserted);
+    if (table !== 'instrument_definitions') {
+      expect(r.unresolvedIds).toEqual([]);
+      const { rows } = await te.engine.query<{ symbol: string }>(`SELECT DISTINCT symbol FROM ${table}`);
+      expect(rows.map((x) => x.symbol)).toEqual(['ESZ4']); // from the in-band SymbolMappingMsg records
+      // Everything else in the 46-record stream is skipped and counted, per rtype.
+      const skipped = Object.values(r.skippedRecords).reduce((a, b) => a + b, 0);
+      expect(skipped + exp.totalRecords).toBe(46);
+      expect(r.skippedRecords[0x16]).toBe(20);
+    }
+  });
+
+  it('ESH1 trades: exact decimal prices, ts_event truncated to µs, side A → S, trade_id publisher:sequence', async () => {
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('test_data.trades.dbn'));
+    expect(await readRows(te.engine, tradesData)).toEqual([
+      // ts_event 1609160400098821953 ns: .098821953 truncates to .098821 (rounding would give .098822)
+      { timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '5', side: 'S', trade_id: '1:1170380' },
+      { timestamp: '2020-12-28 13:00:00.107665', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '21', side: 'S', trade_id: '1:1170414' },
+    ]);
+  });
+
+  it('trades with side N are quarantined with the CHECK name and the mapped record; B stays B', async () => {
+    await resetAll(te.engine);
+    const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
+    const q = await quarantineRows(te.engine, r.loadId);
+    expect(q).toHaveLength(1);
+    expect(q[0]).toMatchObject({ constraint_name: 'trades_side_check', record_index: '3' });
+    expect(q[0]!.reason).toMatch(/side/);
+    expect(JSON.parse(q[0]!.record)).toMatchObject({ side: 'N', symbol: 'NVDA', instrument_id: 6155, price: '521.01000000', trade_id: '2:428530', dbn_record_index: 3 });
+    const rows = await readRows(te.engine, tradesData);
+    expect(rows.map((x) => [x.side, x.trade_id, x.price])).toEqual([
+      ['B', '2:362933', '521.00000000'], ['B', '2:366408', '521.00000000'], ['S', '2:372097', '521.00000000'],
+    ]);
+    // IFEU: all four are side N; ts_event runs backwards in the file (ts_recv order), nothing lost.
+    await resetAll(te.engine);
+    const ifeu = await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.trades.dbn.zst'));
+    const qi = await quarantineRows(te.engine, ifeu.loadId);
+    expect(qi.map((x) => [x.record_index, x.constraint_name])).toEqual([['0', 'trades_side_check'], ['1', 'trades_side_check'], ['2', 'trades_side_check'], ['3', 'trades_side_check']]);
+    expect(JSON.parse(qi[1]!.record)).toMatchObject({ symbol: 'BRN FMJ0024!', timestamp: '2024-01-18T01:00:00.002731Z', price: '77.61000000', size: '2' });
+  });
+
+  it('tbbo/mbp-1: an empty book side (UNDEF price, size 0) becomes NULL, spread NULL', async () => {
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.tbbo.dbn.zst'));
+    const ifeu = await readRows(te.engine, tbboData);
+    expect(ifeu).toHaveLength(4);
+    for (const r of ifeu) expect([r.bid_px_00, r.ask_px_00, r.bid_sz_00, r.ask_sz_00, r.spread]).toEqual([null, null, null, null, null]);
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.mbp-1.dbn.zst'));
+    const xnas = await readRows(te.engine, tbboData);
+    expect(xnas[0]).toEqual({ timestamp: '2020-12-28 09:01:28.297098', instrument_id: '6155', symbol: 'NVDA', bid_px_00: '502.00000000', ask_px_00: null, bid_sz_00: '2', ask_sz_00: null, spread: null });
+    expect(xnas[2]).toMatchObject({ bid_px_00: '512.01000000', ask_px_00: '539.00000000', bid_sz_00: '1', ask_sz_00: '17', spread: '26.99000000' });
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('test_data.tbbo.v1.dbn.zst'));
+    expect((await readRows(te.engine, tbboData))[0]).toEqual({
+      timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', bid_px_00: '3720.25000000', ask_px_00: '3720.50000000', bid_sz_00: '26', ask_sz_00: '7', spread: '0.25000000',
+    });
+  });
+
+  it('ohlcv: granularity from the rtype, bar start as timestamp, exact prices', async () => {
+    await resetAll(te.engine);
+    for (const g of ['1s', '1m', '1h', '1d']) await loadDbnFile(te.engine, fx(`databento-python/GLBX.MDP3/test_data.ohlcv-${g}.dbn.zst`));
+    const { rows } = await te.engine.query<{ granularity: string; n: string }>(`SELECT granularity, count(*)::text AS n FROM ohlcv_data GROUP BY 1 ORDER BY 1`);
+    expect(rows).toEqual([{ granularity: '1d', n: '1' }, { granularity: '1h', n: '4' }, { granularity: '1m', n: '4' }, { granularity: '1s', n: '4' }]);
+    const bars = await readRows(te.engine, ohlcvData, `granularity, "timestamp"`);
+    expect(bars[0]).toEqual({ timestamp: '2020-12-28 00:00:00', instrument_id: '5482', symbol: 'ESH1', open_price: '3702.75000000', high_price: '3735.00000000', low_price: '3697.25000000', close_price: '3735.00000000', volume: '718174', granularity: '1d' });
+    // Set A's old capture: 100x prices are stored as they are (372025.0), not "corrected".
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('test_data.ohlcv-1h.v3.dbn.zst'));
+    const a = await readRows(te.engine, ohlcvData);
+    expect(a.map((b) => [b.granularity, b.open_price])).toEqual([['1h', '372025.00000000'], ['1h', '372225.00000000']]);
+  });
+
+  it('statistics: quantity UNDEF → NULL, ts_ref UNDEF → NULL, stat_type_name by lookup', async () => {
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('databento-python/GLBX.MDP3/test_data.statistics.dbn.zst'));
+    const rows = await readRows(te.engine, statisticsData, `"timestamp", sequence`);
+    expect(rows.map((r) => [r.stat_type, r.stat_type_name, r.price, r.quantity, r.ts_ref, r.sequence])).toEqual([
+      ['8', 'highest_bid', '3707.75000000', null, null, '210043'],
+      ['8', 'highest_bid', '3708.00000000', null, null, '210232'],
+      ['5', 'trading_session_high_price', '3708.25000000', null, null, '210353'],
+      ['8', 'highest_bid', '3708.25000000', null, null, '210354'],
+    ]);
+    expect(rows[0]).toMatchObject({ timestamp: '2020-12-28 01:09:29.47022', ts_recv: '2020-12-28 01:09:29.471598', symbol: 'ESH1', ts_in_delta: '22850', channel_id: '0', update_action: '1', stat_flags: '255' });
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.statistics.dbn.zst'));
+    const ifeu = await readRows(te.engine, statisticsData);
+    expect(ifeu[0]).toMatchObject({ stat_type: '2', stat_type_name: 'indicative_opening_price', price: '77.61000000', quantity: '0', ts_ref: '2024-01-18 00:45:59.254', symbol: 'BRN FMJ0024!' });
+  });
+
+  it('definitions: complete ones land (GLBX ESH1), UNDEF tick size is quarantined as tick_size NOT NULL (XNAS)', async () => {
+    await resetAll(te.engine);
+    await loadDbnFile(te.engine, fx('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'));
+    expect(await readRows(te.engine, instrumentDefinitions)).toMatchObject([{
+      instrument_id: '5482', symbol: 'ESH1', raw_symbol: 'ESH1', asset: 'ES', exchange: 'XCME', currency: 'USD',
+      tick_size: '0.25000000', multiplier: '50.00000000', expiration_date: '2021-03-19', is_active: 'true',
+    }]);
+    const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
+    const q = await quarantineRows(te.engine, r.loadId);
+    expect(q.map((x) => x.constraint_name)).toEqual(['tick_size_not_null']);
+    expect(q[0]!.reason).toMatch(/tick_size/);
+    expect(await rowCount(te.engine, 'instrument_definitions')).toBe(1);
+  });
+
+  it('statistics without mappings: quarantined "symbol unresolved", then resolved once definitions for the id are stored', async () => {
+    await resetAll(te.engine);
+    const before = await loadDbnFile(te.engine, fx('test_data.statistics.dbn'));
+    expect([before.recordsInserted, before.recordsRejected, before.unresolvedIds]).toEqual([0, 2, [146945]]);
+    const q = await quarantineRows(te.engine, before.loadId);
+    expect(q).toHaveLength(2);
+    for (const x of q) {
+      expect(x.constraint_name).toBe('symbol_not_null');
+      expect(x.reason).toMatch(/^symbol unresolved for instrument_id 146945 at 2023-04-23T17:05:36\.\d+Z: .*load the definitions first/);
+    }
+
+    // A definition of 146945 published before the statistics' time: its symbol history covers them.
+    const defs = new DefinitionsLoader({ engine: te.engine });
+    const d = await defs.bulkLoad([{
+      instrument_id: 146945, symbol: 'ESM3 C4100', raw_symbol: 'ESM3 C4100', asset: 'ES', exchange: 'XCME', currency: 'USD',
+      tick_size: '0.05', multiplier: '50', ts_recv: '2023-04-23T00:00:00Z',
+    }], { source: { source: 'test:def-146945', contentHash: 'test:def-146945' } });
+    expect(d.recordsInserted).toBe(1);
+
+    // Another encoding of the same records (v3 zstd): a different file, so not a ledger repeat.
+    const after = await loadDbnFile(te.engine, fx('test_data.statistics.v3.dbn.zst'));
+    expect([after.status, after.recordsInserted, after.recordsRejected]).toEqual(['completed', 2, 0]);
+    expect(after.unresolvedIds).toEqual([]);
+    const rows = await readRows(te.engine, statisticsData);
+    expect(rows.map((r) => [r.symbol, r.stat_type, r.stat_type_name, r.price, r.quantity, r.ts_ref, r.channel_id, r.stat_flags])).toEqual([
+      ['ESM3 C4100', '7', 'lowest_offer', '100.00000000', null, null, '13', '255'],
+      ['ESM3 C4100', '5', 'trading_session_high_price', '100.00000000', null, null, '13', '255'],
+    ]);
+  });
+});

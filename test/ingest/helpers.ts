@@ -1,0 +1,175 @@
+/**
+ * Shared helpers of the DBN ingestion tests: the fixture catalogue with the load outcome each
+ * file must have (derived from shared/fixtures/dbn/SOURCE.md and reference §7), a reset of every
+ * table a DBN load can touch, and readers for the ledger and the quarantine of one load.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Engine, Queryable } from '../../src/engine/types.js';
+import { LOAD_BATCHES_TABLE, LOADS_TABLE, QUARANTINE_TABLE, SYMBOL_HISTORY_TABLE } from '../../src/schema/bookkeeping.js';
+import type { TableName } from '../../src/schema/tables.js';
+import { DEFINITION_VERSIONS_TABLE } from '../../src/load/definitions.js';
+import { FIXTURES } from '../dbn/helpers.js';
+
+export { FIXTURES };
+export const fx = (rel: string): string => path.join(FIXTURES, rel);
+
+export const DATA_TABLES: readonly TableName[] = ['ohlcv_data', 'trades_data', 'tbbo_data', 'statistics_data', 'instrument_definitions'];
+
+/** Empties the market tables, definitions (+ versions, symbol history), the ledger and the quarantine. */
+export async function resetAll(engine: Engine): Promise<void> {
+  await engine.query(`TRUNCATE ohlcv_data, trades_data, tbbo_data, statistics_data`);
+  await engine.query(`TRUNCATE instrument_definitions, ${DEFINITION_VERSIONS_TABLE}, ${SYMBOL_HISTORY_TABLE}`);
+  await engine.query(`TRUNCATE ${QUARANTINE_TABLE}, ${LOAD_BATCHES_TABLE}, ${LOADS_TABLE} CASCADE`);
+}
+
+export async function rowCount(db: Queryable, table: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
+
+/** Quarantine rows of one load: constraint name → count. */
+export async function quarantineByConstraint(db: Queryable, loadId: string): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ c: string | null; n: string }>(
+    `SELECT constraint_name AS c, count(*)::text AS n FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint GROUP BY 1 ORDER BY 1`, [loadId]);
+  return Object.fromEntries(rows.map((r) => [r.c ?? 'null', Number(r.n)]));
+}
+
+export async function quarantineRows(db: Queryable, loadId: string): Promise<{ reason: string; constraint_name: string | null; record_index: string; record: string }[]> {
+  const { rows } = await db.query<{ reason: string; constraint_name: string | null; record_index: string; record: string }>(
+    `SELECT reason, constraint_name, record_index::text AS record_index, record::text AS record FROM ${QUARANTINE_TABLE}
+      WHERE load_id = $1::bigint ORDER BY record_index, id`, [loadId]);
+  return rows;
+}
+
+export interface LoadRow { load_id: string; status: string; error: string | null; records_in: string; records_inserted: string; records_rejected: string; source: string }
+
+export async function loadRows(db: Queryable, table?: string): Promise<LoadRow[]> {
+  const { rows } = await db.query<LoadRow>(
+    `SELECT load_id::text AS load_id, status, error, records_in::text AS records_in, records_inserted::text AS records_inserted,
+            records_rejected::text AS records_rejected, source
+       FROM ${LOADS_TABLE} ${table ? 'WHERE target_table = $1' : ''} ORDER BY load_id`, table ? [table] : []);
+  return rows;
+}
+
+/**
+ * The whole table as text lines, every column but created_at/updated_at, in a total order —
+ * the form in which two loads are compared for identical contents.
+ */
+export async function tableText(db: Queryable, table: TableName): Promise<string[]> {
+  const cols: Record<TableName, string> = {
+    ohlcv_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, open_price::text, high_price::text, low_price::text, close_price::text, volume::text, granularity`,
+    trades_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, price::text, size::text, side, trade_id`,
+    tbbo_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, bid_px_00::text, ask_px_00::text, bid_sz_00::text, ask_sz_00::text, spread::text`,
+    statistics_data: `("timestamp" AT TIME ZONE 'UTC')::text, (ts_recv AT TIME ZONE 'UTC')::text, (ts_ref AT TIME ZONE 'UTC')::text, instrument_id, symbol, stat_type,
+      stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags`,
+    instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active`,
+  };
+  const n = cols[table].split(/,(?![^(]*\))/).length;
+  const order = Array.from({ length: n }, (_v, i) => i + 1).join(', ');
+  const { rows } = await db.query<{ line: string }>(`SELECT row(${cols[table]})::text AS line FROM ${table} ORDER BY ${order}`);
+  return rows.map((r) => r.line);
+}
+
+export function tmpDir(prefix = 'tickvault-ingest-'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What loading a fixture into its default table must give. `error` = no default table. */
+export interface Expected {
+  table: TableName | null;
+  inserted: number;
+  rejected: number;
+  /** Quarantine rows by constraint name. */
+  constraints?: Record<string, number>;
+  /** Records of the file that are not of the table's types (skipped and counted). */
+  skipped?: Record<number, number>;
+}
+
+const ok = (table: TableName, inserted: number): Expected => ({ table, inserted, rejected: 0 });
+const NO_TABLE: Expected = { table: null, inserted: 0, rejected: 0 };
+
+/** Set A: one schema per file in .dbn (v2) and .v1/.v2/.v3.dbn.zst (status has no v1). */
+const SET_A: Record<string, Expected> = {
+  // MSFT on XNAS: tick size and multiplier UNDEF -> NULL -> NOT NULL quarantines both versions.
+  definition: { table: 'instrument_definitions', inserted: 0, rejected: 2, constraints: { tick_size_not_null: 2 } },
+  imbalance: NO_TABLE,
+  'mbp-1': ok('tbbo_data', 2),
+  'ohlcv-1d': ok('ohlcv_data', 0), // metadata only, zero records
+  'ohlcv-1h': ok('ohlcv_data', 2),
+  'ohlcv-1m': ok('ohlcv_data', 2),
+  'ohlcv-1s': ok('ohlcv_data', 2),
+  // stype_in = instrument_id and no mappings: nothing names 146945.
+  statistics: { table: 'statistics_data', inserted: 0, rejected: 2, constraints: { symbol_not_null: 2 } },
+  status: NO_TABLE,
+  tbbo: ok('tbbo_data', 2),
+  trades: ok('trades_data', 2),
+};
+
+const SET_B: Record<string, Expected> = {
+  'EQUS.MINI/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'EQUS.MINI/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4), // includes the book clear: every level NULL
+  'EQUS.MINI/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
+  'EQUS.MINI/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
+  'EQUS.MINI/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
+  'EQUS.MINI/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
+  'EQUS.MINI/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'EQUS.MINI/test_data.trades.dbn.zst': ok('trades_data', 4),
+  'GLBX.MDP3/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
+  'GLBX.MDP3/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
+  'GLBX.MDP3/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
+  'GLBX.MDP3/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
+  'GLBX.MDP3/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
+  'GLBX.MDP3/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
+  'GLBX.MDP3/test_data.statistics.dbn.zst': ok('statistics_data', 4),
+  'GLBX.MDP3/test_data.status.dbn.zst': NO_TABLE,
+  'GLBX.MDP3/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'GLBX.MDP3/test_data.trades.dbn.zst': ok('trades_data', 4),
+  'IFEU.IMPACT/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
+  'IFEU.IMPACT/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4), // both sides empty: NULL, not quarantined
+  'IFEU.IMPACT/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
+  'IFEU.IMPACT/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
+  'IFEU.IMPACT/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
+  'IFEU.IMPACT/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
+  'IFEU.IMPACT/test_data.statistics.dbn.zst': ok('statistics_data', 4),
+  'IFEU.IMPACT/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'IFEU.IMPACT/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 0, rejected: 4, constraints: { trades_side_check: 4 } },
+  'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: needs --table (see LIVE_BY_TABLE)
+  'XNAS.ITCH/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'XNAS.ITCH/test_data.imbalance.dbn.zst': NO_TABLE,
+  'XNAS.ITCH/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
+  'XNAS.ITCH/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
+  'XNAS.ITCH/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
+  'XNAS.ITCH/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
+  'XNAS.ITCH/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
+  'XNAS.ITCH/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'XNAS.ITCH/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 3, rejected: 1, constraints: { trades_side_check: 1 } },
+};
+
+/**
+ * The LIVE stream (46 records: 20 symbol mappings, 2 trades, 2 mbp-1, 2+2 ohlcv 1s/1m, 9
+ * statistics, 2 identical definitions, 5 mbo, 2 mbp-10) into each table with --table. The
+ * symbol comes from the in-band SymbolMappingMsg records (ESZ4).
+ */
+export const LIVE_BY_TABLE: Record<TableName, Expected & { totalRecords: number }> = {
+  trades_data: { table: 'trades_data', inserted: 2, rejected: 0, totalRecords: 2 },
+  tbbo_data: { table: 'tbbo_data', inserted: 2, rejected: 0, totalRecords: 2 },
+  ohlcv_data: { table: 'ohlcv_data', inserted: 4, rejected: 0, totalRecords: 4 },
+  statistics_data: { table: 'statistics_data', inserted: 9, rejected: 0, totalRecords: 9 },
+  // Two identical versions (same id and ts_recv): one row, the repeat changes nothing.
+  instrument_definitions: { table: 'instrument_definitions', inserted: 1, rejected: 0, totalRecords: 2 },
+};
+
+/** Every fixture file (relative to FIXTURES) with its expected outcome. */
+export function fixtureExpectations(): [string, Expected][] {
+  const out: [string, Expected][] = [];
+  for (const [schema, e] of Object.entries(SET_A)) {
+    const versions = schema === 'status' ? [2, 3] : [1, 2, 3];
+    out.push([`test_data.${schema}.dbn`, e]);
+    for (const v of versions) out.push([`test_data.${schema}.v${v}.dbn.zst`, e]);
+  }
+  for (const [rel, e] of Object.entries(SET_B)) out.push([`databento-python/${rel}`, e]);
+  return out;
+}
