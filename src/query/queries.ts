@@ -341,10 +341,26 @@ export interface AsOf {
   readonly quote: QuoteAt | null;
 }
 
-// The newest timestamp at or before $2: an ordered index scan over (symbol, timestamp DESC) that
-// stops at the first row, newest chunk first. Ties are then broken among that timestamp's rows only.
+// The newest timestamp in ($3, $2]: an ordered index scan over (symbol, timestamp DESC) that stops
+// at the first row, newest chunk first. Ties are then broken among that timestamp's rows only.
 function lastAt(table: 'trades_data' | 'tbbo_data'): string {
-  return `SELECT "timestamp" FROM ${ident(table)} WHERE symbol = $1 AND "timestamp" <= $2::timestamptz ORDER BY "timestamp" DESC LIMIT 1`;
+  return `SELECT "timestamp" FROM ${ident(table)} WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz ORDER BY "timestamp" DESC LIMIT 1`;
+}
+
+/**
+ * Look-back windows tried in turn. Execution is cheap either way, but planning touches every chunk
+ * the bounds admit (DESIGN.md §8: planning time grows with chunks); a bounded window lets chunk
+ * exclusion prune at plan time, and the last trade is usually recent.
+ */
+const LOOKBACK_US: readonly (bigint | null)[] = [3_600_000_000n, 86_400_000_000n, null];
+const BEGINNING = '-infinity';
+
+async function lastRow<R>(db: Queryable, sql: string, sym: string, atUs: bigint): Promise<R | undefined> {
+  for (const back of LOOKBACK_US) {
+    const { rows } = await db.query<R>(sql, [sym, timeParam(atUs), back === null ? BEGINNING : timeParam(atUs - back)]);
+    if (rows[0]) return rows[0];
+  }
+  return undefined;
 }
 
 interface TradeRow { t_us: string; instrument_id: number; symbol: string; price: string; size: string; side: string; trade_id: string | null }
@@ -357,21 +373,20 @@ interface QuoteRow { t_us: string; instrument_id: number; symbol: string; bid_px
 export async function asOf(engine: Queryable, symbol: string, ts: TimeInput): Promise<AsOf> {
   const sym = symbolParam(symbol);
   const atUs = micros('ts', ts);
-  const params = [sym, timeParam(atUs)];
-  const trades = await engine.query<TradeRow>(
+  const t = await lastRow<TradeRow>(engine,
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, symbol, price, size, side, trade_id
        FROM trades_data
-      WHERE symbol = $1 AND "timestamp" = (${lastAt('trades_data')})
+      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz
+        AND "timestamp" = (${lastAt('trades_data')})
       ORDER BY created_at DESC NULLS LAST, trade_id DESC NULLS LAST
-      LIMIT 1`, params);
-  const quotes = await engine.query<QuoteRow>(
+      LIMIT 1`, sym, atUs);
+  const q = await lastRow<QuoteRow>(engine,
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, spread
        FROM tbbo_data
-      WHERE symbol = $1 AND "timestamp" = (${lastAt('tbbo_data')})
+      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz
+        AND "timestamp" = (${lastAt('tbbo_data')})
       ORDER BY created_at DESC NULLS LAST
-      LIMIT 1`, params);
-  const t = trades.rows[0];
-  const q = quotes.rows[0];
+      LIMIT 1`, sym, atUs);
   const big = (v: string | null) => (v === null ? null : BigInt(v));
   return {
     at: instant(atUs),
