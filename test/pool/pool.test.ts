@@ -1,8 +1,36 @@
 // Pool behaviour on a PRIVATE cluster (restarts here must not disturb other test files).
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerEngine } from '../../src/engine/server.js';
 import { ConnectionError } from '../../src/errors.js';
 import { startServerCluster, type ServerCluster } from '../support/server-cluster.js';
+
+/**
+ * A TCP proxy in front of the cluster. In `silent` mode, connections that existed when it was
+ * switched on never hear from the server again (not its FATAL message, not its close): the client
+ * keeps believing in a dead connection until it writes — what a failover behind a load balancer or
+ * a NAT that forgot the connection looks like. New connections pass through normally.
+ */
+async function startProxy(targetPort: number) {
+  const live = new Set<{ silent: boolean; client: net.Socket }>();
+  const server = net.createServer((client) => {
+    const state = { silent: false, upClosed: false, client };
+    live.add(state);
+    const up = net.connect(targetPort, '127.0.0.1');
+    client.on('data', (d) => { if (state.upClosed) client.destroy(); else up.write(d); });
+    up.on('data', (d) => { if (!state.silent) client.write(d); });
+    up.on('close', () => { state.upClosed = true; if (!state.silent) client.destroy(); });
+    client.on('close', () => { up.destroy(); live.delete(state); });
+    client.on('error', () => undefined);
+    up.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    silenceExisting: () => { for (const s of live) s.silent = true; },
+    close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of live) s.client.destroy(); }),
+  };
+}
 
 describe('server engine pool (private cluster)', () => {
   let cluster: ServerCluster;
@@ -61,13 +89,30 @@ describe('server engine pool (private cluster)', () => {
   });
 
   it('with pre-ping, a cluster restart between two queries is invisible to the caller', async () => {
-    const engine = open({ poolSize: 2, maxOverflow: 0, poolPrePing: true });
-    // Fill the pool with two live idle connections.
-    await Promise.all([engine.query('SELECT pg_sleep(0.05)'), engine.query('SELECT pg_sleep(0.05)')]);
-    const before = Number((await engine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
-    await cluster.restart();
-    const after = await engine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    expect(Number(after.rows[0]!.pid)).not.toBe(before);
+    const proxy = await startProxy(cluster.port);
+    try {
+      const url = cluster.url.replace(`:${cluster.port}/`, `:${proxy.port}/`);
+      const engine = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 0, poolPrePing: true }, configDir: false, env: {}, log: () => undefined });
+      engines.push(engine);
+      await Promise.all([engine.query('SELECT pg_sleep(0.05)'), engine.query('SELECT pg_sleep(0.05)')]);
+      const before = Number((await engine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+      proxy.silenceExisting(); // the pooled connections will not hear of the restart
+      await cluster.restart();
+      const after = await engine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(Number(after.rows[0]!.pid)).not.toBe(before);
+      expect(engine.poolStatus().recycled).toBeGreaterThanOrEqual(1); // the dead connection was discarded
+
+      // The same situation without pre-ping reaches the caller: that is what pre-ping hides.
+      const plain = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolPrePing: false }, configDir: false, env: {}, log: () => undefined });
+      engines.push(plain);
+      await plain.query('SELECT 1');
+      proxy.silenceExisting();
+      await cluster.restart();
+      await expect(plain.query('SELECT 1')).rejects.toThrow(/Connection terminated|ECONNRESET/);
+      expect((await plain.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1); // and then recovers
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('idle connections dropped by a restart never crash the process (error handlers on pool and clients)', async () => {
