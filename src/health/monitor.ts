@@ -118,7 +118,7 @@ export class HealthMonitor {
       connectivity = { ok: true, latencyMs: round(performance.now() - t0, 3) };
     } catch (err) {
       connectivity = { ok: false, latencyMs: null, error: errorMessage(err) };
-      reasons.push(`cannot reach the database at ${engine.location}: ${errorMessage(err)}`);
+      reasons.push(`cannot reach the database: ${errorMessage(err)}`);
       return {
         ...base, healthy: false, reasons, warnings, checkMs: round(performance.now() - started, 3), connectivity, pool: engine.poolStatus(),
         postgresVersion: null, timescaledb: null, tier: null, schemaVersion: null, tables: [], jobs: [], lastLoads: [],

@@ -175,7 +175,7 @@ describe('health (private cluster)', () => {
       const r = await new HealthMonitor(engine).check();
       expect(r.healthy).toBe(false);
       expect(r.connectivity.ok).toBe(false);
-      expect(r.reasons[0]).toMatch(/cannot reach the database at postgres:\/\/postgres@127\.0\.0\.1:\d+\/.*: cannot connect .*ECONNREFUSED.*is the server running/);
+      expect(r.reasons[0]).toMatch(/^cannot reach the database: cannot connect to postgres:\/\/postgres@127\.0\.0\.1:\d+\/\S+: .*ECONNREFUSED.*is the server running/);
       const server = await startHealthServer(engine, { port: 0 });
       try {
         const res = await fetch(`${server.url}/health`);
