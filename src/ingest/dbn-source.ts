@@ -37,17 +37,35 @@ export async function hashFile(file: string): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
+/** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count. */
+export async function validateDbnFile(file: string): Promise<number> {
+  const decoder = await openDbn(file);
+  try {
+    for await (const _batch of decoder.batches()) { /* the walk checks every length word and the tail */ }
+  } finally {
+    await decoder.close();
+  }
+  return decoder.recordCount;
+}
+
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
   private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable) {}
 
-  /** Reads the metadata and hashes the file (the ledger identity) before any row is loaded. */
-  static async open(file: string, options: { symbolsFrom?: Queryable } = {}): Promise<DbnFileSource> {
+  /**
+   * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
+   * `validate` (the default) the whole file is also decoded once, structure only, so a truncated or
+   * corrupted file fails here with its DbnFormatError (byte offset) before a ledger row or a single
+   * batch is written: the loader commits batch by batch, and a damaged tail discovered mid-load
+   * would otherwise leave the batches before it in the table.
+   */
+  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean } = {}): Promise<DbnFileSource> {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
-    const identity = { source: path.resolve(file), contentHash: await hashFile(file) };
+    const [contentHash] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
+    const identity = { source: path.resolve(file), contentHash };
     return new DbnFileSource(file, identity, metadata, options.symbolsFrom);
   }
 

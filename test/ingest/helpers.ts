@@ -66,10 +66,9 @@ export async function tableText(db: Queryable, table: TableName): Promise<string
       stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags`,
     instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active`,
   };
-  const n = cols[table].split(/,(?![^(]*\))/).length;
-  const order = Array.from({ length: n }, (_v, i) => i + 1).join(', ');
-  const { rows } = await db.query<{ line: string }>(`SELECT row(${cols[table]})::text AS line FROM ${table} ORDER BY ${order}`);
-  return rows.map((r) => r.line);
+  const { rows } = await db.query<{ line: string }>(`SELECT row(${cols[table]})::text AS line FROM ${table}`);
+  // Sorted in JS: a total, collation-independent order of the whole row text.
+  return rows.map((r) => r.line).sort();
 }
 
 export function tmpDir(prefix = 'tickvault-ingest-'): { dir: string; cleanup(): void } {
@@ -172,4 +171,49 @@ export function fixtureExpectations(): [string, Expected][] {
   }
   for (const [rel, e] of Object.entries(SET_B)) out.push([`databento-python/${rel}`, e]);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic DBN (writeDbn) for the cases the real fixtures do not cover.
+
+import type { DbnRecord, TradeRecord } from '../../src/dbn/records.js';
+import { writeDbn, type WriteDbnOptions } from '../../src/dbn/writer.js';
+
+/** 2024-01-02T10:00:00Z in ns; synthetic files map instrument 42 to TESTH4 on that UTC day. */
+export const T0 = 1_704_189_600_000_000_000n;
+export const SYNTH_ID = 42;
+export const SYNTH_SYMBOL = 'TESTH4';
+
+export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
+
+/** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N where asked). */
+export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
+  const out: TradeRecord[] = [];
+  const step = o.stepNs ?? 1_000_000_123n;
+  for (let i = 0; i < n; i++) {
+    const ts = T0 + BigInt(i) * step + 999n;
+    out.push({
+      kind: 'trade', rtype: 0, publisherId: 1, instrumentId: o.id ?? SYNTH_ID, tsEvent: ts,
+      price: 4_780_250_000_000n + BigInt(i % 50) * 250_000_000n + BigInt(i % 3), size: 1 + (i % 7), action: 'T',
+      side: o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
+      ...(o.tsOut ? { tsOut: ts + 9_000n } : {}),
+    });
+  }
+  return out;
+}
+
+export const SYNTH_MAPPINGS: WriteDbnOptions['mappings'] = [{ rawSymbol: SYNTH_SYMBOL, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: String(SYNTH_ID) }] }];
+
+/** Writes `records` as a DBN file (or returns the bytes when `file` is omitted). */
+export async function writeSynth(records: DbnRecord[], o: Partial<WriteDbnOptions> & { file?: string } = {}): Promise<Uint8Array | undefined> {
+  const r = await writeDbn({
+    version: 3, schema: 'trades', dataset: 'TEST.SYNTH', start: T0, stypeIn: 1, stypeOut: 0,
+    symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS, ...o, records, path: o.file,
+  });
+  return r.bytes;
+}
+
+/** Length of prelude + metadata of an uncompressed DBN buffer: where records start. */
+export function headerLength(bytes: Uint8Array): number {
+  return 8 + new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
 }

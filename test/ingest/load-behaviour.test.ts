@@ -1,0 +1,181 @@
+/**
+ * DBN loads that go wrong or are repeated: truncated, corrupted, empty and wrong-magic files fail
+ * with a message naming the byte offset and leave nothing behind (no rows, ledger 'failed' never
+ * 'completed'); a re-load is a no-op; --replace swaps a file's rows; ts_out and multi-frame zstd
+ * files load with exact counts; ids nothing can name are reported.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DbnFormatError } from '../../src/dbn/errors.js';
+import { writeDbn } from '../../src/dbn/writer.js';
+import { loadDbnFile } from '../../src/ingest/load-dbn.js';
+import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
+import {
+  SYNTH_ID, SYNTH_MAPPINGS, SYNTH_SYMBOL, T0, headerLength, loadRows, quarantineByConstraint, resetAll, rowCount, synthTrades, tableText, tmpDir, writeSynth,
+} from './helpers.js';
+
+const TRADE = 48; // bytes per v3 trade record
+const N = 60;
+const BATCH = 10; // several committed batches before the damage
+
+const zstd = (bytes: Uint8Array): Buffer => {
+  const r = spawnSync('zstd', ['-q', '-c'], { input: bytes });
+  if (r.status !== 0) throw new Error(`zstd failed: ${r.stderr.toString()}`);
+  return r.stdout;
+};
+
+describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
+  let te: TestEngine;
+  let tmp: ReturnType<typeof tmpDir>;
+  let good: Uint8Array;
+  let hdr: number;
+  const file = (name: string) => path.join(tmp.dir, name);
+
+  beforeAll(async () => {
+    te = await openTestEngine(kind, { name: 'ingest_behaviour' });
+    tmp = tmpDir();
+    good = (await writeSynth(synthTrades(N)))!;
+    hdr = headerLength(good);
+    expect(good.length).toBe(hdr + N * TRADE);
+  });
+  afterAll(async () => {
+    await te?.dispose();
+    tmp?.cleanup();
+  });
+
+  /** Loads a broken file: it must throw DbnFormatError (code, offset) and leave the table empty, no ledger row completed. */
+  async function expectCleanFailure(f: string, code: string, message: RegExp): Promise<void> {
+    await resetAll(te.engine);
+    const err = await loadDbnFile(te.engine, f, { batchSize: BATCH }).then(() => null, (e: unknown) => e);
+    expect(err, 'the load must fail').toBeInstanceOf(DbnFormatError);
+    expect((err as DbnFormatError).code).toBe(code);
+    expect((err as Error).message).toMatch(message);
+    expect(await rowCount(te.engine, 'trades_data')).toBe(0);
+    expect(await rowCount(te.engine, 'tickvault_quarantine')).toBe(0);
+    for (const l of await loadRows(te.engine)) expect(l.status).toBe('failed');
+  }
+
+  it('truncated mid-record (plain): DBN_TRUNCATED_RECORD naming the offset, no rows', async () => {
+    const cut = hdr + 25 * TRADE + 20; // 25 whole records, then 20 bytes of the 26th
+    writeFileSync(file('cut.dbn'), good.subarray(0, cut));
+    await expectCleanFailure(file('cut.dbn'), 'DBN_TRUNCATED_RECORD', new RegExp(`truncated record at byte offset ${hdr + 25 * TRADE}: needs 48 bytes, 20 available`));
+  });
+
+  it('truncated mid-record inside a whole zstd frame, and a cut zstd stream', async () => {
+    writeFileSync(file('cut.dbn.zst'), zstd(good.subarray(0, hdr + 41 * TRADE + 7)));
+    await expectCleanFailure(file('cut.dbn.zst'), 'DBN_TRUNCATED_RECORD', new RegExp(`byte offset ${hdr + 41 * TRADE}`));
+    const z = zstd(good);
+    writeFileSync(file('cutz.dbn.zst'), z.subarray(0, z.length - 9));
+    await expectCleanFailure(file('cutz.dbn.zst'), 'DBN_ZSTD', /zstd decompression failed .* at byte offset \d+/);
+  });
+
+  it('corrupted length byte: 0, below the header, and too small for the rtype', async () => {
+    for (const [k, len, re] of [
+      [30, 0, /corrupted record length 0 .* at byte offset OFF/],
+      [31, 2, /corrupted record length 2 \(x4 = 8 bytes.* at byte offset OFF/],
+      [32, 5, /corrupted record length 20 bytes for rtype 0x00 \(needs at least 48\) at byte offset OFF/],
+    ] as const) {
+      const bad = Uint8Array.from(good);
+      bad[hdr + k * TRADE] = len;
+      writeFileSync(file(`bad${k}.dbn`), bad);
+      await expectCleanFailure(file(`bad${k}.dbn`), 'DBN_BAD_LENGTH', new RegExp(re.source.replace('OFF', String(hdr + k * TRADE))));
+    }
+  });
+
+  it('empty (0 bytes), wrong magic, truncated metadata: fail before any ledger row', async () => {
+    writeFileSync(file('empty.dbn'), new Uint8Array(0));
+    await expectCleanFailure(file('empty.dbn'), 'DBN_EMPTY', /0 bytes at byte offset 0/);
+    const magic = Uint8Array.from(good);
+    magic.set([0x50, 0x4b, 0x03], 0); // "PK\x03": a zip, not DBN
+    writeFileSync(file('magic.dbn'), magic);
+    await expectCleanFailure(file('magic.dbn'), 'DBN_BAD_MAGIC', /byte offset 0/);
+    writeFileSync(file('meta.dbn'), good.subarray(0, 30));
+    await expectCleanFailure(file('meta.dbn'), 'DBN_TRUNCATED_METADATA', /truncated metadata at byte offset 30/);
+    expect(await loadRows(te.engine)).toEqual([]);
+  });
+
+  it('re-loading the same file is a no-op; a renamed copy is recognised by content', async () => {
+    await resetAll(te.engine);
+    writeFileSync(file('ok.dbn'), good);
+    const first = await loadDbnFile(te.engine, file('ok.dbn'), { batchSize: BATCH });
+    expect([first.status, first.recordsInserted, first.recordsRejected]).toEqual(['completed', N, 0]);
+    const again = await loadDbnFile(te.engine, file('ok.dbn'), { batchSize: BATCH });
+    expect([again.status, again.loadId, again.recordsInserted, again.totalRecords]).toEqual(['already-loaded', first.loadId, 0, N]);
+    writeFileSync(file('copy.dbn'), good);
+    expect((await loadDbnFile(te.engine, file('copy.dbn'))).status).toBe('already-loaded');
+    expect(await rowCount(te.engine, 'trades_data')).toBe(N);
+    expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['completed']);
+  });
+
+  it('--replace: the new contents of a file replace what its previous load stored, atomically', async () => {
+    await resetAll(te.engine);
+    const f = file('replace.dbn');
+    writeFileSync(f, good);
+    const first = await loadDbnFile(te.engine, f, { batchSize: BATCH });
+    // Rows of another instrument in the same time range must survive the replace.
+    const other = file('other.dbn');
+    await writeSynth(synthTrades(5, { id: 43 }), { file: other, mappings: [{ rawSymbol: 'OTHER', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] }] });
+    await loadDbnFile(te.engine, other);
+    // Same path, new contents: 20 trades with other sizes.
+    await writeSynth(synthTrades(20).map((t) => ({ ...t, size: t.size + 100 })), { file: f });
+    const r = await loadDbnFile(te.engine, f, { replace: true, batchSize: BATCH });
+    expect([r.status, r.replacedLoadId, r.recordsInserted]).toEqual(['completed', first.loadId, 20]);
+    const { rows } = await te.engine.query<{ symbol: string; n: string; min: string }>(
+      `SELECT symbol, count(*)::text AS n, min(size)::text AS min FROM trades_data GROUP BY 1 ORDER BY 1`);
+    expect(rows).toEqual([{ symbol: 'OTHER', n: '5', min: '1' }, { symbol: SYNTH_SYMBOL, n: '20', min: '101' }]);
+    const ledger = await loadRows(te.engine, 'trades_data');
+    expect(ledger.map((l) => l.status)).toEqual(['superseded', 'completed', 'completed']);
+    // Replacing with identical contents is also fine (same rows, not doubled).
+    const same = await loadDbnFile(te.engine, f, { replace: true });
+    expect(same.replacedLoadId).toBe(r.loadId);
+    expect(await rowCount(te.engine, 'trades_data')).toBe(25);
+  });
+
+  it('ts_out records load exactly like the same records without ts_out', async () => {
+    await resetAll(te.engine);
+    const recs = synthTrades(N, { sideN: (i) => i % 6 === 5 });
+    await writeSynth(recs, { file: file('plain.dbn') });
+    const a = await loadDbnFile(te.engine, file('plain.dbn'));
+    expect([a.recordsInserted, a.recordsRejected]).toEqual([50, 10]);
+    const plain = await tableText(te.engine, 'trades_data');
+    await resetAll(te.engine);
+    await writeSynth(synthTrades(N, { sideN: (i) => i % 6 === 5, tsOut: true }), { file: file('tsout.dbn.zst'), tsOut: true, compress: 'zstd' });
+    const b = await loadDbnFile(te.engine, file('tsout.dbn.zst'), { batchSize: 7 });
+    expect([b.recordsInserted, b.recordsRejected]).toEqual([50, 10]);
+    expect(await quarantineByConstraint(te.engine, b.loadId)).toEqual({ trades_side_check: 10 });
+    expect(await tableText(te.engine, 'trades_data')).toEqual(plain);
+  });
+
+  it('multi-frame zstd: every frame is read, exact counts', async () => {
+    await resetAll(te.engine);
+    const n = 5000;
+    const w = await writeDbn({
+      version: 3, schema: 'trades', start: T0, stypeIn: 1, stypeOut: 0, symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS,
+      records: synthTrades(n, { sideN: (i) => i % 100 === 0, stepNs: 10_000_123n }), path: file('multi.dbn.zst'), compress: 'zstd', multiFrame: true, frameBytes: 16_384,
+    });
+    expect(w.frames).toBeGreaterThan(10);
+    const r = await loadDbnFile(te.engine, file('multi.dbn.zst'), { batchSize: 700, workers: 2 });
+    expect([r.recordsInserted, r.recordsRejected, r.totalRecords]).toEqual([n - 50, 50, n]);
+    expect(await rowCount(te.engine, 'trades_data')).toBe(n - 50);
+    const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(`SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`);
+    expect(rows[0]).toEqual({ n: String(n - 50), lo: '1:1001', hi: '1:5999' });
+  });
+
+  it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
+    await resetAll(te.engine);
+    // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
+    const recs = [...synthTrades(20), ...synthTrades(7, { id: 77 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 1n, sequence: t.sequence + 500 }))];
+    const late = synthTrades(3).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 900 }));
+    await writeSynth([...recs, ...late], { file: file('unmapped.dbn') });
+    const r = await loadDbnFile(te.engine, file('unmapped.dbn'));
+    expect(r.unresolvedIds).toEqual([SYNTH_ID, 77]);
+    expect([r.recordsInserted, r.recordsRejected]).toEqual([20, 10]);
+    expect(await quarantineByConstraint(te.engine, r.loadId)).toEqual({ symbol_not_null: 10 });
+    // A file with no mappings at all.
+    await writeSynth(synthTrades(4, { id: 99 }), { file: file('nomap.dbn'), mappings: [], symbols: [], stypeIn: 0 });
+    const none = await loadDbnFile(te.engine, file('nomap.dbn'));
+    expect([none.unresolvedIds, none.recordsInserted, none.recordsRejected]).toEqual([[99], 0, 4]);
+  });
+});
