@@ -17,6 +17,8 @@ import { quarantine } from './quarantine.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
 import { writeBatch, type WriteOutcome } from './write-batch.js';
 import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
+import { BackfillSession, type BackfillSummary } from '../backfill/session.js';
+import type { LoadStrategy } from '../backfill/plan.js';
 
 export interface LoaderConfig extends ConnectionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
@@ -47,8 +49,20 @@ export interface BulkLoadOptions {
   source?: ledger.SourceIdentity;
   /** Total records, if known, passed to onProgress. */
   total?: number;
-  /** 'append' (default) or 'replace' (atomically replace what the previous load of this source stored). */
-  mode?: 'append' | 'replace';
+  /**
+   * 'append' (default): rows whose natural key is already stored (or earlier in this load) are
+   * quarantined as duplicates, never stored twice. 'upsert': last write wins per natural key.
+   * 'replace': atomically replace what the previous load of this source stored.
+   */
+  mode?: 'append' | 'upsert' | 'replace';
+  /** Force the compression strategy (default: chosen from the touched chunks and the tier; see backfill/plan.ts). */
+  strategy?: LoadStrategy;
+  /** Refresh the rollups over the load's time range afterwards (default true). */
+  refreshAggregates?: boolean;
+  /** After a failure, leave decompressed chunks for the re-run instead of recompressing them now (the ledger keeps the list). */
+  leaveDecompressedOnFailure?: boolean;
+  /** Called when the load decompressed chunks (strategy 'decompress-recompress'). */
+  onDecompressed?: (chunks: readonly string[]) => void;
   /** Drop secondary indexes during the load and build them afterwards (for backfills into empty ranges). */
   bulk?: boolean;
 }
@@ -68,6 +82,14 @@ export interface BulkLoadResult {
   readonly batchesResumed: number;
   readonly replacedLoadId: string | null;
   readonly topRejectReasons: readonly RejectReason[];
+  /** Compression strategy used ('direct' or 'decompress-recompress'); absent for 'already-loaded'. */
+  readonly strategy?: LoadStrategy;
+  /** Upsert: existing rows whose values this load changed. */
+  readonly recordsUpdated?: number;
+  /** Append/replace: rows quarantined as duplicates of stored rows (included in recordsRejected). */
+  readonly duplicates?: number;
+  /** Chunks decompressed/recompressed, merge paths taken, rollups refreshed. */
+  readonly backfill?: BackfillSummary;
 }
 
 export interface LoaderDefaults {
@@ -139,7 +161,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const mode = options.mode ?? 'append';
 
     const existing = await ledger.findLoadByHash(engine, this.spec.name, identity.contentHash);
-    if (existing?.status === 'completed' && mode === 'append') {
+    if (existing?.status === 'completed' && mode !== 'replace') {
       return {
         loadId: existing.loadId, status: 'already-loaded', totalRecords: existing.recordsIn, recordsInserted: 0, recordsRejected: 0,
         processingTimeSeconds: (performance.now() - started) / 1000, recordsPerSecond: 0, batchesResumed: 0, replacedLoadId: null, topRejectReasons: [],
@@ -148,7 +170,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     if (this.createIndexes) await ensureIndexes(engine, this.spec);
 
     const previous = mode === 'replace' ? await ledger.findCompletedLoadBySource(engine, this.spec.name, identity.source) : undefined;
-    const resumable = existing && existing.status !== 'completed' && mode === 'append' ? existing : undefined;
+    const resumable = existing && existing.status !== 'completed' && mode !== 'replace' ? existing : undefined;
     const batchSize = resumable?.batchSize ?? this.batchSize;
     const loadId = resumable?.loadId ?? await ledger.createLoad(engine, { identity, table: this.spec.name, mode, batchSize, details: { bulk: options.bulk ?? false } });
     if (resumable) await ledger.markRunning(engine, loadId);
@@ -157,8 +179,9 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const reasons = new Map<string, number>();
     let completed = 0;
     const progress = (n: number) => { completed += n; options.onProgress?.(completed, total); };
+    let session: BackfillSession | undefined;
     const handle = async (tx: Connection, batch: PreparedBatch) => {
-      const out = await this.writePrepared(tx, batch);
+      const out = await session!.write(tx, batch, () => this.writePrepared(tx, batch));
       const rejections = [...batch.rejections, ...out.dbRejections];
       await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
       await ledger.recordBatch(tx, loadId, batch, out.inserted, rejections.length);
@@ -167,6 +190,10 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 
     const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
     try {
+      session = await BackfillSession.start(engine, this.spec, {
+        loadId, mode, strategy: options.strategy, resumed: resumable, oneTransaction: previous !== undefined, useCopy: this.useCopy,
+        refreshAggregates: options.refreshAggregates, leaveDecompressedOnFailure: options.leaveDecompressedOnFailure, onDecompressed: options.onDecompressed,
+      });
       if (bulk) {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
         await dropSecondaryIndexes(engine, this.spec);
@@ -178,12 +205,18 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         const workers = caps.multipleConnections ? this.parallelWorkers : 1;
         await runWorkers(prefetch(batches, workers + 1), workers, async (item) => {
           if ('skipped' in item) { progress(item.recordsIn); return; }
-          // Transient failure (reset, restart, 57P01, 40001, 40P01): retry the batch; if the COMMIT's
-          // outcome was lost with the connection, the ledger says whether the batch landed.
-          await withRetry(async (attempt) => {
-            if (attempt > 0 && (await ledger.committedBatches(engine, loadId)).has(item.batchNo)) return;
-            await engine.transaction((tx) => handle(tx, item));
-          }, LOAD_BATCH_RETRY);
+          const ticket = session!.ticket(item); // synchronously, in input order (see backfill/session.ts)
+          try {
+            await session!.prepare(ticket);
+            // Transient failure (reset, restart, 57P01, 40001, 40P01): retry the batch; if the COMMIT's
+            // outcome was lost with the connection, the ledger says whether the batch landed.
+            await withRetry(async (attempt) => {
+              if (attempt > 0 && (await ledger.committedBatches(engine, loadId)).has(item.batchNo)) return;
+              await engine.transaction((tx) => handle(tx, item));
+            }, LOAD_BATCH_RETRY);
+          } finally {
+            ticket.release();
+          }
           progress(item.recordsIn);
         });
       }
@@ -191,6 +224,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await ensureIndexes(engine, this.spec);
         await ledger.mergeDetails(engine, loadId, { indexesDropped: false });
       }
+      const backfill = await session.finish();
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
       if (this.analyzeTables) await engine.query(`ANALYZE ${ident(this.spec.name)}`);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
@@ -200,9 +234,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         processingTimeSeconds: seconds, recordsPerSecond: seconds > 0 ? completed / seconds : 0,
         batchesResumed: committed.size, replacedLoadId: previous?.loadId ?? null,
         topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
+        strategy: backfill.strategy, recordsUpdated: backfill.updated, duplicates: backfill.duplicates, backfill,
       };
     } catch (err) {
       await ledger.failLoad(engine, loadId, errorMessage(err)).catch(() => undefined);
+      await session?.abort();
       // A failed bulk load must not leave the table without the contract's indexes (best effort:
       // if the database is unreachable, the next load's ensureIndexes repairs it).
       if (bulk) {

@@ -1,0 +1,139 @@
+/**
+ * Load plans: before a load writes, which chunks of the target table its time range touches,
+ * which of them are compressed, how many rows each already holds in that range, and the strategy
+ * the load will use — with the reason. `tickvault load --plan` prints it and writes nothing.
+ *
+ * Strategies (chosen from capability flags and the chunk catalog, never from the engine kind):
+ *  - 'direct': rows go straight into the chunks (COPY / staged merge). Used when no touched chunk
+ *    is compressed, and on tiers without compression (their chunks cannot be compressed).
+ *  - 'decompress-recompress': the compressed chunks the load touches are decompressed (recorded
+ *    in the ledger first), loaded into as plain heap tables, and compressed again at the end, so
+ *    every chunk ends in its previous state. Writing row by row into compressed chunks is what
+ *    makes backfills slow (timescaledb #8400, #5801); a bulk decompress + recompress is linear.
+ */
+import type { Capabilities, Engine } from '../engine/types.js';
+import { QueryError } from '../errors.js';
+import { tableSpec } from '../schema/tables.js';
+import { microsToIso } from '../values/time.js';
+import { micros, type TimeInput } from '../query/params.js';
+import { chunkIntervalUs, listChunks, rowsInRange } from './chunks.js';
+
+export type LoadStrategy = 'direct' | 'decompress-recompress';
+
+export interface PlannedChunk {
+  readonly chunk: string;
+  /** ISO, µs. */
+  readonly rangeStart: string;
+  readonly rangeEnd: string;
+  readonly compressed: boolean;
+  /** Rows already in the chunk within the load's time range. */
+  readonly existingRows: number;
+}
+
+export interface LoadPlan {
+  readonly table: string;
+  readonly minTime: string;
+  readonly maxTime: string;
+  readonly tier: Capabilities['tier'];
+  /** Existing chunks the range touches, ordered by time. */
+  readonly chunks: readonly PlannedChunk[];
+  /** Chunk-interval slots in the range with no chunk yet (the load creates them, uncompressed). */
+  readonly newChunks: number;
+  readonly compressedChunks: number;
+  readonly existingRows: number;
+  readonly strategy: LoadStrategy;
+  readonly reason: string;
+  /** Extra facts the printout shows (records counted by a pre-scan, write mode, …). */
+  readonly notes: readonly string[];
+}
+
+export interface PlanOptions {
+  /** Skip counting existing rows (a count reads the chunks; fast, but not free on huge ranges). */
+  readonly countRows?: boolean;
+  /** Force a strategy (tests, benchmarks); the plan still says what it would have chosen. */
+  readonly strategy?: LoadStrategy;
+}
+
+/** Chooses the strategy for a set of touched chunks on a tier. */
+export function chooseStrategy(caps: Capabilities, compressedTouched: number, totalTouched: number): { strategy: LoadStrategy; reason: string } {
+  if (!caps.compression) {
+    return { strategy: 'direct', reason: `tier ${caps.tier} has no compression: every chunk is a plain table, rows go straight in` };
+  }
+  if (compressedTouched === 0) {
+    return { strategy: 'direct', reason: totalTouched === 0 ? 'the range has no chunks yet: new, uncompressed chunks are created' : `none of the ${totalTouched} touched chunks is compressed` };
+  }
+  return {
+    strategy: 'decompress-recompress',
+    reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed: decompress them (recorded in the ledger first), load, compress them again — `
+      + 'bulk decompress + recompress is linear, row-by-row writes into compressed chunks are not',
+  };
+}
+
+export async function planLoad(engine: Engine, table: string, minTime: TimeInput, maxTime: TimeInput, options: PlanOptions = {}): Promise<LoadPlan> {
+  const spec = tableSpec(table);
+  const minUs = micros('minTime', minTime);
+  const maxUs = micros('maxTime', maxTime);
+  if (maxUs < minUs) throw new QueryError('maxTime is before minTime');
+  const caps = await engine.capabilities();
+  const base = { table, minTime: microsToIso(minUs), maxTime: microsToIso(maxUs), tier: caps.tier };
+  const { rows } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
+  if (!rows[0]!.ok) {
+    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `table ${table} does not exist yet (run \`tickvault init\`)`, notes: [] };
+  }
+  const time = spec.hypertable?.timeColumn;
+  if (!time || !caps.hypertables) {
+    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `${table} is not a hypertable: no chunks`, notes: [] };
+  }
+  const chunks = await listChunks(engine, table, { minUs, maxUs });
+  const planned: PlannedChunk[] = [];
+  for (const c of chunks) {
+    const lo = c.startUs > minUs ? c.startUs : minUs;
+    const hi = c.endUs - 1n < maxUs ? c.endUs - 1n : maxUs;
+    planned.push({
+      chunk: c.chunk, rangeStart: microsToIso(c.startUs), rangeEnd: microsToIso(c.endUs), compressed: c.compressed,
+      existingRows: options.countRows === false ? 0 : await rowsInRange(engine, c.chunk, time, lo, hi),
+    });
+  }
+  const interval = await chunkIntervalUs(engine, table);
+  let newChunks = 0;
+  if (interval) {
+    // Slots aligned like TimescaleDB's (epoch-aligned for fixed intervals); count uncovered ones.
+    const first = floorDiv(minUs, interval);
+    const last = floorDiv(maxUs, interval);
+    for (let s = first; s <= last && s - first < 100_000n; s++) {
+      const start = s * interval;
+      if (!chunks.some((c) => c.startUs < start + interval && c.endUs > start)) newChunks += 1;
+    }
+  }
+  const compressedChunks = planned.filter((c) => c.compressed).length;
+  const chosen = chooseStrategy(caps, compressedChunks, planned.length);
+  const forced = options.strategy && options.strategy !== chosen.strategy
+    ? { strategy: options.strategy, reason: `forced by the caller (would choose ${chosen.strategy}: ${chosen.reason})` } : chosen;
+  return {
+    ...base, chunks: planned, newChunks, compressedChunks, existingRows: planned.reduce((a, c) => a + c.existingRows, 0),
+    ...forced, notes: [],
+  };
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+}
+
+/** The human-readable plan `tickvault load --plan` prints. */
+export function formatPlan(plan: LoadPlan): string {
+  const lines = [
+    `plan for ${plan.table}: ${plan.minTime} … ${plan.maxTime} (tier ${plan.tier})`,
+    ...plan.notes.map((n) => `  ${n}`),
+    `  chunks touched: ${plan.chunks.length} existing (${plan.compressedChunks} compressed), ${plan.newChunks} new; rows already in range: ${plan.existingRows}`,
+  ];
+  if (plan.chunks.length > 0) {
+    const w = Math.max(...plan.chunks.map((c) => c.chunk.length));
+    lines.push(`  ${'chunk'.padEnd(w)}  ${'range start'.padEnd(27)}  ${'range end'.padEnd(27)}  compressed  existing rows`);
+    for (const c of plan.chunks) {
+      lines.push(`  ${c.chunk.padEnd(w)}  ${c.rangeStart.padEnd(27)}  ${c.rangeEnd.padEnd(27)}  ${(c.compressed ? 'yes' : 'no').padEnd(10)}  ${c.existingRows}`);
+    }
+  }
+  lines.push(`  strategy: ${plan.strategy} — ${plan.reason}`);
+  return lines.join('\n');
+}

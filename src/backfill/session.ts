@@ -1,0 +1,269 @@
+/**
+ * One load's backfill machinery, driven by BaseLoader.bulkLoad:
+ *
+ *  start    recompress what interrupted loads left decompressed (ledger), read the chunk catalog
+ *           (which chunks are compressed now), adopt the chunks a resumed run of this load had
+ *           decompressed;
+ *  ticket   (synchronous, in input order) reserve the batch's place in its chunk slots, so batches
+ *           that share a chunk are written in input order — "earlier in the same load" and "last
+ *           write wins" mean input order even with parallel workers;
+ *  prepare  wait for the earlier batches of the same slots, then decompress the compressed chunks
+ *           the batch touches (strategy 'decompress-recompress'): ledger first, then decompress;
+ *  write    inside the batch transaction: slot advisory locks (sorted; see locks.ts), then the
+ *           write mode (merge.ts) or the plain COPY path;
+ *  finish   recompress every chunk this load decompressed (ledger cleared after), refresh the
+ *           continuous aggregates / rollups over the load's time range;
+ *  abort    after a failure: recompress (best effort) unless told to leave the chunks for the re-run.
+ *
+ * The strategy is chosen per chunk from the catalog and capability flags (plan.ts), never from
+ * the engine kind.
+ */
+import type { Capabilities, Connection, Engine, Queryable } from '../engine/types.js';
+import { errorMessage } from '../errors.js';
+import { LOAD_BATCHES_TABLE } from '../schema/bookkeeping.js';
+import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
+import * as ledger from '../load/ledger.js';
+import type { PreparedBatch } from '../load/batch.js';
+import type { WriteOutcome } from '../load/write-batch.js';
+import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
+import { chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from './chunks.js';
+import { lockSlots, slotsFor } from './locks.js';
+import { writeMerged, type MergeOutcome } from './merge.js';
+import { chooseStrategy, type LoadStrategy } from './plan.js';
+
+export type LoadMode = 'append' | 'upsert' | 'replace';
+
+export interface BackfillOptions {
+  readonly loadId: string;
+  readonly mode: LoadMode;
+  /** Force a strategy; default: chosen from the chunk catalog and the tier. */
+  readonly strategy?: LoadStrategy;
+  /** The interrupted run of this load being resumed (its decompressed chunks are taken over). */
+  readonly resumed?: ledger.LoadRecord;
+  /** Replace mode: every batch is written in one transaction. */
+  readonly oneTransaction: boolean;
+  readonly useCopy: boolean;
+  /** Refresh the rollups over the load's range afterwards (default true). */
+  readonly refreshAggregates?: boolean;
+  /** After a failure leave the decompressed chunks for the re-run (ledger keeps them); default false = recompress now. */
+  readonly leaveDecompressedOnFailure?: boolean;
+  /** Append mode: never take the plain-COPY shortcut (measurements). */
+  readonly alwaysStage?: boolean;
+  /** Called after chunks were decompressed (before the batch that needed them is written). */
+  readonly onDecompressed?: (chunks: readonly string[]) => void;
+}
+
+export interface BackfillSummary {
+  readonly mode: LoadMode;
+  readonly strategy: LoadStrategy;
+  readonly strategyReason: string;
+  /** Chunks this load decompressed (or took over from its interrupted run), sorted. */
+  readonly chunksDecompressed: readonly string[];
+  readonly chunksRecompressed: readonly string[];
+  /** Chunks other interrupted loads had left decompressed, recompressed at start. */
+  readonly recoveredFromInterruptedLoads: readonly RecoveredLoad[];
+  readonly duplicates: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly superseded: number;
+  readonly batchesStaged: number;
+  readonly batchesCopied: number;
+  readonly aggregatesRefreshed: readonly RefreshAction[];
+  readonly notes: readonly string[];
+}
+
+export interface Ticket {
+  readonly batch: PreparedBatch;
+  readonly wait: Promise<void>;
+  release(): void;
+}
+
+/** Serializes async sections (decompression decisions) within this process. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise((r) => { release = r; });
+    await prev;
+    try { return await fn(); } finally { release(); }
+  }
+}
+
+export class BackfillSession {
+  private readonly decompressed = new Set<string>();
+  private readonly recompressed: string[] = [];
+  private readonly notes: string[] = [];
+  private readonly mutex = new Mutex();
+  private readonly slotTails = new Map<number, Promise<void>>();
+  private barrier: Promise<void> = Promise.resolve();
+  private readonly pending = new Set<Promise<void>>();
+  private tableLocked = new WeakSet<Connection>();
+  private counts = { duplicates: 0, updated: 0, unchanged: 0, superseded: 0, staged: 0, copied: 0 };
+  private refreshed: RefreshAction[] = [];
+  private readonly columns: readonly Column[];
+
+  private constructor(
+    private readonly engine: Engine, private readonly caps: Capabilities, readonly spec: TableSpec, private readonly options: BackfillOptions,
+    private readonly compressedAtStart: readonly ChunkInfo[], private readonly intervalUs: bigint | null,
+    private readonly recovered: readonly RecoveredLoad[],
+  ) {
+    this.columns = loadedColumns(spec);
+  }
+
+  static async start(engine: Engine, spec: TableSpec, options: BackfillOptions): Promise<BackfillSession> {
+    const caps = await engine.capabilities();
+    const hyper = spec.hypertable !== undefined && caps.hypertables;
+    let recovered: RecoveredLoad[] = [];
+    let compressed: ChunkInfo[] = [];
+    let interval: bigint | null = null;
+    if (hyper) {
+      if (caps.compression) recovered = await recoverDecompressedChunks(engine, { table: spec.name, exceptLoadId: options.resumed?.loadId });
+      const chunks = await listChunks(engine, spec.name);
+      compressed = chunks.filter((c) => c.compressed);
+      interval = await chunkIntervalUs(engine, spec.name);
+    }
+    const session = new BackfillSession(engine, caps, spec, options, compressed, interval, recovered);
+    const adopted = options.resumed?.details?.decompressedChunks;
+    if (Array.isArray(adopted)) {
+      const stillCompressed = new Set(compressed.map((c) => c.chunk));
+      for (const c of adopted) if (typeof c === 'string' && !stillCompressed.has(c)) session.decompressed.add(c);
+    }
+    return session;
+  }
+
+  /** Merge modes apply to hypertables with a natural key; other tables keep their own write path. */
+  private get merging(): boolean {
+    return this.spec.hypertable !== undefined && this.spec.naturalKey.length > 0 && this.intervalUs !== null;
+  }
+
+  private get writeMode(): 'append' | 'upsert' {
+    return this.options.mode === 'upsert' ? 'upsert' : 'append';
+  }
+
+  /** Reserve the batch's turn in its chunk slots. Call synchronously, in input order. */
+  ticket(batch: PreparedBatch): Ticket {
+    let release!: () => void;
+    const done = new Promise<void>((r) => { release = r; });
+    if (!this.merging || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
+    const slots = slotsFor(batch.minTime, batch.maxTime, this.intervalUs!);
+    let wait: Promise<void>;
+    if (slots === 'table') {
+      wait = Promise.all([this.barrier, ...this.pending]).then(() => undefined);
+      this.barrier = done;
+      this.slotTails.clear();
+    } else {
+      wait = Promise.all([this.barrier, ...slots.map((s) => this.slotTails.get(s) ?? Promise.resolve())]).then(() => undefined);
+      for (const s of slots) this.slotTails.set(s, done);
+    }
+    this.pending.add(done);
+    return { batch, wait, release: () => { this.pending.delete(done); release(); } };
+  }
+
+  /** Outside any transaction: wait for the batch's turn, then decompress what it touches. */
+  async prepare(ticket: Ticket): Promise<void> {
+    await ticket.wait;
+    const b = ticket.batch;
+    if (b.minTime !== null && b.maxTime !== null) await this.decompressFor(null, b.minTime, b.maxTime);
+  }
+
+  private async decompressFor(tx: Queryable | null, minUs: bigint, maxUs: bigint): Promise<void> {
+    if (this.options.strategy === 'direct' || !this.caps.compression) return;
+    const touched = () => this.compressedAtStart.filter((c) => c.startUs <= maxUs && c.endUs > minUs && !this.decompressed.has(c.chunk));
+    if (touched().length === 0) return;
+    await this.mutex.run(async () => {
+      const need = touched().map((c) => c.chunk);
+      if (need.length === 0) return;
+      for (const c of need) this.decompressed.add(c);
+      const db = tx ?? this.engine;
+      // The ledger names the chunks BEFORE they are decompressed: a load killed from here on
+      // leaves a record that the next load (or its own re-run) uses to recompress them.
+      await ledger.mergeDetails(db, this.options.loadId, { decompressedChunks: [...this.decompressed].sort() });
+      for (const c of need) await decompressChunk(db, c);
+      this.options.onDecompressed?.(need);
+    });
+  }
+
+  /** Inside the batch transaction: locks, decompression (one-transaction mode), then the write. */
+  async write(tx: Connection, batch: PreparedBatch, plain: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    if (!this.merging) return plain();
+    if (batch.minTime !== null && batch.maxTime !== null) {
+      if (this.options.oneTransaction) {
+        // Replace: all batches in one transaction, whose slots are not known in advance: one
+        // exclusive table lock (taken once) instead of per-slot locks — no lock-order cycles.
+        if (this.caps.sharedAccess && !this.tableLocked.has(tx)) {
+          await lockSlots(tx, this.spec.name, 0n, BigInt(Number.MAX_SAFE_INTEGER) * 1000n, this.intervalUs!);
+          this.tableLocked.add(tx);
+        }
+        await this.decompressFor(tx, batch.minTime, batch.maxTime);
+      } else if (this.caps.sharedAccess) {
+        await lockSlots(tx, this.spec.name, batch.minTime, batch.maxTime, this.intervalUs!);
+      }
+    }
+    const out: MergeOutcome = await writeMerged(tx, batch, {
+      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage,
+    }, plain);
+    this.counts.duplicates += out.duplicates;
+    this.counts.updated += out.updated;
+    this.counts.unchanged += out.unchanged;
+    this.counts.superseded += out.superseded;
+    if (out.path === 'staged') this.counts.staged += 1; else this.counts.copied += 1;
+    return out;
+  }
+
+  /** After the last batch committed: recompress, clear the ledger record, refresh the rollups. */
+  async finish(): Promise<BackfillSummary> {
+    await this.recompressAll();
+    if (this.merging && (this.options.refreshAggregates ?? true)) {
+      const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
+        `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
+                to_char(max(max_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS hi, sum(records_inserted)::text AS n
+           FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [this.options.loadId]);
+      const r = rows[0];
+      const changed = Number(r?.n ?? 0) + this.counts.updated > 0 || this.options.mode === 'replace';
+      if (r?.lo && r.hi && changed) {
+        try {
+          this.refreshed = await refreshAfterLoad(this.engine, this.spec.name, r.lo, r.hi);
+        } catch (err) {
+          this.notes.push(`rollups over ${this.spec.name} not refreshed (${errorMessage(err)}): run \`tickvault maintain\``);
+        }
+      }
+    }
+    return this.summary();
+  }
+
+  /** After a failure: recompress now (default) or leave it to the re-run (the ledger says which). */
+  async abort(): Promise<void> {
+    if (this.options.leaveDecompressedOnFailure) return;
+    await this.recompressAll().catch((err: unknown) => {
+      this.notes.push(`recompression after the failure failed (${errorMessage(err)}); the next load recompresses from the ledger`);
+    });
+  }
+
+  private async recompressAll(): Promise<void> {
+    if (this.decompressed.size === 0) return;
+    for (const c of [...this.decompressed].sort()) {
+      const { rows } = await this.engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [c]);
+      if (rows[0]!.ok) await compressChunk(this.engine, c);
+      this.recompressed.push(c);
+    }
+    await ledger.mergeDetails(this.engine, this.options.loadId, { decompressedChunks: [], recompressedChunks: this.recompressed });
+  }
+
+  summary(): BackfillSummary {
+    const decompressed = [...new Set([...this.decompressed, ...this.recompressed])].sort();
+    const chosen = chooseStrategy(this.caps, decompressed.length, decompressed.length);
+    const strategy: LoadStrategy = decompressed.length > 0 ? 'decompress-recompress' : 'direct';
+    const reason = strategy === 'decompress-recompress' ? chosen.reason
+      : this.options.strategy === 'direct' && this.caps.compression ? 'forced: rows written straight into the chunks (compressed ones through TimescaleDB DML)'
+        : !this.caps.compression ? chosen.reason : 'no compressed chunk was touched';
+    return {
+      mode: this.options.mode, strategy, strategyReason: reason,
+      chunksDecompressed: decompressed, chunksRecompressed: [...this.recompressed].sort(),
+      recoveredFromInterruptedLoads: this.recovered,
+      duplicates: this.counts.duplicates, updated: this.counts.updated, unchanged: this.counts.unchanged, superseded: this.counts.superseded,
+      batchesStaged: this.counts.staged, batchesCopied: this.counts.copied,
+      aggregatesRefreshed: this.refreshed, notes: this.notes,
+    };
+  }
+}
