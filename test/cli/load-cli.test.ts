@@ -1,0 +1,175 @@
+/**
+ * `tickvault load`, `inspect` and `demo` end to end: the built CLI (`node dist/src/cli/main.js`;
+ * build first with `npx tsc -p .`) as a subprocess, on an embedded data directory (--data-dir)
+ * and on a database of the throwaway server (--database-url). Checks the per-file summary, the
+ * exit codes (0 success, 3 rows quarantined, 1 a file failed), that a non-TTY gets no progress-bar
+ * escape codes, what `inspect` prints, and that `demo` runs.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EmbeddedEngine } from '../../src/engine/embedded.js';
+import { ServerEngine } from '../../src/engine/server.js';
+import type { Engine } from '../../src/engine/types.js';
+import { ENGINE_KINDS } from '../support/engines.js';
+import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
+import { fx, headerLength, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const SLOW = 180_000;
+const ESC = '\u001b[';
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function cli(args: readonly string[], cwd = ROOT): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) env[k] = v;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env, timeout: SLOW - 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') { reject(err); return; }
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Non-TTY output: plain lines, never a cursor/colour escape sequence. */
+function expectPlain(r: Run): void {
+  expect(r.stderr.includes(ESC) || r.stdout.includes(ESC), 'escape codes in non-TTY output').toBe(false);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+const GLBX_TRADES = fx('databento-python/GLBX.MDP3/test_data.trades.dbn.zst');
+const XNAS_TRADES = fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst');
+const GLBX_OHLCV_GLOB = fx('databento-python/GLBX.MDP3/test_data.ohlcv-*.dbn.zst');
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p .)`);
+});
+
+describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
+  let target: string[];
+  let tmp: ReturnType<typeof tmpDir>;
+  let db: TestDatabase | undefined;
+  let truncated: string;
+  let truncatedAt: number;
+
+  beforeAll(async () => {
+    tmp = tmpDir('tickvault-load-cli-');
+    if (kind === 'embedded') target = ['--data-dir', path.join(tmp.dir, 'data')];
+    else {
+      db = await createTestDatabase(inject('serverUrl'), 'cli_load');
+      target = ['--database-url', db.url];
+    }
+    const bytes = (await writeSynth(synthTrades(30)))!;
+    truncatedAt = headerLength(bytes) + 17 * 48;
+    truncated = path.join(tmp.dir, 'cut.trades.dbn');
+    writeFileSync(truncated, bytes.subarray(0, truncatedAt + 11));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    tmp?.cleanup();
+  });
+
+  async function open(): Promise<Engine> {
+    return kind === 'embedded' ? EmbeddedEngine.open({ dataDir: path.join(tmp.dir, 'data') }) : new ServerEngine({ url: db!.url });
+  }
+
+  it('loads files and globs: a summary line per file, exit 0', async () => {
+    const r = await cli([...target, 'load', GLBX_TRADES, GLBX_OHLCV_GLOB]);
+    expectPlain(r);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(new RegExp(`^${GLBX_TRADES.replace(/[.]/g, '\\.')} → trades_data: 4 inserted, 0 rejected, \\d+\\.\\d\\d s, \\d+ rows/s \\(load \\d+\\)$`));
+    for (const [i, g, n] of [[1, '1d', 1], [2, '1h', 4], [3, '1m', 4], [4, '1s', 4]] as const) {
+      expect(lines[i]).toMatch(new RegExp(`test_data\\.ohlcv-${g}\\.dbn\\.zst → ohlcv_data: ${n} inserted, 0 rejected, `));
+    }
+  }, SLOW);
+
+  it('rows quarantined: exit 3 and the top reasons in the summary', async () => {
+    const r = await cli([...target, 'load', XNAS_TRADES]);
+    expectPlain(r);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/test_data\.trades\.dbn\.zst → trades_data: 3 inserted, 1 rejected \(trades_side_check ×1\), /);
+  }, SLOW);
+
+  it('a truncated file fails (exit 1, byte offset named) while the other files still load; a re-run is a no-op', async () => {
+    const r = await cli([...target, 'load', GLBX_TRADES, truncated]);
+    expectPlain(r);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/test_data\.trades\.dbn\.zst: already loaded \(load \d+, 4 records\); nothing to do/);
+    expect(r.stderr).toContain(`${truncated}: FAILED: truncated record at byte offset ${truncatedAt}: needs 48 bytes, 11 available`);
+  }, SLOW);
+
+  it('--replace --json on a DBN file: replaces the previous load, JSON result', async () => {
+    const r = await cli([...target, 'load', '--replace', '--json', GLBX_TRADES]);
+    expectPlain(r);
+    expect(r.code, r.stderr).toBe(0);
+    const [res] = JSON.parse(r.stdout) as { file: string; table: string; status: string; recordsInserted: number; replacedLoadId: string | null }[];
+    expect(res).toMatchObject({ file: GLBX_TRADES, table: 'trades_data', status: 'completed', recordsInserted: 4 });
+    expect(res!.replacedLoadId).toMatch(/^\d+$/);
+
+    const engine = await open();
+    try {
+      const { rows } = await engine.query<{ symbol: string; n: string }>(`SELECT symbol, count(*)::text AS n FROM trades_data GROUP BY 1 ORDER BY 1`);
+      expect(rows).toEqual([{ symbol: 'ESH1', n: '4' }, { symbol: 'NVDA', n: '3' }]);
+      const loads = await engine.query<{ status: string; n: string }>(`SELECT status, count(*)::text AS n FROM tickvault_loads GROUP BY 1 ORDER BY 1`);
+      // The truncated file failed before any ledger row was written; the first GLBX load was superseded.
+      expect(loads.rows).toEqual([{ status: 'completed', n: '6' }, { status: 'superseded', n: '1' }]);
+      expect((await engine.query<{ n: string }>(`SELECT count(*)::text AS n FROM ohlcv_data`)).rows[0]!.n).toBe('13');
+    } finally {
+      await engine.close();
+    }
+  }, SLOW);
+});
+
+describe('tickvault inspect', () => {
+  it('prints the metadata and the record counts by type (LIVE: mixed stream)', async () => {
+    const r = await cli(['inspect', fx('databento-python/LIVE/test_data.live.dbn.zst')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^file: +.*test_data\.live\.dbn\.zst \(zstd\)$/m);
+    expect(r.stdout).toMatch(/^DBN: +v3, dataset GLBX\.MDP3, schema mixed$/m);
+    expect(r.stdout).toMatch(/^records: +46$/m);
+    for (const [name, n] of [['mbp_0', 2], ['mbp_1', 2], ['mbp_10', 2], ['instrument_def', 2], ['symbol_mapping', 20], ['statistics', 9], ['ohlcv_1s', 2], ['ohlcv_1m', 2], ['mbo', 5]] as const) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${name} +${n}$`, 'm'));
+    }
+  });
+
+  it('--json on set A v1 statistics: version, schema, no mappings', async () => {
+    const r = await cli(['inspect', '--json', fx('test_data.statistics.v1.dbn.zst')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ version: 1, compressed: true, dataset: 'GLBX.MDP3', schema: 'statistics', stypeIn: 0, mappings: 0, records: 2, recordsByType: { statistics: 2 } });
+  });
+
+  it('a wrong-magic file: one clean error line, exit 1', async () => {
+    const tmp = tmpDir();
+    try {
+      const f = path.join(tmp.dir, 'x.dbn');
+      writeFileSync(f, 'PK\u0003\u0004 definitely not DBN');
+      const r = await cli(['inspect', f]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^tickvault: error \[DBN_BAD_MAGIC\]: .*byte offset 0/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('tickvault demo', () => {
+  it('runs on a fresh embedded database and prints what landed and the queries', async () => {
+    const r = await cli(['demo']); // as the README runs it (200,000 generated trades)
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^tickvault demo — embedded PGlite \+ TimescaleDB in /);
+    expect(r.stdout).toMatch(/== load: 10 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table) + the generated file
+    expect(r.stdout).toMatch(/synthetic\.trades\.dbn\.zst +-> trades_data +200000 inserted +0 quarantined/);
+    expect(r.stdout).toMatch(/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined/);
+    expect(r.stdout).toContain('== hourly bars built from trades (ESZ6, first 5 hours)');
+    expect(r.stdout).toContain('== volume by symbol');
+    expect(r.stdout).toMatch(/│.*ESZ6.*│/);
+  }, SLOW);
+});
