@@ -11,8 +11,6 @@ import { registerServe } from './commands/serve.js';
 import { registerRoles } from './commands/roles.js';
 import { registerQuery } from './commands/query.js';
 import { registerMaintain } from './commands/maintain.js';
-import { registerQuery } from './commands/query.js';
-import { registerMaintain } from './commands/maintain.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -29,8 +27,6 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerServe(program);
   registerRoles(program); // after registerInit: adds `init --roles`
-  registerQuery(program);
-  registerMaintain(program);
   registerQuery(program);
   registerMaintain(program);
   return program;
