@@ -1,0 +1,264 @@
+/**
+ * DBN end to end: a generated trades `.dbn.zst` (default 10,000,000 records) measured three ways
+ * in one run, so only ratios matter on a noisy machine:
+ *
+ *   1. `zstd -dc FILE > /dev/null` — the floor for any zstd input (best of 3);
+ *   2. file → COPY bytes, no database: DbnFileSource.prepare (decode, symbology, map, validate)
+ *      and BinaryCopyWriter via PreparedBatch.encodeRow, the bytes discarded — target ≤ 2× (1).
+ *      Also the structure pre-pass loadDbnFile runs first (validateDbnFile), timed on its own;
+ *   3. end to end into trades_data (contract indexes) on a throwaway server cluster with
+ *      loadDbnFile, against the reference: server-side `COPY trades_data FROM '<csv>'` of the
+ *      same rows (CSV written beforehand, not timed). Both loads are checked to store the same
+ *      data (count, sum(size), sum(price), distinct trade ids).
+ * Steps 2 run in child processes so each peak RSS (maxRSS) is its own.
+ *
+ *   npx tsc -p . && node dist/bench/dbn-e2e-bench.js [--records N] [--workers N] [--no-db]
+ *   profile step 2:  node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/dbn-e2e-bench.js --variant encode --records N
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, createWriteStream, existsSync, openSync, renameSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { BinaryCopyWriter } from '../src/copy/binary-writer.js';
+import { type TradeRecord, writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
+import { ServerEngine } from '../src/engine/server.js';
+import { DbnFileSource, validateDbnFile } from '../src/ingest/dbn-source.js';
+import { loadDbnFile } from '../src/ingest/load-dbn.js';
+import { migrate } from '../src/schema/migrate.js';
+import { tradesData } from '../src/schema/tables.js';
+import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
+import { nsToIsoMicros, priceText } from './synthetic-trades.js';
+
+const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
+const INSTRUMENTS = [
+  { id: 5482, symbol: 'ESH4' }, { id: 5483, symbol: 'ESM4' }, { id: 5484, symbol: 'NQH4' }, { id: 5485, symbol: 'NQM4' },
+];
+const BATCH = 10_000; // TradesLoader's default batch size
+
+interface Args { records: number; workers: number; db: boolean; variant?: string }
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  };
+  const records = Number((get('--records') ?? '10000000').replace(/_/g, ''));
+  const workers = Number(get('--workers') ?? '2');
+  if (!Number.isInteger(records) || records < 1) throw new Error('--records must be a positive integer');
+  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
+  return { records, workers, db: !argv.includes('--no-db'), variant: get('--variant') };
+}
+
+/** One trade per ~4 ms over ~11 h of 2024-01-01 for 10M records; sides A/B only, so every row loads. */
+function* trades(n: number): Generator<TradeRecord & { symbolIndex: number }> {
+  const r = {
+    kind: 'trade' as const, rtype: 0, publisherId: 1, instrumentId: 5482, tsEvent: 0n, price: 0n, size: 1, action: 'T',
+    side: 'A', flags: 130, depth: 0, tsRecv: 0n, tsInDelta: 14_000, sequence: 0, symbolIndex: 0,
+  };
+  let ts = START_NS;
+  let ticks = 19_000; // 4750.00 in 0.25 ticks
+  let seed = 12345;
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG (a plain * loses low bits past 2^53)
+    ts += BigInt(1 + (seed % 8_000_000)); // ~4 ms apart on average, nanosecond jitter
+    ticks += (seed >>> 8) % 3 - 1;
+    r.symbolIndex = (seed >>> 12) % 4;
+    r.instrumentId = INSTRUMENTS[r.symbolIndex]!.id;
+    r.tsEvent = ts;
+    r.tsRecv = ts + BigInt(10_000 + ((seed >>> 4) % 9000));
+    r.price = BigInt(ticks) * 250_000_000n;
+    r.size = 1 + ((seed >>> 16) % 7 === 0 ? (seed >>> 20) % 200 : (seed >>> 20) % 4);
+    r.side = seed & 1 ? 'A' : 'B';
+    r.sequence = i;
+    yield r;
+  }
+}
+
+function benchFile(records: number): string {
+  return path.join(tmpdir(), `tickvault-e2e-trades-${records}.v3.dbn.zst`);
+}
+
+async function generate(records: number): Promise<string> {
+  const file = benchFile(records);
+  if (existsSync(file)) return file;
+  const t0 = performance.now();
+  const tmp = `${file}.part`;
+  await writeDbn({
+    version: 3, schema: 'trades', dataset: 'GLBX.MDP3', start: START_NS, records: trades(records), compress: 'zstd', path: tmp,
+    stypeIn: 1, stypeOut: 0, symbols: INSTRUMENTS.map((x) => x.symbol),
+    // The trades span at most a few days from 2024-01-01 (10M x ~4 ms = 11 h); map a week.
+    mappings: INSTRUMENTS.map((x) => ({ rawSymbol: x.symbol, intervals: [{ startDate: 20240101, endDate: 20240108, symbol: String(x.id) }] })),
+  });
+  renameSync(tmp, file);
+  process.stderr.write(`generated ${file} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return file;
+}
+
+/** The same rows as CSV (timestamp µs truncated, price text, side A→S, trade_id publisher:sequence). */
+async function writeCsv(file: string, records: number): Promise<void> {
+  const ws = createWriteStream(file);
+  let buf = '';
+  for (const r of trades(records)) {
+    buf += `${nsToIsoMicros(r.tsEvent)},${r.instrumentId},${INSTRUMENTS[r.symbolIndex]!.symbol},${priceText(r.price)},${r.size},${r.side === 'A' ? 'S' : 'B'},${r.publisherId}:${r.sequence}\n`;
+    if (buf.length >= 1 << 16) {
+      if (!ws.write(buf)) await once(ws, 'drain');
+      buf = '';
+    }
+  }
+  ws.end(buf);
+  await once(ws, 'close');
+  chmodSync(file, 0o644);
+}
+
+/** Wall time of `zstd -dc FILE > /dev/null`, best of 3. */
+function zstdReference(file: string): number {
+  let best = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const devnull = openSync('/dev/null', 'w');
+    const t0 = performance.now();
+    const r = spawnSync('zstd', ['-dc', file], { stdio: ['ignore', devnull, 'inherit'] });
+    best = Math.min(best, performance.now() - t0);
+    closeSync(devnull);
+    if (r.status !== 0) throw new Error('zstd -dc failed');
+  }
+  return best;
+}
+
+interface VariantResult { variant: string; rows: number; rejected: number; ms: number; bytes: number; maxRssMiB: number }
+
+/** Child-process body: one measurement, one JSON line on stdout. */
+async function runVariant(variant: string, file: string): Promise<void> {
+  const t0 = performance.now();
+  let rows = 0;
+  let rejected = 0;
+  let bytes = 0;
+  if (variant === 'validate') {
+    rows = await validateDbnFile(file);
+  } else if (variant === 'encode') {
+    const source = await DbnFileSource.open(file, { validate: false });
+    const w = new BinaryCopyWriter();
+    for await (const item of source.prepare(tradesData, BATCH, () => false)) {
+      if ('skipped' in item) continue;
+      for (let i = 0; i < item.rowCount; i++) {
+        item.encodeRow(w, i);
+        const c = w.takeChunk();
+        if (c) bytes += c.length;
+      }
+      rows += item.rowCount;
+      rejected += item.rejections.length;
+    }
+    bytes += w.finish().length;
+  } else {
+    throw new Error(`unknown variant ${variant}`);
+  }
+  const ms = performance.now() - t0;
+  const out: VariantResult = { variant, rows, rejected, ms, bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+function child(variant: string, file: string): VariantResult {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${variant} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as VariantResult;
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try { return await fn(c); } finally { await c.end(); }
+}
+
+async function resetTable(url: string): Promise<void> {
+  await withClient(url, async (c) => {
+    await c.query('TRUNCATE trades_data');
+    await c.query('TRUNCATE tickvault_quarantine, tickvault_load_batches, tickvault_loads CASCADE');
+    await c.query('CHECKPOINT');
+  });
+}
+
+/** What the table holds, as one comparable line. */
+async function fingerprint(url: string): Promise<string> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ f: string }>(
+      `SELECT concat_ws(' ', count(*), sum(size), sum(price), count(DISTINCT trade_id), min("timestamp" AT TIME ZONE 'UTC'), max("timestamp" AT TIME ZONE 'UTC'),
+              count(DISTINCT symbol), sum(CASE WHEN side = 'S' THEN 1 ELSE 0 END)) AS f FROM trades_data`);
+    return rows[0]!.f;
+  });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  if (args.variant) {
+    const i = argv.indexOf('--file');
+    return runVariant(args.variant, i >= 0 ? argv[i + 1]! : await generate(args.records));
+  }
+  if (!zstdCliAvailable()) throw new Error('the zstd binary is needed for the reference timing');
+  const file = await generate(args.records);
+  const zBytes = statSync(file).size;
+  const say = (s: string) => { process.stdout.write(`${s}\n`); };
+
+  say(`tickvault DBN end-to-end benchmark — ${fmt(args.records)} synthetic trades (4 instruments), ${file} (${(zBytes / 2 ** 20).toFixed(1)} MiB zstd, ${(args.records * 48 / 2 ** 20).toFixed(1)} MiB DBN)`);
+  const ref = zstdReference(file);
+  const validate = child('validate', file);
+  const encode = child('encode', file);
+  if (validate.rows !== args.records) throw new Error(`validate walked ${validate.rows} of ${args.records} records`);
+  if (encode.rows !== args.records || encode.rejected !== 0) throw new Error(`encode produced ${encode.rows} rows (${encode.rejected} rejected) of ${args.records}`);
+  say('');
+  say('| step (no database) | ms | rows/s | × zstd -dc | peak RSS MiB | |');
+  say('|---|---:|---:|---:|---:|---|');
+  say(`| zstd -dc FILE > /dev/null (best of 3) | ${ref.toFixed(0)} | ${fmt(args.records / ref * 1000)} | 1.00 | | floor |`);
+  say(`| structure pre-pass (validateDbnFile) | ${validate.ms.toFixed(0)} | ${fmt(validate.rows / validate.ms * 1000)} | ${(validate.ms / ref).toFixed(2)} | ${validate.maxRssMiB.toFixed(0)} | run by loadDbnFile before loading |`);
+  say(`| file → COPY bytes (decode + map + encode) | ${encode.ms.toFixed(0)} | ${fmt(encode.rows / encode.ms * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data |`);
+
+  if (!args.db) return;
+  let cluster: ServerCluster | undefined;
+  try {
+    process.stderr.write('starting a throwaway server cluster…\n');
+    cluster = await startServerCluster({ tmpPrefix: 'tv-e2e-bench-' });
+    const url = cluster.url;
+    const engine = new ServerEngine({ url, pool: { poolSize: Math.max(2, args.workers + 1), maxOverflow: 2 } });
+    await migrate(engine);
+    const caps = await engine.capabilities();
+    const csv = path.join(cluster.dir, 'trades.csv');
+    await writeCsv(csv, args.records);
+
+    await resetTable(url);
+    let t0 = performance.now();
+    await withClient(url, (c) => c.query(`COPY trades_data ("timestamp", instrument_id, symbol, price, size, side, trade_id) FROM '${csv.replace(/'/g, "''")}' WITH (FORMAT csv)`));
+    const copyMs = performance.now() - t0;
+    const refPrint = await fingerprint(url);
+
+    await resetTable(url);
+    let rssPeak = 0;
+    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); }, 50);
+    t0 = performance.now();
+    const r = await loadDbnFile(engine, file, { workers: args.workers }).finally(() => clearInterval(sampler));
+    const loadMs = performance.now() - t0;
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    const dbnPrint = await fingerprint(url);
+    await engine.close();
+    if (r.recordsInserted !== args.records) throw new Error(`loadDbnFile inserted ${r.recordsInserted} of ${args.records}`);
+    if (dbnPrint !== refPrint) throw new Error(`the DBN load stored other data than the CSV reference:\n  dbn ${dbnPrint}\n  csv ${refPrint}`);
+
+    say('');
+    say(`server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); trades_data with the contract's indexes; client and server share this machine's cores`);
+    say('');
+    say('| into trades_data | seconds | rows/s | rows/s ÷ reference | client peak RSS MiB |');
+    say('|---|---:|---:|---:|---:|');
+    say(`| server COPY trades_data FROM '<csv>' (reference) | ${(copyMs / 1000).toFixed(2)} | ${fmt(args.records / copyMs * 1000)} | 1.00 | |`);
+    say(`| tickvault loadDbnFile(.dbn.zst), ${args.workers} worker(s), incl. hash + pre-pass | ${(loadMs / 1000).toFixed(2)} | ${fmt(args.records / loadMs * 1000)} | ${(copyMs / loadMs).toFixed(2)} | ${(rssPeak / 2 ** 20).toFixed(0)} |`);
+    say('');
+    say(`both loads stored the same data: ${dbnPrint}`);
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+await main();
