@@ -7,8 +7,10 @@ import { errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
 import { EXIT, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
+import { planDbnFile, upsertDbnFile, type FilePlan } from '../../backfill/load-file.js';
+import { formatPlan } from '../../backfill/plan.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; json?: boolean }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; json?: boolean }
 
 /** Expands simple globs (`*` and `?` in the last path segment) without a shell. */
 export function expandFiles(args: string[]): string[] {
@@ -30,10 +32,23 @@ export function registerLoad(program: Command): void {
     .option('--workers <n>', 'parallel COPY workers', '1')
     .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
     .option('--replace', 'atomically replace what the previous load of the same file stored')
+    .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
+    .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
       const paths = expandFiles(files);
       if (paths.length === 0) throw new Error('no files matched');
+      if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
+      const mode = opts.upsert ? 'upsert' as const : opts.replace ? 'replace' as const : 'append' as const;
+      if (opts.plan) {
+        const plans: FilePlan[] = [];
+        await withEngine(cmd, async (engine) => {
+          for (const file of paths) plans.push(await planDbnFile(engine, file, { table: opts.table, mode }));
+        });
+        if (opts.json) printJson(plans);
+        else for (const p of plans) process.stdout.write(`${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`);
+        return;
+      }
       const results: (LoadFileResult | { file: string; error: string })[] = [];
       await withEngine(cmd, async (engine) => {
         await migrate(engine);
@@ -41,7 +56,8 @@ export function registerLoad(program: Command): void {
           const bytes = fs.statSync(file).size;
           const progress = progressReporter(path.basename(file), bytes);
           try {
-            const r = await loadDbnFile(engine, file, { table: opts.table, workers: Number(opts.workers ?? 1), bulk: opts.bulk, replace: opts.replace, onProgress: progress.update });
+            const fileOpts = { table: opts.table, workers: Number(opts.workers ?? 1), bulk: opts.bulk, replace: opts.replace, onProgress: progress.update };
+            const r = mode === 'upsert' ? await upsertDbnFile(engine, file, fileOpts) : await loadDbnFile(engine, file, fileOpts);
             progress.done();
             results.push(r);
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);
@@ -64,6 +80,8 @@ function summary(r: LoadFileResult): string {
   const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
   return `${r.file} → ${r.table}: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
+    + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
+    + `${r.strategy === 'decompress-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks decompressed and recompressed` : ''}`
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
 }
