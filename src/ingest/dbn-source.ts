@@ -177,6 +177,18 @@ function validate(spec: TableSpec, columns: ReturnType<typeof loadedColumns>, va
       }
       return { reason: `${col.name} is undefined in the DBN record (NULL) but the column is NOT NULL`, constraint: `${col.name}_not_null` };
     }
+    if (v !== null) {
+      // A value the column cannot hold (a u16 channel_id above SMALLINT, a 51-70 character
+      // symbol) is this row's problem: quarantined here, never left to fail the COPY encoder,
+      // which would abort the whole load, and every re-run of it, on one odd record.
+      const kind = col.type.kind;
+      if ((kind === 'int2' || kind === 'int4') && ((v as number) > (kind === 'int2' ? 32767 : 2147483647) || (v as number) < (kind === 'int2' ? -32768 : -2147483648))) {
+        return { reason: `${col.name}: ${String(v)} is out of range for ${kind === 'int2' ? 'SMALLINT' : 'INTEGER'}`, constraint: null };
+      }
+      if ((kind === 'varchar' || kind === 'char') && (v as string).length > (col.type as { length: number }).length && [...(v as string)].length > (col.type as { length: number }).length) {
+        return { reason: `${col.name}: "${(v as string).slice(0, 40)}" is longer than ${(col.type as { length: number }).length} characters`, constraint: null };
+      }
+    }
     scratch[col.name] = v;
   }
   const failed = firstFailedCheck(spec, scratch);

@@ -13,7 +13,7 @@ import { writeDbn } from '../../src/dbn/writer.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 import {
-  SYNTH_ID, SYNTH_MAPPINGS, SYNTH_SYMBOL, T0, headerLength, loadRows, quarantineByConstraint, resetAll, rowCount, synthTrades, tableText, tmpDir, writeSynth,
+  SYNTH_ID, SYNTH_MAPPINGS, SYNTH_SYMBOL, T0, headerLength, loadRows, quarantineByConstraint, quarantineRows, resetAll, rowCount, synthTrades, tableText, tmpDir, writeSynth,
 } from './helpers.js';
 
 const TRADE = 48; // bytes per v3 trade record
@@ -161,6 +161,29 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect(await rowCount(te.engine, 'trades_data')).toBe(n - 50);
     const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(`SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`);
     expect(rows[0]).toEqual({ n: String(n - 50), lo: '1:1001', hi: '1:5999' });
+  });
+
+  it('values a column cannot hold are quarantined per row, never abort the load (u16 channel_id, 60-char symbol)', async () => {
+    await resetAll(te.engine);
+    const stats = [40000, 5, 0xffff].map((channelId, i) => ({
+      kind: 'stat' as const, rtype: 0x18, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i), tsRecv: T0 + 10n, tsRef: T0,
+      price: 1_000_000_000n, quantity: 5n, sequence: i, tsInDelta: 0, statType: 3, channelId, updateAction: 1, statFlags: 0,
+    }));
+    await writeSynth(stats, { file: file('chan.dbn'), schema: 'statistics' });
+    const s = await loadDbnFile(te.engine, file('chan.dbn'));
+    expect([s.status, s.recordsInserted, s.recordsRejected]).toEqual(['completed', 2, 1]);
+    expect((await quarantineRows(te.engine, s.loadId)).map((q) => q.reason)).toEqual(['channel_id: 40000 is out of range for SMALLINT']);
+    const { rows } = await te.engine.query<{ c: string | null }>(`SELECT channel_id::text AS c FROM statistics_data ORDER BY "timestamp"`);
+    expect(rows.map((r) => r.c)).toEqual(['5', null]); // 0xFFFF = no channel
+    // DBN v2/v3 symbols reach 70 characters; symbol is VARCHAR(50).
+    const long = 'L'.repeat(60);
+    await writeSynth([...synthTrades(1), ...synthTrades(2, { id: 43 })], {
+      file: file('long.dbn'), symbols: [long, 'OK'],
+      mappings: [{ rawSymbol: long, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '42' }] }, { rawSymbol: 'OK', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] }],
+    });
+    const t = await loadDbnFile(te.engine, file('long.dbn'));
+    expect([t.status, t.recordsInserted, t.recordsRejected]).toEqual(['completed', 2, 1]);
+    expect((await quarantineRows(te.engine, t.loadId)).map((q) => q.reason)).toEqual([`symbol: "${'L'.repeat(40)}" is longer than 50 characters`]);
   });
 
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
