@@ -11,6 +11,7 @@ import { registerServe } from './commands/serve.js';
 import { registerRoles } from './commands/roles.js';
 import { registerQuery } from './commands/query.js';
 import { registerMaintain } from './commands/maintain.js';
+import { registerAdvise } from './commands/advise.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRoles(program); // after registerInit: adds `init --roles`
   registerQuery(program);
   registerMaintain(program);
+  registerAdvise(program);
   return program;
 }
 
