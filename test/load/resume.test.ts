@@ -5,7 +5,7 @@
  * replace mode swaps what an earlier load of the same source stored, atomically.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,19 +17,26 @@ import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engine
 import { count, ledgerRows, reset, snapshot, uniqueHash } from './support/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHILD = path.join(ROOT, 'dist/test/load/support/kill-child.js');
-const CHILD_SRC = path.join(ROOT, 'test/load/support/kill-child.ts');
+const CHILD_SRC = 'test/load/support/kill-child.ts';
+/**
+ * The child runs compiled JavaScript, built privately (not into dist/, which other tests may be
+ * running from at the same time). The directory sits under node_modules/ so that the compiled
+ * files resolve the project's packages; its package.json makes them ES modules.
+ */
+const BUILD = path.join(ROOT, 'node_modules', '.cache', `tickvault-kill-test-${process.pid}`);
+const CHILD = path.join(BUILD, 'test/load/support/kill-child.js');
 
-/** Builds dist/ (the child runs compiled code). tsc emits even when unrelated files have type errors. */
-function buildDist(): void {
+/** Compiles the child and what it imports. tsc emits even when unrelated files have type errors. */
+function buildChild(): void {
+  rmSync(BUILD, { recursive: true, force: true });
   try {
-    execFileSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync('npx', ['tsc', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--lib', 'ES2022',
+      '--types', 'node', '--skipLibCheck', '--esModuleInterop', '--rootDir', ROOT, '--outDir', BUILD, CHILD_SRC], { cwd: ROOT, stdio: 'pipe' });
   } catch {
-    // type errors elsewhere in the tree do not stop the emit; the checks below decide
+    // type errors elsewhere in the import graph do not stop the emit; the check below decides
   }
-  if (!existsSync(CHILD) || statSync(CHILD).mtimeMs < statSync(CHILD_SRC).mtimeMs) {
-    throw new Error(`could not build ${CHILD}: run \`npx tsc -p .\` and look at its errors`);
-  }
+  if (!existsSync(CHILD)) throw new Error(`could not compile ${CHILD_SRC} into ${BUILD}: run \`npx tsc -p .\` and look at its errors`);
+  writeFileSync(path.join(BUILD, 'package.json'), '{ "type": "module" }\n');
 }
 
 const T0 = 1_704_189_600_000_000_000n;
@@ -37,10 +44,13 @@ const T0 = 1_704_189_600_000_000_000n;
 describe('kill -9 mid-load, then re-run (server)', () => {
   let te: TestEngine;
   beforeAll(async () => {
-    buildDist();
+    buildChild();
     te = await openTestEngine('server', { name: 'load_kill' });
   }, 180_000);
-  afterAll(async () => { await te?.dispose(); });
+  afterAll(async () => {
+    await te?.dispose();
+    rmSync(BUILD, { recursive: true, force: true });
+  });
 
   it('ends with exactly the rows of one complete load, no duplicates', async () => {
     const ROWS = 300_000;
