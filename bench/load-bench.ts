@@ -19,7 +19,7 @@
  * RSS printed for (b) reflects streaming. The generator's own cost (which a DBN decoder would
  * replace) is measured alone and printed, since it runs on the same cores as the load.
  */
-import { chmodSync, createWriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -98,16 +98,54 @@ async function writeCsv(file: string, rows: number): Promise<void> {
   chmodSync(file, 0o644);
 }
 
-interface Timing { rows: number; seconds: number; note?: string; cpuSeconds?: number }
+interface Timing { rows: number; seconds: number; note?: string; cpuSeconds?: number; serverCpuSeconds?: number }
+
+/**
+ * CPU seconds used so far by the cluster: every live child of the postmaster (backends,
+ * checkpointer, WAL writer, TimescaleDB workers) plus the postmaster itself, whose cutime/cstime
+ * hold the CPU of children that already exited. Unlike wall time this hardly depends on what
+ * else runs on the machine, so it tells where the cycles go even on a noisy machine.
+ */
+let postmasterPid: number | undefined;
+const CLK_TCK = 100;
+function procTimes(pid: number): { self: number; children: number; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
+    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+  } catch {
+    return undefined;
+  }
+}
+function serverCpuSeconds(): number | undefined {
+  if (postmasterPid === undefined || process.platform !== 'linux') return undefined;
+  const pm = procTimes(postmasterPid);
+  if (!pm) return undefined;
+  let total = pm.self + pm.children;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const t = procTimes(Number(name));
+    if (t && t.ppid === postmasterPid) total += t.self;
+  }
+  return total;
+}
 const rate = (t: Timing) => t.rows / t.seconds;
 
 /** Wall time, plus this process's CPU time (user + system) over the same span: the client's share of the cores. */
 async function timed(rows: number, fn: () => Promise<unknown>, note?: string): Promise<Timing> {
   const cpu0 = process.cpuUsage();
+  const server0 = serverCpuSeconds();
   const t0 = performance.now();
   await fn();
+  const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { rows, seconds: (performance.now() - t0) / 1000, note, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  // Backends that just disconnected reach the postmaster's cutime only once it has reaped them.
+  if (server0 !== undefined) await new Promise((r) => setTimeout(r, 300));
+  const server1 = serverCpuSeconds();
+  return {
+    rows, seconds, note, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    serverCpuSeconds: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
+  };
 }
 
 async function serverCopyFromFile(url: string, file: string, rows: number): Promise<Timing> {
@@ -168,6 +206,7 @@ async function main(): Promise<void> {
   try {
     cluster = await startServerCluster({ tmpPrefix: 'tv-bench-' });
     const url = cluster.url;
+    try { postmasterPid = Number(readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]); } catch { /* no server CPU column */ }
     const engine = new ServerEngine({ url, pool: { poolSize: 4, maxOverflow: 4 } });
     await migrate(engine);
     const caps = await engine.capabilities();
@@ -225,11 +264,11 @@ async function main(): Promise<void> {
     lines.push(`tickvault load benchmark — ${fmt(args.rows)} synthetic trades over 23 h, 10 symbols, trades_data with the contract's 3 indexes`);
     lines.push(`server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); client and server share this machine's cores`);
     lines.push('');
-    lines.push(`| variant | rows | seconds | rows/s | × (a) | target | | client CPU s |`);
-    lines.push(`|---|---:|---:|---:|---:|---|---|---:|`);
+    lines.push(`| variant | rows | seconds | rows/s | × (a) | target | | client CPU s | server CPU s | CPU µs/row (client+server) |`);
+    lines.push(`|---|---:|---:|---:|---:|---|---|---:|---:|---:|`);
     for (const r of results) {
       const rr = rate(r.t);
-      lines.push(`| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${(rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} |`);
+      lines.push(`| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${(rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? '(in process)' : r.t.serverCpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? ((r.t.cpuSeconds ?? 0) * 1e6 / r.t.rows).toFixed(1) : r.t.serverCpuSeconds === undefined ? '' : (((r.t.cpuSeconds ?? 0) + r.t.serverCpuSeconds) * 1e6 / r.t.rows).toFixed(1)} |`);
     }
     lines.push('');
     if (ref.length === 2) lines.push(`reference (a) = mean of its two runs: ${fmt(refRate)} rows/s (runs differ by ${(Math.abs(ref[0]! - ref[1]!) / refRate * 100).toFixed(0)}%: the machine's noise)`);
