@@ -44,6 +44,7 @@ function expectPlain(r: Run): void {
 const GLBX_TRADES = fx('databento-python/GLBX.MDP3/test_data.trades.dbn.zst');
 const XNAS_TRADES = fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst');
 const GLBX_OHLCV_GLOB = fx('databento-python/GLBX.MDP3/test_data.ohlcv-*.dbn.zst');
+const XNAS_OHLCV_1D = fx('databento-python/XNAS.ITCH/test_data.ohlcv-1d.dbn.zst');
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p .)`);
@@ -96,12 +97,17 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
     expect(r.stderr).toMatch(/test_data\.trades\.dbn\.zst → trades_data: 3 inserted, 1 rejected \(trades_side_check ×1\), /);
   }, SLOW);
 
-  it('a truncated file fails (exit 1, byte offset named) while the other files still load; a re-run is a no-op', async () => {
-    const r = await cli([...target, 'load', GLBX_TRADES, truncated]);
+  it('a truncated or missing file fails (exit 1, byte offset named) while the other files still load; a re-run is a no-op', async () => {
+    const missing = path.join(tmp.dir, 'missing.dbn');
+    const r = await cli([...target, 'load', GLBX_TRADES, truncated, missing, XNAS_OHLCV_1D]);
     expectPlain(r);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/test_data\.trades\.dbn\.zst: already loaded \(load \d+, 4 records\); nothing to do/);
-    expect(r.stderr).toContain(`${truncated}: FAILED: truncated record at byte offset ${truncatedAt}: needs 48 bytes, 11 available`);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/test_data\.trades\.dbn\.zst: already loaded \(load \d+, 4 records\); nothing to do$/);
+    expect(lines[1]).toBe(`${truncated}: FAILED: truncated record at byte offset ${truncatedAt}: needs 48 bytes, 11 available`);
+    expect(lines[2]).toMatch(new RegExp(`^${missing.replace(/[.]/g, '\\.')}: FAILED: .*ENOENT`));
+    expect(lines[3]).toMatch(/XNAS\.ITCH\/test_data\.ohlcv-1d\.dbn\.zst → ohlcv_data: 1 inserted, 0 rejected, /);
   }, SLOW);
 
   it('--replace --json on a DBN file: replaces the previous load, JSON result', async () => {
@@ -117,9 +123,9 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
       const { rows } = await engine.query<{ symbol: string; n: string }>(`SELECT symbol, count(*)::text AS n FROM trades_data GROUP BY 1 ORDER BY 1`);
       expect(rows).toEqual([{ symbol: 'ESH1', n: '4' }, { symbol: 'NVDA', n: '3' }]);
       const loads = await engine.query<{ status: string; n: string }>(`SELECT status, count(*)::text AS n FROM tickvault_loads GROUP BY 1 ORDER BY 1`);
-      // The truncated file failed before any ledger row was written; the first GLBX load was superseded.
-      expect(loads.rows).toEqual([{ status: 'completed', n: '6' }, { status: 'superseded', n: '1' }]);
-      expect((await engine.query<{ n: string }>(`SELECT count(*)::text AS n FROM ohlcv_data`)).rows[0]!.n).toBe('13');
+      // The truncated and the missing file failed before any ledger row was written; the first GLBX load was superseded.
+      expect(loads.rows).toEqual([{ status: 'completed', n: '7' }, { status: 'superseded', n: '1' }]);
+      expect((await engine.query<{ n: string }>(`SELECT count(*)::text AS n FROM ohlcv_data`)).rows[0]!.n).toBe('14');
     } finally {
       await engine.close();
     }

@@ -53,16 +53,17 @@ export function registerLoad(program: Command): void {
       await withEngine(cmd, async (engine) => {
         await migrate(engine);
         for (const file of paths) {
-          const bytes = fs.statSync(file).size;
-          const progress = progressReporter(path.basename(file), bytes);
+          // A missing or unreadable file is that file's failure: the other files still load.
+          let progress: ReturnType<typeof progressReporter> | undefined;
           try {
+            progress = progressReporter(path.basename(file), fs.statSync(file).size);
             const fileOpts = { table: opts.table, workers: Number(opts.workers ?? 1), bulk: opts.bulk, replace: opts.replace, onProgress: progress.update };
             const r = mode === 'upsert' ? await upsertDbnFile(engine, file, fileOpts) : await loadDbnFile(engine, file, fileOpts);
             progress.done();
             results.push(r);
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);
           } catch (err) {
-            progress.done();
+            progress?.done();
             results.push({ file, error: errorMessage(err) });
             process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
           }
