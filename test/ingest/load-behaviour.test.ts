@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbnFormatError } from '../../src/dbn/errors.js';
+import type { DbnRecord } from '../../src/dbn/records.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
@@ -19,6 +20,13 @@ import {
 const TRADE = 48; // bytes per v3 trade record
 const N = 60;
 const BATCH = 10; // several committed batches before the damage
+
+/** tbbo records (bid, ask) at successive microseconds. */
+function mbp1Pair(levels: [bigint, bigint][]): DbnRecord[] {
+  return synthTrades(levels.length).map((t, i) => ({
+    ...t, kind: 'mbp1' as const, rtype: 1, bidPx: levels[i]![0], askPx: levels[i]![1], bidSz: 5, askSz: 6, bidCt: 1, askCt: 1,
+  }));
+}
 
 const zstd = (bytes: Uint8Array): Buffer => {
   const r = spawnSync('zstd', ['-q', '-c'], { input: bytes });
@@ -161,6 +169,34 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect(await rowCount(te.engine, 'trades_data')).toBe(n - 50);
     const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(`SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`);
     expect(rows[0]).toEqual({ n: String(n - 50), lo: '1:1001', hi: '1:5999' });
+  });
+
+  it('synthetic edge values: UNDEF/zero/negative prices and zero sizes quarantined, 9th decimal rounded half away from zero, crossed vs locked quotes', async () => {
+    await resetAll(te.engine);
+    const base = synthTrades(8);
+    const px = [0x7fffffffffffffffn, 0n, -1_000_000_000n, 123_456_785n, 123_456_775n, 4_780_250_000_001n, 4_780_250_000_005n, 1_000_000_000n];
+    const trades = base.map((t, i) => ({ ...t, price: px[i]!, size: i === 7 ? 0 : t.size }));
+    await writeSynth(trades, { file: file('edge.trades.dbn') });
+    const r = await loadDbnFile(te.engine, file('edge.trades.dbn'));
+    expect([r.recordsInserted, r.recordsRejected]).toEqual([4, 4]);
+    expect((await quarantineRows(te.engine, r.loadId)).map((q) => [q.record_index, q.constraint_name])).toEqual([
+      ['0', 'price_not_null'], ['1', 'trades_price_check'], ['2', 'trades_price_check'], ['7', 'trades_size_check'],
+    ]);
+    const { rows } = await te.engine.query<{ p: string }>(`SELECT price::text AS p FROM trades_data ORDER BY "timestamp"`);
+    // PostgreSQL's own NUMERIC input rule (reference §2): 0.123456785 -> 0.12345679, 0.123456775 -> 0.12345678.
+    expect(rows.map((x) => x.p)).toEqual(['0.12345679', '0.12345678', '4780.25000000', '4780.25000001']);
+
+    const quotes = mbp1Pair([
+      [4_780_000_000_000n, 4_779_750_000_000n], // crossed: ask < bid -> quarantined
+      [4_780_000_000_000n, 4_780_000_000_000n], // locked: ask = bid -> stored, spread 0
+      [4_780_000_000_000n, 4_780_250_000_000n],
+    ]);
+    await writeSynth(quotes, { file: file('edge.tbbo.dbn'), schema: 'tbbo' });
+    const q = await loadDbnFile(te.engine, file('edge.tbbo.dbn'));
+    expect([q.recordsInserted, q.recordsRejected]).toEqual([2, 1]);
+    expect(await quarantineByConstraint(te.engine, q.loadId)).toEqual({ tbbo_prices_check: 1 });
+    const spreads = await te.engine.query<{ s: string }>(`SELECT spread::text AS s FROM tbbo_data ORDER BY "timestamp"`);
+    expect(spreads.rows.map((x) => x.s)).toEqual(['0.00000000', '0.25000000']);
   });
 
   it('values a column cannot hold are quarantined per row, never abort the load (u16 channel_id, 60-char symbol)', async () => {
