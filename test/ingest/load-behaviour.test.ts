@@ -117,6 +117,24 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['completed']);
   });
 
+  it('an interrupted load resumes after its committed batches: every row exactly once', async () => {
+    await resetAll(te.engine);
+    const f = file('resume.dbn.zst');
+    await writeSynth(synthTrades(N, { sideN: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
+    let seen = 0;
+    const crash = (done: number) => { seen = done; if (done >= 3 * BATCH) throw new Error('simulated crash after 3 committed batches'); };
+    await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
+    expect(seen).toBe(3 * BATCH);
+    expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['failed']);
+    expect(await rowCount(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side N each
+    const r = await loadDbnFile(te.engine, f, { batchSize: BATCH });
+    expect([r.status, r.batchesResumed, r.recordsInserted, r.recordsRejected]).toEqual(['completed', 3, 54, 6]);
+    expect(await rowCount(te.engine, 'trades_data')).toBe(54);
+    expect(await rowCount(te.engine, 'tickvault_quarantine')).toBe(6);
+    const { rows } = await te.engine.query<{ n: string }>(`SELECT count(DISTINCT trade_id)::text AS n FROM trades_data`);
+    expect(rows[0]!.n).toBe('54');
+  });
+
   it('--replace: the new contents of a file replace what its previous load stored, atomically', async () => {
     await resetAll(te.engine);
     const f = file('replace.dbn');
