@@ -240,6 +240,22 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect((await quarantineRows(te.engine, t.loadId)).map((q) => q.reason)).toEqual([`symbol: "${'L'.repeat(40)}" is longer than 50 characters`]);
   });
 
+  it('rows carry the REQUESTED symbol: a continuous request (ES.c.0) labels rows ES.c.0 across the roll', async () => {
+    await resetAll(te.engine);
+    // Day 1 the front month is id 42, day 2 it is id 43 (a roll): both map to the requested ES.c.0.
+    const day1 = synthTrades(3);
+    const day2 = synthTrades(3, { id: 43 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 100 }));
+    await writeSynth([...day1, ...day2], {
+      file: file('cont.dbn'), stypeIn: 3, symbols: ['ES.c.0'],
+      mappings: [{ rawSymbol: 'ES.c.0', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '42' }, { startDate: 20240103, endDate: 20240104, symbol: '43' }] }],
+    });
+    const r = await loadDbnFile(te.engine, file('cont.dbn'));
+    expect([r.recordsInserted, r.unresolvedIds]).toEqual([6, []]);
+    const { rows } = await te.engine.query<{ instrument_id: number; symbol: string; n: string }>(
+      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1`);
+    expect(rows).toEqual([{ instrument_id: 42, symbol: 'ES.c.0', n: '3' }, { instrument_id: 43, symbol: 'ES.c.0', n: '3' }]);
+  });
+
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
     await resetAll(te.engine);
     // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
