@@ -5,7 +5,7 @@
  * exit codes (0 success, 3 rows quarantined, 1 a file failed), that a non-TTY gets no progress-bar
  * escape codes, what `inspect` prints, and that `demo` runs.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,16 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
     } finally {
       await engine.close();
     }
+  }, SLOW);
+
+  it('on a TTY (a pty from script(1)) the live progress bar IS drawn — the non-TTY checks above are not vacuous', async () => {
+    if (kind !== 'server' || spawnSync('script', ['--version']).status !== 0) return; // once is enough; needs util-linux script
+    const cmd = [process.execPath, CLI, ...target, 'load', fx('databento-python/XNAS.ITCH/test_data.ohlcv-1h.dbn.zst')].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: SLOW - 10_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${ESC}?25l`); // cursor hidden while the bar runs
+    expect(r.stdout).toMatch(/test_data\.ohlcv-1h\.dbn\.zst \| 4 records \| \d+ rows\/s \| 0\.0 MB file/);
+    expect(r.stdout).toMatch(/→ ohlcv_data: 4 inserted, 0 rejected/);
   }, SLOW);
 });
 
