@@ -12,7 +12,8 @@
  *      data (count, sum(size), sum(price), distinct trade ids).
  * Steps 2 run in child processes so each peak RSS (maxRSS) is its own.
  *
- *   npx tsc -p . && node dist/bench/dbn-e2e-bench.js [--records N] [--workers N] [--no-db]
+ *   npx tsc -p . && node dist/bench/dbn-e2e-bench.js [--records N | --rows N] [--workers N] [--no-db]
+ *   (also `npm run bench e2e -- --rows N`)
  *   profile step 2:  node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/dbn-e2e-bench.js --variant encode --records N
  */
 import { spawnSync } from 'node:child_process';
@@ -45,7 +46,8 @@ function parseArgs(argv: string[]): Args {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
   };
-  const records = Number((get('--records') ?? '10000000').replace(/_/g, ''));
+  // --rows: the name bench/run.ts passes to every benchmark (`npm run bench -- --rows N`).
+  const records = Number((get('--records') ?? get('--rows') ?? '10000000').replace(/_/g, ''));
   const workers = Number(get('--workers') ?? '2');
   if (!Number.isInteger(records) || records < 1) throw new Error('--records must be a positive integer');
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
