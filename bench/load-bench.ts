@@ -268,6 +268,7 @@ async function main(): Promise<void> {
     const target: Record<string, string> = { b: '≥ 0.90 × (a)', bulk: '≥ 1.30 × (a)', d: '< (b)' };
     const verdict = (key: string, r: number): string => {
       const ratio = r / refRate;
+      if (Number.isNaN(ratio) && key !== 'd') return '(no reference run)';
       if (key === 'b') return ratio >= 0.9 ? 'met' : 'NOT met';
       if (key === 'bulk') return ratio >= 1.3 ? 'met' : 'NOT met';
       if (key === 'd') return byKey.has('b') ? (byKey.get('b')! > r ? 'met ((b) faster)' : 'NOT met') : '';
@@ -281,7 +282,7 @@ async function main(): Promise<void> {
     lines.push(`|---|---:|---:|---:|---:|---|---|---:|---:|---:|`);
     for (const r of results) {
       const rr = rate(r.t);
-      lines.push(`| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${(rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? '(in process)' : r.t.serverCpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? ((r.t.cpuSeconds ?? 0) * 1e6 / r.t.rows).toFixed(1) : r.t.serverCpuSeconds === undefined ? '' : (((r.t.cpuSeconds ?? 0) + r.t.serverCpuSeconds) * 1e6 / r.t.rows).toFixed(1)} |`);
+      lines.push(`| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${Number.isNaN(refRate) ? '—' : (rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? '(in process)' : r.t.serverCpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? ((r.t.cpuSeconds ?? 0) * 1e6 / r.t.rows).toFixed(1) : r.t.serverCpuSeconds === undefined ? '' : (((r.t.cpuSeconds ?? 0) + r.t.serverCpuSeconds) * 1e6 / r.t.rows).toFixed(1)} |`);
     }
     lines.push('');
     if (ref.length === 2) lines.push(`reference (a) = mean of its two runs: ${fmt(refRate)} rows/s (runs differ by ${(Math.abs(ref[0]! - ref[1]!) / refRate * 100).toFixed(0)}%: the machine's noise)`);
