@@ -3,9 +3,9 @@
  * (µs, [start, end)), whether they are compressed, how many rows they hold in a range; and the
  * two state changes a compression-aware load makes — decompress before writing, recompress after.
  *
- * The ledger is the memory of those changes: a load writes the list of chunks it is about to
- * decompress into its ledger details BEFORE decompressing them (committed), and clears it after
- * recompressing. `recoverDecompressedChunks` (run at the start of every load, and by `maintain`
+ * The ledger is the memory of those changes: a load writes the list of compressed chunks it is
+ * about to decompress ('decompressedChunks') or write into ('partialChunks') into its ledger
+ * details BEFORE touching them (committed), and clears it after recompressing. `recoverDecompressedChunks` (run at the start of every load, and by `maintain`
  * callers) recompresses whatever a failed or killed load left decompressed.
  */
 import type { Engine, Queryable } from '../engine/types.js';
@@ -100,9 +100,9 @@ export async function recoverDecompressedChunks(engine: Engine, options: Recover
   const stale = Math.max(0, options.staleRunningAfterMs ?? 10 * 60_000) / 1000;
   const { rows } = await engine.query<{ load_id: string; target_table: string; status: string; chunks: string[] }>(
     `SELECT load_id::text AS load_id, target_table, status,
-            ARRAY(SELECT jsonb_array_elements_text(details->'decompressedChunks')) AS chunks
+            ARRAY(SELECT DISTINCT c FROM jsonb_array_elements_text(COALESCE(details->'decompressedChunks', '[]') || COALESCE(details->'partialChunks', '[]')) c) AS chunks
        FROM ${LOADS_TABLE}
-      WHERE jsonb_typeof(details->'decompressedChunks') = 'array' AND jsonb_array_length(details->'decompressedChunks') > 0
+      WHERE (jsonb_array_length(COALESCE(details->'decompressedChunks', '[]')) > 0 OR jsonb_array_length(COALESCE(details->'partialChunks', '[]')) > 0)
         AND ($1::text IS NULL OR target_table = $1) AND ($2::bigint IS NULL OR load_id <> $2::bigint)
         AND (status IN ('failed', 'completed', 'superseded') OR (status = 'running' AND updated_at < now() - make_interval(secs => $3)))
       ORDER BY load_id`,
@@ -116,7 +116,7 @@ export async function recoverDecompressedChunks(engine: Engine, options: Recover
       done.push(chunk);
     }
     await engine.query(
-      `UPDATE ${LOADS_TABLE} SET details = details || jsonb_build_object('decompressedChunks', '[]'::jsonb, 'recompressedAfterInterruption', $2::jsonb), updated_at = now()
+      `UPDATE ${LOADS_TABLE} SET details = details || jsonb_build_object('decompressedChunks', '[]'::jsonb, 'partialChunks', '[]'::jsonb, 'recompressedAfterInterruption', $2::jsonb), updated_at = now()
         WHERE load_id = $1::bigint`, [r.load_id, JSON.stringify(done)]);
     out.push({ loadId: r.load_id, table: r.target_table, status: r.status, chunks: done });
   }

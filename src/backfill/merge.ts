@@ -18,8 +18,9 @@
  *            index probe); otherwise COPY into a temp staging table, then one INSERT … SELECT …
  *            WHERE NOT EXISTS that also reports the duplicates.
  *  upsert  — last write wins: COPY into staging, drop earlier versions of a key within the batch,
- *            UPDATE … FROM staging the rows whose key exists (only when a value differs, so a
- *            re-run rewrites nothing), INSERT … WHERE NOT EXISTS the rest.
+ *            INSERT … WHERE NOT EXISTS the keys not stored yet (the same statement counts the stored
+ *            ones), then — only if some were — UPDATE … FROM staging the stored rows whose values
+ *            differ (so a re-run rewrites nothing).
  *
  * Every statement bounds the target by the batch's time range, so only the chunks it touches are
  * read (chunk exclusion). The staging table is a session temp table (ON COMMIT DELETE ROWS) with
@@ -129,18 +130,20 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
 
   if (opts.mode === 'append') {
     const keys = identList(spec.naturalKey);
+    // One scan of the target range: `e` (hash semi-join) are the staged rows whose key is stored;
+    // a row is a duplicate when its key is stored or it is not the first of its key in the batch.
+    // (An `OR EXISTS` in one WHERE would run the EXISTS as a per-row subplan instead.)
     const { rows } = await tx.query<{ inserted: number; base: string | null; dups: string[] }>(
-      `WITH s AS (
+      `WITH s AS MATERIALIZED (
          SELECT st.*, row_number() OVER (PARTITION BY ${keys} ORDER BY ${STAGE_ORD}) AS tv_rn FROM ${ident(stage)} st
-       ), d AS (
-         SELECT s.${STAGE_ORD} FROM s
-          WHERE s.tv_rn > 1 OR EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch(spec, 't', 's')} AND ${inRange})
+       ), e AS MATERIALIZED (
+         SELECT s.${STAGE_ORD} FROM s WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch(spec, 't', 's')} AND ${inRange})
        ), ins AS (
          INSERT INTO ${target} (${cols})
-         SELECT ${cols} FROM s WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.${STAGE_ORD} = s.${STAGE_ORD}) RETURNING 1
+         SELECT ${cols} FROM s WHERE s.tv_rn = 1 AND NOT EXISTS (SELECT 1 FROM e WHERE e.${STAGE_ORD} = s.${STAGE_ORD}) RETURNING 1
        )
-       SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT min(${STAGE_ORD}) FROM ${ident(stage)})::text AS base,
-              ARRAY(SELECT ${STAGE_ORD}::text FROM d ORDER BY 1) AS dups`, range);
+       SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT min(${STAGE_ORD}) FROM s)::text AS base,
+              ARRAY(SELECT o::text FROM (SELECT ${STAGE_ORD} AS o FROM s WHERE s.tv_rn > 1 UNION SELECT ${STAGE_ORD} FROM e) d ORDER BY o) AS dups`, range);
     const r = rows[0]!;
     const rowIndex = await ordToRow(tx, stage, batch, staged.dbRejections, r.base);
     const reason = duplicateReason(spec);
@@ -157,9 +160,21 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
   // upsert
   const superseded = await tx.query(
     `DELETE FROM ${ident(stage)} a USING ${ident(stage)} b WHERE ${keyMatch(spec, 'a', 'b')} AND a.${STAGE_ORD} < b.${STAGE_ORD}`);
+  // One scan of the target range finds the staged keys already stored (`e`) and inserts the rest;
+  // the UPDATE (a second scan) runs only when some keys exist — a pure backfill never pays it.
+  const { rows: ir } = await tx.query<{ inserted: number; existing: number }>(
+    `WITH e AS MATERIALIZED (
+       SELECT s.${STAGE_ORD} FROM ${ident(stage)} s WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch(spec, 't', 's')} AND ${inRange})
+     ), ins AS (
+       INSERT INTO ${target} (${cols})
+       SELECT ${cols} FROM ${ident(stage)} s WHERE NOT EXISTS (SELECT 1 FROM e WHERE e.${STAGE_ORD} = s.${STAGE_ORD}) RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM e)::int AS existing`, range);
+  const ins = { rowCount: Number(ir[0]!.inserted) };
   const valueCols = columns.map((c) => c.name).filter((c) => !spec.naturalKey.includes(c));
   let updated = 0;
-  if (valueCols.length > 0) {
+  if (valueCols.length > 0 && Number(ir[0]!.existing) > 0) {
+    // Rows inserted just above match their own staged row with equal values: not updated.
     const res = await tx.query(
       `UPDATE ${target} t SET (${identList(valueCols)}) = ROW(${valueCols.map((c) => `s.${ident(c)}`).join(', ')})
          FROM ${ident(stage)} s
@@ -167,9 +182,6 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
           AND ROW(${valueCols.map((c) => `t.${ident(c)}`).join(', ')}) IS DISTINCT FROM ROW(${valueCols.map((c) => `s.${ident(c)}`).join(', ')})`, range);
     updated = res.rowCount;
   }
-  const ins = await tx.query(
-    `INSERT INTO ${target} (${cols})
-     SELECT ${cols} FROM ${ident(stage)} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch(spec, 't', 's')} AND ${inRange})`, range);
   const stagedRows = staged.inserted - superseded.rowCount;
   return {
     inserted: ins.rowCount, dbRejections: staged.dbRejections, updated, unchanged: Math.max(0, stagedRows - ins.rowCount - updated),

@@ -6,10 +6,17 @@
  * Strategies (chosen from capability flags and the chunk catalog, never from the engine kind):
  *  - 'direct': rows go straight into the chunks (COPY / staged merge). Used when no touched chunk
  *    is compressed, and on tiers without compression (their chunks cannot be compressed).
+ *  - 'write-recompress': rows go into the compressed chunks through TimescaleDB's DML on
+ *    compressed chunks (TimescaleDB ≥ 2.11: inserts land in the chunk's uncompressed part, the
+ *    chunk becomes "partially compressed"; duplicate checks and updates read/decompress only the
+ *    matching segments), and the touched chunks are compressed again at the end (recorded in the
+ *    ledger first). The default on the community tier: it rewrites only the touched segments,
+ *    while decompressing a chunk rewrites all of it — bench/backfill-bench.ts measures both.
  *  - 'decompress-recompress': the compressed chunks the load touches are decompressed (recorded
- *    in the ledger first), loaded into as plain heap tables, and compressed again at the end, so
- *    every chunk ends in its previous state. Writing row by row into compressed chunks is what
- *    makes backfills slow (timescaledb #8400, #5801); a bulk decompress + recompress is linear.
+ *    in the ledger first), loaded into as plain heap tables, and compressed again at the end. For
+ *    servers without DML on compressed chunks (older than 2.11), where writes into compressed
+ *    chunks are slow or refused (timescaledb #8400, #5801), or when forced.
+ * Either way every touched chunk ends in its previous state (compressed, not partial).
  */
 import type { Capabilities, Engine } from '../engine/types.js';
 import { QueryError } from '../errors.js';
@@ -18,7 +25,7 @@ import { microsToIso } from '../values/time.js';
 import { micros, type TimeInput } from '../query/params.js';
 import { chunkIntervalUs, listChunks, rowsInRange } from './chunks.js';
 
-export type LoadStrategy = 'direct' | 'decompress-recompress';
+export type LoadStrategy = 'direct' | 'write-recompress' | 'decompress-recompress';
 
 export interface PlannedChunk {
   readonly chunk: string;
@@ -54,6 +61,12 @@ export interface PlanOptions {
   readonly strategy?: LoadStrategy;
 }
 
+/** TimescaleDB ≥ 2.11: INSERT/UPDATE/DELETE work on compressed chunks (segment-wise). */
+export function dmlOnCompressedChunks(caps: Capabilities): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(caps.timescaledbVersion ?? '');
+  return m !== null && (Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 11));
+}
+
 /** Chooses the strategy for a set of touched chunks on a tier. */
 export function chooseStrategy(caps: Capabilities, compressedTouched: number, totalTouched: number): { strategy: LoadStrategy; reason: string } {
   if (!caps.compression) {
@@ -62,10 +75,17 @@ export function chooseStrategy(caps: Capabilities, compressedTouched: number, to
   if (compressedTouched === 0) {
     return { strategy: 'direct', reason: totalTouched === 0 ? 'the range has no chunks yet: new, uncompressed chunks are created' : `none of the ${totalTouched} touched chunks is compressed` };
   }
+  if (dmlOnCompressedChunks(caps)) {
+    return {
+      strategy: 'write-recompress',
+      reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed: write into them through TimescaleDB ${caps.timescaledbVersion} DML on compressed chunks `
+        + '(only matching segments are read or rewritten), then compress them again (recorded in the ledger first) — cheaper than decompressing whole chunks',
+    };
+  }
   return {
     strategy: 'decompress-recompress',
-    reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed: decompress them (recorded in the ledger first), load, compress them again — `
-      + 'bulk decompress + recompress is linear, row-by-row writes into compressed chunks are not',
+    reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed and TimescaleDB ${caps.timescaledbVersion} has no fast DML on compressed chunks: `
+      + 'decompress them (recorded in the ledger first), load, compress them again',
   };
 }
 

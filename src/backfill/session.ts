@@ -7,11 +7,12 @@
  *  ticket   (synchronous, in input order) reserve the batch's place in its chunk slots, so batches
  *           that share a chunk are written in input order — "earlier in the same load" and "last
  *           write wins" mean input order even with parallel workers;
- *  prepare  wait for the earlier batches of the same slots, then decompress the compressed chunks
- *           the batch touches (strategy 'decompress-recompress'): ledger first, then decompress;
+ *  prepare  wait for the earlier batches of the same slots, then take over the compressed chunks
+ *           the batch touches: ledger first ('partialChunks' / 'decompressedChunks'), then — for
+ *           'decompress-recompress' — decompress them ('write-recompress' writes into them as they are);
  *  write    inside the batch transaction: slot advisory locks (sorted; see locks.ts), then the
  *           write mode (merge.ts) or the plain COPY path;
- *  finish   recompress every chunk this load decompressed (ledger cleared after), refresh the
+ *  finish   recompress every compressed chunk this load wrote into (ledger cleared after), refresh the
  *           continuous aggregates / rollups over the load's time range;
  *  abort    after a failure: recompress (best effort) unless told to leave the chunks for the re-run.
  *
@@ -29,7 +30,7 @@ import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
 import { chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from './chunks.js';
 import { lockSlots, slotsFor } from './locks.js';
 import { writeMerged, type MergeOutcome } from './merge.js';
-import { chooseStrategy, type LoadStrategy } from './plan.js';
+import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from './plan.js';
 
 export type LoadMode = 'append' | 'upsert' | 'replace';
 
@@ -57,8 +58,9 @@ export interface BackfillSummary {
   readonly mode: LoadMode;
   readonly strategy: LoadStrategy;
   readonly strategyReason: string;
-  /** Chunks this load decompressed (or took over from its interrupted run), sorted. */
+  /** Chunks this load decompressed (or took over from its interrupted run), sorted ('decompress-recompress'). */
   readonly chunksDecompressed: readonly string[];
+  /** Compressed chunks this load wrote into and compressed again (both strategies), sorted. */
   readonly chunksRecompressed: readonly string[];
   /** Chunks other interrupted loads had left decompressed, recompressed at start. */
   readonly recoveredFromInterruptedLoads: readonly RecoveredLoad[];
@@ -91,7 +93,9 @@ class Mutex {
 }
 
 export class BackfillSession {
+  /** Compressed chunks taken over (decompressed, or written into as partial chunks), to recompress at the end. */
   private readonly decompressed = new Set<string>();
+  private readonly strategy: LoadStrategy;
   private readonly recompressed: string[] = [];
   private readonly notes: string[] = [];
   private readonly mutex = new Mutex();
@@ -109,6 +113,13 @@ export class BackfillSession {
     private readonly recovered: readonly RecoveredLoad[],
   ) {
     this.columns = loadedColumns(spec);
+    this.strategy = !caps.compression ? 'direct'
+      : options.strategy ?? (dmlOnCompressedChunks(caps) ? 'write-recompress' : 'decompress-recompress');
+  }
+
+  /** The ledger key naming the chunks this load must recompress. */
+  private get ledgerKey(): 'decompressedChunks' | 'partialChunks' {
+    return this.strategy === 'decompress-recompress' ? 'decompressedChunks' : 'partialChunks';
   }
 
   static async start(engine: Engine, spec: TableSpec, options: BackfillOptions): Promise<BackfillSession> {
@@ -124,10 +135,12 @@ export class BackfillSession {
       interval = await chunkIntervalUs(engine, spec.name);
     }
     const session = new BackfillSession(engine, caps, spec, options, compressed, interval, recovered);
-    const adopted = options.resumed?.details?.decompressedChunks;
-    if (Array.isArray(adopted)) {
-      const stillCompressed = new Set(compressed.map((c) => c.chunk));
-      for (const c of adopted) if (typeof c === 'string' && !stillCompressed.has(c)) session.decompressed.add(c);
+    const details = options.resumed?.details ?? {};
+    const stillCompressed = new Set(compressed.map((c) => c.chunk));
+    for (const key of ['decompressedChunks', 'partialChunks']) {
+      const adopted = details[key];
+      // A chunk the interrupted run decompressed, or left partial: this run recompresses it at its end.
+      if (Array.isArray(adopted)) for (const c of adopted) if (typeof c === 'string' && (key === 'partialChunks' || !stillCompressed.has(c))) session.decompressed.add(c);
     }
     return session;
   }
@@ -168,7 +181,7 @@ export class BackfillSession {
   }
 
   private async decompressFor(tx: Queryable | null, minUs: bigint, maxUs: bigint): Promise<void> {
-    if (this.options.strategy === 'direct' || !this.caps.compression) return;
+    if (this.strategy === 'direct') return;
     const touched = () => this.compressedAtStart.filter((c) => c.startUs <= maxUs && c.endUs > minUs && !this.decompressed.has(c.chunk));
     if (touched().length === 0) return;
     await this.mutex.run(async () => {
@@ -176,11 +189,13 @@ export class BackfillSession {
       if (need.length === 0) return;
       for (const c of need) this.decompressed.add(c);
       const db = tx ?? this.engine;
-      // The ledger names the chunks BEFORE they are decompressed: a load killed from here on
-      // leaves a record that the next load (or its own re-run) uses to recompress them.
-      await ledger.mergeDetails(db, this.options.loadId, { decompressedChunks: [...this.decompressed].sort() });
-      for (const c of need) await decompressChunk(db, c);
-      this.options.onDecompressed?.(need);
+      // The ledger names the chunks BEFORE they are decompressed or written into: a load killed from
+      // here on leaves a record that the next load (or its own re-run) uses to recompress them.
+      await ledger.mergeDetails(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
+      if (this.strategy === 'decompress-recompress') {
+        for (const c of need) await decompressChunk(db, c);
+        this.options.onDecompressed?.(need);
+      }
     });
   }
 
@@ -247,19 +262,19 @@ export class BackfillSession {
       if (rows[0]!.ok) await compressChunk(this.engine, c);
       this.recompressed.push(c);
     }
-    await ledger.mergeDetails(this.engine, this.options.loadId, { decompressedChunks: [], recompressedChunks: this.recompressed });
+    await ledger.mergeDetails(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
   }
 
   summary(): BackfillSummary {
-    const decompressed = [...new Set([...this.decompressed, ...this.recompressed])].sort();
-    const chosen = chooseStrategy(this.caps, decompressed.length, decompressed.length);
-    const strategy: LoadStrategy = decompressed.length > 0 ? 'decompress-recompress' : 'direct';
-    const reason = strategy === 'decompress-recompress' ? chosen.reason
-      : this.options.strategy === 'direct' && this.caps.compression ? 'forced: rows written straight into the chunks (compressed ones through TimescaleDB DML)'
-        : !this.caps.compression ? chosen.reason : 'no compressed chunk was touched';
+    const touched = [...new Set([...this.decompressed, ...this.recompressed])].sort();
+    const strategy: LoadStrategy = touched.length > 0 ? this.strategy : 'direct';
+    const reason = !this.caps.compression ? chooseStrategy(this.caps, 0, 0).reason
+      : this.strategy === 'direct' ? 'forced: rows written straight into the chunks, compressed ones left partially compressed (TimescaleDB DML)'
+        : touched.length === 0 ? 'no compressed chunk was touched'
+          : this.options.strategy ? `forced: ${this.strategy} for ${touched.length} compressed chunks` : chooseStrategy(this.caps, touched.length, touched.length).reason;
     return {
       mode: this.options.mode, strategy, strategyReason: reason,
-      chunksDecompressed: decompressed, chunksRecompressed: [...this.recompressed].sort(),
+      chunksDecompressed: this.strategy === 'decompress-recompress' ? touched : [], chunksRecompressed: [...this.recompressed].sort(),
       recoveredFromInterruptedLoads: this.recovered,
       duplicates: this.counts.duplicates, updated: this.counts.updated, unchanged: this.counts.unchanged, superseded: this.counts.superseded,
       batchesStaged: this.counts.staged, batchesCopied: this.counts.copied,

@@ -52,14 +52,20 @@ export function expectedFirstWins(records: readonly TradeRecord[]): string[] {
   return [...m.values()].map(key).sort();
 }
 
-export interface ChunkState { chunk: string; start: string; compressed: boolean }
+export interface ChunkState { chunk: string; start: string; compressed: boolean; partial: boolean }
 
-/** Chunks of trades_data starting in [from, to), with compression state. */
+/**
+ * Chunks of trades_data starting in [from, to). `compressed` means fully compressed: a chunk that
+ * received rows after compression ("partially compressed", status bit 8) is not.
+ */
 export async function chunkStates(db: Queryable, from: string, to: string): Promise<ChunkState[]> {
-  const { rows } = await db.query<{ chunk: string; start: string; compressed: boolean }>(
-    `SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, to_char(range_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS start, is_compressed AS compressed
-       FROM timescaledb_information.chunks WHERE hypertable_name = 'trades_data' AND range_start >= $1::timestamptz AND range_start < $2::timestamptz
-      ORDER BY range_start`, [from, to]);
+  const { rows } = await db.query<ChunkState>(
+    `SELECT format('%I.%I', i.chunk_schema, i.chunk_name) AS chunk, to_char(i.range_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS start,
+            (i.is_compressed AND (c.status & 8) = 0) AS compressed, (c.status & 8) <> 0 AS partial
+       FROM timescaledb_information.chunks i
+       JOIN _timescaledb_catalog.chunk c ON c.schema_name = i.chunk_schema AND c.table_name = i.chunk_name
+      WHERE i.hypertable_name = 'trades_data' AND i.range_start >= $1::timestamptz AND i.range_start < $2::timestamptz
+      ORDER BY i.range_start`, [from, to]);
   return rows;
 }
 

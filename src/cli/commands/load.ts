@@ -82,7 +82,7 @@ function summary(r: LoadFileResult): string {
   return `${r.file} → ${r.table}: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
-    + `${r.strategy === 'decompress-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks decompressed and recompressed` : ''}`
+    + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
 }
