@@ -147,7 +147,8 @@ export class DbnFileSource implements BatchSource {
     for (let i = 0; i < batch.count; i++) {
       if (resolved[i] !== null) continue;
       const id = batch.view.getUint32(batch.offsets[i]! + 4, true);
-      if (!looked.has(id)) ids.add(id);
+      // Ids above INTEGER cannot be in the history (and would fail the ::int[] cast, aborting the load).
+      if (!looked.has(id) && id <= 0x7fffffff) ids.add(id);
     }
     if (ids.size > 0) {
       const { rows } = await this.symbolsFrom!.query<{ instrument_id: number; symbol: string; f: string; t: string | null }>(

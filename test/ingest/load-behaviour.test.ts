@@ -256,6 +256,14 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect(rows).toEqual([{ instrument_id: 42, symbol: 'ES.c.0', n: '3' }, { instrument_id: 43, symbol: 'ES.c.0', n: '3' }]);
   });
 
+  it('an unmapped instrument_id above INTEGER is quarantined, not a failed history lookup that aborts the load', async () => {
+    await resetAll(te.engine);
+    await writeSynth([...synthTrades(3), ...synthTrades(2, { id: 3_000_000_000 }).map((t) => ({ ...t, sequence: t.sequence + 50 }))], { file: file('bigid.dbn') });
+    const r = await loadDbnFile(te.engine, file('bigid.dbn'));
+    expect([r.status, r.recordsInserted, r.recordsRejected, r.unresolvedIds]).toEqual(['completed', 3, 2, [3_000_000_000]]);
+    expect((await quarantineRows(te.engine, r.loadId)).map((q) => q.reason)).toEqual(['instrument_id 3000000000 does not fit INTEGER', 'instrument_id 3000000000 does not fit INTEGER']);
+  });
+
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
     await resetAll(te.engine);
     // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
