@@ -43,6 +43,8 @@ export interface BackfillOptions {
   readonly resumed?: ledger.LoadRecord;
   /** Replace mode: every batch is written in one transaction. */
   readonly oneTransaction: boolean;
+  /** Replace mode: the time range of the load being replaced (its rows are deleted, possibly from compressed chunks). */
+  readonly previousRange?: { readonly minUs: bigint; readonly maxUs: bigint };
   readonly useCopy: boolean;
   /** Refresh the rollups over the load's range afterwards (default true). */
   readonly refreshAggregates?: boolean;
@@ -206,9 +208,13 @@ export class BackfillSession {
       if (this.options.oneTransaction) {
         // Replace: all batches in one transaction, whose slots are not known in advance: one
         // exclusive table lock (taken once) instead of per-slot locks — no lock-order cycles.
-        if (this.caps.sharedAccess && !this.tableLocked.has(tx)) {
-          await lockSlots(tx, this.spec.name, 0n, BigInt(Number.MAX_SAFE_INTEGER) * 1000n, this.intervalUs!);
+        if (!this.tableLocked.has(tx)) {
+          if (this.caps.sharedAccess) await lockSlots(tx, this.spec.name, 0n, BigInt(Number.MAX_SAFE_INTEGER) * 1000n, this.intervalUs!);
           this.tableLocked.add(tx);
+          // The replaced rows were deleted at the start of this transaction, from compressed chunks
+          // too: those chunks are recompressed at the end like the ones the new rows go into.
+          const prev = this.options.previousRange;
+          if (prev) await this.decompressFor(tx, prev.minUs, prev.maxUs);
         }
         await this.decompressFor(tx, batch.minTime, batch.maxTime);
       } else if (this.caps.sharedAccess) {
@@ -228,6 +234,11 @@ export class BackfillSession {
 
   /** After the last batch committed: recompress, clear the ledger record, refresh the rollups. */
   async finish(): Promise<BackfillSummary> {
+    const prev = this.options.previousRange;
+    if (prev && this.strategy !== 'direct') {
+      // A replace that wrote no batch still deleted from these chunks (no-op when fully compressed).
+      for (const c of this.compressedAtStart) if (c.startUs <= prev.maxUs && c.endUs > prev.minUs) this.decompressed.add(c.chunk);
+    }
     await this.recompressAll();
     if (this.merging && (this.options.refreshAggregates ?? true)) {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(

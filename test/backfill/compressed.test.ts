@@ -164,6 +164,23 @@ describe.each([['write-recompress', '2024-02'], ['decompress-recompress', '2024-
     expect(await tradesIn(e, `${day}T00:00:00Z`, next(day))).toEqual(expectedFirstWins([...base(day), ...backfill(day)]));
     expect(await compressedFlags(day)).toEqual([true, true, true, false, false]);
   });
+
+  it('replace: the previous load of the source is swapped atomically, chunks it was deleted from are compressed again', async () => {
+    const e = te.engine;
+    const day = `${month}-09`;
+    await prepareDay(day);
+    const v2 = [
+      ...base(day).filter((r) => !String(r.trade_id).startsWith('b2-')).map((r) => (String(r.trade_id).startsWith('b1-') ? { ...r, price: '77.5' } : r)),
+      ...Array.from({ length: 10 }, (_, k) => trade(day, 5, k * 60, 104, `f5-${k}`, '2045.1')),
+    ];
+    const res = await new TradesLoader({ engine: e, batchSize: 20 })
+      .bulkLoad(v2, { source: { source: `base-${day}`, contentHash: uniqueHash('v2') }, mode: 'replace', strategy });
+    expect(res).toMatchObject({ status: 'completed', recordsInserted: 190, duplicates: 0 });
+    expect(res.replacedLoadId).not.toBeNull();
+    expect(await tradesIn(e, `${day}T00:00:00Z`, next(day))).toEqual(expectedFirstWins(v2));
+    expect(await compressedFlags(day)).toEqual([true, true, true, false, false]);
+    await expectRollupsCurrent(day);
+  });
 });
 
 describe('load plans (embedded)', () => {
