@@ -240,6 +240,10 @@ export class BackfillSession {
       for (const c of this.compressedAtStart) if (c.startUs <= prev.maxUs && c.endUs > prev.minUs) this.decompressed.add(c.chunk);
     }
     await this.recompressAll();
+    const c = this.counts;
+    await ledger.mergeDetails(this.engine, this.options.loadId, {
+      strategy: this.summary().strategy, updated: c.updated, duplicates: c.duplicates, unchanged: c.unchanged, superseded: c.superseded,
+    });
     if (this.merging && (this.options.refreshAggregates ?? true)) {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
         `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
