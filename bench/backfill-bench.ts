@@ -16,6 +16,8 @@
  *   (d) plain multi-row INSERT into the compressed chunks (no duplicate check) — the obvious way;
  *       printed twice: the INSERTs alone (chunks left partially compressed) and with the
  *       compress_chunk needed to bring them back to fully compressed
+ *   (e) a vendor re-issue: upsert of N rows already stored (the last N of the base), every 10th
+ *       corrected — UPDATE … FROM staging on compressed chunks, then recompress
  * Rollup refresh (refreshAfterLoad over the day) is left out of every variant (any backfill needs
  * it, whatever the write path) and timed once on its own.
  * Then the cost of the duplicate check itself on a fresh append (no overlap), per batch: plain
@@ -83,7 +85,7 @@ async function chunkState(engine: Engine): Promise<{ chunks: number; compressed:
 interface Row { variant: string; seconds: number; rowsPerSec: number; chunks: string; note: string }
 const results: Row[] = [];
 
-async function variant(name: string, run: (engine: Engine) => Promise<string>, finish?: { name: string; run: (engine: Engine) => Promise<void> }): Promise<void> {
+async function variant(name: string, run: (engine: Engine) => Promise<string>, finish?: { name: string; run: (engine: Engine) => Promise<void> }, expectedRows = baseRows + args.rows): Promise<void> {
   process.stderr.write(`${name}\n`);
   const engine = await buildBase();
   try {
@@ -91,7 +93,7 @@ async function variant(name: string, run: (engine: Engine) => Promise<string>, f
     const note = await run(engine);
     const s1 = (performance.now() - t0) / 1000;
     const st = await chunkState(engine);
-    if (st.rows !== baseRows + args.rows) throw new Error(`${name}: ${st.rows} rows, expected ${baseRows + args.rows}`);
+    if (st.rows !== expectedRows) throw new Error(`${name}: ${st.rows} rows, expected ${expectedRows}`);
     results.push({ variant: name, seconds: s1, rowsPerSec: args.rows / s1, chunks: `${st.compressed}/${st.chunks} compressed, ${st.partial} partial`, note });
     if (finish) {
       const t1 = performance.now();
@@ -148,6 +150,18 @@ async function main(): Promise<void> {
     name: '(d+) the same INSERTs + compress_chunk back to fully compressed',
     run: async (engine) => { await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('trades_data') c`); },
   });
+  await variant('(e) tickvault upsert of a re-issued slice: N stored rows, every 10th corrected', async (engine) => {
+    // The last N trades of the base stream again (same keys), every 10th with another size.
+    function* reissue(): Generator<TradeRecord[]> {
+      let i = 0;
+      for (const chunk of syntheticTradeChunks({ rows: baseRows, seed: 1, hours: 23, from: baseRows - args.rows }, 2_000)) {
+        yield chunk.map((r) => (i++ % 10 === 0 ? { ...r, size: Number(r.size) + 1000 } : r));
+      }
+    }
+    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(reissue(), { mode: 'upsert', refreshAggregates: false });
+    if (r.recordsUpdated !== Math.ceil(args.rows / 10)) throw new Error(`(e): ${r.recordsUpdated} updated`);
+    return `strategy ${r.strategy}, ${r.backfill!.chunksRecompressed.length} chunks recompressed, ${r.recordsUpdated} updated, ${r.backfill!.unchanged} unchanged, ${r.recordsInserted} inserted; no plain-SQL equivalent without a unique index`;
+  }, undefined, baseRows);
   await variant('(r) refreshAfterLoad over the day (3 trade-candle rollups), after (a)', async (engine) => {
     await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), { refreshAggregates: false });
     const t0 = performance.now();
@@ -179,7 +193,7 @@ async function main(): Promise<void> {
     const staged = await time('COPY to staging + INSERT … WHERE NOT EXISTS', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append', alwaysStage: true },
       () => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true }))), fresh(4, 7));
     process.stdout.write(`\nduplicate check on a fresh append (${fmt(args.freshRows)} rows, empty days):\n`);
-    for (const r of [copy, checked, staged]) process.stdout.write(`  ${r.label.padEnd(46)} ${r.s.toFixed(2).padStart(7)} s ${fmt(r.rps).padStart(10)} rows/s\n`);
+    for (const r of [copy, checked, staged]) process.stdout.write(`  ${r.label.padEnd(52)} ${r.s.toFixed(2).padStart(7)} s ${fmt(r.rps).padStart(10)} rows/s\n`);
     process.stdout.write(`  fast path / plain: ${(checked.s / copy.s).toFixed(2)}× the time; staged / plain: ${(staged.s / copy.s).toFixed(2)}× — append stages only batches whose range overlaps stored rows of their instruments\n`);
   } finally {
     await engine.close();
