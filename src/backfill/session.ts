@@ -27,6 +27,10 @@ import * as ledger from '../load/ledger.js';
 import type { PreparedBatch } from '../load/batch.js';
 import type { WriteOutcome } from '../load/write-batch.js';
 import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
+import { rollupsOf } from '../maintain/rollups.js';
+import { usExpr } from '../query/params.js';
+import { ident } from '../sql/ident.js';
+import { isoToMicros } from '../values/time.js';
 import { chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from './chunks.js';
 import { lockSlots, slotsFor } from './locks.js';
 import { writeMerged, type MergeOutcome } from './merge.js';
@@ -46,8 +50,14 @@ export interface BackfillOptions {
   /** Replace mode: the time range of the load being replaced (its rows are deleted, possibly from compressed chunks). */
   readonly previousRange?: { readonly minUs: bigint; readonly maxUs: bigint };
   readonly useCopy: boolean;
-  /** Refresh the rollups over the load's range afterwards (default true). */
-  readonly refreshAggregates?: boolean;
+  /**
+   * Refresh the rollups over the load's range afterwards. 'auto' (default): when they would not
+   * show the new rows otherwise — continuous aggregates: rows written below the materialized
+   * horizon (above it, real-time aggregation reads them live); materialized views (other tiers):
+   * the load wrote into a range that already had rows (fresh appends are left to `maintain`, which
+   * recomputes those views whole, as before). true: always; false: never.
+   */
+  readonly refreshAggregates?: boolean | 'auto';
   /** After a failure leave the decompressed chunks for the re-run (ledger keeps them); default false = recompress now. */
   readonly leaveDecompressedOnFailure?: boolean;
   /** Append mode: never take the plain-COPY shortcut (measurements). */
@@ -253,13 +263,38 @@ export class BackfillSession {
       const changed = Number(r?.n ?? 0) + this.counts.updated > 0 || this.options.mode === 'replace';
       if (r?.lo && r.hi && changed) {
         try {
-          this.refreshed = await refreshAfterLoad(this.engine, this.spec.name, r.lo, r.hi);
+          if (this.options.refreshAggregates === true || await this.refreshNeeded(r.lo)) {
+            this.refreshed = await refreshAfterLoad(this.engine, this.spec.name, r.lo, r.hi);
+          } else if (rollupsOf(this.spec.name).length > 0) {
+            this.notes.push(this.caps.continuousAggregates
+              ? 'rollups not refreshed: every row is above their materialized horizon, real-time aggregation shows it'
+              : 'rollups not refreshed: a fresh append (no stored rows in its range); `tickvault maintain` recomputes the views');
+          }
         } catch (err) {
           this.notes.push(`rollups over ${this.spec.name} not refreshed (${errorMessage(err)}): run \`tickvault maintain\``);
         }
       }
     }
     return this.summary();
+  }
+
+  /** 'auto' refresh rule (see BackfillOptions.refreshAggregates). */
+  private async refreshNeeded(loIso: string): Promise<boolean> {
+    if (!this.caps.continuousAggregates) {
+      return this.counts.staged > 0 || this.counts.updated > 0 || this.options.mode === 'replace' || this.decompressed.size + this.recompressed.length > 0;
+    }
+    const loUs = isoToMicros(loIso);
+    for (const r of rollupsOf(this.spec.name)) {
+      const { rows } = await this.engine.query<{ schema: string; name: string }>(
+        `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS name
+           FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`, [r.name]);
+      const mat = rows[0];
+      if (!mat) continue;
+      const res = await this.engine.query<{ us: string | null }>(`SELECT ${usExpr('max(bucket)')}::text AS us FROM ${ident(mat.schema)}.${ident(mat.name)}`);
+      const v = res.rows[0]!.us;
+      if (v !== null && loUs < BigInt(v) + r.widthUs) return true;
+    }
+    return false;
   }
 
   /** After a failure: recompress now (default) or leave it to the re-run (the ledger says which). */

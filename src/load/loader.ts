@@ -57,8 +57,8 @@ export interface BulkLoadOptions {
   mode?: 'append' | 'upsert' | 'replace';
   /** Force the compression strategy (default: chosen from the touched chunks and the tier; see backfill/plan.ts). */
   strategy?: LoadStrategy;
-  /** Refresh the rollups over the load's time range afterwards (default true). */
-  refreshAggregates?: boolean;
+  /** Refresh the rollups over the load's time range afterwards: 'auto' (default: when they would not show the rows otherwise, see backfill/session.ts), true, false. */
+  refreshAggregates?: boolean | 'auto';
   /** After a failure, leave decompressed chunks for the re-run instead of recompressing them now (the ledger keeps the list). */
   leaveDecompressedOnFailure?: boolean;
   /** Called when the load decompressed chunks (strategy 'decompress-recompress'). */

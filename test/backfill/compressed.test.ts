@@ -213,3 +213,21 @@ describe('load plans (embedded)', () => {
     expect(await compressedFlags(day)).toEqual([true, true, true, false, false]);
   });
 });
+
+describe('rollup refresh after a load (embedded, continuous aggregates)', () => {
+  it('a fresh append above the materialized horizon is left to real-time aggregation; a gap fill below it (new instrument, no stored rows) is refreshed', async () => {
+    const e = te.engine;
+    const day = '2024-05-14';
+    await prepareDay(day); // hours 00–03 materialized
+    const loader = new TradesLoader({ engine: e, batchSize: 50 });
+    const later = await loader.bulkLoad(Array.from({ length: 30 }, (_, k) => trade('2024-05-20', 2, k * 60, 101, `L${k}`, '10.5')), { source: { source: 'later', contentHash: uniqueHash('later') } });
+    expect(later.backfill!.aggregatesRefreshed).toEqual([]);
+    expect(later.backfill!.notes.join(' ')).toMatch(/above their materialized horizon/);
+    // New instrument in an already materialized hour: the fast COPY path, but below the horizon.
+    const gap = await loader.bulkLoad(Array.from({ length: 30 }, (_, k) => trade(day, 2, k * 60 + 7, 104, `G${k}`, '2040.5')), { source: { source: 'gap', contentHash: uniqueHash('gap') } });
+    expect(gap.backfill).toMatchObject({ batchesCopied: 1, batchesStaged: 0 });
+    expect(gap.backfill!.aggregatesRefreshed.map((a) => a.view)).toEqual(['trades_candles_1m', 'trades_candles_1h', 'trades_candles_1d']);
+    await expectRollupsCurrent(day);
+    await expectRollupsCurrent('2024-05-20'); // real-time part
+  });
+});
