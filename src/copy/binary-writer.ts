@@ -72,6 +72,19 @@ const TS_END_HI = Number(PG_END_TIMESTAMP >> 32n);
  * from ~24 chars on the native encoder wins.
  */
 const ASCII_LOOP_MAX = 16;
+/** Writes the decimal digits of a non-negative integer (< 2^53) at `at`; returns the end offset. */
+function writeDigits(buf: Buffer, at: number, v: number): number {
+  let len = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
+  let p = at + len;
+  do {
+    const q = Math.floor(v / 10);
+    buf[--p] = 48 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return at + len;
+}
+
 /** Scratch base-10000 digits for numericFromNanoParts (at most 4 integer + 2 fraction groups). */
 const NANO_DIGITS = new Uint16Array(6);
 
@@ -380,6 +393,21 @@ export class BinaryCopyWriter {
       b[p + 1] = v;
       p += 2;
     }
+    this.pos = p;
+  }
+
+  /**
+   * TEXT "<a>:<b>" for two non-negative integers below 2^53, written as ASCII digits directly
+   * (trade ids built from publisher and sequence numbers: no string per row).
+   */
+  textIdPair(a: number, b: number): void {
+    this.ensure(4 + 33);
+    const buf = this.buf;
+    const start = this.pos + 4;
+    let p = writeDigits(buf, start, a);
+    buf[p++] = 58; // ':'
+    p = writeDigits(buf, p, b);
+    this.put32(this.pos, p - start);
     this.pos = p;
   }
 

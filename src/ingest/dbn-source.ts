@@ -17,7 +17,8 @@ import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
 import { loadedColumns, type TableSpec } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
 import { microsToIso } from '../values/time.js';
-import { ValuesBatch, valuesToJson } from '../load/batch.js';
+import { valuesToJson } from '../load/batch.js';
+import { DbnRowBatch, fastCodecFor } from './dbn-batch.js';
 import { firstFailedCheck } from '../load/normalize.js';
 import type { SourceIdentity } from '../load/ledger.js';
 import type { BatchOrSkip, BatchSource } from '../load/record-source.js';
@@ -51,7 +52,7 @@ export async function validateDbnFile(file: string): Promise<number> {
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
-  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable) {}
+  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true) {}
 
   /**
    * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
@@ -60,13 +61,13 @@ export class DbnFileSource implements BatchSource {
    * batch is written: the loader commits batch by batch, and a damaged tail discovered mid-load
    * would otherwise leave the batches before it in the table.
    */
-  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean } = {}): Promise<DbnFileSource> {
+  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean } = {}): Promise<DbnFileSource> {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
     const [contentHash] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
     const identity = { source: path.resolve(file), contentHash };
-    return new DbnFileSource(file, identity, metadata, options.symbolsFrom);
+    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true);
   }
 
   async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
@@ -85,12 +86,16 @@ export class DbnFileSource implements BatchSource {
     // stored history (SymbolMap's own list also counts ids the history resolved afterwards).
     const unresolved = new Set<number>();
 
+    const codec = this.fastPath ? fastCodecFor(spec.name) : undefined;
+    // A mapper of its own for the batches' slow paths (rowValues), which run while this loop's
+    // mapper is positioned on a later decoder batch.
+    const rowMapper = mapperFor(spec.name);
     let batchNo = 0;
-    let current: ValuesBatch | undefined;
+    let current: DbnRowBatch | undefined;
     let skippedCount = 0;
     const start = () => {
       skippedCount = 0;
-      current = isCommitted(batchNo) ? undefined : new ValuesBatch(batchNo, columns, timeIndex, idIndex);
+      current = isCommitted(batchNo) ? undefined : new DbnRowBatch(batchNo, columns, codec, rowMapper, timeIndex);
     };
     const flush = (): BatchOrSkip => {
       const out: BatchOrSkip = current ?? { skipped: true, batchNo, recordsIn: skippedCount };
@@ -120,6 +125,11 @@ export class DbnFileSource implements BatchSource {
           const recordIndex = batch.firstRecordIndex + i;
           current.recordsIn += 1;
           const symbol = resolved[i] ?? null;
+          if (codec && symbol !== null && codec.accept(batch, i, symbol)) {
+            current.addFast(batch, i, recordIndex, symbol);
+            if (current.recordsIn >= batchSize) yield flush();
+            continue;
+          }
           const mapped = mapper.map(i, symbol);
           if (typeof mapped === 'string') {
             current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
@@ -128,7 +138,7 @@ export class DbnFileSource implements BatchSource {
             if (problem) {
               current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
             } else {
-              current.add(mapped, recordIndex, undefined);
+              current.addValues(batch, i, recordIndex, mapped, mapped[idIndex] as number);
             }
           }
           if (current.recordsIn >= batchSize) yield flush();

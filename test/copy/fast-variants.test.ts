@@ -57,3 +57,14 @@ describe('timestamptzNumber and int8Number', () => {
     }
   });
 });
+
+describe('textIdPair', () => {
+  it('matches text(`${a}:${b}`)', () => {
+    for (const [a, b] of [[0, 0], [1, 9], [10, 100], [65535, 4294967295], [7, 1170380], [Number.MAX_SAFE_INTEGER, 12]]) {
+      expect(bytes((w) => w.textIdPair(a!, b!))).toEqual(bytes((w) => w.text(`${a}:${b}`)));
+    }
+    fc.assert(fc.property(fc.nat(), fc.nat(), (a, b) => {
+      expect(bytes((w) => w.textIdPair(a, b))).toEqual(bytes((w) => w.text(`${a}:${b}`)));
+    }), { numRuns: 2000 });
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The DBN fast path (dbn-batch.ts: encode straight from record bytes) is an optimisation only: for
+ * the same records it must accept and reject exactly what the generic path (mapping + the table
+ * description's validation) does, with the same reasons, and produce the same COPY bytes.
+ * Random trades and quotes with edge values: UNDEF prices, zero/negative/sub-1e-8 prices, 9th
+ * decimal rounding, size 0, sides A/B/N, crossed and locked books, empty sides, ids above INTEGER.
+ */
+import fc from 'fast-check';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
+import type { DbnRecord } from '../../src/dbn/records.js';
+import { DbnFileSource } from '../../src/ingest/dbn-source.js';
+import type { PreparedBatch } from '../../src/load/batch.js';
+import { tableSpec, type TableName } from '../../src/schema/tables.js';
+import { SYNTH_ID, T0, tmpDir, writeSynth } from './helpers.js';
+
+const UNDEF = 0x7fffffffffffffffn;
+const dir = tmpDir('tickvault-fastpath-');
+afterAll(() => dir.cleanup());
+
+const price = fc.oneof(
+  fc.constantFrom(UNDEF, 0n, 1n, 4n, 5n, 9n, 10n, -5n, -250_000_000n, 999_999_995n, 4_780_250_000_005n, 4_780_250_000_004n, 999_999_999_999_999_999n),
+  fc.bigInt({ min: -10_000_000_000_000n, max: 10_000_000_000_000n }),
+  fc.bigInt({ min: 1n, max: 9_000_000_000_000_000_000n }),
+);
+const base = fc.record({
+  id: fc.oneof(fc.constant(SYNTH_ID), fc.constant(SYNTH_ID), fc.constant(2_147_483_648)),
+  dt: fc.bigInt({ min: 0n, max: 80_000_000_000_000n }),
+  size: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_294_967_295 })),
+  side: fc.constantFrom('A', 'B', 'N'),
+  seq: fc.integer({ min: 0, max: 4_294_967_295 }),
+  price,
+});
+
+async function collect(file: string, table: TableName, fastPath: boolean) {
+  const src = await DbnFileSource.open(file, { fastPath });
+  const rows: string[] = [];
+  const rejected: string[] = [];
+  for await (const b of src.prepare(tableSpec(table), 64, () => false)) {
+    const batch = b as PreparedBatch;
+    for (let i = 0; i < batch.rowCount; i++) {
+      const w = new BinaryCopyWriter({ chunkSize: Infinity });
+      batch.encodeRow(w, i);
+      rows.push(`${batch.rowOrigin(i).recordIndex}:${w.finish().toString('hex')}`);
+    }
+    for (const r of batch.rejections) rejected.push(`${r.recordIndex}:${r.constraint}:${r.reason}`);
+  }
+  return { rows: rows.sort(), rejected: rejected.sort() };
+}
+
+let n = 0;
+async function compare(records: DbnRecord[], schema: 'trades' | 'tbbo', table: TableName) {
+  const file = path.join(dir.dir, `f${n++}.dbn`);
+  await writeSynth(records, { file, schema });
+  const fast = await collect(file, table, true);
+  const generic = await collect(file, table, false);
+  expect(fast.rejected).toEqual(generic.rejected);
+  expect(fast.rows).toEqual(generic.rows);
+  expect(fast.rows.length + fast.rejected.length).toBe(records.length);
+}
+
+describe('DBN fast path equals the generic path', () => {
+  it('trades', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(base, { minLength: 1, maxLength: 150 }), async (rs) => {
+      const records: DbnRecord[] = rs.map((r, i) => ({
+        kind: 'trade', rtype: 0, publisherId: 1 + (i % 3), instrumentId: r.id, tsEvent: T0 + r.dt + BigInt(i), tsRecv: T0 + r.dt + 5n,
+        tsInDelta: 0, price: r.price, size: r.size, action: 'T', side: r.side, flags: 0, depth: 0, sequence: r.seq,
+      }));
+      await compare(records, 'trades', 'trades_data');
+    }), { numRuns: 25 });
+  });
+
+  it('tbbo', async () => {
+    const quote = fc.record({ b: base, ask: price, bidSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), askSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), locked: fc.boolean() });
+    await fc.assert(fc.asyncProperty(fc.array(quote, { minLength: 1, maxLength: 150 }), async (qs) => {
+      const records: DbnRecord[] = qs.map((q, i) => ({
+        kind: 'mbp1', rtype: 1, publisherId: 1, instrumentId: q.b.id, tsEvent: T0 + q.b.dt + BigInt(i), tsRecv: T0 + q.b.dt + 5n,
+        tsInDelta: 0, price: q.b.price, size: q.b.size, action: 'T', side: q.b.side, flags: 0, depth: 0, sequence: q.b.seq,
+        bidPx: q.b.price, askPx: q.locked ? q.b.price : q.ask, bidSz: q.bidSz, askSz: q.askSz, bidCt: 1, askCt: 1,
+      }));
+      await compare(records, 'tbbo', 'tbbo_data');
+    }), { numRuns: 25 });
+  });
+});
