@@ -15,8 +15,9 @@
  *            returned as duplicates (quarantined by the caller) and not stored. Cheap check first:
  *            when no row exists in the batch's [minTime, maxTime] for its instruments and the batch
  *            has no internal duplicate, the batch takes the plain COPY path (fresh appends cost one
- *            index probe); otherwise COPY into a temp staging table, then one INSERT … SELECT …
- *            WHERE NOT EXISTS that also reports the duplicates.
+ *            probe; a batch whose range only brushes stored rows costs a key lookup of the few rows
+ *            in the overlap — see mayHaveStoredKeys); otherwise COPY into a temp staging table,
+ *            then one INSERT … SELECT … WHERE NOT EXISTS that also reports the duplicates.
  *  upsert  — last write wins: COPY into staging, drop earlier versions of a key within the batch,
  *            INSERT … WHERE NOT EXISTS the keys not stored yet (the same statement counts the stored
  *            ones), then — only if some were — UPDATE … FROM staging the stored rows whose values
@@ -32,7 +33,8 @@ import type { Column, TableSpec } from '../schema/tables.js';
 import { ident, identList } from '../sql/ident.js';
 import { microsToIso } from '../values/time.js';
 import type { PreparedBatch, Rejection } from '../load/batch.js';
-import { writeBatch, type WriteOutcome } from '../load/write-batch.js';
+import { toParam, writeBatch, type WriteOutcome } from '../load/write-batch.js';
+import { usExpr } from '../query/params.js';
 
 export type WriteMode = 'append' | 'upsert';
 
@@ -83,15 +85,52 @@ function keyMatch(spec: TableSpec, a: string, b: string): string {
   }).join(' AND ');
 }
 
-/** Whether any row of these instruments exists in [minUs, maxUs] (one index probe when none does). */
-async function rangeHasRows(tx: Connection, spec: TableSpec, batch: PreparedBatch): Promise<boolean> {
-  const time = ident(spec.hypertable!.timeColumn);
+/**
+ * Whether some row of the batch may already be stored. Two steps, so that the common cases stay
+ * on the plain COPY path: (1) the newest stored time in [minTime, maxTime] for the batch's
+ * instruments — none: a fresh append; (2) otherwise the batch's rows up to that time (usually a
+ * sliver: DBN files are ts_recv-ordered, so consecutive batches' ts_event ranges overlap a little)
+ * are looked up by natural key — the batch is staged only if one of them is really stored.
+ */
+async function mayHaveStoredKeys(tx: Connection, spec: TableSpec, columns: readonly Column[], batch: PreparedBatch): Promise<boolean> {
+  const timeCol = spec.hypertable!.timeColumn;
+  const time = ident(timeCol);
   const hasInstrument = spec.columns.some((c) => c.name === 'instrument_id');
-  const { rows } = await tx.query<{ ok: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ${ident(spec.name)} WHERE ${time} BETWEEN $1::timestamptz AND $2::timestamptz
-       ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''}) AS ok`,
-    hasInstrument ? [microsToIso(batch.minTime!), microsToIso(batch.maxTime!), [...batch.instrumentIds]] : [microsToIso(batch.minTime!), microsToIso(batch.maxTime!)]);
-  return rows[0]!.ok;
+  const range = [microsToIso(batch.minTime!), microsToIso(batch.maxTime!)];
+  const { rows } = await tx.query<{ us: string | null }>(
+    `SELECT ${usExpr(`max(${time})`)}::text AS us FROM ${ident(spec.name)} WHERE ${time} BETWEEN $1::timestamptz AND $2::timestamptz
+       ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''}`,
+    hasInstrument ? [...range, [...batch.instrumentIds]] : range);
+  if (rows[0]!.us === null) return false;
+  const newest = BigInt(rows[0]!.us);
+  const keyIdx = spec.naturalKey.map((k) => columns.findIndex((c) => c.name === k));
+  const timeIdx = columns.findIndex((c) => c.name === timeCol);
+  if (keyIdx.some((i) => i < 0) || timeIdx < 0) return true;
+  const arrays: unknown[][] = keyIdx.map(() => []);
+  for (let r = 0; r < batch.rowCount; r++) {
+    const v = batch.rowValues(r);
+    if ((v[timeIdx] as bigint) > newest) continue;
+    keyIdx.forEach((ci, k) => arrays[k]!.push(toParam(columns[ci]!, v[ci]!)));
+  }
+  const keyCols = keyIdx.map((ci) => columns[ci]!);
+  const { rows: hit } = await tx.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM unnest(${keyCols.map((c, k) => `$${k + 3}::${arrayType(c)}`).join(', ')}) AS k(${keyCols.map((c) => ident(c.name)).join(', ')})
+       WHERE EXISTS (SELECT 1 FROM ${ident(spec.name)} t WHERE ${keyMatch(spec, 't', 'k')} AND t.${time} BETWEEN $1::timestamptz AND $2::timestamptz)) AS ok`,
+    [...range, ...arrays]);
+  return hit[0]!.ok;
+}
+
+function arrayType(c: Column): string {
+  switch (c.type.kind) {
+    case 'timestamptz': return 'timestamptz[]';
+    case 'int2': return 'int2[]';
+    case 'int4': return 'int4[]';
+    case 'int8': return 'int8[]';
+    case 'numeric': return 'numeric[]';
+    case 'date': return 'date[]';
+    case 'bool': return 'bool[]';
+    default: return 'text[]';
+  }
 }
 
 /** Whether two valid rows of the batch share a natural key (JS, one pass, no SQL). */
@@ -117,7 +156,7 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
   const zero = { updated: 0, unchanged: 0, superseded: 0, duplicates: 0 };
   if (batch.rowCount === 0 || batch.minTime === null || batch.maxTime === null) return { ...(await plain()), ...zero, path: 'copy' };
   const { spec, columns } = opts;
-  if (opts.mode === 'append' && !opts.alwaysStage && !hasInternalDuplicate(spec, columns, batch) && !(await rangeHasRows(tx, spec, batch))) {
+  if (opts.mode === 'append' && !opts.alwaysStage && !hasInternalDuplicate(spec, columns, batch) && !(await mayHaveStoredKeys(tx, spec, columns, batch))) {
     return { ...(await plain()), ...zero, path: 'copy' };
   }
   const stage = await ensureStage(tx, spec);

@@ -158,6 +158,21 @@ describe('write modes on the server (Apache tier)', () => {
     expect(fresh.backfill).toMatchObject({ batchesCopied: 4, batchesStaged: 0, duplicates: 0 });
   });
 
+  it('append: a batch whose range overlaps stored rows but none of their keys stays on the plain COPY path; one stored key sends it to staging', async () => {
+    await loadBase();
+    // Same instruments and hours as the base, at times between its trades: the ranges overlap, the keys do not.
+    const interleaved = Array.from({ length: 100 }, (_, k) => trade(DAY, 2, k * 17 + 8, 101 + (k % 4), `i${k}`, '55.5'));
+    const loader = new TradesLoader({ engine: te.engine, batchSize: 50 });
+    const a = await loader.bulkLoad(interleaved, { source: { source: 'interleaved', contentHash: uniqueHash('il') } });
+    expect(a).toMatchObject({ recordsInserted: 100, duplicates: 0 });
+    expect(a.backfill).toMatchObject({ batchesCopied: 2, batchesStaged: 0 });
+    const withDup = [...Array.from({ length: 49 }, (_, k) => trade(DAY, 3, k * 17 + 8, 101 + (k % 4), `j${k}`, '55.5')), base()[3 * 200 + 10]!];
+    const b = await loader.bulkLoad(withDup, { source: { source: 'with-dup', contentHash: uniqueHash('wd') } });
+    expect(b).toMatchObject({ recordsInserted: 49, duplicates: 1 });
+    expect(b.backfill).toMatchObject({ batchesCopied: 0, batchesStaged: 1 });
+    expect(await tradesIn(te.engine, `${DAY}T00:00:00Z`, END)).toEqual(expectedFirstWins([...base(), ...interleaved, ...withDup]));
+  });
+
   it('the plan names the touched chunks and rows; no compression on this tier: direct path', async () => {
     await loadBase();
     const states = await chunkStates(te.engine, `${DAY}T00:00:00Z`, END);
