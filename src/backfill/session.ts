@@ -60,6 +60,14 @@ export interface BackfillOptions {
   readonly refreshAggregates?: boolean | 'auto';
   /** After a failure leave the decompressed chunks for the re-run (ledger keeps them); default false = recompress now. */
   readonly leaveDecompressedOnFailure?: boolean;
+  /**
+   * Order batches per chunk slot (in process) and take the slot advisory locks (default true).
+   * Bulk mode turns it off: it asserts an empty range and wants parallel workers at full speed —
+   * the duplicate check still runs per batch, but two concurrently written batches (of this or
+   * another load) with a common key are not excluded. Measured on 2 cores: 2 workers gain ~20%
+   * over 1 without ordering, nothing with it (time-ordered batches mostly share a chunk).
+   */
+  readonly serialize?: boolean;
   /** Append mode: never take the plain-COPY shortcut (measurements). */
   readonly alwaysStage?: boolean;
   /** Called after chunks were decompressed (before the batch that needed them is written). */
@@ -170,7 +178,7 @@ export class BackfillSession {
   ticket(batch: PreparedBatch): Ticket {
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
-    if (!this.merging || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
+    if (!this.merging || this.options.serialize === false || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
     const slots = slotsFor(batch.minTime, batch.maxTime, this.intervalUs!);
     let wait: Promise<void>;
     if (slots === 'table') {
@@ -227,7 +235,7 @@ export class BackfillSession {
           if (prev) await this.decompressFor(tx, prev.minUs, prev.maxUs);
         }
         await this.decompressFor(tx, batch.minTime, batch.maxTime);
-      } else if (this.caps.sharedAccess) {
+      } else if (this.caps.sharedAccess && this.options.serialize !== false) {
         await lockSlots(tx, this.spec.name, batch.minTime, batch.maxTime, this.intervalUs!);
       }
     }

@@ -194,6 +194,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         loadId, mode, strategy: options.strategy, resumed: resumable, oneTransaction: previous !== undefined, useCopy: this.useCopy,
         previousRange: previous?.minTime && previous.maxTime ? { minUs: BigInt(previous.minTime.getTime()) * 1000n, maxUs: BigInt(previous.maxTime.getTime()) * 1000n + 999n } : undefined,
         refreshAggregates: options.refreshAggregates, leaveDecompressedOnFailure: options.leaveDecompressedOnFailure, onDecompressed: options.onDecompressed,
+        serialize: !bulk,
       });
       if (bulk) {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
