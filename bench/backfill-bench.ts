@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const columns = loadedColumns(tradesData);
   await warmUp(columns);
 
-  await variant('(a) tickvault append, chosen strategy (staged dedupe → recompress)', async (engine) => {
+  await variant('(a) tickvault append, chosen strategy (duplicate check → recompress)', async (engine) => {
     const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), { refreshAggregates: false });
     return `strategy ${r.strategy}, ${r.backfill!.chunksRecompressed.length} chunks recompressed, ${r.backfill!.batchesStaged} batches staged, ${r.duplicates} duplicates`;
   });
