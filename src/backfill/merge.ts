@@ -15,9 +15,10 @@
  *            returned as duplicates (quarantined by the caller) and not stored. Cheap check first:
  *            when no row exists in the batch's [minTime, maxTime] for its instruments and the batch
  *            has no internal duplicate, the batch takes the plain COPY path (fresh appends cost one
- *            probe; a batch whose range only brushes stored rows costs a key lookup of the few rows
- *            in the overlap — see mayHaveStoredKeys); otherwise COPY into a temp staging table,
- *            then one INSERT … SELECT … WHERE NOT EXISTS that also reports the duplicates.
+ *            probe before and one GROUP BY over the rows just written after; a batch whose range
+ *            only brushes stored rows costs a key lookup of the few rows in the overlap — see
+ *            mayHaveStoredKeys); otherwise COPY into a temp staging table, then one INSERT …
+ *            SELECT … WHERE NOT EXISTS that also reports the duplicates.
  *  upsert  — last write wins: COPY into staging, drop earlier versions of a key within the batch,
  *            INSERT … WHERE NOT EXISTS the keys not stored yet (the same statement counts the stored
  *            ones), then — only if some were — UPDATE … FROM staging the stored rows whose values
@@ -133,19 +134,21 @@ function arrayType(c: Column): string {
   }
 }
 
-/** Whether two valid rows of the batch share a natural key (JS, one pass, no SQL). */
-function hasInternalDuplicate(spec: TableSpec, columns: readonly Column[], batch: PreparedBatch): boolean {
-  const idx = spec.naturalKey.map((k) => columns.findIndex((c) => c.name === k));
-  if (idx.some((i) => i < 0)) return true; // cannot tell: let the staged path decide
-  const seen = new Set<string>();
-  for (let r = 0; r < batch.rowCount; r++) {
-    const v = batch.rowValues(r);
-    let key = '';
-    for (const i of idx) key += `${v[i] === null ? '\u0001' : String(v[i])}\u0002`;
-    if (seen.has(key)) return true;
-    seen.add(key);
-  }
-  return false;
+/**
+ * After a plain COPY: whether two rows in the batch's range share a natural key — i.e. the batch
+ * repeated a key (stored keys were excluded before the COPY). Done in SQL over the rows just
+ * written, so that sources which encode rows straight from their bytes (the DBN fast path) never
+ * have to materialize per-row values for a check that almost always passes.
+ */
+async function rangeHasRepeatedKey(tx: Connection, spec: TableSpec, batch: PreparedBatch): Promise<boolean> {
+  const time = ident(spec.hypertable!.timeColumn);
+  const hasInstrument = spec.columns.some((c) => c.name === 'instrument_id');
+  const range = [microsToIso(batch.minTime!), microsToIso(batch.maxTime!)];
+  const { rows } = await tx.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${ident(spec.name)} WHERE ${time} BETWEEN $1::timestamptz AND $2::timestamptz
+       ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''} GROUP BY ${identList(spec.naturalKey)} HAVING count(*) > 1) AS ok`,
+    hasInstrument ? [...range, [...batch.instrumentIds]] : range);
+  return rows[0]!.ok;
 }
 
 /**
@@ -156,8 +159,16 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
   const zero = { updated: 0, unchanged: 0, superseded: 0, duplicates: 0 };
   if (batch.rowCount === 0 || batch.minTime === null || batch.maxTime === null) return { ...(await plain()), ...zero, path: 'copy' };
   const { spec, columns } = opts;
-  if (opts.mode === 'append' && !opts.alwaysStage && !hasInternalDuplicate(spec, columns, batch) && !(await mayHaveStoredKeys(tx, spec, columns, batch))) {
-    return { ...(await plain()), ...zero, path: 'copy' };
+  if (opts.mode === 'append' && !opts.alwaysStage && !(await mayHaveStoredKeys(tx, spec, columns, batch))) {
+    await tx.query('SAVEPOINT tv_fast');
+    const out = await plain();
+    if (!(await rangeHasRepeatedKey(tx, spec, batch))) {
+      await tx.query('RELEASE SAVEPOINT tv_fast');
+      return { ...out, ...zero, path: 'copy' };
+    }
+    // The batch repeats a key: undo the COPY and take the staged path, which reports the repeats.
+    await tx.query('ROLLBACK TO SAVEPOINT tv_fast');
+    await tx.query('RELEASE SAVEPOINT tv_fast');
   }
   const stage = await ensureStage(tx, spec);
   const staged = await writeBatch(tx, batch, { table: stage, columns, useCopy: opts.useCopy });

@@ -39,6 +39,15 @@ describe('natural keys of bars, quotes and statistics (server)', () => {
     expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2')], { source: src('q3') })).toMatchObject({ recordsInserted: 0, duplicates: 1 });
   });
 
+  it('a fresh append that repeats a key within one batch: the COPY is undone, the batch staged, the repeat quarantined', async () => {
+    const q = (us: number, ask: string): TbboRecord => ({ timestamp: `2024-07-01T10:00:00.00000${us}Z`, instrument_id: 11, symbol: 'RTYU4', bid_px_00: '1', ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 1 });
+    const res = await new TBBOLoader({ engine: te.engine }).bulkLoad([q(1, '2'), q(2, '2'), q(1, '3'), q(3, '2')], { source: src('repeat') });
+    expect(res).toMatchObject({ recordsInserted: 3, duplicates: 1 });
+    expect(res.backfill).toMatchObject({ batchesCopied: 0, batchesStaged: 1 });
+    const { rows } = await te.engine.query<{ a: string }>(`SELECT ask_px_00::text AS a FROM tbbo_data WHERE instrument_id = 11 ORDER BY "timestamp"`);
+    expect(rows.map((r) => r.a)).toEqual(['2.00000000', '2.00000000', '2.00000000']); // the first version stays
+  });
+
   it('statistics: keyed by stat_type and sequence too', async () => {
     const s = (statType: number, sequence: number, price: string): StatisticsRecord => ({
       timestamp: '2024-06-03T00:00:00Z', ts_recv: '2024-06-03T00:00:01Z', instrument_id: 3, symbol: 'CLN4', stat_type: statType, stat_type_name: `t${statType}`,
