@@ -46,15 +46,20 @@ export function slotsFor(minUs: bigint, maxUs: bigint, intervalUs: bigint): numb
   return [...out].sort((a, b) => a - b);
 }
 
-/** Takes the locks for a batch's time range inside the caller's transaction. */
-export async function lockSlots(tx: Queryable, table: string, minUs: bigint, maxUs: bigint, intervalUs: bigint): Promise<void> {
+/**
+ * Takes the locks for a batch's time range inside the caller's transaction. 'shared' slot locks
+ * let the batches of one append load run side by side while still excluding any writer that
+ * takes them exclusively (upserts, and appends that see another load at work).
+ */
+export async function lockSlots(tx: Queryable, table: string, minUs: bigint, maxUs: bigint, intervalUs: bigint, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
   const key = tableLockKey(table);
   const slots = slotsFor(minUs, maxUs, intervalUs);
   if (slots === 'table') {
-    await tx.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', [key, TABLE_SLOT]);
+    await tx.query(`SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}($1::int4, $2::int4)`, [key, TABLE_SLOT]);
     return;
   }
   await tx.query('SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)', [key, TABLE_SLOT]);
   // unnest yields the (already sorted) array in order, so the locks are taken in that order.
-  await tx.query('SELECT count(pg_advisory_xact_lock($1::int4, s)) FROM unnest($2::int4[]) AS s', [key, slots]);
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await tx.query(`SELECT count(${fn}($1::int4, s)) FROM unnest($2::int4[]) AS s`, [key, slots]);
 }

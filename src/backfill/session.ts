@@ -21,7 +21,7 @@
  */
 import type { Capabilities, Connection, Engine, Queryable } from '../engine/types.js';
 import { errorMessage } from '../errors.js';
-import { LOAD_BATCHES_TABLE } from '../schema/bookkeeping.js';
+import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import * as ledger from '../load/ledger.js';
 import type { PreparedBatch } from '../load/batch.js';
@@ -30,7 +30,7 @@ import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
 import { rollupsOf } from '../maintain/rollups.js';
 import { usExpr } from '../query/params.js';
 import { ident } from '../sql/ident.js';
-import { isoToMicros } from '../values/time.js';
+import { isoToMicros, microsToIso } from '../values/time.js';
 import { chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from './chunks.js';
 import { lockSlots, slotsFor } from './locks.js';
 import { writeMerged, type MergeOutcome } from './merge.js';
@@ -119,12 +119,17 @@ export class BackfillSession {
   private readonly recompressed: string[] = [];
   private readonly notes: string[] = [];
   private readonly mutex = new Mutex();
-  private readonly slotTails = new Map<number, Promise<void>>();
-  private barrier: Promise<void> = Promise.resolve();
-  private readonly pending = new Set<Promise<void>>();
+  /** Batches in flight (ticketed, not released), with their time ranges. */
+  private readonly pending = new Set<{ lo: bigint; hi: bigint; done: Promise<void> }>();
   private tableLocked = new WeakSet<Connection>();
   private counts = { duplicates: 0, updated: 0, unchanged: 0, superseded: 0, staged: 0, copied: 0 };
   private refreshed: RefreshAction[] = [];
+  /** Per chunk slot: did it hold no row when this load first met it? */
+  private readonly slotFresh = new Map<number, Promise<boolean>>();
+  /** Per chunk slot: the time ranges of this load's batches there. */
+  private readonly slotRanges = new Map<number, [bigint, bigint][]>();
+  /** Batches that may skip the stored-key probe (see merge.ts freshRange), pending the other-loads check. */
+  private readonly freshCandidates = new WeakSet<PreparedBatch>();
   private readonly columns: readonly Column[];
 
   private constructor(
@@ -174,30 +179,67 @@ export class BackfillSession {
     return this.options.mode === 'upsert' ? 'upsert' : 'append';
   }
 
-  /** Reserve the batch's turn in its chunk slots. Call synchronously, in input order. */
+  /**
+   * Reserve the batch's turn: it waits for the earlier (in input order) batches still in flight
+   * whose time ranges overlap its own — the only ones that can share a key with it. Call
+   * synchronously, in input order. Time-ordered input has disjoint batch ranges: no waiting.
+   */
   ticket(batch: PreparedBatch): Ticket {
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
     if (!this.merging || this.options.serialize === false || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
-    const slots = slotsFor(batch.minTime, batch.maxTime, this.intervalUs!);
-    let wait: Promise<void>;
-    if (slots === 'table') {
-      wait = Promise.all([this.barrier, ...this.pending]).then(() => undefined);
-      this.barrier = done;
-      this.slotTails.clear();
-    } else {
-      wait = Promise.all([this.barrier, ...slots.map((s) => this.slotTails.get(s) ?? Promise.resolve())]).then(() => undefined);
-      for (const s of slots) this.slotTails.set(s, done);
-    }
-    this.pending.add(done);
-    return { batch, wait, release: () => { this.pending.delete(done); release(); } };
+    const lo = batch.minTime;
+    const hi = batch.maxTime;
+    const wait = Promise.all([...this.pending].filter((p) => p.lo <= hi && lo <= p.hi).map((p) => p.done)).then(() => undefined);
+    const me = { lo, hi, done };
+    this.pending.add(me);
+    return { batch, wait, release: () => { this.pending.delete(me); release(); } };
   }
 
   /** Outside any transaction: wait for the batch's turn, then decompress what it touches. */
   async prepare(ticket: Ticket): Promise<void> {
     await ticket.wait;
     const b = ticket.batch;
-    if (b.minTime !== null && b.maxTime !== null) await this.decompressFor(null, b.minTime, b.maxTime);
+    if (b.minTime !== null && b.maxTime !== null) {
+      await this.decompressFor(null, b.minTime, b.maxTime);
+      if (await this.inFreshRange(b)) this.freshCandidates.add(b);
+    }
+  }
+
+  /**
+   * Fresh appends skip the per-batch probes: a batch whose chunk slots held no rows when this load
+   * first met them, and whose time range overlaps no earlier batch of this load, cannot repeat a
+   * stored key (the write re-checks, under the slot locks, that no other load wrote since).
+   */
+  private async inFreshRange(b: PreparedBatch): Promise<boolean> {
+    if (!this.merging || this.options.mode !== 'append' || this.options.oneTransaction) return false;
+    const slots = slotsFor(b.minTime!, b.maxTime!, this.intervalUs!);
+    if (slots === 'table') return false;
+    let fresh = true;
+    for (const s of slots) {
+      let p = this.slotFresh.get(s);
+      if (!p) {
+        const from = (BigInt(s) * this.intervalUs!);
+        p = this.engine.query<{ ok: boolean }>(
+          `SELECT NOT EXISTS (SELECT 1 FROM ${ident(this.spec.name)} WHERE ${ident(this.spec.hypertable!.timeColumn)} >= $1::timestamptz AND ${ident(this.spec.hypertable!.timeColumn)} < $2::timestamptz) AS ok`,
+          [microsToIso(from), microsToIso(from + this.intervalUs!)]).then((r) => r.rows[0]!.ok);
+        this.slotFresh.set(s, p);
+      }
+      if (!(await p)) fresh = false;
+      const ranges = this.slotRanges.get(s) ?? [];
+      if (ranges.some(([lo, hi]) => lo <= b.maxTime! && b.minTime! <= hi)) fresh = false;
+      ranges.push([b.minTime!, b.maxTime!]);
+      this.slotRanges.set(s, ranges);
+    }
+    return fresh;
+  }
+
+  /** Whether another load into the table is running, or changed anything since this load started. */
+  private async otherLoads(tx: Queryable): Promise<boolean> {
+    const { rows } = await tx.query<{ ok: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${LOADS_TABLE} o WHERE o.target_table = $1 AND o.load_id <> $2::bigint
+          AND (o.status = 'running' OR o.updated_at >= (SELECT started_at FROM ${LOADS_TABLE} WHERE load_id = $2::bigint))) AS ok`, [this.spec.name, this.options.loadId]);
+    return rows[0]!.ok;
   }
 
   private async decompressFor(tx: Queryable | null, minUs: bigint, maxUs: bigint): Promise<void> {
@@ -236,11 +278,17 @@ export class BackfillSession {
         }
         await this.decompressFor(tx, batch.minTime, batch.maxTime);
       } else if (this.caps.sharedAccess && this.options.serialize !== false) {
-        await lockSlots(tx, this.spec.name, batch.minTime, batch.maxTime, this.intervalUs!);
+        // Upserts lock their chunk slots exclusively. Appends share them with the other batches of
+        // this load (which the tickets already order), and take them exclusively only when another
+        // load is at work on the table — then both sides exclude each other.
+        const exclusive = this.writeMode === 'upsert' || await this.otherLoads(tx);
+        await lockSlots(tx, this.spec.name, batch.minTime, batch.maxTime, this.intervalUs!, exclusive ? 'exclusive' : 'shared');
       }
     }
+    // Re-checked under the locks: a load that registered meanwhile makes this batch probe.
+    const freshRange = this.freshCandidates.has(batch) && !(await this.otherLoads(tx));
     const out: MergeOutcome = await writeMerged(tx, batch, {
-      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage,
+      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange,
     }, plain);
     this.counts.duplicates += out.duplicates;
     this.counts.updated += out.updated;

@@ -108,7 +108,9 @@ describe('write modes on the server (Apache tier)', () => {
     const released = new Promise<void>((r) => { release = r; });
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => { locked = r; });
-    // Another session holds hour 08's lock while it writes 30 of the same rows.
+    // Another load (registered in the ledger, as every tickvault load is) holds hour 08's lock
+    // while it writes 30 of the same rows.
+    await te.engine.query(`INSERT INTO tickvault_loads (source, content_hash, target_table, mode, status, batch_size) VALUES ('other', $1, 'trades_data', 'append', 'running', 100)`, [uniqueHash('other')]);
     const other = te.engine.transaction(async (tx) => {
       await lockSlots(tx, 'trades_data', slotStart, slotStart + 1n, hourUs);
       await tx.query(`INSERT INTO trades_data (timestamp, instrument_id, symbol, price, size, side, trade_id)
