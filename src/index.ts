@@ -26,6 +26,7 @@ export { loadDbnFile, type LoadFileResult } from './ingest/load-dbn.js';
 
 export * from './query/index.js';
 export * from './maintain/index.js';
+export * from './backfill/index.js';
 export { HealthMonitor, formatHealth, type HealthReport } from './health/monitor.js';
 export { createRoles } from './security/roles.js';
 

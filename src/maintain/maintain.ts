@@ -11,6 +11,7 @@
  * defaults of src/config/policies.ts. With `dryRun` nothing changes: every action is listed with
  * the chunks or windows it would touch.
  */
+import { recoverDecompressedChunks } from '../backfill/chunks.js';
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
 import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
 import { MARKET_TABLES } from '../schema/tables.js';
@@ -76,6 +77,8 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
   const caps = await engine.capabilities();
   const notes: string[] = [];
   const { policies, from } = await loadPolicies(engine, options.policies);
+  // Chunks a killed backfill left decompressed (the ledger lists them) are compressed again first.
+  if (caps.compression && !dryRun) await recoverDecompressedChunks(engine);
   if (caps.jobScheduler) notes.push('a job scheduler runs the policies too; running them now is harmless (idempotent)');
 
   const refreshed = await refreshRollups(engine, { dryRun });

@@ -175,7 +175,11 @@ export const tbboData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'tbbo_data' },
   compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
-  naturalKey: ['instrument_id', 'timestamp'],
+  // Not (instrument_id, timestamp): real feeds carry several quotes in one microsecond (a TBBO
+  // record per trade; fixtures EQUS, IFEU), and tbbo_data has no sequence column to tell them
+  // apart. Two quotes are the same fact only when every stored value is equal; upsert then means
+  // "insert if absent".
+  naturalKey: ['instrument_id', 'timestamp', 'bid_px_00', 'ask_px_00', 'bid_sz_00', 'ask_sz_00'],
 };
 
 /**
