@@ -37,13 +37,21 @@ function positivePrice(ok: boolean): boolean {
   return ok && parts[0]! > 0 && (parts[1]! > 0 || parts[2]! >= 5);
 }
 
-class TradesCodec implements FastRowCodec {
-  private readonly c = new TradeCursor();
+/** Keeps one cursor positioned: resetting it only when the decoder batch changes. */
+abstract class CursorCodec<C extends TradeCursor> implements FastRowCodec {
   private last: RecordBatch | undefined;
-  private at(batch: RecordBatch, i: number): TradeCursor {
+  protected constructor(private readonly c: C) {}
+  protected at(batch: RecordBatch, i: number): C {
     if (batch !== this.last) { this.c.reset(batch); this.last = batch; }
     return this.c.at(i);
   }
+  abstract accept(batch: RecordBatch, i: number, symbol: string): boolean;
+  abstract encode(w: BinaryCopyWriter, batch: RecordBatch, i: number, symbol: string): void;
+  timeUs(batch: RecordBatch, i: number): number { return this.at(batch, i).tsEventUs; }
+}
+
+class TradesCodec extends CursorCodec<TradeCursor> {
+  constructor() { super(new TradeCursor()); }
   accept(batch: RecordBatch, i: number, symbol: string): boolean {
     const c = this.at(batch, i);
     const ts = c.tsEventUs;
@@ -63,16 +71,10 @@ class TradesCodec implements FastRowCodec {
     w.char(c.side === CHAR.A ? 'S' : 'B');
     w.textIdPair(c.publisherId, c.sequence);
   }
-  timeUs(batch: RecordBatch, i: number): number { return this.at(batch, i).tsEventUs; }
 }
 
-class TbboCodec implements FastRowCodec {
-  private readonly c = new Mbp1Cursor();
-  private last: RecordBatch | undefined;
-  private at(batch: RecordBatch, i: number): Mbp1Cursor {
-    if (batch !== this.last) { this.c.reset(batch); this.last = batch; }
-    return this.c.at(i);
-  }
+class TbboCodec extends CursorCodec<Mbp1Cursor> {
+  constructor() { super(new Mbp1Cursor()); }
   accept(batch: RecordBatch, i: number, symbol: string): boolean {
     const c = this.at(batch, i);
     const ts = c.tsEventUs;
@@ -100,7 +102,6 @@ class TbboCodec implements FastRowCodec {
     w.int8Number(c.bidSz);
     w.int8Number(c.askSz);
   }
-  timeUs(batch: RecordBatch, i: number): number { return this.at(batch, i).tsEventUs; }
 }
 
 export function fastCodecFor(table: TableName): FastRowCodec | undefined {

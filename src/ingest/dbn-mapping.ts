@@ -53,31 +53,38 @@ function side(code: number): string {
   return String.fromCharCode(code);
 }
 
-class TradesMapper implements DbnMapper {
-  readonly table = 'trades_data' as const;
-  private readonly c = new TradeCursor();
-  accepts(rtype: number): boolean { return rtype === RTYPE.MBP_0; }
+/**
+ * Shared shape of the mappers: position the cursor, refuse ids that do not fit INTEGER, then let
+ * the table's mapping build the row.
+ */
+abstract class CursorMapper<C extends { reset(b: RecordBatch): unknown; at(i: number): C; instrumentId: number }> implements DbnMapper {
+  abstract readonly table: TableName;
+  protected constructor(protected readonly c: C) {}
+  abstract accepts(rtype: number, schema: number | null): boolean;
   reset(batch: RecordBatch): void { this.c.reset(batch); }
   map(i: number, symbol: string | null): CellValue[] | string {
     const c = this.c.at(i);
     const id = c.instrumentId;
-    const bad = checkId(id);
-    if (bad) return bad;
+    return checkId(id) ?? this.row(c, id, symbol);
+  }
+  protected abstract row(c: C, id: number, symbol: string | null): CellValue[] | string;
+}
+
+class TradesMapper extends CursorMapper<TradeCursor> {
+  readonly table = 'trades_data' as const;
+  constructor() { super(new TradeCursor()); }
+  accepts(rtype: number): boolean { return rtype === RTYPE.MBP_0; }
+  protected row(c: TradeCursor, id: number, symbol: string | null): CellValue[] | string {
     // timestamp, instrument_id, symbol, price, size, side, trade_id
     return [micros(c.tsEventUs), id, symbol, price(c), BigInt(c.size), side(c.side), `${c.publisherId}:${c.sequence}`];
   }
 }
 
-class TbboMapper implements DbnMapper {
+class TbboMapper extends CursorMapper<Mbp1Cursor> {
   readonly table = 'tbbo_data' as const;
-  private readonly c = new Mbp1Cursor();
+  constructor() { super(new Mbp1Cursor()); }
   accepts(rtype: number): boolean { return rtype === RTYPE.MBP_1; }
-  reset(batch: RecordBatch): void { this.c.reset(batch); }
-  map(i: number, symbol: string | null): CellValue[] | string {
-    const c = this.c.at(i);
-    const id = c.instrumentId;
-    const bad = checkId(id);
-    if (bad) return bad;
+  protected row(c: Mbp1Cursor, id: number, symbol: string | null): CellValue[] | string {
     // An empty book side is UNDEF price with size 0: both become NULL (reference §7).
     const bidSz = c.bidSz;
     const askSz = c.askSz;
@@ -86,16 +93,11 @@ class TbboMapper implements DbnMapper {
   }
 }
 
-class OhlcvMapper implements DbnMapper {
+class OhlcvMapper extends CursorMapper<OhlcvCursor> {
   readonly table = 'ohlcv_data' as const;
-  private readonly c = new OhlcvCursor();
+  constructor() { super(new OhlcvCursor()); }
   accepts(rtype: number): boolean { return OHLCV_GRANULARITY[rtype] !== undefined; }
-  reset(batch: RecordBatch): void { this.c.reset(batch); }
-  map(i: number, symbol: string | null): CellValue[] | string {
-    const c = this.c.at(i);
-    const id = c.instrumentId;
-    const bad = checkId(id);
-    if (bad) return bad;
+  protected row(c: OhlcvCursor, id: number, symbol: string | null): CellValue[] | string {
     const volume = c.volume;
     if (volume > 9223372036854775807n) return `volume ${volume} does not fit BIGINT`;
     const undef = 0x7fffffffffffffffn;
@@ -105,16 +107,11 @@ class OhlcvMapper implements DbnMapper {
   }
 }
 
-class StatisticsMapper implements DbnMapper {
+class StatisticsMapper extends CursorMapper<StatCursor> {
   readonly table = 'statistics_data' as const;
-  private readonly c = new StatCursor();
+  constructor() { super(new StatCursor()); }
   accepts(rtype: number): boolean { return rtype === RTYPE.STATISTICS; }
-  reset(batch: RecordBatch): void { this.c.reset(batch); }
-  map(i: number, symbol: string | null): CellValue[] | string {
-    const c = this.c.at(i);
-    const id = c.instrumentId;
-    const bad = checkId(id);
-    if (bad) return bad;
+  protected row(c: StatCursor, id: number, symbol: string | null): CellValue[] | string {
     const statType = c.statType;
     const channel = c.channelId;
     // timestamp, ts_recv, ts_ref, instrument_id, symbol, stat_type, stat_type_name, price, quantity,

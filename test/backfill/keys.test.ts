@@ -28,24 +28,29 @@ describe('natural keys of bars, quotes and statistics (server)', () => {
     expect(rows).toEqual([{ g: '1d', c: '11.00000000' }, { g: '1h', c: '11.75000000' }, { g: '1m', c: '11.00000000' }]);
   });
 
-  it('tbbo: upsert by instrument + timestamp, the generated spread follows the new prices', async () => {
+  it('tbbo: a quote is one fact only when every stored value is equal; a different quote in the same µs is kept; upsert inserts what is absent', async () => {
     const q = (ts: string, bid: string, ask: string): TbboRecord => ({ timestamp: ts, instrument_id: 9, symbol: 'NQM4', bid_px_00: bid, ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 2 });
     const loader = new TBBOLoader({ engine: te.engine });
     await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '100', '100.5'), q('2024-06-03T10:00:00.000002Z', '100', '101')], { source: src('q1') });
-    const res = await loader.bulkLoad([q('2024-06-03T10:00:00.000002Z', '100.25', '101.5'), q('2024-06-03T10:00:00.000003Z', '99', '99.25')], { source: src('q2'), mode: 'upsert' });
-    expect(res).toMatchObject({ recordsInserted: 1, recordsUpdated: 1 });
-    const { rows } = await te.engine.query<{ s: string }>('SELECT spread::text AS s FROM tbbo_data ORDER BY "timestamp"');
-    expect(rows.map((r) => r.s)).toEqual(['0.50000000', '1.25000000', '0.25000000']);
-    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2')], { source: src('q3') })).toMatchObject({ recordsInserted: 0, duplicates: 1 });
+    const res = await loader.bulkLoad([
+      q('2024-06-03T10:00:00.000002Z', '100', '101'), // the stored quote again
+      q('2024-06-03T10:00:00.000002Z', '100.25', '101.5'), // another quote in the same microsecond
+      q('2024-06-03T10:00:00.000003Z', '99', '99.25'),
+    ], { source: src('q2'), mode: 'upsert' });
+    expect(res).toMatchObject({ recordsInserted: 2, recordsUpdated: 0 });
+    const { rows } = await te.engine.query<{ s: string }>('SELECT spread::text AS s FROM tbbo_data ORDER BY "timestamp", spread');
+    expect(rows.map((r) => r.s)).toEqual(['0.50000000', '1.00000000', '1.25000000', '0.25000000']);
+    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '100', '100.5')], { source: src('q3') })).toMatchObject({ recordsInserted: 0, duplicates: 1 });
+    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2')], { source: src('q4') })).toMatchObject({ recordsInserted: 1, duplicates: 0 });
   });
 
   it('a fresh append that repeats a key within one batch: the COPY is undone, the batch staged, the repeat quarantined', async () => {
     const q = (us: number, ask: string): TbboRecord => ({ timestamp: `2024-07-01T10:00:00.00000${us}Z`, instrument_id: 11, symbol: 'RTYU4', bid_px_00: '1', ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 1 });
-    const res = await new TBBOLoader({ engine: te.engine }).bulkLoad([q(1, '2'), q(2, '2'), q(1, '3'), q(3, '2')], { source: src('repeat') });
-    expect(res).toMatchObject({ recordsInserted: 3, duplicates: 1 });
+    const res = await new TBBOLoader({ engine: te.engine }).bulkLoad([q(1, '2'), q(2, '2'), q(1, '2'), q(1, '3'), q(3, '2')], { source: src('repeat') });
+    expect(res).toMatchObject({ recordsInserted: 4, duplicates: 1 });
     expect(res.backfill).toMatchObject({ batchesCopied: 0, batchesStaged: 1 });
-    const { rows } = await te.engine.query<{ a: string }>(`SELECT ask_px_00::text AS a FROM tbbo_data WHERE instrument_id = 11 ORDER BY "timestamp"`);
-    expect(rows.map((r) => r.a)).toEqual(['2.00000000', '2.00000000', '2.00000000']); // the first version stays
+    const { rows } = await te.engine.query<{ a: string }>(`SELECT ask_px_00::text AS a FROM tbbo_data WHERE instrument_id = 11 ORDER BY "timestamp", ask_px_00`);
+    expect(rows.map((r) => r.a)).toEqual(['2.00000000', '3.00000000', '2.00000000', '2.00000000']);
   });
 
   it('statistics: keyed by stat_type and sequence too', async () => {
