@@ -29,6 +29,15 @@ export interface LoadFileResult extends BulkLoadResult {
   readonly unresolvedIds: number[];
 }
 
+/**
+ * Checkpoint batch sizes for DBN loads of the high-volume tables. The DBN fast path keeps 12
+ * bytes of record references per row, so a 50,000-row batch costs well under a megabyte, and
+ * each commit (ledger row, locks, COMMIT: ~10 round trips in which the server does not insert)
+ * is paid 5x less often than with the loaders' default of 10,000: measured ~+10% rows/s into
+ * trades_data with one worker (2M trades, 106k-111k → 117k-122k rows/s).
+ */
+const DBN_BATCH_SIZE: Partial<Record<TableName, number>> = { trades_data: 50_000, tbbo_data: 50_000 };
+
 export function loaderFor(table: TableName, engine: Engine, options: { workers?: number; batchSize?: number }) {
   const config = { engine, parallelWorkers: options.workers, batchSize: options.batchSize };
   switch (table) {
@@ -47,7 +56,7 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
     throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
   }
   tableSpec(table);
-  const loader = loaderFor(table, engine, options);
+  const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
   const bulkOptions = {
     mode: options.replace ? 'replace' as const : 'append' as const,
     bulk: options.bulk,
