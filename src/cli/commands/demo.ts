@@ -56,6 +56,9 @@ export function registerDemo(program: Command): void {
         const files: string[] = [];
         const fixtures = path.resolve(process.cwd(), '../shared/fixtures/dbn/databento-python/GLBX.MDP3');
         if (fs.existsSync(fixtures)) files.push(...expandFiles([path.join(fixtures, '*.dbn.zst')]).filter((f) => !/status/.test(f)));
+        // Real trades with side 'N' (no aggressor): they violate the contract's side CHECK and show the quarantine at work.
+        const ifeu = path.resolve(fixtures, '../IFEU.IMPACT/test_data.trades.dbn.zst');
+        if (fs.existsSync(ifeu)) files.push(ifeu);
         const day = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
         const generated = path.join(dir, 'synthetic.trades.dbn.zst');
         await writeDbn({
@@ -82,8 +85,9 @@ export function registerDemo(program: Command): void {
         const vol = await engine.query(`SELECT symbol, count(*)::int AS trades, sum(size)::text AS volume FROM trades_data GROUP BY symbol ORDER BY 2 DESC`);
         console.table(vol.rows);
         say('== quarantined rows (nothing is dropped silently)');
-        const q = await engine.query(`SELECT target_table, reason, count(*)::int AS n FROM tickvault_quarantine GROUP BY 1, 2 ORDER BY 3 DESC`);
-        console.table(q.rows);
+        const q = await engine.query(`SELECT target_table, constraint_name, reason, count(*)::int AS n FROM tickvault_quarantine GROUP BY 1, 2, 3 ORDER BY 4 DESC`);
+        if (q.rows.length === 0) say('  (none)');
+        else console.table(q.rows);
       } finally {
         await engine.close();
         fs.rmSync(dir, { recursive: true, force: true });
