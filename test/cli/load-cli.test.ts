@@ -181,11 +181,14 @@ describe('tickvault demo', () => {
     const r = await cli(['demo']); // as the README runs it (200,000 generated trades)
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^tickvault demo — embedded PGlite \+ TimescaleDB in /);
-    expect(r.stdout).toMatch(/== load: 10 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table) + the generated file
+    expect(r.stdout).toMatch(/== load: 11 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table), IFEU trades, the generated file
     expect(r.stdout).toMatch(/synthetic\.trades\.dbn\.zst +-> trades_data +200000 inserted +0 quarantined/);
     expect(r.stdout).toMatch(/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined/);
     expect(r.stdout).toContain('== hourly bars built from trades (ESZ6, first 5 hours)');
     expect(r.stdout).toContain('== volume by symbol');
     expect(r.stdout).toMatch(/│.*ESZ6.*│/);
+    // IFEU's four side-N trades are quarantined, and the demo shows them.
+    expect(r.stdout).toMatch(/test_data\.trades\.dbn\.zst +-> trades_data +0 inserted +4 quarantined/);
+    expect(r.stdout).toMatch(/│.*trades_side_check.*│ 4 │/);
   }, SLOW);
 });
