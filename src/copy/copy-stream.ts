@@ -171,15 +171,19 @@ export interface WriteChunksResult {
   chunks: number;
 }
 
-/** Resolves on 'drain'; rejects if the stream errors or closes first. */
-function waitForDrain(dest: Writable): Promise<void> {
+/**
+ * Resolves when `dest` emits `event` ('drain' or 'finish'); rejects if it errors or closes first
+ * (a close after 'finish' still counts as finished).
+ */
+function waitFor(dest: Writable, event: 'drain' | 'finish'): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (event === 'finish' && dest.writableFinished) return resolve();
     const cleanup = (): void => {
-      dest.off('drain', onDrain);
+      dest.off(event, onEvent);
       dest.off('error', onError);
       dest.off('close', onClose);
     };
-    const onDrain = (): void => {
+    const onEvent = (): void => {
       cleanup();
       resolve();
     };
@@ -189,37 +193,10 @@ function waitForDrain(dest: Writable): Promise<void> {
     };
     const onClose = (): void => {
       cleanup();
-      reject(dest.errored ?? new Error('destination closed before the COPY data was written'));
+      if (event === 'finish' && dest.writableFinished) resolve();
+      else reject(dest.errored ?? new Error(event === 'drain' ? 'destination closed before the COPY data was written' : 'destination closed before the COPY finished'));
     };
-    dest.on('drain', onDrain);
-    dest.on('error', onError);
-    dest.on('close', onClose);
-  });
-}
-
-/** Resolves once `dest` emitted 'finish' (for pg-copy-streams: the server confirmed the COPY). */
-function waitForFinish(dest: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (dest.writableFinished) return resolve();
-    const cleanup = (): void => {
-      dest.off('finish', onFinish);
-      dest.off('error', onError);
-      dest.off('close', onClose);
-    };
-    const onFinish = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      cleanup();
-      if (dest.writableFinished) resolve();
-      else reject(dest.errored ?? new Error('destination closed before the COPY finished'));
-    };
-    dest.on('finish', onFinish);
+    dest.on(event, onEvent);
     dest.on('error', onError);
     dest.on('close', onClose);
   });
@@ -254,11 +231,11 @@ export async function writeCopyChunks(
       if (dest.destroyed) throw dest.errored ?? new Error('destination closed before the COPY data was written');
       result.bytes += chunk.length;
       result.chunks++;
-      if (!dest.write(chunk)) await waitForDrain(dest);
+      if (!dest.write(chunk)) await waitFor(dest, 'drain');
     }
     if (failure) throw failure;
     if (options.end !== false) {
-      const finished = waitForFinish(dest);
+      const finished = waitFor(dest, 'finish');
       dest.end();
       await finished;
     }
