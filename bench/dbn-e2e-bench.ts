@@ -17,12 +17,11 @@
  *   profile step 2:  node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/dbn-e2e-bench.js --variant encode --records N
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, createWriteStream, existsSync, openSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, renameSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { BinaryCopyWriter } from '../src/copy/binary-writer.js';
 import { type TradeRecord, writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
 import { ServerEngine } from '../src/engine/server.js';
@@ -32,6 +31,7 @@ import { migrate } from '../src/schema/migrate.js';
 import { tradesData } from '../src/schema/tables.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
 import { nsToIsoMicros, priceText } from './synthetic-trades.js';
+import { resetTable, withClient, zstdReference } from './support.js';
 
 const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
 const INSTRUMENTS = [
@@ -115,19 +115,6 @@ async function writeCsv(file: string, records: number): Promise<void> {
   chmodSync(file, 0o644);
 }
 
-/** Wall time of `zstd -dc FILE > /dev/null`, best of 3. */
-function zstdReference(file: string): number {
-  let best = Infinity;
-  for (let k = 0; k < 3; k++) {
-    const devnull = openSync('/dev/null', 'w');
-    const t0 = performance.now();
-    const r = spawnSync('zstd', ['-dc', file], { stdio: ['ignore', devnull, 'inherit'] });
-    best = Math.min(best, performance.now() - t0);
-    closeSync(devnull);
-    if (r.status !== 0) throw new Error('zstd -dc failed');
-  }
-  return best;
-}
 
 interface VariantResult { variant: string; rows: number; rejected: number; ms: number; bytes: number; maxRssMiB: number }
 
@@ -168,19 +155,6 @@ function child(variant: string, file: string): VariantResult {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as VariantResult;
 }
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
-}
-
-async function resetTable(url: string): Promise<void> {
-  await withClient(url, async (c) => {
-    await c.query('TRUNCATE trades_data');
-    await c.query('TRUNCATE tickvault_quarantine, tickvault_load_batches, tickvault_loads CASCADE');
-    await c.query('CHECKPOINT');
-  });
-}
 
 /** What the table holds, as one comparable line. */
 async function fingerprint(url: string): Promise<string> {

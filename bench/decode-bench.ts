@@ -12,10 +12,11 @@
  *   plain-parts the same data uncompressed (.dbn): the decoder's own cost, no zstd at all
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zstdReference } from './support.js';
 import { TradeCursor, type TradeRecord, newFixedParts, openDbn, writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
 
 const VARIANTS = ['cli-parts', 'cli-bigint', 'js-parts', 'plain-parts'] as const;
@@ -61,19 +62,6 @@ async function generate(records: number): Promise<void> {
   }
 }
 
-/** Wall time of `zstd -dc FILE > /dev/null`, best of 3. */
-function zstdReference(file: string): number {
-  let best = Infinity;
-  for (let k = 0; k < 3; k++) {
-    const devnull = openSync('/dev/null', 'w');
-    const t0 = performance.now();
-    const r = spawnSync('zstd', ['-dc', file], { stdio: ['ignore', devnull, 'inherit'] });
-    best = Math.min(best, performance.now() - t0);
-    closeSync(devnull);
-    if (r.status !== 0) throw new Error('zstd -dc failed');
-  }
-  return best;
-}
 
 /** Runs one variant in this process and prints one JSON line. */
 async function runVariant(variant: Variant, records: number): Promise<void> {

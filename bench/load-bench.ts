@@ -24,7 +24,6 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EmbeddedEngine } from '../src/engine/embedded.js';
 import { ServerEngine } from '../src/engine/server.js';
@@ -33,6 +32,7 @@ import { TradesLoader, type TradeRecord } from '../src/load/loaders.js';
 import { migrate } from '../src/schema/migrate.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
 import { refreshAfterLoad } from '../src/maintain/refresh.js';
+import { resetTable, withClient } from './support.js';
 import { DEFAULT_START_NS, csvLine, nsToIsoMicros, rawTrades, recordToCsvLine, syntheticTradeChunks } from './synthetic-trades.js';
 
 interface Args { rows: number; insertRows: number; embeddedRows: number; only: Set<string> | null; embedded: boolean; chunk: number }
@@ -65,20 +65,6 @@ const COLUMNS = 'timestamp, instrument_id, symbol, price, size, side, trade_id';
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
-}
-
-/** Empties trades_data and the bookkeeping, and checkpoints so one variant's dirty pages do not bill the next. */
-async function resetTable(url: string): Promise<void> {
-  await withClient(url, async (c) => {
-    await c.query('TRUNCATE trades_data');
-    await c.query('TRUNCATE tickvault_quarantine, tickvault_load_batches, tickvault_loads CASCADE');
-    await c.query('CHECKPOINT');
-  });
-}
 
 async function countRows(url: string): Promise<number> {
   return withClient(url, async (c) => Number((await c.query<{ n: string }>('SELECT count(*)::text AS n FROM trades_data')).rows[0]!.n));
