@@ -14,6 +14,7 @@ import type { PreparedBatch, Rejection } from './batch.js';
 import { dropSecondaryIndexes, ensureIndexes } from './indexes.js';
 import * as ledger from './ledger.js';
 import { quarantine } from './quarantine.js';
+import { analyzeLoaded } from './analyze.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
 import { writeBatch, type WriteOutcome } from './write-batch.js';
 import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
@@ -228,7 +229,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
       const backfill = await session.finish();
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
-      if (this.analyzeTables) await engine.query(`ANALYZE ${ident(this.spec.name)}`);
+      if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
       const seconds = (performance.now() - started) / 1000;
       return {
