@@ -9,8 +9,9 @@ import { EXIT, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { planDbnFile, upsertDbnFile, type FilePlan } from '../../backfill/load-file.js';
 import { formatPlan } from '../../backfill/plan.js';
+import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; json?: boolean }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean }
 
 /** Expands simple globs (`*` and `?` in the last path segment) without a shell. */
 export function expandFiles(args: string[]): string[] {
@@ -33,6 +34,7 @@ export function registerLoad(program: Command): void {
     .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
     .option('--replace', 'atomically replace what the previous load of the same file stored')
     .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
+    .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
@@ -40,6 +42,25 @@ export function registerLoad(program: Command): void {
       if (paths.length === 0) throw new Error('no files matched');
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
       const mode = opts.upsert ? 'upsert' as const : opts.replace ? 'replace' as const : 'append' as const;
+      if (opts.dryRun) {
+        const checks: (CheckFileResult | { file: string; error: string })[] = [];
+        for (const file of paths) {
+          try {
+            const c = await checkDbnFile(file, { table: opts.table });
+            checks.push(c);
+            if (!opts.json) {
+              const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
+              process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+            }
+          } catch (err) {
+            checks.push({ file, error: errorMessage(err) });
+            process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
+          }
+        }
+        if (opts.json) printJson(checks);
+        process.exitCode = checks.some((c) => 'error' in c) ? EXIT.failure : checks.some((c) => 'rejected' in c && c.rejected > 0) ? EXIT.partial : EXIT.ok;
+        return;
+      }
       if (opts.plan) {
         const plans: FilePlan[] = [];
         await withEngine(cmd, async (engine) => {

@@ -1,0 +1,58 @@
+/**
+ * `tickvault load --dry-run`: decode and validate a DBN file exactly as a load would (same
+ * mapping, same table rules, same structure pre-pass) and count what would land and what would be
+ * quarantined, without a database. Symbols come from the file only: ids it cannot name are
+ * reported as unresolved (a real load would also look in stored definitions).
+ */
+import { openDbn } from '../dbn/decoder.js';
+import { SymbolMap } from '../dbn/symbology.js';
+import { LoadError } from '../errors.js';
+import { definitionInputSpec } from '../load/definitions.js';
+import { RecordSource, type BatchOrSkip } from '../load/record-source.js';
+import { tableSpec, type TableName } from '../schema/tables.js';
+import { DbnFileSource } from './dbn-source.js';
+import { tableForSchema } from './dbn-mapping.js';
+import { definitionRecords } from './definitions-from-dbn.js';
+
+export interface CheckFileResult {
+  readonly file: string;
+  readonly table: TableName;
+  readonly records: number;
+  readonly valid: number;
+  readonly rejected: number;
+  readonly topRejectReasons: readonly { reason: string; count: number }[];
+  readonly unresolvedIds: readonly number[];
+}
+
+export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
+  const source = await DbnFileSource.open(file);
+  const table = options.table ?? tableForSchema(source.metadata.schema);
+  if (!table) throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table`);
+  let batches: AsyncIterable<BatchOrSkip>;
+  if (table === 'instrument_definitions') {
+    const symbols = new SymbolMap();
+    symbols.addMetadata(source.metadata);
+    const decoder = await openDbn(file);
+    batches = new RecordSource(definitionRecords(decoder.records(), symbols)).prepare(definitionInputSpec, 1000, () => false);
+  } else {
+    batches = source.prepare(tableSpec(table), 50_000, () => false);
+  }
+  let records = 0;
+  let valid = 0;
+  const reasons = new Map<string, number>();
+  for await (const b of batches) {
+    records += b.recordsIn;
+    if ('skipped' in b) continue;
+    valid += b.rowCount;
+    for (const r of b.rejections) {
+      const key = r.constraint ?? r.reason;
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
+  }
+  const rejected = records - valid;
+  return {
+    file, table, records, valid, rejected,
+    topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
+    unresolvedIds: source.stats.unresolvedIds,
+  };
+}

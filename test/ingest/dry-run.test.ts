@@ -1,0 +1,44 @@
+/** `load --dry-run`: decode and validate only — the counts a real load would give, no database. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DbnFormatError } from '../../src/dbn/errors.js';
+import { checkDbnFile } from '../../src/ingest/check-dbn.js';
+import { fx, synthTrades, tmpDir, writeSynth } from './helpers.js';
+
+const dir = tmpDir('tickvault-dryrun-');
+afterAll(() => dir.cleanup());
+
+describe('checkDbnFile (dry run)', () => {
+  it('counts valid and would-be-quarantined rows per the table rules', async () => {
+    const xnas = await checkDbnFile(fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
+    expect(xnas).toMatchObject({ table: 'trades_data', records: 4, valid: 3, rejected: 1, topRejectReasons: [{ reason: 'trades_side_check', count: 1 }] });
+    const stats = await checkDbnFile(fx('test_data.statistics.dbn'));
+    expect(stats).toMatchObject({ table: 'statistics_data', records: 2, valid: 0, rejected: 2, unresolvedIds: [146945] });
+    const defs = await checkDbnFile(fx('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
+    expect(defs).toMatchObject({ table: 'instrument_definitions', records: 1, valid: 0, topRejectReasons: [{ reason: 'tick_size_not_null', count: 1 }] });
+    const synth = path.join(dir.dir, 'ok.dbn');
+    await writeSynth(synthTrades(1000, { sideN: (i) => i % 10 === 0 }), { file: synth });
+    expect(await checkDbnFile(synth)).toMatchObject({ records: 1000, valid: 900, rejected: 100 });
+  });
+
+  it('fails on a truncated file with the byte offset', async () => {
+    const file = path.join(dir.dir, 'cut.dbn');
+    const bytes = (await writeSynth(synthTrades(10)))!;
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 7));
+    await expect(checkDbnFile(file)).rejects.toBeInstanceOf(DbnFormatError);
+    await expect(checkDbnFile(file)).rejects.toThrow(/byte offset \d+/);
+  });
+
+  it('CLI: exit 3 when rows would be quarantined, 0 when clean, and no database is created', () => {
+    const cwd = dir.dir;
+    const cli = path.resolve('dist/src/cli/main.js');
+    const partial = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst')], { cwd, encoding: 'utf8' });
+    expect(partial.status, partial.stderr).toBe(3);
+    expect(partial.stderr).toMatch(/4 records, 3 valid, 1 would be quarantined \(trades_side_check ×1\)/);
+    const clean = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('test_data.trades.v3.dbn.zst')], { cwd, encoding: 'utf8' });
+    expect(clean.status, clean.stderr).toBe(0);
+    expect(fs.existsSync(path.join(cwd, '.tickvault'))).toBe(false);
+  });
+});
