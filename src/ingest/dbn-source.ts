@@ -52,7 +52,9 @@ export async function validateDbnFile(file: string): Promise<number> {
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
-  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true) {}
+  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
+    /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
+    readonly totalRecords?: number) {}
 
   /**
    * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
@@ -65,9 +67,9 @@ export class DbnFileSource implements BatchSource {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
-    const [contentHash] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
+    const [contentHash, total] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
     const identity = { source: path.resolve(file), contentHash };
-    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true);
+    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total);
   }
 
   async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {

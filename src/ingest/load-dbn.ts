@@ -19,7 +19,8 @@ export interface LoadFileOptions {
   bulk?: boolean;
   replace?: boolean;
   batchSize?: number;
-  onProgress?: (records: number) => void;
+  /** Records done and, when known, the file's record count. */
+  onProgress?: (records: number, total?: number) => void;
 }
 
 export interface LoadFileResult extends BulkLoadResult {
@@ -60,7 +61,7 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   const bulkOptions = {
     mode: options.replace ? 'replace' as const : 'append' as const,
     bulk: options.bulk,
-    onProgress: options.onProgress ? (n: number) => options.onProgress!(n) : undefined,
+    onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   };
   if (table === 'instrument_definitions') {
     const symbols = new SymbolMap();

@@ -137,7 +137,8 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: SLOW - 10_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${ESC}?25l`); // cursor hidden while the bar runs
-    expect(r.stdout).toMatch(/test_data\.ohlcv-1h\.dbn\.zst \| 4 records \| \d+ rows\/s \| 0\.0 MB file/);
+    // percentage, records of the file's total, MB, rate and ETA (the total is known after the structure pre-pass)
+    expect(r.stdout).toMatch(/test_data\.ohlcv-1h\.dbn\.zst \|[^|]*\| 100% \| 4\/4 records \| [\d.]+\/[\d.]+ MB \| \d+ rows\/s \| ETA \d+s/);
     expect(r.stdout).toMatch(/→ ohlcv_data: 4 inserted, 0 rejected/);
   }, SLOW);
 });
