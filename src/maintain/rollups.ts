@@ -15,6 +15,8 @@
  */
 import type { Capabilities } from '../engine/types.js';
 import { ident } from '../sql/ident.js';
+import { createRollupViewSql, HOURLY_VIEW } from '../schema/rollups.js';
+import { DEFAULT_POLICIES } from '../config/policies.js';
 
 export type RollupSource = 'ohlcv_data' | 'trades_data';
 
@@ -36,8 +38,8 @@ const HOUR = 60n * MINUTE;
 const DAY = 24n * HOUR;
 
 export const OHLCV_HOURLY: Rollup = {
-  name: 'ohlcv_hourly', source: 'ohlcv_data', reads: 'ohlcv_data', width: '1 hour', widthUs: HOUR, hasTradeCount: false,
-  policy: { startOffset: '1 month', endOffset: '1 hour', scheduleInterval: '1 hour' },
+  name: HOURLY_VIEW, source: 'ohlcv_data', reads: 'ohlcv_data', width: '1 hour', widthUs: HOUR, hasTradeCount: false,
+  policy: DEFAULT_POLICIES.hourlyRefresh,
 };
 
 // Policy windows: each covers at least two buckets (TimescaleDB requires it) and ends one bucket
@@ -96,10 +98,9 @@ function candleSelect(r: Rollup): string {
 export function createTradeCandlesSql(caps: Capabilities): string[] {
   const out: string[] = [];
   for (const r of TRADE_CANDLES) {
-    if (caps.continuousAggregates) {
-      out.push(`CREATE MATERIALIZED VIEW ${ident(r.name)} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n${candleSelect(r)}\nWITH NO DATA`);
-    } else {
-      out.push(`CREATE MATERIALIZED VIEW ${ident(r.name)} AS\n${candleSelect(r)}\nWITH DATA`);
+    out.push(createRollupViewSql(r.name, candleSelect(r), caps));
+    // Plain views need a unique index to be refreshed CONCURRENTLY.
+    if (!caps.continuousAggregates) {
       out.push(`CREATE UNIQUE INDEX ${ident(`${r.name}_symbol_bucket_key`)} ON ${ident(r.name)} (symbol, bucket, instrument_id)`);
     }
   }

@@ -4,6 +4,7 @@
  * the same name and columns that `maintain` refreshes, so queries read it the same way.
  */
 import type { Capabilities } from '../engine/types.js';
+import { ident } from '../sql/ident.js';
 
 export const HOURLY_VIEW = 'ohlcv_hourly';
 
@@ -19,10 +20,18 @@ const HOURLY_SELECT = `SELECT time_bucket(INTERVAL '1 hour', "timestamp") AS buc
  WHERE granularity = '1m'
  GROUP BY bucket, instrument_id, symbol`;
 
-export function createHourlyRollupSql(caps: Capabilities): string {
+/**
+ * CREATE for a rollup view of the tier: a real-time continuous aggregate (created empty, filled by
+ * its refresh) where the tier has them, else a plain materialized view populated at creation so
+ * it is readable at once (an unpopulated plain view raises on SELECT). `name` is trusted.
+ */
+export function createRollupViewSql(name: string, select: string, caps: Capabilities): string {
   if (caps.continuousAggregates) {
-    return `CREATE MATERIALIZED VIEW ${HOURLY_VIEW} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n${HOURLY_SELECT}\nWITH NO DATA`;
+    return `CREATE MATERIALIZED VIEW ${ident(name)} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n${select}\nWITH NO DATA`;
   }
-  // Populated at creation so it is readable at once (an unpopulated plain view raises on SELECT).
-  return `CREATE MATERIALIZED VIEW ${HOURLY_VIEW} AS\n${HOURLY_SELECT}\nWITH DATA`;
+  return `CREATE MATERIALIZED VIEW ${ident(name)} AS\n${select}\nWITH DATA`;
+}
+
+export function createHourlyRollupSql(caps: Capabilities): string {
+  return createRollupViewSql(HOURLY_VIEW, HOURLY_SELECT, caps);
 }
