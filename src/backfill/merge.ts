@@ -29,13 +29,13 @@
  * the target's CHECK and NOT NULL constraints: a row the database rejects is isolated by the same
  * savepoint bisection as the plain path (write-batch.ts) and quarantined.
  */
-import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../copy/binary-writer.js';
 import type { Connection } from '../engine/types.js';
 import type { Column, TableSpec } from '../schema/tables.js';
 import { ident, identList } from '../sql/ident.js';
 import { microsToIso } from '../values/time.js';
 import type { PreparedBatch, Rejection } from '../load/batch.js';
 import { toParam, writeBatch, type WriteOutcome } from '../load/write-batch.js';
+import { mayRepeatKey } from '../load/encoded-batch.js';
 import { usExpr } from '../query/params.js';
 
 export type WriteMode = 'append' | 'upsert';
@@ -156,45 +156,6 @@ async function rangeHasRepeatedKey(tx: Connection, spec: TableSpec, batch: Prepa
        ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''} GROUP BY ${identList(spec.naturalKey)} HAVING count(*) > 1) AS ok`,
     hasInstrument ? [...range, [...batch.instrumentIds]] : range);
   return rows[0]!.ok;
-}
-
-/**
- * Whether two rows of the batch may share a natural key: the key fields are hashed straight from
- * the rows' COPY encoding (one pass over one buffer; no per-row values, which the DBN fast path
- * never builds). A hash collision only sends the batch to the exact staged path.
- */
-export function mayRepeatKey(batch: PreparedBatch, columns: readonly Column[], naturalKey: readonly string[]): boolean {
-  const isKey = columns.map((c) => naturalKey.includes(c.name));
-  const w = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
-  for (let r = 0; r < batch.rowCount; r++) batch.encodeRow(w, r);
-  const buf = w.flush();
-  if (!buf) return false;
-  const seen = new Set<number>();
-  let p = COPY_BINARY_HEADER.length;
-  for (let r = 0; r < batch.rowCount; r++) {
-    const fields = buf.readInt16BE(p);
-    p += 2;
-    let h1 = 0x811c9dc5;
-    let h2 = 0x01000193;
-    for (let f = 0; f < fields; f++) {
-      const len = buf.readInt32BE(p);
-      p += 4;
-      if (isKey[f]) {
-        h1 = Math.imul(h1 ^ (len & 0xff), 0x01000193);
-        h2 = Math.imul(h2 ^ (len & 0xff), 0x5bd1e995);
-        for (let i = 0; i < len; i++) {
-          const b = buf[p + i]!;
-          h1 = Math.imul(h1 ^ b, 0x01000193);
-          h2 = Math.imul(h2 ^ b, 0x5bd1e995);
-        }
-      }
-      if (len > 0) p += len;
-    }
-    const h = (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
-    if (seen.has(h)) return true;
-    seen.add(h);
-  }
-  return false;
 }
 
 /**

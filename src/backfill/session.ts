@@ -25,6 +25,7 @@ import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import * as ledger from '../load/ledger.js';
 import type { PreparedBatch } from '../load/batch.js';
+import { GroupNeedsSplit } from '../load/combined-batch.js';
 import type { WriteOutcome } from '../load/write-batch.js';
 import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
 import { rollupsOf } from '../maintain/rollups.js';
@@ -196,14 +197,21 @@ export class BackfillSession {
     return { batch, wait, release: () => { this.pending.delete(me); release(); } };
   }
 
-  /** Outside any transaction: wait for the batch's turn, then decompress what it touches. */
-  async prepare(ticket: Ticket): Promise<void> {
+  /**
+   * Outside any transaction: wait for the batch's turn, then decompress what it touches. A ticket
+   * for batches committed together (`members`, see load/combined-batch.ts) takes over the chunks of
+   * each member's own range, not of their union, and is fresh only if every member is.
+   */
+  async prepare(ticket: Ticket, members: readonly PreparedBatch[] = [ticket.batch]): Promise<void> {
     await ticket.wait;
-    const b = ticket.batch;
-    if (b.minTime !== null && b.maxTime !== null) {
+    let fresh = true;
+    for (const b of members) {
+      if (b.minTime === null || b.maxTime === null) continue;
       await this.decompressFor(null, b.minTime, b.maxTime);
-      if (await this.inFreshRange(b)) this.freshCandidates.add(b);
+      if (!(await this.inFreshRange(b))) fresh = false;
     }
+    const unit = ticket.batch;
+    if (fresh && unit.minTime !== null && unit.maxTime !== null) this.freshCandidates.add(unit);
   }
 
   /**
@@ -261,8 +269,12 @@ export class BackfillSession {
     });
   }
 
-  /** Inside the batch transaction: locks, decompression (one-transaction mode), then the write. */
-  async write(tx: Connection, batch: PreparedBatch, plain: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  /**
+   * Inside the batch transaction: locks, decompression (one-transaction mode), then the write.
+   * `members` > 1: the batch is that many batches committed together (load/combined-batch.ts),
+   * which only the plain COPY path can write: any other path throws GroupNeedsSplit before counting.
+   */
+  async write(tx: Connection, batch: PreparedBatch, plain: () => Promise<WriteOutcome>, members = 1): Promise<WriteOutcome> {
     if (!this.merging) return plain();
     if (batch.minTime !== null && batch.maxTime !== null) {
       if (this.options.oneTransaction) {
@@ -290,11 +302,12 @@ export class BackfillSession {
     const out: MergeOutcome = await writeMerged(tx, batch, {
       spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange,
     }, plain);
+    if (members > 1 && out.path !== 'copy') throw new GroupNeedsSplit(`the ${out.path} path`);
     this.counts.duplicates += out.duplicates;
     this.counts.updated += out.updated;
     this.counts.unchanged += out.unchanged;
     this.counts.superseded += out.superseded;
-    if (out.path === 'staged') this.counts.staged += 1; else this.counts.copied += 1;
+    if (out.path === 'staged') this.counts.staged += 1; else this.counts.copied += members;
     return out;
   }
 

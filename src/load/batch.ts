@@ -7,8 +7,9 @@
  * The generic implementation holds normalized rows; a decoder may implement the interface over its
  * own binary buffers (no per-row objects) — the writer only needs `encodeRow`.
  */
-import type { BinaryCopyWriter } from '../copy/binary-writer.js';
-import { createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
+import { CopyError } from '../copy/errors.js';
+import { rememberEncoding } from './encoded-batch.js';
 import type { CellValue } from '../schema/types.js';
 import type { Column } from '../schema/tables.js';
 import { formatDecimal } from '../copy/numeric.js';
@@ -50,9 +51,14 @@ export function rowEncoderFor(columns: readonly Column[]): RowEncoder {
   return enc;
 }
 
-/** A batch of normalized rows built from JS records. */
+/**
+ * A batch built from JS records. Each valid row is encoded into the batch's COPY bytes as it is
+ * added (encoded-batch.ts hands them to the COPY) and its values are not kept: holding 10,000
+ * rows of values (an array and a few BigInts each) until COMMIT made the young-generation GC copy
+ * them again and again — a third of the client's CPU. The rare consumers of values (bisection
+ * after a database rejection, the INSERT path, quarantine) re-normalize the original record.
+ */
 export class ValuesBatch implements PreparedBatch {
-  readonly rows: CellValue[][] = [];
   readonly recordIndexes: number[] = [];
   readonly originals: unknown[] = [];
   readonly rejections: Rejection[] = [];
@@ -61,15 +67,28 @@ export class ValuesBatch implements PreparedBatch {
   maxTime: bigint | null = null;
   recordsIn = 0;
   private readonly encode: RowEncoder;
+  private readonly writer = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
 
-  constructor(readonly batchNo: number, private readonly columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number) {
+  constructor(
+    readonly batchNo: number, private readonly columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number,
+    /** The values of a record this batch accepted (normalization is deterministic). */
+    private readonly valuesOf: (original: unknown) => readonly CellValue[],
+  ) {
     this.encode = rowEncoderFor(columns);
   }
 
-  get rowCount(): number { return this.rows.length; }
+  get rowCount(): number { return this.originals.length; }
 
-  add(values: CellValue[], recordIndex: number, original: unknown): void {
-    this.rows.push(values);
+  /** Adds a validated row; a value the COPY encoding cannot represent makes it a rejection instead. */
+  add(values: readonly CellValue[], recordIndex: number, original: unknown): void {
+    try {
+      this.encode(this.writer, values);
+    } catch (err) {
+      if (!(err instanceof CopyError)) throw err;
+      this.writer.abortRow();
+      this.rejections.push({ recordIndex, reason: `not encodable for COPY: ${err.message}`, constraint: null, record: jsonOf(original) });
+      return;
+    }
     this.recordIndexes.push(recordIndex);
     this.originals.push(original);
     if (this.timeIndex >= 0) {
@@ -80,11 +99,16 @@ export class ValuesBatch implements PreparedBatch {
     if (this.instrumentIndex >= 0) this.instrumentIds.add(values[this.instrumentIndex] as number);
   }
 
-  encodeRow(w: BinaryCopyWriter, i: number): void { this.encode(w, this.rows[i]!); }
-  rowValues(i: number): readonly CellValue[] { return this.rows[i]!; }
+  /** Ends the batch: its COPY bytes are kept for the writer (encoded-batch.ts). */
+  seal(): this {
+    rememberEncoding(this, this.columns.map((c) => c.name), this.writer.finish());
+    return this;
+  }
+
+  encodeRow(w: BinaryCopyWriter, i: number): void { this.encode(w, this.rowValues(i)); }
+  rowValues(i: number): readonly CellValue[] { return this.valuesOf(this.originals[i]); }
   rowOrigin(i: number): { recordIndex: number; record: string } {
-    const original = this.originals[i];
-    return { recordIndex: this.recordIndexes[i]!, record: original === undefined ? valuesToJson(this.columns, this.rows[i]!) : jsonOf(original) };
+    return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.originals[i]) };
   }
 }
 

@@ -93,6 +93,8 @@ export class DefinitionsLoader extends BaseLoader<DefinitionRecord> {
     this.sql = buildMergeSql(this.columns);
   }
 
+  protected override readonly groupCommits = false;
+
   protected override async writePrepared(tx: Connection, batch: PreparedBatch): Promise<WriteOutcome> {
     const s = this.sql;
     for (const q of s.prepare) await tx.query(q);

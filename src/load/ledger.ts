@@ -93,13 +93,25 @@ export async function committedBatches(db: Queryable, loadId: string): Promise<S
   return new Set(rows.map((r) => Number(r.batch_no)));
 }
 
+export interface BatchOutcome {
+  readonly batch: PreparedBatch;
+  readonly inserted: number;
+  readonly rejected: number;
+}
+
 export async function recordBatch(conn: Connection, loadId: string, batch: PreparedBatch, inserted: number, rejected: number): Promise<void> {
+  await recordBatches(conn, loadId, [{ batch, inserted, rejected }]);
+}
+
+/** The ledger rows of batches committed together, in one statement (arrays unnested side by side). */
+export async function recordBatches(conn: Connection, loadId: string, outcomes: readonly BatchOutcome[]): Promise<void> {
+  const iso = (us: bigint | null) => (us === null ? null : microsToIso(us));
   await conn.query(
     `INSERT INTO ${LOAD_BATCHES_TABLE} (load_id, batch_no, records_in, records_inserted, records_rejected, min_time, max_time, instrument_ids)
-     VALUES ($1::bigint, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8::int[])`,
-    [loadId, batch.batchNo, batch.recordsIn, inserted, rejected,
-      batch.minTime === null ? null : microsToIso(batch.minTime), batch.maxTime === null ? null : microsToIso(batch.maxTime),
-      [...batch.instrumentIds]]);
+     SELECT $1::bigint, b.no, b.n_in, b.n_ok, b.n_bad, b.lo, b.hi, ARRAY(SELECT jsonb_array_elements_text(b.ids)::int)
+       FROM unnest($2::int[], $3::int[], $4::int[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[]) AS b(no, n_in, n_ok, n_bad, lo, hi, ids)`,
+    [loadId, outcomes.map((o) => o.batch.batchNo), outcomes.map((o) => o.batch.recordsIn), outcomes.map((o) => o.inserted), outcomes.map((o) => o.rejected),
+      outcomes.map((o) => iso(o.batch.minTime)), outcomes.map((o) => iso(o.batch.maxTime)), outcomes.map((o) => JSON.stringify([...o.batch.instrumentIds]))]);
 }
 
 /** Marks a load completed with totals summed from its committed batches. */

@@ -16,7 +16,10 @@ import * as ledger from './ledger.js';
 import { quarantine } from './quarantine.js';
 import { analyzeLoaded } from './analyze.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
-import { writeBatch, type WriteOutcome } from './write-batch.js';
+import { RowsNeedIsolation, writeBatch, type WriteOutcome } from './write-batch.js';
+import { encodeAhead } from './encoded-batch.js';
+import { ProducerPacer } from './pacer.js';
+import { CombinedBatch, GROUP_MAX_ROWS, GroupNeedsSplit } from './combined-batch.js';
 import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
 import { BackfillSession, type BackfillSummary } from '../backfill/session.js';
 import type { LoadStrategy } from '../backfill/plan.js';
@@ -181,11 +184,15 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     let completed = 0;
     const progress = (n: number) => { completed += n; options.onProgress?.(completed, total); };
     let session: BackfillSession | undefined;
-    const handle = async (tx: Connection, batch: PreparedBatch) => {
-      const out = await session!.write(tx, batch, () => this.writePrepared(tx, batch));
-      const rejections = [...batch.rejections, ...out.dbRejections];
+    /** Writes `unit` (one batch, or `members` combined) with its quarantine rows and ledger rows. */
+    const handle = async (tx: Connection, unit: PreparedBatch, members: readonly PreparedBatch[], optimistic = false) => {
+      const grouped = members.length > 1;
+      const out = await session!.write(tx, unit, () => this.writePrepared(tx, unit, optimistic), members.length);
+      if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0)) throw new GroupNeedsSplit('not every row was written');
+      const rejections = [...unit.rejections, ...out.dbRejections];
       await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
-      await ledger.recordBatch(tx, loadId, batch, out.inserted, rejections.length);
+      if (grouped) await ledger.recordBatches(tx, loadId, members.map((m) => ({ batch: m, inserted: m.rowCount, rejected: m.rejections.length })));
+      else await ledger.recordBatch(tx, loadId, unit, out.inserted, rejections.length);
       countReasons(reasons, rejections);
     };
 
@@ -201,26 +208,60 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
         await dropSecondaryIndexes(engine, this.spec);
       }
-      const batches = batchSource.prepare(this.spec, batchSize, (n) => committed.has(n));
+      const pacer = new ProducerPacer();
+      const pace = () => pacer.pace();
+      const encodeFor = this.useCopy ? this.columns : [];
+      const batches = encodeEach(batchSource.prepare(this.spec, batchSize, (n) => committed.has(n), pace), encodeFor, this.spec.naturalKey, pace);
       if (previous) {
-        await this.replaceInOneTransaction(engine, previous, batches, handle, progress);
+        await this.replaceInOneTransaction(engine, previous, batches, (tx, b) => handle(tx, b, [b]), progress);
       } else {
         const workers = caps.multipleConnections ? this.parallelWorkers : 1;
-        await runWorkers(prefetch(batches, workers + 1), workers, async (item) => {
-          if ('skipped' in item) { progress(item.recordsIn); return; }
-          const ticket = session!.ticket(item); // synchronously, in input order (see backfill/session.ts)
+        const time = this.spec.hypertable?.timeColumn;
+        const keyHasTime = time !== undefined && this.spec.naturalKey.includes(time);
+        // Enough batches ahead for every worker's next group (combined-batch.ts), and no more.
+        // Only appends are grouped: upserts always take the staged merge path, one batch at a time.
+        const groupRows = this.groupCommits && mode === 'append' ? Math.max(GROUP_MAX_ROWS, batchSize) : 1;
+        const depth = workers + Math.ceil(groupRows / batchSize) + 1;
+        const groups = prefetchGroups(batches, depth, (b) => ('skipped' in b ? 0 : b.rowCount), groupRows);
+        await runWorkers(pacer.feed(groups), workers, async (group) => {
+          for (const b of group) if ('skipped' in b) progress(b.recordsIn);
+          const members = group.filter((b): b is PreparedBatch => !('skipped' in b));
+          if (members.length === 0) return;
+          const combine = (ms: readonly PreparedBatch[]): PreparedBatch => {
+            if (ms.length === 1) return ms[0]!;
+            const c = new CombinedBatch(ms);
+            c.joinEncodings(encodeFor.map((col) => col.name), keyHasTime);
+            return c;
+          };
+          const unit = combine(members);
+          const ticket = session!.ticket(unit); // synchronously, in input order (see backfill/session.ts)
           try {
-            await session!.prepare(ticket);
-            // Transient failure (reset, restart, 57P01, 40001, 40P01): retry the batch; if the COMMIT's
-            // outcome was lost with the connection, the ledger says whether the batch landed.
-            await withRetry(async (attempt) => {
-              if (attempt > 0 && (await ledger.committedBatches(engine, loadId)).has(item.batchNo)) return;
-              await engine.transaction((tx) => handle(tx, item));
-            }, LOAD_BATCH_RETRY);
+            await pacer.roundTrips(async () => {
+              await session!.prepare(ticket, members);
+              // Transient failure (reset, restart, 57P01, 40001, 40P01): retry; if the COMMIT's outcome
+              // was lost with the connection, the ledger says which batches landed.
+              await withRetry(async (attempt) => {
+                let pending = members;
+                if (attempt > 0) {
+                  const done = await ledger.committedBatches(engine, loadId);
+                  pending = members.filter((m) => !done.has(m.batchNo));
+                  if (pending.length === 0) return;
+                }
+                const target = pending === members ? unit : combine(pending);
+                try {
+                  await engine.transaction((tx) => handle(pacer.pacedConnection(tx), target, pending, true));
+                } catch (err) {
+                  // A row the validator let through, or a group the fast path cannot take: write the
+                  // batches one by one, isolating the rows the database rejects.
+                  if (!(err instanceof RowsNeedIsolation || err instanceof GroupNeedsSplit)) throw err;
+                  for (const m of pending) await engine.transaction((tx) => handle(pacer.pacedConnection(tx), m, [m]));
+                }
+              }, LOAD_BATCH_RETRY);
+            });
           } finally {
             ticket.release();
           }
-          progress(item.recordsIn);
+          for (const m of members) progress(m.recordsIn);
         });
       }
       if (bulk) {
@@ -254,9 +295,18 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     }
   }
 
-  /** How a prepared batch reaches the table; DefinitionsLoader overrides it with an upsert. */
-  protected writePrepared(tx: Connection, batch: PreparedBatch): Promise<WriteOutcome> {
-    return writeBatch(tx, batch, { table: this.spec.name, columns: this.columns, useCopy: this.useCopy });
+  /**
+   * Whether consecutive prepared batches may be committed together (combined-batch.ts). Only for
+   * writes whose every row lands as given: DefinitionsLoader's upsert turns it off.
+   */
+  protected readonly groupCommits: boolean = true;
+
+  /**
+   * How a prepared batch reaches the table; DefinitionsLoader overrides it with an upsert.
+   * `optimistic`: see WriteOptions.optimistic (a rejected row throws RowsNeedIsolation).
+   */
+  protected writePrepared(tx: Connection, batch: PreparedBatch, optimistic = false): Promise<WriteOutcome> {
+    return writeBatch(tx, batch, { table: this.spec.name, columns: this.columns, useCopy: this.useCopy, optimistic });
   }
 
   /**
@@ -289,26 +339,55 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 }
 
 /**
- * Prepares up to `depth` batches ahead of the workers: while a worker awaits the server (COPY,
- * COMMIT), the event loop decodes and validates the next batches, so client and server work
- * overlap instead of alternating. Memory stays bounded by `depth` batches.
+ * Prepares up to `depth` items ahead of the workers: while a worker awaits the server (COPY,
+ * COMMIT), the producer decodes and validates the next batches, so client and server work overlap
+ * instead of alternating; memory stays bounded by `depth` items. Hands out groups: the next item
+ * plus the items after it already prepared, up to `maxWeight` in all — a worker takes what is
+ * ready, never waits to fill a group. An error or the end of the source ends a group; it surfaces
+ * with the next call, in order.
  */
-export async function* prefetch<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
+export async function* prefetchGroups<T>(source: AsyncIterable<T>, depth: number, weight: (item: T) => number, maxWeight: number): AsyncIterable<T[]> {
   const it = source[Symbol.asyncIterator]();
-  const queue: Promise<IteratorResult<T>>[] = [];
+  interface Entry { readonly p: Promise<IteratorResult<T>>; result?: IteratorResult<T>; failed: boolean }
+  const queue: Entry[] = [];
+  const request = () => {
+    const p = it.next();
+    const e: Entry = { p, failed: false };
+    p.then((r) => { e.result = r; }, () => { e.failed = true; }); // also observes the rejection until dequeued
+    queue.push(e);
+  };
   try {
     for (;;) {
-      while (queue.length < depth) {
-        const next = it.next();
-        next.catch(() => undefined); // observed when dequeued
-        queue.push(next);
+      while (queue.length < depth) request();
+      const first = await queue.shift()!.p;
+      if (first.done) return;
+      const group = [first.value];
+      let total = weight(first.value);
+      for (;;) {
+        const e = queue[0];
+        if (!e || e.failed || !e.result || e.result.done) break;
+        const w = weight(e.result.value);
+        if (total + w > maxWeight) break;
+        queue.shift();
+        group.push(e.result.value);
+        total += w;
+        request();
       }
-      const r = await queue.shift()!;
-      if (r.done) return;
-      yield r.value;
+      yield group;
     }
   } finally {
     await it.return?.();
+  }
+}
+
+/**
+ * Encodes each batch's COPY bytes as it is produced (encoded-batch.ts), so the encoding runs while
+ * the previous batch streams. Skipped when `columns` is empty (INSERT path).
+ */
+async function* encodeEach(batches: AsyncIterable<BatchOrSkip>, columns: readonly Column[], naturalKey: readonly string[], pace: () => Promise<void>): AsyncIterable<BatchOrSkip> {
+  for await (const b of batches) {
+    if (columns.length > 0 && !('skipped' in b)) await encodeAhead(b, columns, naturalKey, pace);
+    yield b;
   }
 }
 

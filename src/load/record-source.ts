@@ -5,8 +5,10 @@
  */
 import type { TableSpec } from '../schema/tables.js';
 import { ValuesBatch, jsonOf, type PreparedBatch } from './batch.js';
+import type { CellValue } from '../schema/types.js';
 import { RecordNormalizer } from './normalize.js';
 import type { SourceIdentity } from './ledger.js';
+import { yieldToIo } from './pacer.js';
 
 /** A batch the ledger already holds: only its record count is needed to keep numbering. */
 export interface SkippedBatch {
@@ -22,7 +24,11 @@ export interface BatchSource {
   readonly identity?: SourceIdentity;
   /** Total input records if known in advance (for progress). */
   readonly totalRecords?: number;
-  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip>;
+  /**
+   * `pace`, when given, is awaited between slices of the source's work: the loader uses it to keep
+   * the producer off the event loop while its workers wait on short query round trips (pacer.ts).
+   */
+  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip>;
 }
 
 export function isBatchSource(v: unknown): v is BatchSource {
@@ -32,10 +38,9 @@ export function isBatchSource(v: unknown): v is BatchSource {
 export type RecordInput<R> = Iterable<R | readonly R[]> | AsyncIterable<R | readonly R[]>;
 
 /**
- * Records validated between two returns to the event loop while a batch is prepared: ~0.2 ms of
- * work. Every query round trip of the batch in flight (BEGIN, locks, SAVEPOINT, COMMIT, ...) may
- * wait for one such slice, so slices must be short; a setImmediate per 256 records still costs
- * well under 1% of the normalization itself.
+ * Records validated between two returns to the event loop while a batch is prepared: under 1 ms of
+ * work, so the COPY in flight keeps being fed; the pace function decides whether the producer may
+ * go on (pacer.ts). A setImmediate per 256 records costs well under 1% of the normalization.
  */
 const YIELD_EVERY_RECORDS = 256;
 
@@ -48,24 +53,29 @@ export class RecordSource<R extends object> implements BatchSource {
    * would otherwise wait for every batch to be normalized). Safe here because each ValuesBatch
    * owns its rows; a source that reuses buffers between batches must not be read ahead.
    */
-  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
-    return readAhead(this.produce(spec, batchSize, isCommitted));
+  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void> = yieldToIo): AsyncIterable<BatchOrSkip> {
+    return readAhead(this.produce(spec, batchSize, isCommitted, pace));
   }
 
-  private async *produce(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncGenerator<BatchOrSkip> {
+  private async *produce(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void>): AsyncGenerator<BatchOrSkip> {
     const normalizer = new RecordNormalizer(spec);
     const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
     const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
+    const valuesOf = (original: unknown): readonly CellValue[] => {
+      const n = normalizer.normalize(original as Record<string, unknown>);
+      if (!n.ok) throw new Error(`a record accepted earlier no longer normalizes (${n.reason}); was it modified during the load?`);
+      return n.values;
+    };
     let batchNo = 0;
     let recordIndex = 0;
     let current: ValuesBatch | undefined;
     let skippedCount = 0;
     const start = () => {
-      if (isCommitted(batchNo)) { current = undefined; skippedCount = 0; } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex);
+      if (isCommitted(batchNo)) { current = undefined; skippedCount = 0; } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex, valuesOf);
     };
     start();
     const flush = (): BatchOrSkip => {
-      const out: BatchOrSkip = current ?? { skipped: true, batchNo, recordsIn: skippedCount };
+      const out: BatchOrSkip = current?.seal() ?? { skipped: true, batchNo, recordsIn: skippedCount };
       batchNo += 1;
       start();
       return out;
@@ -78,7 +88,7 @@ export class RecordSource<R extends object> implements BatchSource {
         // then, so the batch in flight (its queries, its COPY) proceeds while this one is prepared.
         if (++sinceYield >= YIELD_EVERY_RECORDS) {
           sinceYield = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await pace();
         }
         const idx = recordIndex++;
         if (current) {

@@ -13,6 +13,7 @@ import type { CellValue } from '../schema/types.js';
 import { ident, identList } from '../sql/ident.js';
 import { epochDaysToIso, microsToIso } from '../values/time.js';
 import type { PreparedBatch, Rejection } from './batch.js';
+import { encodedBatch, encodedChunks } from './encoded-batch.js';
 
 export interface WriteOutcome {
   readonly inserted: number;
@@ -23,6 +24,20 @@ export interface WriteOptions {
   readonly table: string;
   readonly columns: readonly Column[];
   readonly useCopy: boolean;
+  /**
+   * Skip the savepoint around the whole batch (two round trips): a row the database rejects then
+   * aborts the caller's transaction with RowsNeedIsolation, and the caller writes the batch again
+   * in a new transaction without this option, where the offending rows are isolated.
+   */
+  readonly optimistic?: boolean;
+}
+
+/** The database rejected a row of an optimistic write; the transaction is aborted (see WriteOptions.optimistic). */
+export class RowsNeedIsolation extends Error {
+  constructor(cause: unknown) {
+    super(`the database rejected a row of the batch (${errorMessage(cause)}); write it again with isolation`, { cause });
+    this.name = 'RowsNeedIsolation';
+  }
 }
 
 /** SQLSTATE classes that mean "this row's data is wrong", not "the session is broken". */
@@ -32,6 +47,14 @@ function isRowDataError(err: unknown): boolean {
 }
 
 export async function writeBatch(conn: Connection, batch: PreparedBatch, opts: WriteOptions): Promise<WriteOutcome> {
+  if (opts.optimistic && batch.rowCount > 0) {
+    try {
+      const inserted = opts.useCopy ? await copyRange(conn, batch, opts, 0, batch.rowCount) : await insertRange(conn, batch, opts, 0, batch.rowCount);
+      return { inserted, dbRejections: [] };
+    } catch (err) {
+      throw isRowDataError(err) ? new RowsNeedIsolation(err) : err;
+    }
+  }
   const dbRejections: Rejection[] = [];
   const inserted = batch.rowCount === 0 ? 0 : await writeRange(conn, batch, opts, 0, batch.rowCount, dbRejections, 0);
   return { inserted, dbRejections };
@@ -60,6 +83,9 @@ async function writeRange(conn: Connection, batch: PreparedBatch, opts: WriteOpt
 }
 
 function copyRange(conn: Connection, batch: PreparedBatch, opts: WriteOptions, from: number, to: number): Promise<number> {
+  const names = opts.columns.map((c) => c.name);
+  const encoded = from === 0 && to === batch.rowCount ? encodedBatch(batch, names) : undefined;
+  if (encoded) return conn.copyInBinary(opts.table, names, encodedChunks(encoded.bytes));
   function* chunks(): Generator<Uint8Array> {
     const w = new BinaryCopyWriter();
     for (let i = from; i < to; i++) {
@@ -69,7 +95,7 @@ function copyRange(conn: Connection, batch: PreparedBatch, opts: WriteOptions, f
     }
     yield w.finish();
   }
-  return conn.copyInBinary(opts.table, opts.columns.map((c) => c.name), chunks());
+  return conn.copyInBinary(opts.table, names, chunks());
 }
 
 /**
