@@ -23,8 +23,8 @@ export class GroupNeedsSplit extends Error {
   }
 }
 
-/** Rows committed together at most (several batches of the seed's defaults, ~7 MB of COPY bytes). */
-export const GROUP_MAX_ROWS = 100_000;
+/** Rows committed together at most (five batches of the trades default, ~3.5 MB of COPY bytes). */
+export const GROUP_MAX_ROWS = 50_000;
 
 export class CombinedBatch implements PreparedBatch {
   readonly batchNo: number;

@@ -221,7 +221,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         // Enough batches ahead for every worker's next group (combined-batch.ts), and no more.
         // Only appends are grouped: upserts always take the staged merge path, one batch at a time.
         const groupRows = this.groupCommits && mode === 'append' ? Math.max(GROUP_MAX_ROWS, batchSize) : 1;
-        const depth = workers + Math.ceil(groupRows / batchSize) + 1;
+        const depth = workers + Math.ceil(groupRows / batchSize);
         const groups = prefetchGroups(batches, depth, (b) => ('skipped' in b ? 0 : b.rowCount), groupRows);
         await runWorkers(pacer.feed(groups), workers, async (group) => {
           for (const b of group) if ('skipped' in b) progress(b.recordsIn);
@@ -356,9 +356,13 @@ export async function* prefetchGroups<T>(source: AsyncIterable<T>, depth: number
     p.then((r) => { e.result = r; }, () => { e.failed = true; }); // also observes the rejection until dequeued
     queue.push(e);
   };
+  let closed = false;
+  // Asking the source for more runs the producer up to its next pause, synchronously: done from
+  // the next turn of the event loop, so the worker that takes a group goes on to its statements first.
+  const refill = () => { if (!closed) while (queue.length < depth) request(); };
   try {
     for (;;) {
-      while (queue.length < depth) request();
+      if (queue.length === 0) refill();
       const first = await queue.shift()!.p;
       if (first.done) return;
       const group = [first.value];
@@ -371,11 +375,12 @@ export async function* prefetchGroups<T>(source: AsyncIterable<T>, depth: number
         queue.shift();
         group.push(e.result.value);
         total += w;
-        request();
       }
+      setImmediate(refill);
       yield group;
     }
   } finally {
+    closed = true;
     await it.return?.();
   }
 }
