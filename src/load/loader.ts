@@ -27,7 +27,7 @@ import type { LoadStrategy } from '../backfill/plan.js';
 export interface LoaderConfig extends ConnectionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
   readonly engine?: Engine;
-  /** Input records per batch: the unit of COPY, commit and resume. */
+  /** Input records per batch: the unit of validation, of the ledger and of resume (ready batches may share a COMMIT, see combined-batch.ts). */
   readonly batchSize?: number;
   /** COPY connections working at once (server engine; the embedded engine has one session). */
   readonly parallelWorkers?: number;
