@@ -19,6 +19,8 @@ export interface LoadFileOptions {
   bulk?: boolean;
   replace?: boolean;
   batchSize?: number;
+  /** Rows one COMMIT may carry (LoaderConfig.maxRowsPerCommit). */
+  maxRowsPerCommit?: number;
   /** Records done and, when known, the file's record count. */
   onProgress?: (records: number, total?: number) => void;
 }
@@ -39,8 +41,8 @@ export interface LoadFileResult extends BulkLoadResult {
  */
 const DBN_BATCH_SIZE: Partial<Record<TableName, number>> = { trades_data: 50_000, tbbo_data: 50_000 };
 
-export function loaderFor(table: TableName, engine: Engine, options: { workers?: number; batchSize?: number }) {
-  const config = { engine, parallelWorkers: options.workers, batchSize: options.batchSize };
+export function loaderFor(table: TableName, engine: Engine, options: { workers?: number; batchSize?: number; maxRowsPerCommit?: number }) {
+  const config = { engine, parallelWorkers: options.workers, batchSize: options.batchSize, maxRowsPerCommit: options.maxRowsPerCommit };
   switch (table) {
     case 'trades_data': return new TradesLoader(config);
     case 'tbbo_data': return new TBBOLoader(config);

@@ -29,6 +29,11 @@ export interface LoaderConfig extends ConnectionOptions {
   readonly engine?: Engine;
   /** Input records per batch: the unit of validation, of the ledger and of resume (ready batches may share a COMMIT, see combined-batch.ts). */
   readonly batchSize?: number;
+  /**
+   * Rows one COMMIT may carry when batches are ready ahead (default 50,000; combined-batch.ts).
+   * At most batchSize: every batch is committed on its own.
+   */
+  readonly maxRowsPerCommit?: number;
   /** COPY connections working at once (server engine; the embedded engine has one session). */
   readonly parallelWorkers?: number;
   /** false = multi-row INSERT instead of COPY (slower; for servers or proxies without COPY). */
@@ -107,6 +112,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   readonly enableCompression: boolean;
   readonly createIndexes: boolean;
   readonly analyzeTables: boolean;
+  readonly maxRowsPerCommit: number;
   protected readonly columns: readonly Column[];
   private enginePromise: Promise<Engine> | undefined;
   private readonly ownsEngine: boolean;
@@ -118,6 +124,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     this.enableCompression = config.enableCompression ?? false;
     this.createIndexes = config.createIndexes ?? true;
     this.analyzeTables = config.analyzeTables ?? true;
+    this.maxRowsPerCommit = positiveInt('maxRowsPerCommit', config.maxRowsPerCommit ?? GROUP_MAX_ROWS);
     this.columns = loadedColumns(spec);
     this.ownsEngine = config.engine === undefined;
     if (config.engine) this.enginePromise = Promise.resolve(config.engine);
@@ -220,7 +227,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         const keyHasTime = time !== undefined && this.spec.naturalKey.includes(time);
         // Enough batches ahead for every worker's next group (combined-batch.ts), and no more.
         // Only appends are grouped: upserts always take the staged merge path, one batch at a time.
-        const groupRows = this.groupCommits && mode === 'append' ? Math.max(GROUP_MAX_ROWS, batchSize) : 1;
+        const groupRows = this.groupCommits && mode === 'append' ? Math.max(this.maxRowsPerCommit, batchSize) : 1;
         const depth = workers + Math.ceil(groupRows / batchSize);
         const groups = prefetchGroups(batches, depth, (b) => ('skipped' in b ? 0 : b.rowCount), groupRows);
         await runWorkers(pacer.feed(groups), workers, async (group) => {

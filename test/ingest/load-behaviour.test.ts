@@ -123,7 +123,8 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     await writeSynth(synthTrades(N, { sideN: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
     let seen = 0;
     const crash = (done: number) => { seen = done; if (done >= 3 * BATCH) throw new Error('simulated crash after 3 committed batches'); };
-    await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
+    // One COMMIT per batch (batches prepared ahead would otherwise share the third one's COMMIT).
+    await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, maxRowsPerCommit: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
     expect(seen).toBe(3 * BATCH);
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['failed']);
     expect(await rowCount(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side N each

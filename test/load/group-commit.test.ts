@@ -78,6 +78,17 @@ describe.each(ENGINE_KINDS)('group commits (%s)', (kind) => {
     expect(progress).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 100)); // still reported batch by batch
   });
 
+  it('maxRowsPerCommit = batchSize commits every batch on its own', async () => {
+    await reset(te.engine, ['trades_data']);
+    const records = Array.from({ length: 1_000 }, (_, i) => trade(i));
+    const res = await new TradesLoader({ engine: te.engine, batchSize: 100, maxRowsPerCommit: 100 }).bulkLoad(records, { source: { source: 'no-groups', contentHash: uniqueHash('no-groups') } });
+    expect(res.recordsInserted).toBe(1_000);
+    const rows = await batchRows(res.loadId);
+    expect(rows).toHaveLength(10);
+    expect(new Set(rows.map((r) => r.committed)).size).toBe(10);
+    expect(() => new TradesLoader({ engine: te.engine, maxRowsPerCommit: 0 })).toThrow(/maxRowsPerCommit must be a positive integer/);
+  });
+
   describe('a row only the database rejects, inside a group', () => {
     const EXTRA = 'tv_test_group_size_limit';
     beforeAll(async () => { await te.engine.query(`ALTER TABLE trades_data ADD CONSTRAINT ${EXTRA} CHECK (size < 1000000)`); });
