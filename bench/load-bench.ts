@@ -4,12 +4,14 @@
  * ratios matter on a noisy machine.
  *
  *   npx tsc -p . && node dist/bench/load-bench.js [--rows N] [--insert-rows N] [--embedded-rows N]
- *                                                 [--only a,b,c,bulk,d,e,emb] [--no-embedded]
+ *                                                 [--only a,b,b1,c,bulk,d,e,emb] [--no-embedded]
  *
  * Variants (TRUNCATE + CHECKPOINT between them):
  *   (a)   server-side COPY trades_data FROM '<csv file>' (FORMAT csv) — the reference; run first and
  *         again last, the mean is the reference (the spread shows how noisy the machine was)
- *   (b)   tickvault TradesLoader, one worker (binary COPY, ledger, validation)
+ *   (b)   tickvault TradesLoader, one worker (binary COPY, ledger, validation; batches of 10,000,
+ *         those ready ahead committed together up to 50,000 rows)
+ *   (b1)  the same with one COMMIT per batch (maxRowsPerCommit = batchSize)
  *   (c)   tickvault, 2 workers
  *   (bulk) tickvault, 2 workers, bulk mode (indexes dropped, rebuilt after; rebuild included)
  *   (d)   the obvious approach: records → CSV text → COPY FROM STDIN (pg-copy-streams)
@@ -148,7 +150,7 @@ async function serverCopyFromFile(url: string, file: string, rows: number): Prom
  * false), because the reference (a) does not maintain them either; their refresh after (b) is
  * timed separately and printed below the table.
  */
-async function tickvaultLoad(engine: Engine, url: string | null, rows: number, chunk: number, config: { parallelWorkers?: number; useCopy?: boolean }, bulk = false): Promise<Timing> {
+async function tickvaultLoad(engine: Engine, url: string | null, rows: number, chunk: number, config: { parallelWorkers?: number; useCopy?: boolean; maxRowsPerCommit?: number }, bulk = false): Promise<Timing> {
   if (url) await resetTable(url);
   const loader = new TradesLoader({ engine, analyzeTables: false, ...config });
   const source = { source: 'bench', contentHash: `bench:${Date.now()}:${Math.random()}` };
@@ -225,6 +227,10 @@ async function main(): Promise<void> {
       const lo = nsToIsoMicros(DEFAULT_START_NS);
       const hi = nsToIsoMicros(DEFAULT_START_NS + 23n * 3_600_000_000_000n);
       refreshB = await timed(args.rows, () => refreshAfterLoad(engine, 'trades_data', lo, hi));
+    }
+    if (want('b1')) {
+      step('(b) tickvault, 1 worker, one COMMIT per 10,000-row batch');
+      results.push({ key: 'b1', label: '(b) 1 worker, one COMMIT per batch', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 1, maxRowsPerCommit: 10_000 }) });
     }
     if (want('c')) { step('(c) tickvault, 2 workers'); results.push({ key: 'c', label: '(c) tickvault, 2 workers', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }) }); }
     if (want('bulk')) { step('(c) tickvault, 2 workers, bulk mode'); results.push({ key: 'bulk', label: '(c) tickvault, 2 workers, bulk mode', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }, true) }); }
