@@ -20,9 +20,16 @@ export class ProducerPacer {
   private parked: (() => void)[] = [];
   private wakeScheduled = false;
 
-  /** Whether the producer may run now. */
+  /** Workers whose COPY is streaming: the server has work, whatever the others wait for. */
+  private copying = 0;
+
+  /**
+   * Whether the producer may run now: no worker waits on a round trip, or one waits for a batch,
+   * or a COPY keeps the server busy — with several workers, delaying one worker's round trip while
+   * another's COPY runs costs nothing on a machine whose cores the client and server share.
+   */
   get open(): boolean {
-    return this.inRoundTrips === 0 || this.starving > 0;
+    return this.inRoundTrips === 0 || this.starving > 0 || this.copying > 0;
   }
 
   /** Awaited by the producer between slices of work: lets I/O callbacks run, then waits for its turn. */
@@ -49,10 +56,12 @@ export class ProducerPacer {
   /** Inside roundTrips: the producer may run while `fn` (a COPY) keeps the server busy. */
   async serverBusy<T>(fn: () => Promise<T>): Promise<T> {
     this.inRoundTrips -= 1;
+    this.copying += 1;
     this.wake();
     try {
       return await fn();
     } finally {
+      this.copying -= 1;
       this.inRoundTrips += 1;
     }
   }
