@@ -52,6 +52,9 @@ export async function validateDbnFile(file: string): Promise<number> {
   return decoder.recordCount;
 }
 
+/** Slots of the instrument_id → symbol-field cache of prepare() (a power of two, minus one). */
+const SYM_CACHE_MASK = 255;
+
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
@@ -114,6 +117,8 @@ export class DbnFileSource implements BatchSource {
       start();
     };
     const noFast = new Int32Array(0);
+    const symCacheName: (string | null)[] = new Array<string | null>(SYM_CACHE_MASK + 1).fill(null);
+    const symCacheIndex = new Int32Array(SYM_CACHE_MASK + 1);
 
     /**
      * Turns one decoder batch into rows, rejections and checkpoint batches (into `done`), once its
@@ -196,14 +201,15 @@ export class DbnFileSource implements BatchSource {
           let block: TupleBlock | Promise<TupleBlock> = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
           if (codec) {
             syms = new Int32Array(count);
-            // Symbol-field index of the previous record's symbol: consecutive records often share one.
-            let lastSymbol: string | null = null;
-            let lastSym = -1;
+            const { view, offsets } = batch;
             for (let i = 0; i < count; i++) {
               const symbol = resolved[i]!;
               if (symbol === null || !mapper.accepts(rtypes[i]!, schema)) { syms[i] = -1; continue; }
-              if (symbol !== lastSymbol) { lastSymbol = symbol; lastSym = symbolFields.indexOf(symbol); }
-              syms[i] = lastSym;
+              // Instruments interleave, so remember each one's last symbol rather than only the
+              // previous record's; the strings are the symbol map's own, so === mostly compares pointers.
+              const h = view.getUint32(offsets[i]! + 4, true) & SYM_CACHE_MASK;
+              if (symCacheName[h] !== symbol) { symCacheName[h] = symbol; symCacheIndex[h] = symbolFields.indexOf(symbol); }
+              syms[i] = symCacheIndex[h]!;
             }
             block = encoder!.encode(batch.bytes, batch.offsets, syms);
           }

@@ -98,7 +98,7 @@ class WorkerTupleEncoder implements TupleEncoder {
     if (!buf || buf.byteLength < records.length) buf = new ArrayBuffer(Math.max(records.length, 1 << 20));
     const copy = new Uint8Array(buf, 0, records.length);
     copy.set(records);
-    const job: TupleJob = { id: this.nextId++, records: copy, offsets, syms, newFields: all.slice(this.fieldsSent) };
+    const job: TupleJob = { id: this.nextId++, records: copy, offsets, syms, newFields: all.slice(this.fieldsSent).map((f) => f.bytes) };
     this.fieldsSent = all.length;
     return new Promise<TupleBlock>((resolve, reject) => {
       this.waiting.set(job.id, { resolve, reject });

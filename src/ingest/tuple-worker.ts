@@ -5,16 +5,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeTupleBlock, fastCodecFor } from './fast-codecs.js';
+import { type FieldWords, fieldWords } from '../copy/tuple-fields.js';
 import type { TableName } from '../schema/tables.js';
 import type { TupleJob, TupleReply } from './tuple-encoder.js';
 
 const port = parentPort!;
 const codec = fastCodecFor((workerData as { table: TableName }).table)!;
-const fields: Uint8Array[] = [];
+const fields: FieldWords[] = [];
 
 port.on('message', (job: TupleJob) => {
   try {
-    for (const f of job.newFields) fields.push(f);
+    for (const f of job.newFields) fields.push(fieldWords(f));
     const block = encodeTupleBlock(codec, job.records, job.offsets, job.syms, fields);
     const reply: TupleReply = { id: job.id, block, records: job.records };
     port.postMessage(reply, [block.bytes.buffer as ArrayBuffer, block.ends.buffer as ArrayBuffer, block.timeUs.buffer as ArrayBuffer, job.records.buffer as ArrayBuffer]);
