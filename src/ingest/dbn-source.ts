@@ -117,6 +117,8 @@ export class DbnFileSource implements BatchSource {
       start();
     };
     const noFast = new Int32Array(0);
+    const resolvedBufs: (string | null)[][] = [[], []];
+    let flip = 0;
     const symCacheName: (string | null)[] = new Array<string | null>(SYM_CACHE_MASK + 1).fill(null);
     const symCacheIndex = new Int32Array(SYM_CACHE_MASK + 1);
 
@@ -193,7 +195,9 @@ export class DbnFileSource implements BatchSource {
     try {
       try {
         for await (const batch of decoder.batches()) {
-          const resolved: (string | null)[] = new Array(batch.count);
+          // Two arrays in turn: the pending batch keeps its own until it is classified. (A fresh
+          // array per batch lived just long enough to be promoted, and fed the old-space GC.)
+          const resolved = resolvedBufs[flip ^= 1]!;
           const missing = symbols.resolveBatch(batch, resolved);
           if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked);
           const { rtypes, count, schema } = batch;

@@ -159,7 +159,8 @@ export function fastCodecFor(table: TableName): FastRowCodec | undefined {
 /**
  * Tuples of a decoder batch's fast rows, back to back: the k-th fast record's tuple is
  * bytes[ends[k - 1] ?? 0, ends[k]). timeUs[i] is record i's timestamp (µs) when the codec took
- * it, -1 when it did not (the record goes the generic way).
+ * it, -1 when it did not (the record goes the generic way); it is only read while the decoder
+ * batch is classified, and the in-thread encoder recycles it afterwards.
  */
 export interface TupleBlock {
   readonly bytes: Uint8Array;
@@ -172,7 +173,9 @@ export interface TupleBlock {
  * index of its symbol field in `fields`; -1 = not a candidate). A pure function of its inputs:
  * the tuple worker runs it on its own thread.
  */
-export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offsets: Int32Array, syms: Int32Array, fields: readonly FieldWords[]): TupleBlock {
+export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offsets: Int32Array, syms: Int32Array, fields: readonly FieldWords[],
+  /** Where to put timeUs when the caller recycles it (in-thread: it is read only until the batch is classified). */
+  timeScratch?: Float64Array): TupleBlock {
   const n = offsets.length;
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   // Uninitialised memory: every byte handed out is written first, and zero-filling ~2 MB a batch
@@ -180,7 +183,7 @@ export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offse
   let b: Uint8Array = Buffer.allocUnsafeSlow(Math.max(4096, n * 84));
   let d = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ends = new Int32Array(n);
-  const timeUs = new Float64Array(n);
+  const timeUs = timeScratch && timeScratch.length >= n ? timeScratch.subarray(0, n) : new Float64Array(n);
   let p = 0;
   let k = 0;
   for (let i = 0; i < n; i++) {

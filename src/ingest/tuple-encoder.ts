@@ -5,6 +5,7 @@
  * moves the work. Jobs are answered in submission order.
  */
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TableName } from '../schema/tables.js';
@@ -29,8 +30,15 @@ export interface TupleEncoder {
   close(): Promise<void>;
 }
 
-/** Input size from which the worker pays off: its start-up (~30–50 ms) against ~100 ns a row. */
+/** Input size from which the worker can pay off: its start-up (~30–50 ms) against ~200 ns a row. */
 export const TUPLE_WORKER_MIN_FILE_BYTES = 8 << 20;
+/**
+ * Cores needed before the worker is used by default: the zstd process, its reader thread, this
+ * thread and the encoder each want one. Measured on a 2-vCPU machine (10M trades, file → COPY
+ * bytes): in-thread 4.9–6.2 s, with the worker 7.1–8.2 s — two threads there ran at ~1.4× the
+ * throughput of one, not 2×, and the hand-offs (copies, transfers, wake-ups) cost the rest.
+ */
+export const TUPLE_WORKER_MIN_CORES = 4;
 
 const WORKER_URL = new URL('./tuple-worker.js', import.meta.url);
 
@@ -41,9 +49,17 @@ export function tupleWorkerAvailable(): boolean {
 
 class InThreadTupleEncoder implements TupleEncoder {
   private readonly codec;
+  /**
+   * timeUs arrays in turn: a block's is read only until its batch is classified, which happens
+   * before the block after next is encoded (DbnFileSource.prepare keeps one batch pending).
+   */
+  private readonly times = [new Float64Array(0), new Float64Array(0)];
+  private flip = 0;
   constructor(table: TableName, private readonly symbols: SymbolFields) { this.codec = fastCodecFor(table)!; }
   encode(records: Uint8Array, offsets: Int32Array, syms: Int32Array): TupleBlock {
-    return encodeTupleBlock(this.codec, records, offsets, syms, this.symbols.all);
+    const k = (this.flip ^= 1);
+    if (this.times[k]!.length < offsets.length) this.times[k] = new Float64Array(Math.max(offsets.length, 1 << 15));
+    return encodeTupleBlock(this.codec, records, offsets, syms, this.symbols.all, this.times[k]);
   }
   async close(): Promise<void> { /* nothing held */ }
 }
@@ -115,10 +131,14 @@ class WorkerTupleEncoder implements TupleEncoder {
 }
 
 /**
- * The encoder for a load of `file`: the worker for large files when its compiled module exists
- * (`worker: true` asks for it whatever the size, `false` forbids it), else in-thread.
+ * The encoder for a load of `file`: the worker for large files on machines with enough cores when
+ * its compiled module exists (`worker: true` asks for it regardless, `false` forbids it), else
+ * in-thread.
  */
 export function createTupleEncoder(table: TableName, symbols: SymbolFields, file: string, worker?: boolean): TupleEncoder {
-  const big = worker ?? (() => { try { return statSync(file).size >= TUPLE_WORKER_MIN_FILE_BYTES; } catch { return false; } })();
-  return big && tupleWorkerAvailable() ? new WorkerTupleEncoder(table, symbols) : new InThreadTupleEncoder(table, symbols);
+  // TICKVAULT_TUPLE_WORKER=0/1 overrides the default rule (benchmarks, comparisons).
+  const env = process.env.TICKVAULT_TUPLE_WORKER;
+  const use = worker ?? (env === '0' ? false : env === '1' ? true
+    : availableParallelism() >= TUPLE_WORKER_MIN_CORES && (() => { try { return statSync(file).size >= TUPLE_WORKER_MIN_FILE_BYTES; } catch { return false; } })());
+  return use && tupleWorkerAvailable() ? new WorkerTupleEncoder(table, symbols) : new InThreadTupleEncoder(table, symbols);
 }
