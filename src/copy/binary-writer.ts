@@ -97,8 +97,6 @@ export class BinaryCopyWriter {
   /** Threshold (bytes) at which takeChunk() releases a chunk. */
   readonly chunkSize: number;
   private buf: Buffer;
-  /** Big-endian view over `buf`, handed to tuple encoders (beginTuple); replaced when buf grows. */
-  private dv: DataView;
   private pos = 0;
   /**
    * Rows appended by reference (appendEncoded): bytes src[refStart, refEnd) logically follow
@@ -123,7 +121,6 @@ export class BinaryCopyWriter {
     this.chunkSize = chunkSize;
     const initial = (Number.isFinite(chunkSize) ? Math.min(chunkSize, 64 * 1024 * 1024) : DEFAULT_CHUNK_SIZE) + CHUNK_HEADROOM;
     this.buf = Buffer.allocUnsafe(initial);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.writeHeader();
   }
 
@@ -176,7 +173,6 @@ export class BinaryCopyWriter {
     const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   // ---- rows -------------------------------------------------------------------------
@@ -203,31 +199,6 @@ export class BinaryCopyWriter {
     this.pos = this.rowStart;
     this.rowStart = -1;
     this.rowCount--;
-  }
-
-  /**
-   * Starts a row that the caller writes as a whole (field count, every length word and value)
-   * straight into `tupleBytes`/`tupleView` from the returned offset, then closes with endTuple().
-   * For encoders whose per-field method calls cost more than the bytes themselves (the DBN fast
-   * path); `maxBytes` must bound the tuple, and the caller guarantees the bytes are a valid tuple.
-   */
-  beginTuple(maxBytes: number): number {
-    if (this.finished) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
-    if (this.refSrc !== null) this.settle();
-    if (this.pos + maxBytes > this.buf.length) this.grow(maxBytes);
-    this.rowStart = this.pos;
-    this.rowCount++;
-    return this.pos;
-  }
-
-  /** The buffer beginTuple() reserved space in (valid until the next beginTuple/field call). */
-  get tupleBytes(): Uint8Array { return this.buf; }
-  /** DataView over tupleBytes (same offsets; big-endian by default, as COPY wants). */
-  get tupleView(): DataView { return this.dv; }
-
-  /** Ends the row begun by beginTuple(): `end` is the offset just past its last byte. */
-  endTuple(end: number): void {
-    this.pos = end;
   }
 
   /**

@@ -1,9 +1,10 @@
 /**
- * COPY binary fields written at an explicit offset of a caller-held buffer (BinaryCopyWriter's
- * beginTuple), each returning the offset after the field. These are the bytes of the writer's
- * own field methods for the value ranges stated on each function, without a method call, an
- * `ensure` and a `pos` update per field: at ~10 M rows the per-call overhead cost more than the
- * bytes. test/copy/tuple-fields.test.ts pins each one to the general writer method it shortcuts.
+ * COPY binary fields written at an explicit offset of a caller-held buffer (a block of whole
+ * tuples, later appended with BinaryCopyWriter.appendEncoded), each returning the offset after
+ * the field. These are the bytes of the writer's own field methods for the value ranges stated on
+ * each function, without a method call, an `ensure` and a `pos` update per field: at ~10 M rows
+ * that overhead cost more than the bytes. test/copy/tuple-fields.test.ts pins each one to the
+ * general writer method it shortcuts.
  *
  * All values arrive as doubles holding exact integers: no BigInt anywhere.
  */

@@ -1,8 +1,9 @@
 /**
- * A PreparedBatch over decoded DBN bytes. Rows are kept as (decoder batch, record index) pairs
- * and encoded straight from the record bytes when the table has a fast encoder (trades, tbbo):
- * no per-row object, no BigInt. Rows the fast path does not vouch for go through the generic
- * mapping (dbn-mapping.ts) and the table description's validation, and are stored as values.
+ * A PreparedBatch over decoded DBN bytes. When the table has a fast codec (trades, tbbo), the
+ * records it vouches for were encoded into COPY tuples per decoder batch straight from the record
+ * bytes (fast-codecs.ts: no per-row object, no BigInt), and the batch keeps runs of them. Rows the
+ * fast path does not vouch for go through the generic mapping (dbn-mapping.ts) and the table
+ * description's validation, and are stored as values.
  *
  * The fast path is an optimisation only: it accepts a record only when every column rule holds
  * on the raw fields, and test/ingest/fast-path.test.ts proves it produces the same rows and the
