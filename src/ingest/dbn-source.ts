@@ -92,7 +92,6 @@ export class DbnFileSource implements BatchSource {
     const looked = new Set<number>();
     const scratch: Record<string, CellValue> = {};
     const decoder = await openDbn(this.file);
-    const resolved: (string | null)[] = [];
     // Ids of this table's records that stayed without a symbol after the file's mappings AND the
     // stored history (SymbolMap's own list also counts ids the history resolved afterwards).
     const unresolved = new Set<number>();

@@ -1,6 +1,6 @@
 /**
- * The DBN fast path's per-table codecs: decide from the raw record bytes whether every column rule
- * holds (check), and write the whole COPY tuple straight from those bytes (encode) into a block of
+ * The DBN fast path's per-table codecs: check from the raw record bytes that every column rule
+ * holds and, in the same pass, write the whole COPY tuple straight from those bytes into a block of
  * tuples (encodeTupleBlock) — no cursor, no per-field method call, no BigInt, no string per row.
  * Blocks are plain bytes, so they can be encoded on another thread (tuple-encoder.ts) and are
  * appended to the COPY stream by reference (BinaryCopyWriter.appendEncoded).
