@@ -98,6 +98,15 @@ export class BinaryCopyWriter {
   readonly chunkSize: number;
   private buf: Buffer;
   private pos = 0;
+  /**
+   * Rows appended by reference (appendEncoded): bytes src[refStart, refEnd) logically follow
+   * buf[0, pos). Kept as a range so consecutive pre-encoded rows cost a comparison each, and
+   * copied (settled) into buf only when something else is written; a chunk that is nothing
+   * but such a range is handed out without a copy.
+   */
+  private refSrc: Uint8Array | null = null;
+  private refStart = 0;
+  private refEnd = 0;
   /** Offset where the current row began, or -1 when it can no longer be rolled back. */
   private rowStart = -1;
   private finished = false;
@@ -117,7 +126,7 @@ export class BinaryCopyWriter {
 
   /** Bytes written and not yet handed out. */
   get pendingBytes(): number {
-    return this.pos;
+    return this.pos + (this.refEnd - this.refStart);
   }
 
   /** Current capacity of the internal buffer (for tests and memory accounting). */
@@ -128,6 +137,8 @@ export class BinaryCopyWriter {
   /** Starts a new COPY stream (header included), keeping the allocated buffer. */
   reset(): void {
     this.pos = 0;
+    this.refSrc = null;
+    this.refStart = this.refEnd = 0;
     this.rowStart = -1;
     this.rowCount = 0;
     this.bytesOut = 0;
@@ -141,7 +152,19 @@ export class BinaryCopyWriter {
   }
 
   private ensure(n: number): void {
+    if (this.refSrc !== null) this.settle();
     if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  /** Copies the pending by-reference range into buf, so buf alone holds every pending byte. */
+  private settle(): void {
+    const src = this.refSrc!;
+    const n = this.refEnd - this.refStart;
+    this.refSrc = null;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.buf.set(src.subarray(this.refStart, this.refEnd), this.pos);
+    this.pos += n;
+    this.refStart = this.refEnd = 0;
   }
 
   private grow(n: number): void {
@@ -176,6 +199,26 @@ export class BinaryCopyWriter {
     this.pos = this.rowStart;
     this.rowStart = -1;
     this.rowCount--;
+  }
+
+  /**
+   * Appends complete tuples encoded elsewhere: bytes src[start, end), which the caller must never
+   * modify afterwards (chunks may be views of them). Counts as one row; a range that continues
+   * the previous one in the same `src` just extends it, so a batch of pre-encoded rows costs a
+   * few comparisons per row and one copy (or none) per chunk.
+   */
+  appendEncoded(src: Uint8Array, start: number, end: number, rows = 1): void {
+    if (this.finished) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
+    if (src === this.refSrc && start === this.refEnd) {
+      this.refEnd = end;
+    } else {
+      if (this.refSrc !== null) this.settle();
+      this.refSrc = src;
+      this.refStart = start;
+      this.refEnd = end;
+    }
+    this.rowStart = -1;
+    this.rowCount += rows;
   }
 
   // ---- fields -------------------------------------------------------------------------
@@ -448,11 +491,24 @@ export class BinaryCopyWriter {
 
   /** The pending bytes as a new Buffer once at least `chunkSize` are pending, else null. */
   takeChunk(): Buffer | null {
-    return this.pos >= this.chunkSize ? this.flush() : null;
+    return this.pos + (this.refEnd - this.refStart) >= this.chunkSize ? this.flush() : null;
   }
 
   /** The pending bytes as a new Buffer regardless of the threshold (null if none). */
   flush(): Buffer | null {
+    const src = this.refSrc;
+    if (src !== null) {
+      if (this.pos === 0) {
+        // Only pre-encoded rows are pending: hand out a view of them, no copy (never modified).
+        const out = Buffer.from(src.buffer, src.byteOffset + this.refStart, this.refEnd - this.refStart);
+        this.refSrc = null;
+        this.refStart = this.refEnd = 0;
+        this.rowStart = -1;
+        this.bytesOut += out.length;
+        return out;
+      }
+      this.settle();
+    }
     const n = this.pos;
     if (n === 0) return null;
     const out = Buffer.allocUnsafe(n);

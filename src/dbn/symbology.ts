@@ -34,6 +34,8 @@ interface Interval {
 }
 
 const DIGITS = /^[0-9]+$/;
+/** Slots of SymbolMap's last-hit cache (a power of two). */
+const HIT_SLOTS = 1024;
 
 /** YYYYMMDD (UTC) -> µs since epoch at 00:00 of that day. */
 export function yyyymmddToMicros(d: number): number {
@@ -61,8 +63,15 @@ function tsToMicros(ts: bigint, open: number): number {
 
 export class SymbolMap {
   private readonly byId = new Map<number, Interval[]>();
-  /** Last interval hit per id: consecutive rows of one instrument and day skip the search. */
-  private readonly lastHit = new Map<number, Interval>();
+  /**
+   * Last interval hit per id, direct-mapped on the id's low bits: rows of one instrument and day
+   * skip the search with a few typed-array reads (a Map lookup per row cost several times more).
+   * A slot holds one id at a time; a collision only means a search.
+   */
+  private readonly hitId = new Float64Array(HIT_SLOTS).fill(-1);
+  private readonly hitStart = new Float64Array(HIT_SLOTS);
+  private readonly hitEnd = new Float64Array(HIT_SLOTS);
+  private readonly hitSymbol: string[] = new Array<string>(HIT_SLOTS).fill('');
   private readonly unresolved = new Map<number, number>();
   /** Metadata intervals that named no instrument_id (rule 3, or a non-numeric id). */
   ignored = 0;
@@ -94,7 +103,8 @@ export class SymbolMap {
     let list = this.byId.get(instrumentId);
     if (!list) this.byId.set(instrumentId, (list = []));
     list.push({ startUs, endUs, symbol });
-    this.lastHit.delete(instrumentId);
+    const h = instrumentId & (HIT_SLOTS - 1);
+    if (this.hitId[h] === instrumentId) this.hitId[h] = -1;
   }
 
   /** Ingests a SymbolMappingMsg (rule 4). */
@@ -107,8 +117,8 @@ export class SymbolMap {
 
   /** Symbol of `instrumentId` at `tsUs` (µs since epoch), or null (and recorded as unresolved). */
   resolve(instrumentId: number, tsUs: number): string | null {
-    const hit = this.lastHit.get(instrumentId);
-    if (hit !== undefined && tsUs >= hit.startUs && tsUs < hit.endUs) return hit.symbol;
+    const h = instrumentId & (HIT_SLOTS - 1);
+    if (this.hitId[h] === instrumentId && tsUs >= this.hitStart[h]! && tsUs < this.hitEnd[h]!) return this.hitSymbol[h]!;
     const list = this.byId.get(instrumentId);
     if (list) {
       // Newest first. The cached range is the hit interval minus the newer intervals skipped on
@@ -118,7 +128,10 @@ export class SymbolMap {
       for (let k = list.length - 1; k >= 0; k--) {
         const iv = list[k]!;
         if (tsUs >= iv.startUs && tsUs < iv.endUs) {
-          this.lastHit.set(instrumentId, { startUs: Math.max(lo, iv.startUs), endUs: Math.min(hi, iv.endUs), symbol: iv.symbol });
+          this.hitId[h] = instrumentId;
+          this.hitStart[h] = Math.max(lo, iv.startUs);
+          this.hitEnd[h] = Math.min(hi, iv.endUs);
+          this.hitSymbol[h] = iv.symbol;
           return iv.symbol;
         }
         if (iv.endUs <= tsUs) lo = Math.max(lo, iv.endUs);

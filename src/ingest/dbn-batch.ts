@@ -1,134 +1,61 @@
 /**
- * A PreparedBatch over decoded DBN bytes. Rows are kept as (decoder batch, record index) pairs
- * and encoded straight from the record bytes when the table has a fast encoder (trades, tbbo):
- * no per-row object, no BigInt. Rows the fast path does not vouch for go through the generic
- * mapping (dbn-mapping.ts) and the table description's validation, and are stored as values.
+ * A PreparedBatch over decoded DBN bytes. When the table has a fast codec (trades, tbbo), the
+ * records it vouches for were encoded into COPY tuples per decoder batch straight from the record
+ * bytes (fast-codecs.ts: no per-row object, no BigInt), and the batch keeps runs of them. Rows the
+ * fast path does not vouch for go through the generic mapping (dbn-mapping.ts) and the table
+ * description's validation, and are stored as values.
  *
  * The fast path is an optimisation only: it accepts a record only when every column rule holds
  * on the raw fields, and test/ingest/fast-path.test.ts proves it produces the same rows and the
  * same COPY bytes as the generic path.
  */
 import type { RecordBatch } from '../dbn/batch.js';
-import { CHAR, Mbp1Cursor, TradeCursor } from '../dbn/cursor.js';
-import { newFixedParts } from '../dbn/fixed.js';
 import type { BinaryCopyWriter } from '../copy/binary-writer.js';
-import type { Column, TableName } from '../schema/tables.js';
+import type { Column } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
 import { rowEncoderFor, valuesToJson, type PreparedBatch, type Rejection } from '../load/batch.js';
 import type { DbnMapper } from './dbn-mapping.js';
+import type { SymbolFields, TupleBlock } from './fast-codecs.js';
 
-const INT4_MAX = 2147483647;
-/** timestamptzNumber is exact within ±8e15 µs (years 1716–2223). */
-const FAST_TS_LIMIT = 8e15;
-const SYMBOL_MAX = 50;
+export { fastCodecFor, SymbolFields, type FastRowCodec } from './fast-codecs.js';
 
-/** Encodes one record of a decoder batch; returns false when it cannot vouch for the record. */
-export interface FastRowCodec {
-  /** Checks the raw record; true = every column rule of the table holds. */
-  accept(batch: RecordBatch, i: number, symbol: string): boolean;
-  encode(w: BinaryCopyWriter, batch: RecordBatch, i: number, symbol: string): void;
-  timeUs(batch: RecordBatch, i: number): number;
+/** One decoder batch and the tuples of its fast rows (encoded before any row of it is handed out). */
+export interface TupleSegment {
+  readonly batch: RecordBatch;
+  readonly block: TupleBlock;
+  /** SymbolFields index of each record's symbol (-1: none), as given to the encoder. */
+  readonly syms: Int32Array;
 }
 
-const parts = newFixedParts();
-
-function positivePrice(ok: boolean): boolean {
-  // DECIMAL(20,8) keeps 8 decimals: a positive price must stay > 0 after rounding the 9th.
-  return ok && parts[0]! > 0 && (parts[1]! > 0 || parts[2]! >= 5);
-}
-
-/** Keeps one cursor positioned: resetting it only when the decoder batch changes. */
-abstract class CursorCodec<C extends TradeCursor> implements FastRowCodec {
-  private last: RecordBatch | undefined;
-  protected constructor(private readonly c: C) {}
-  protected at(batch: RecordBatch, i: number): C {
-    if (batch !== this.last) { this.c.reset(batch); this.last = batch; }
-    return this.c.at(i);
-  }
-  abstract accept(batch: RecordBatch, i: number, symbol: string): boolean;
-  abstract encode(w: BinaryCopyWriter, batch: RecordBatch, i: number, symbol: string): void;
-  timeUs(batch: RecordBatch, i: number): number { return this.at(batch, i).tsEventUs; }
-}
-
-class TradesCodec extends CursorCodec<TradeCursor> {
-  constructor() { super(new TradeCursor()); }
-  accept(batch: RecordBatch, i: number, symbol: string): boolean {
-    const c = this.at(batch, i);
-    const ts = c.tsEventUs;
-    const side = c.side;
-    return c.instrumentId <= INT4_MAX && ts === ts && ts < FAST_TS_LIMIT && symbol.length <= SYMBOL_MAX
-      && positivePrice(c.priceParts(parts)) && c.size > 0 && (side === CHAR.A || side === CHAR.B);
-  }
-  encode(w: BinaryCopyWriter, batch: RecordBatch, i: number, symbol: string): void {
-    const c = this.at(batch, i);
-    w.beginRow(7);
-    w.timestamptzNumber(c.tsEventUs);
-    w.int4(c.instrumentId);
-    w.text(symbol);
-    c.priceParts(parts);
-    w.numericFromNanoParts(parts[0]!, parts[1]!, parts[2]!);
-    w.int8Number(c.size);
-    w.char(c.side === CHAR.A ? 'S' : 'B');
-    w.textIdPair(c.publisherId, c.sequence);
-  }
-}
-
-class TbboCodec extends CursorCodec<Mbp1Cursor> {
-  constructor() { super(new Mbp1Cursor()); }
-  accept(batch: RecordBatch, i: number, symbol: string): boolean {
-    const c = this.at(batch, i);
-    const ts = c.tsEventUs;
-    if (!(c.instrumentId <= INT4_MAX && ts === ts && ts < FAST_TS_LIMIT && symbol.length <= SYMBOL_MAX)) return false;
-    // Both sides present, positive and not crossed; anything else (one-sided, NULL sizes,
-    // crossed or odd values) takes the generic path, which knows every rule.
-    if (c.bidPxUndef || c.askPxUndef || c.bidSz === 0 || c.askSz === 0) return false;
-    if (!positivePrice(c.bidPxParts(parts))) return false;
-    const bidUnits = parts[1]!;
-    const bidFrac = Math.floor(parts[2]! / 10) + (parts[2]! % 10 >= 5 ? 1 : 0);
-    if (!positivePrice(c.askPxParts(parts))) return false;
-    const askFrac = Math.floor(parts[2]! / 10) + (parts[2]! % 10 >= 5 ? 1 : 0);
-    return parts[1]! > bidUnits || (parts[1]! === bidUnits && askFrac >= bidFrac);
-  }
-  encode(w: BinaryCopyWriter, batch: RecordBatch, i: number, symbol: string): void {
-    const c = this.at(batch, i);
-    w.beginRow(7);
-    w.timestamptzNumber(c.tsEventUs);
-    w.int4(c.instrumentId);
-    w.text(symbol);
-    c.bidPxParts(parts);
-    w.numericFromNanoParts(parts[0]!, parts[1]!, parts[2]!);
-    c.askPxParts(parts);
-    w.numericFromNanoParts(parts[0]!, parts[1]!, parts[2]!);
-    w.int8Number(c.bidSz);
-    w.int8Number(c.askSz);
-  }
-}
-
-export function fastCodecFor(table: TableName): FastRowCodec | undefined {
-  if (table === 'trades_data') return new TradesCodec();
-  if (table === 'tbbo_data') return new TbboCodec();
-  return undefined;
-}
-
-/** Rows of one checkpoint batch: fast rows (record references) and generic rows (values). */
+/**
+ * Rows of one checkpoint batch, in record order, as pieces: a run of consecutive fast records of
+ * one decoder batch (whose tuples lie back to back in the segment's block: 5 numbers a run, no
+ * per-row storage), or one generic row held as values. A fast row's COPY bytes are its
+ * pre-encoded tuple, appended by reference; consecutive rows coalesce into one range.
+ */
 export class DbnRowBatch implements PreparedBatch {
   recordsIn = 0;
   readonly rejections: Rejection[] = [];
   readonly instrumentIds = new Set<number>();
-  private readonly segs: RecordBatch[] = [];
-  private seg = new Int32Array(1024);
-  private idx = new Int32Array(1024);
-  private recIndex = new Float64Array(1024);
-  private readonly symbols: string[] = [];
-  /** Generic rows: row number → values (null for fast rows). */
-  private readonly values: (CellValue[] | null)[] = [];
+  private readonly segs: TupleSegment[] = [];
+  /** Per piece: first row, segment index, first record index in the decoder batch, first tuple ordinal (-1: generic row). */
+  private pieceRow: Int32Array = new Int32Array(64);
+  private pieceSeg: Int32Array = new Int32Array(64);
+  private pieceI: Int32Array = new Int32Array(64);
+  private pieceOrd: Int32Array = new Int32Array(64);
+  private pieces = 0;
+  private readonly generic = new Map<number, CellValue[]>();
   private n = 0;
   private minUs = Infinity;
   private maxUs = -Infinity;
+  /** Last id added to instrumentIds: rows of one instrument come in runs, so most adds are skipped. */
+  private lastId = -1;
+  /** Piece of the last encodeRow: rows are encoded in order, so the next row is in it or the next one. */
+  private at = 0;
   private readonly encodeValues;
 
-  constructor(readonly batchNo: number, private readonly columns: readonly Column[], private readonly codec: FastRowCodec | undefined,
-    private readonly mapper: DbnMapper, private readonly timeIndex: number) {
+  constructor(readonly batchNo: number, private readonly columns: readonly Column[],
+    private readonly mapper: DbnMapper, private readonly timeIndex: number, private readonly symbols: SymbolFields) {
     this.encodeValues = rowEncoderFor(columns);
   }
 
@@ -136,53 +63,101 @@ export class DbnRowBatch implements PreparedBatch {
   get minTime(): bigint | null { return this.n === 0 ? null : BigInt(this.minUs); }
   get maxTime(): bigint | null { return this.n === 0 ? null : BigInt(this.maxUs); }
 
-  private slot(batch: RecordBatch, i: number, recordIndex: number, symbol: string, values: CellValue[] | null, timeUs: number, instrumentId: number): void {
-    if (this.n === this.seg.length) this.grow();
-    let s = this.segs.length - 1;
-    if (s < 0 || this.segs[s] !== batch) { this.segs.push(batch); s++; }
-    this.seg[this.n] = s;
-    this.idx[this.n] = i;
-    this.recIndex[this.n] = recordIndex;
-    this.symbols.push(symbol);
-    this.values.push(values);
+  private segIndex(seg: TupleSegment): number {
+    const s = this.segs.length - 1;
+    if (s >= 0 && this.segs[s] === seg) return s;
+    this.segs.push(seg);
+    return s + 1;
+  }
+
+  private piece(seg: number, i: number, ord: number): void {
+    if (this.pieces === this.pieceRow.length) {
+      const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
+      this.pieceRow = grow(this.pieceRow); this.pieceSeg = grow(this.pieceSeg); this.pieceI = grow(this.pieceI); this.pieceOrd = grow(this.pieceOrd);
+    }
+    const k = this.pieces++;
+    this.pieceRow[k] = this.n;
+    this.pieceSeg[k] = seg;
+    this.pieceI[k] = i;
+    this.pieceOrd[k] = ord;
+  }
+
+  /**
+   * Records [from, to) of the segment's decoder batch, all taken by the fast path, whose tuples
+   * are the block's ordinals from `ord` on.
+   */
+  addFastRun(seg: TupleSegment, from: number, to: number, ord: number): void {
+    const s = this.segIndex(seg);
+    const k = this.pieces - 1;
+    // Continues the previous run (a decoder batch split by nothing but a checkpoint boundary)?
+    const last = k >= 0 && this.pieceSeg[k] === s && this.pieceOrd[k] >= 0 && this.pieceI[k]! + (this.n - this.pieceRow[k]!) === from;
+    if (!last) this.piece(s, from, ord);
+    const { timeUs } = seg.block;
+    const { view, offsets } = seg.batch;
+    let min = this.minUs;
+    let max = this.maxUs;
+    let lastId = this.lastId;
+    for (let i = from; i < to; i++) {
+      const t = timeUs[i]!;
+      if (t < min) min = t;
+      if (t > max) max = t;
+      const id = view.getUint32(offsets[i]! + 4, true);
+      if (id !== lastId) { this.instrumentIds.add(id); lastId = id; }
+    }
+    this.minUs = min;
+    this.maxUs = max;
+    this.lastId = lastId;
+    this.n += to - from;
+  }
+
+  addValues(seg: TupleSegment, i: number, values: CellValue[], instrumentId: number): void {
+    this.piece(this.segIndex(seg), i, -1);
+    this.generic.set(this.n, values);
+    const t = Number(values[this.timeIndex] as bigint);
+    if (t < this.minUs) this.minUs = t;
+    if (t > this.maxUs) this.maxUs = t;
+    if (instrumentId !== this.lastId) { this.instrumentIds.add(instrumentId); this.lastId = instrumentId; }
     this.n++;
-    if (timeUs < this.minUs) this.minUs = timeUs;
-    if (timeUs > this.maxUs) this.maxUs = timeUs;
-    this.instrumentIds.add(instrumentId);
   }
 
-  addFast(batch: RecordBatch, i: number, recordIndex: number, symbol: string): void {
-    this.slot(batch, i, recordIndex, symbol, null, this.codec!.timeUs(batch, i), batch.view.getUint32(batch.offsets[i]! + 4, true));
-  }
-
-  addValues(batch: RecordBatch, i: number, recordIndex: number, values: CellValue[], instrumentId: number): void {
-    this.slot(batch, i, recordIndex, '', values, Number(values[this.timeIndex] as bigint), instrumentId);
+  /** Index of the piece holding row r. */
+  private find(r: number): number {
+    let k = this.at;
+    if (k < this.pieces && this.pieceRow[k]! <= r) {
+      if (k + 1 >= this.pieces || this.pieceRow[k + 1]! > r) return k;
+      if (k + 2 >= this.pieces || this.pieceRow[k + 2]! > r) return (this.at = k + 1);
+    }
+    let lo = 0;
+    let hi = this.pieces - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.pieceRow[mid]! <= r) lo = mid; else hi = mid - 1;
+    }
+    return (this.at = lo);
   }
 
   encodeRow(w: BinaryCopyWriter, r: number): void {
-    const v = this.values[r];
-    if (v) this.encodeValues(w, v);
-    else this.codec!.encode(w, this.segs[this.seg[r]!]!, this.idx[r]!, this.symbols[r]!);
+    const k = this.find(r);
+    const ord0 = this.pieceOrd[k]!;
+    if (ord0 < 0) { this.encodeValues(w, this.generic.get(r)!); return; }
+    const { bytes, ends } = this.segs[this.pieceSeg[k]!]!.block;
+    const j = ord0 + (r - this.pieceRow[k]!);
+    w.appendEncoded(bytes, j === 0 ? 0 : ends[j - 1]!, ends[j]!);
   }
 
   rowValues(r: number): readonly CellValue[] {
-    const v = this.values[r];
-    if (v) return v;
-    const batch = this.segs[this.seg[r]!]!;
-    this.mapper.reset(batch);
-    return this.mapper.map(this.idx[r]!, this.symbols[r]!) as CellValue[];
+    const k = this.find(r);
+    if (this.pieceOrd[k]! < 0) return this.generic.get(r)!;
+    const seg = this.segs[this.pieceSeg[k]!]!;
+    const i = this.pieceI[k]! + (r - this.pieceRow[k]!);
+    this.mapper.reset(seg.batch);
+    return this.mapper.map(i, this.symbols.name(seg.syms[i]!)) as CellValue[];
   }
 
   rowOrigin(r: number): { recordIndex: number; record: string } {
-    const recordIndex = this.recIndex[r]!;
+    const k = this.find(r);
+    const seg = this.segs[this.pieceSeg[k]!]!;
+    const recordIndex = seg.batch.firstRecordIndex + this.pieceI[k]! + (this.pieceOrd[k]! < 0 ? 0 : r - this.pieceRow[k]!);
     return { recordIndex, record: valuesToJson(this.columns, this.rowValues(r) as CellValue[], { dbn_record_index: recordIndex }) };
   }
-
-  private grow(): void {
-    const size = this.seg.length * 2;
-    const seg = new Int32Array(size); seg.set(this.seg); this.seg = seg;
-    const idx = new Int32Array(size); idx.set(this.idx); this.idx = idx;
-    const rec = new Float64Array(size); rec.set(this.recIndex); this.recIndex = rec;
-  }
 }
-

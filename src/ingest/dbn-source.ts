@@ -18,7 +18,10 @@ import { loadedColumns, type TableSpec } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
 import { microsToIso } from '../values/time.js';
 import { valuesToJson } from '../load/batch.js';
-import { DbnRowBatch, fastCodecFor } from './dbn-batch.js';
+import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './dbn-batch.js';
+import type { TupleBlock } from './fast-codecs.js';
+import type { RecordBatch } from '../dbn/batch.js';
+import { createTupleEncoder } from './tuple-encoder.js';
 import { firstFailedCheck } from '../load/normalize.js';
 import type { SourceIdentity } from '../load/ledger.js';
 import type { BatchOrSkip, BatchSource } from '../load/record-source.js';
@@ -49,12 +52,17 @@ export async function validateDbnFile(file: string): Promise<number> {
   return decoder.recordCount;
 }
 
+/** Slots of the instrument_id → symbol-field cache of prepare() (a power of two, minus one). */
+const SYM_CACHE_MASK = 255;
+
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
   private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
-    readonly totalRecords?: number) {}
+    readonly totalRecords?: number,
+    /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
+    private readonly tupleWorker?: boolean) {}
 
   /**
    * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
@@ -63,13 +71,14 @@ export class DbnFileSource implements BatchSource {
    * batch is written: the loader commits batch by batch, and a damaged tail discovered mid-load
    * would otherwise leave the batches before it in the table.
    */
-  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean } = {}): Promise<DbnFileSource> {
+  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean;
+    /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean } = {}): Promise<DbnFileSource> {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
     const [contentHash, total] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
     const identity = { source: path.resolve(file), contentHash };
-    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total);
+    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total, options.tupleWorker);
   }
 
   async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
@@ -83,72 +92,146 @@ export class DbnFileSource implements BatchSource {
     const looked = new Set<number>();
     const scratch: Record<string, CellValue> = {};
     const decoder = await openDbn(this.file);
-    const resolved: (string | null)[] = [];
     // Ids of this table's records that stayed without a symbol after the file's mappings AND the
     // stored history (SymbolMap's own list also counts ids the history resolved afterwards).
     const unresolved = new Set<number>();
 
     const codec = this.fastPath ? fastCodecFor(spec.name) : undefined;
+    const symbolFields = new SymbolFields();
+    const encoder = codec ? createTupleEncoder(spec.name, symbolFields, this.file, this.tupleWorker) : undefined;
     // A mapper of its own for the batches' slow paths (rowValues), which run while this loop's
     // mapper is positioned on a later decoder batch.
     const rowMapper = mapperFor(spec.name);
     let batchNo = 0;
     let current: DbnRowBatch | undefined;
     let skippedCount = 0;
+    const done: BatchOrSkip[] = [];
     const start = () => {
       skippedCount = 0;
-      current = isCommitted(batchNo) ? undefined : new DbnRowBatch(batchNo, columns, codec, rowMapper, timeIndex);
+      current = isCommitted(batchNo) ? undefined : new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields);
     };
-    const flush = (): BatchOrSkip => {
-      const out: BatchOrSkip = current ?? { skipped: true, batchNo, recordsIn: skippedCount };
+    const flush = (): void => {
+      done.push(current ?? { skipped: true, batchNo, recordsIn: skippedCount });
       batchNo += 1;
       start();
-      return out;
+    };
+    const noFast = new Int32Array(0);
+    const resolvedBufs: (string | null)[][] = [[], []];
+    let flip = 0;
+    const symCacheName: (string | null)[] = new Array<string | null>(SYM_CACHE_MASK + 1).fill(null);
+    const symCacheIndex = new Int32Array(SYM_CACHE_MASK + 1);
+
+    /**
+     * Turns one decoder batch into rows, rejections and checkpoint batches (into `done`), once its
+     * fast-path tuples are encoded: block.timeUs[i] ≥ 0 marks the records the codec took; every
+     * other record of the table goes through the generic mapping and validation, as always.
+     */
+    const classify = (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock): void => {
+      const seg: TupleSegment = { batch, block, syms };
+      mapper.reset(batch);
+      const { rtypes, count, schema, view, offsets } = batch;
+      const timeUs = block.timeUs;
+      let ord = 0;
+      let i = 0;
+      while (i < count) {
+        if (current && timeUs[i]! >= 0) {
+          // A run of fast records, cut at the checkpoint boundary.
+          const room = batchSize - current.recordsIn;
+          let j = i + 1;
+          const end = Math.min(count, i + room);
+          while (j < end && timeUs[j]! >= 0) j++;
+          current.addFastRun(seg, i, j, ord);
+          current.recordsIn += j - i;
+          this.stats.tableRecords += j - i;
+          ord += j - i;
+          i = j;
+          if (current.recordsIn >= batchSize) flush();
+          continue;
+        }
+        const rt = rtypes[i]!;
+        if (!mapper.accepts(rt, schema)) {
+          this.stats.skipped[rt] = (this.stats.skipped[rt] ?? 0) + 1;
+          i++;
+          continue;
+        }
+        this.stats.tableRecords += 1;
+        const symbol = resolvedSymbols[i] ?? null;
+        if (symbol === null) unresolved.add(view.getUint32(offsets[i]! + 4, true));
+        if (timeUs[i]! >= 0) ord++; // a fast record of a checkpoint batch being skipped
+        if (!current) {
+          if (++skippedCount >= batchSize) flush();
+          i++;
+          continue;
+        }
+        const recordIndex = batch.firstRecordIndex + i;
+        current.recordsIn += 1;
+        const mapped = mapper.map(i, symbol);
+        if (typeof mapped === 'string') {
+          current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
+        } else {
+          const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
+          if (problem) {
+            current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
+          } else {
+            current.addValues(seg, i, mapped, mapped[idIndex] as number);
+          }
+        }
+        if (current.recordsIn >= batchSize) flush();
+        i++;
+      }
+    };
+
+    // One decoder batch is encoded (possibly on the worker thread) while this thread resolves the
+    // next one's symbols; it is classified and its checkpoint batches handed out after that.
+    let pending: { batch: RecordBatch; resolved: (string | null)[]; syms: Int32Array; block: TupleBlock | Promise<TupleBlock> } | undefined;
+    const settle = async (): Promise<void> => {
+      if (!pending) return;
+      const p = pending;
+      pending = undefined;
+      classify(p.batch, p.resolved, p.syms, p.block instanceof Promise ? await p.block : p.block);
     };
     start();
     try {
-      for await (const batch of decoder.batches()) {
-        const missing = symbols.resolveBatch(batch, resolved);
-        if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked);
-        mapper.reset(batch);
-        const { rtypes, count, schema } = batch;
-        for (let i = 0; i < count; i++) {
-          const rt = rtypes[i]!;
-          if (!mapper.accepts(rt, schema)) {
-            this.stats.skipped[rt] = (this.stats.skipped[rt] ?? 0) + 1;
-            continue;
-          }
-          this.stats.tableRecords += 1;
-          if (resolved[i] === null) unresolved.add(batch.view.getUint32(batch.offsets[i]! + 4, true));
-          if (!current) {
-            if (++skippedCount >= batchSize) yield flush();
-            continue;
-          }
-          const recordIndex = batch.firstRecordIndex + i;
-          current.recordsIn += 1;
-          const symbol = resolved[i] ?? null;
-          if (codec && symbol !== null && codec.accept(batch, i, symbol)) {
-            current.addFast(batch, i, recordIndex, symbol);
-            if (current.recordsIn >= batchSize) yield flush();
-            continue;
-          }
-          const mapped = mapper.map(i, symbol);
-          if (typeof mapped === 'string') {
-            current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
-          } else {
-            const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
-            if (problem) {
-              current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
-            } else {
-              current.addValues(batch, i, recordIndex, mapped, mapped[idIndex] as number);
+      try {
+        for await (const batch of decoder.batches()) {
+          // Two arrays in turn: the pending batch keeps its own until it is classified. (A fresh
+          // array per batch lived just long enough to be promoted, and fed the old-space GC.)
+          const resolved = resolvedBufs[flip ^= 1]!;
+          const missing = symbols.resolveBatch(batch, resolved);
+          if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked);
+          const { rtypes, count, schema } = batch;
+          let syms = noFast;
+          let block: TupleBlock | Promise<TupleBlock> = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
+          if (codec) {
+            syms = new Int32Array(count);
+            const { view, offsets } = batch;
+            for (let i = 0; i < count; i++) {
+              const symbol = resolved[i]!;
+              if (symbol === null || !mapper.accepts(rtypes[i]!, schema)) { syms[i] = -1; continue; }
+              // Instruments interleave, so remember each one's last symbol rather than only the
+              // previous record's; the strings are the symbol map's own, so === mostly compares pointers.
+              const h = view.getUint32(offsets[i]! + 4, true) & SYM_CACHE_MASK;
+              if (symCacheName[h] !== symbol) { symCacheName[h] = symbol; symCacheIndex[h] = symbolFields.indexOf(symbol); }
+              syms[i] = symCacheIndex[h]!;
             }
+            block = encoder!.encode(batch.bytes, batch.offsets, syms);
           }
-          if (current.recordsIn >= batchSize) yield flush();
+          await settle();
+          pending = { batch, resolved, syms, block };
+          while (done.length > 0) yield done.shift()!;
         }
+      } catch (err) {
+        // Batches that were whole before the damage still go out first, as they always have.
+        await settle();
+        while (done.length > 0) yield done.shift()!;
+        throw err;
       }
-      if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) yield flush();
+      await settle();
+      if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) flush();
+      while (done.length > 0) yield done.shift()!;
     } finally {
       this.stats.unresolvedIds = [...unresolved].sort((a, b) => a - b);
+      await encoder?.close();
       await decoder.close();
     }
   }

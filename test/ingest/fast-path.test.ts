@@ -6,7 +6,9 @@
  * decimal rounding, size 0, sides A/B/N, crossed and locked books, empty sides, ids above INTEGER.
  */
 import fc from 'fast-check';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
@@ -33,20 +35,28 @@ const base = fc.record({
   price,
 });
 
-async function collect(file: string, table: TableName, fastPath: boolean) {
-  const src = await DbnFileSource.open(file, { fastPath });
+async function collect(file: string, table: TableName, fastPath: boolean, open: typeof DbnFileSource.open = DbnFileSource.open.bind(DbnFileSource), tupleWorker?: boolean) {
+  const src = await open(file, { fastPath, tupleWorker });
   const rows: string[] = [];
   const rejected: string[] = [];
+  const batches: string[] = [];
   for await (const b of src.prepare(tableSpec(table), 64, () => false)) {
     const batch = b as PreparedBatch;
     for (let i = 0; i < batch.rowCount; i++) {
       const w = new BinaryCopyWriter({ chunkSize: Infinity });
       batch.encodeRow(w, i);
-      rows.push(`${batch.rowOrigin(i).recordIndex}:${w.finish().toString('hex')}`);
+      const origin = batch.rowOrigin(i);
+      rows.push(`${origin.recordIndex}:${w.finish().toString('hex')}:${origin.record}`);
     }
+    // The whole stream of a batch at once too: consecutive fast rows coalesce into one range.
+    const w = new BinaryCopyWriter({ chunkSize: 100 });
+    const parts: Buffer[] = [];
+    for (let i = 0; i < batch.rowCount; i++) { batch.encodeRow(w, i); const c = w.takeChunk(); if (c) parts.push(Buffer.from(c)); }
+    parts.push(w.finish());
+    batches.push(`${batch.batchNo}:${batch.recordsIn}:${batch.rowCount}:${batch.minTime}:${batch.maxTime}:${[...batch.instrumentIds].sort().join(',')}:${Buffer.concat(parts).toString('hex')}`);
     for (const r of batch.rejections) rejected.push(`${r.recordIndex}:${r.constraint}:${r.reason}`);
   }
-  return { rows: rows.sort(), rejected: rejected.sort() };
+  return { rows: rows.sort(), rejected: rejected.sort(), batches };
 }
 
 let n = 0;
@@ -57,6 +67,7 @@ async function compare(records: DbnRecord[], schema: 'trades' | 'tbbo', table: T
   const generic = await collect(file, table, false);
   expect(fast.rejected).toEqual(generic.rejected);
   expect(fast.rows).toEqual(generic.rows);
+  expect(fast.batches).toEqual(generic.batches);
   expect(fast.rows.length + fast.rejected.length).toBe(records.length);
 }
 
@@ -71,6 +82,28 @@ describe('DBN fast path equals the generic path', () => {
     }), { numRuns: 25 });
   });
 
+  it('trades of many instruments and symbols, over two centuries, with large ids', async () => {
+    // Symbols of every shape the fast path pre-encodes: short, a multiple of 8 bytes with the
+    // length word, punctuation, exactly 50 and 51 characters (too long: generic, rejected).
+    const symbols = ['ESH4', 'ESH4 C4500', 'ES.c.0 ~|{}()', 'ABCDEFGHIJKL', 'A'.repeat(50), 'B'.repeat(51), 'NQ'];
+    const mappings = symbols.map((sym, k) => ({ rawSymbol: sym, intervals: [{ startDate: 19700101, endDate: 99991231, symbol: String(100 + k) }] }));
+    const rec = fc.record({ b: base, k: fc.nat(symbols.length), ts: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 8_000_000_000_000_000_000n }), fc.constant(2n ** 64n - 1n)),
+      pub: fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 65_535 })) });
+    await fc.assert(fc.asyncProperty(fc.array(rec, { minLength: 1, maxLength: 150 }), async (rs) => {
+      const records: DbnRecord[] = rs.map((r) => ({
+        kind: 'trade', rtype: 0, publisherId: r.pub, instrumentId: r.k === symbols.length ? 7 : 100 + r.k, tsEvent: r.ts, tsRecv: r.ts,
+        tsInDelta: 0, price: r.b.price, size: r.b.size, action: 'T', side: r.b.side, flags: 0, depth: 0, sequence: r.b.seq,
+      }));
+      const file = path.join(dir.dir, `f${n++}.dbn`);
+      await writeSynth(records, { file, schema: 'trades', symbols, mappings });
+      const fast = await collect(file, 'trades_data', true);
+      const generic = await collect(file, 'trades_data', false);
+      expect(fast.rejected).toEqual(generic.rejected);
+      expect(fast.rows).toEqual(generic.rows);
+      expect(fast.batches).toEqual(generic.batches);
+    }), { numRuns: 25 });
+  });
+
   it('tbbo', async () => {
     const quote = fc.record({ b: base, ask: price, bidSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), askSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), locked: fc.boolean() });
     await fc.assert(fc.asyncProperty(fc.array(quote, { minLength: 1, maxLength: 150 }), async (qs) => {
@@ -81,5 +114,29 @@ describe('DBN fast path equals the generic path', () => {
       }));
       await compare(records, 'tbbo', 'tbbo_data');
     }), { numRuns: 25 });
+  });
+});
+
+// The worker thread runs the compiled module (dist/), so this compares dist's worker path with
+// dist's in-thread path: run `npx tsc -p .` first (the test is skipped without a build).
+const distSource = path.resolve(__dirname, '../../dist/src/ingest/dbn-source.js');
+describe.skipIf(!existsSync(distSource))('tuple encoding on the worker thread (built dist/)', () => {
+  it('gives the same rows, rejections and batches as encoding in-thread', async () => {
+    const { DbnFileSource: Dist } = await import(pathToFileURL(distSource).href) as { DbnFileSource: typeof DbnFileSource };
+    const open = Dist.open.bind(Dist);
+    await fc.assert(fc.asyncProperty(fc.array(base, { minLength: 1, maxLength: 400 }), async (rs) => {
+      const records: DbnRecord[] = rs.map((r, i) => ({
+        kind: 'trade', rtype: 0, publisherId: 1 + (i % 3), instrumentId: r.id, tsEvent: T0 + r.dt + BigInt(i), tsRecv: T0 + r.dt + 5n,
+        tsInDelta: 0, price: r.price, size: r.size, action: 'T', side: r.side, flags: 0, depth: 0, sequence: r.seq,
+      }));
+      const file = path.join(dir.dir, `f${n++}.dbn`);
+      await writeSynth(records, { file, schema: 'trades' });
+      const worker = await collect(file, 'trades_data', true, open, true);
+      const local = await collect(file, 'trades_data', true, open, false);
+      const generic = await collect(file, 'trades_data', false, open);
+      expect(worker).toEqual(local);
+      expect(worker.rows).toEqual(generic.rows);
+      expect(worker.rejected).toEqual(generic.rejected);
+    }), { numRuns: 10 });
   });
 });
