@@ -48,13 +48,11 @@ export class RecordSource<R extends object> implements BatchSource {
   constructor(private readonly input: RecordInput<R>, readonly identity?: SourceIdentity, readonly totalRecords?: number) {}
 
   /**
-   * Batches of this source, read one batch ahead: while a worker writes batch k, batch k+1 is
-   * being validated, so the client's CPU work overlaps the server's (with one worker the server
-   * would otherwise wait for every batch to be normalized). Safe here because each ValuesBatch
-   * owns its rows; a source that reuses buffers between batches must not be read ahead.
+   * Batches of this source, produced on demand; the loader reads them ahead (prefetchGroups in
+   * loader.ts), which is safe because each ValuesBatch owns its bytes and records.
    */
   prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void> = yieldToIo): AsyncIterable<BatchOrSkip> {
-    return readAhead(this.produce(spec, batchSize, isCommitted, pace));
+    return this.produce(spec, batchSize, isCommitted, pace);
   }
 
   private async *produce(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void>): AsyncGenerator<BatchOrSkip> {
@@ -106,25 +104,5 @@ export class RecordSource<R extends object> implements BatchSource {
       }
     }
     if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) yield flush();
-  }
-}
-
-/**
- * Re-yields `source`, asking it for the next item as soon as the current one is handed out, so
- * producing item k+1 overlaps consuming item k. Errors surface in order, when their item is due.
- */
-export async function* readAhead<T>(source: AsyncIterator<T>): AsyncGenerator<T> {
-  let pending: Promise<IteratorResult<T>> | undefined = source.next();
-  try {
-    for (;;) {
-      const r: IteratorResult<T> = await pending;
-      pending = undefined;
-      if (r.done) return;
-      pending = source.next();
-      pending.catch(() => undefined); // observed when awaited above; no unhandled rejection meanwhile
-      yield r.value;
-    }
-  } finally {
-    if (pending) await source.return?.().catch(() => undefined);
   }
 }

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord, type TradeRecord } from '../../src/load/loaders.js';
 import { ohlcvData, statisticsData, tbboData, tradesData } from '../../src/schema/tables.js';
-import { readAhead } from '../../src/load/record-source.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 import { count, ledgerRows, quarantined, readRows, reset, uniqueHash } from './support/helpers.js';
 
@@ -140,35 +139,5 @@ describe.each(ENGINE_KINDS)('loaders, happy path (%s)', (kind) => {
     await loader.storeBatch([{ timestamp: sec(0), instrument_id: 1, symbol: 'X', price: 1, size: 1, side: 'B' }]);
     await loader.close();
     expect(await count(te.engine, 'trades_data')).toBe(1);
-  });
-});
-
-describe('readAhead (RecordSource batches are prepared one ahead)', () => {
-  it('yields every item in order, producing the next while the current one is consumed', async () => {
-    const produced: number[] = [];
-    async function* src(): AsyncGenerator<number> {
-      for (let i = 0; i < 4; i++) { produced.push(i); yield i; }
-    }
-    const seen: [number, number[]][] = [];
-    for await (const v of readAhead(src())) {
-      await new Promise((r) => setTimeout(r, 5)); // the consumer is busy: the producer runs ahead
-      seen.push([v, [...produced]]);
-    }
-    expect(seen.map((s) => s[0])).toEqual([0, 1, 2, 3]);
-    expect(seen[0]![1]).toEqual([0, 1]);
-  });
-
-  it('surfaces a producer error when its item is due, after the items before it', async () => {
-    async function* src(): AsyncGenerator<number> { yield 1; yield 2; throw new Error('boom'); }
-    const got: number[] = [];
-    await expect((async () => { for await (const v of readAhead(src())) got.push(v); })()).rejects.toThrow('boom');
-    expect(got).toEqual([1, 2]);
-  });
-
-  it('closes the source when the consumer stops early', async () => {
-    let closed = false;
-    async function* src(): AsyncGenerator<number> { try { for (let i = 0; ; i++) yield i; } finally { closed = true; } }
-    for await (const v of readAhead(src())) if (v === 2) break;
-    expect(closed).toBe(true);
   });
 });
