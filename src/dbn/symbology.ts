@@ -61,6 +61,22 @@ function tsToMicros(ts: bigint, open: number): number {
   return ts === UNDEF_TIMESTAMP || ts === 0n ? open : Number(ts / 1000n);
 }
 
+/** hitIndex value of a slot whose symbol has not been indexed yet. */
+const NO_INDEX = -2;
+
+/**
+ * What resolveBatch can also produce, per record: the caller's own index of its symbol (e.g. a
+ * table of pre-encoded symbol fields), looked up once per cached interval instead of per record.
+ */
+export interface SymbolIndexing {
+  /** Per rtype: 1 when its records want an index; others get -1. */
+  readonly rtypes: Uint8Array;
+  /** The caller's index of a symbol (any integer ≥ -1). */
+  indexOf(symbol: string): number;
+  /** Filled by resolveBatch: out[i] for record i; -1 when unresolved or not wanted. */
+  out: Int32Array;
+}
+
 export class SymbolMap {
   private readonly byId = new Map<number, Interval[]>();
   /**
@@ -72,6 +88,10 @@ export class SymbolMap {
   private readonly hitStart = new Float64Array(HIT_SLOTS);
   private readonly hitEnd = new Float64Array(HIT_SLOTS);
   private readonly hitSymbol: string[] = new Array<string>(HIT_SLOTS).fill('');
+  /** The caller's index of each slot's symbol (resolveBatch's SymbolIndexing); NO_INDEX until asked. */
+  private readonly hitIndex = new Int32Array(HIT_SLOTS);
+  /** The indexing hitIndex was filled for. */
+  private indexing: SymbolIndexing | undefined;
   private readonly unresolved = new Map<number, number>();
   /** Metadata intervals that named no instrument_id (rule 3, or a non-numeric id). */
   ignored = 0;
@@ -132,6 +152,7 @@ export class SymbolMap {
           this.hitStart[h] = Math.max(lo, iv.startUs);
           this.hitEnd[h] = Math.min(hi, iv.endUs);
           this.hitSymbol[h] = iv.symbol;
+          this.hitIndex[h] = NO_INDEX;
           return iv.symbol;
         }
         if (iv.endUs <= tsUs) lo = Math.max(lo, iv.endUs);
@@ -147,8 +168,15 @@ export class SymbolMap {
    * records, the symbol they establish), ingesting symbol-mapping records in stream order so a
    * mapping applies to the records after it. Returns how many rows stayed unresolved.
    */
-  resolveBatch(batch: RecordBatch, out: (string | null)[]): number {
+  resolveBatch(batch: RecordBatch, out: (string | null)[], indexing?: SymbolIndexing): number {
     const { view, offsets, rtypes, count } = batch;
+    if (indexing && indexing !== this.indexing) {
+      this.hitIndex.fill(NO_INDEX);
+      this.indexing = indexing;
+    }
+    const indexes = indexing?.out;
+    const wanted = indexing?.rtypes;
+    const { hitId, hitStart, hitEnd, hitSymbol, hitIndex } = this;
     let missing = 0;
     for (let i = 0; i < count; i++) {
       const o = offsets[i]!;
@@ -156,9 +184,20 @@ export class SymbolMap {
       if (rt === RTYPE.SYMBOL_MAPPING) this.ingestMappingRecord(batch, o);
       let us = readMicros(view, o + INDEX_TS_OFFSET[rt]!);
       if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
-      const s = this.resolve(view.getUint32(o + 4, true), us);
-      if (s === null) missing++;
+      const id = view.getUint32(o + 4, true);
+      const h = id & (HIT_SLOTS - 1);
+      // The last-hit test of resolve(), inline: it is the common case, once per record.
+      const hit = hitId[h] === id && us >= hitStart[h]! && us < hitEnd[h]!;
+      const s = hit ? hitSymbol[h]! : this.resolve(id, us);
       out[i] = s;
+      if (s === null) {
+        missing++;
+        if (indexes) indexes[i] = -1;
+      } else if (indexes) {
+        // resolve() leaves the interval in slot h (a found symbol always fills it).
+        if (wanted![rt] === 0) indexes[i] = -1;
+        else indexes[i] = hitIndex[h] !== NO_INDEX ? hitIndex[h]! : (hitIndex[h] = indexing!.indexOf(s));
+      }
     }
     return missing;
   }

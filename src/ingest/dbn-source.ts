@@ -6,12 +6,10 @@
  * cannot name are looked up once each in tickvault_symbol_history (stored definitions); rows
  * still unresolved are quarantined with the reason, never given a made-up symbol.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { openDbn } from '../dbn/decoder.js';
 import type { DbnMetadata } from '../dbn/metadata.js';
-import { SymbolMap } from '../dbn/symbology.js';
+import { SymbolMap, type SymbolIndexing } from '../dbn/symbology.js';
 import type { Queryable } from '../engine/types.js';
 import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
 import { loadedColumns, type TableSpec } from '../schema/tables.js';
@@ -22,6 +20,7 @@ import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './db
 import type { TupleBlock } from './fast-codecs.js';
 import type { RecordBatch } from '../dbn/batch.js';
 import { createTupleEncoder } from './tuple-encoder.js';
+import { hashFile } from './file-hash.js';
 import { firstFailedCheck } from '../load/normalize.js';
 import type { SourceIdentity } from '../load/ledger.js';
 import type { BatchOrSkip, BatchSource } from '../load/record-source.js';
@@ -35,12 +34,6 @@ export interface DbnSourceStats {
   unresolvedIds: number[];
 }
 
-export async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
-
 /** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count. */
 export async function validateDbnFile(file: string): Promise<number> {
   const decoder = await openDbn(file);
@@ -52,13 +45,10 @@ export async function validateDbnFile(file: string): Promise<number> {
   return decoder.recordCount;
 }
 
-/** Slots of the instrument_id → symbol-field cache of prepare() (a power of two, minus one). */
-const SYM_CACHE_MASK = 255;
-
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
-  private constructor(readonly file: string, readonly identity: SourceIdentity, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
+  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity>, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
@@ -76,8 +66,11 @@ export class DbnFileSource implements BatchSource {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
-    const [contentHash, total] = await Promise.all([hashFile(file), options.validate === false ? undefined : validateDbnFile(file)]);
-    const identity = { source: path.resolve(file), contentHash };
+    // The hash runs on its own thread while this one validates (or starts decoding); the loader
+    // awaits it before its first ledger statement.
+    const identity = hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
+    identity.catch(() => { /* observed by whoever awaits the identity */ });
+    const total = options.validate === false ? undefined : await validateDbnFile(file);
     return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total, options.tupleWorker);
   }
 
@@ -118,8 +111,11 @@ export class DbnFileSource implements BatchSource {
     const noFast = new Int32Array(0);
     const resolvedBufs: (string | null)[][] = [[], []];
     let flip = 0;
-    const symCacheName: (string | null)[] = new Array<string | null>(SYM_CACHE_MASK + 1).fill(null);
-    const symCacheIndex = new Int32Array(SYM_CACHE_MASK + 1);
+    const indexing: SymbolIndexing | undefined = codec ? {
+      rtypes: Uint8Array.from({ length: 256 }, (_, rt) => (mapper.accepts(rt, this.metadata.schema) ? 1 : 0)),
+      indexOf: (symbol) => symbolFields.indexOf(symbol),
+      out: noFast,
+    } : undefined;
 
     /**
      * Turns one decoder batch into rows, rejections and checkpoint batches (into `done`), once its
@@ -197,23 +193,16 @@ export class DbnFileSource implements BatchSource {
           // Two arrays in turn: the pending batch keeps its own until it is classified. (A fresh
           // array per batch lived just long enough to be promoted, and fed the old-space GC.)
           const resolved = resolvedBufs[flip ^= 1]!;
-          const missing = symbols.resolveBatch(batch, resolved);
-          if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked);
-          const { rtypes, count, schema } = batch;
-          let syms = noFast;
+          const { count } = batch;
+          // The fast path's symbol-field index of each record comes out of the symbol lookup itself
+          // (once per cached interval, not per record); the batch keeps the array, so it is its own.
+          if (indexing) indexing.out = new Int32Array(count);
+          const missing = symbols.resolveBatch(batch, resolved, indexing);
+          if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked, indexing);
+          let syms: Int32Array = noFast;
           let block: TupleBlock | Promise<TupleBlock> = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
-          if (codec) {
-            syms = new Int32Array(count);
-            const { view, offsets } = batch;
-            for (let i = 0; i < count; i++) {
-              const symbol = resolved[i]!;
-              if (symbol === null || !mapper.accepts(rtypes[i]!, schema)) { syms[i] = -1; continue; }
-              // Instruments interleave, so remember each one's last symbol rather than only the
-              // previous record's; the strings are the symbol map's own, so === mostly compares pointers.
-              const h = view.getUint32(offsets[i]! + 4, true) & SYM_CACHE_MASK;
-              if (symCacheName[h] !== symbol) { symCacheName[h] = symbol; symCacheIndex[h] = symbolFields.indexOf(symbol); }
-              syms[i] = symCacheIndex[h]!;
-            }
+          if (indexing) {
+            syms = indexing.out;
             block = encoder!.encode(batch.bytes, batch.offsets, syms);
           }
           await settle();
@@ -237,7 +226,7 @@ export class DbnFileSource implements BatchSource {
   }
 
   /** One history query per batch for ids the file could not name; each id is asked once. */
-  private async fillFromHistory(batch: { count: number; view: DataView; offsets: Int32Array }, resolved: (string | null)[], symbols: SymbolMap, looked: Set<number>): Promise<void> {
+  private async fillFromHistory(batch: RecordBatch, resolved: (string | null)[], symbols: SymbolMap, looked: Set<number>, indexing?: SymbolIndexing): Promise<void> {
     const ids = new Set<number>();
     for (let i = 0; i < batch.count; i++) {
       if (resolved[i] !== null) continue;
@@ -258,7 +247,8 @@ export class DbnFileSource implements BatchSource {
       const o = batch.offsets[i]!;
       const id = batch.view.getUint32(o + 4, true);
       const tsUs = Number(batch.view.getBigUint64(o + 8, true) / 1000n);
-      resolved[i] = symbols.resolve(id, tsUs);
+      const symbol = (resolved[i] = symbols.resolve(id, tsUs));
+      if (indexing && symbol !== null && indexing.rtypes[batch.rtypes[i]!] === 1) indexing.out[i] = indexing.indexOf(symbol);
     }
   }
 }

@@ -9,7 +9,7 @@ import type { BulkLoadResult } from '../load/loader.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
 import { DefinitionsLoader } from '../load/definitions.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
-import { DbnFileSource, hashFile } from './dbn-source.js';
+import { DbnFileSource } from './dbn-source.js';
 import { tableForSchema } from './dbn-mapping.js';
 import { definitionRecords } from './definitions-from-dbn.js';
 
@@ -69,7 +69,7 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
     const symbols = new SymbolMap();
     symbols.addMetadata(source.metadata);
     const decoder = await openDbn(file);
-    const result = await loader.bulkLoad(definitionRecords(decoder.records(), symbols) as never, { ...bulkOptions, source: source.identity });
+    const result = await loader.bulkLoad(definitionRecords(decoder.records(), symbols) as never, { ...bulkOptions, source: await source.identity });
     return { ...result, file, table, skippedRecords: {}, unresolvedIds: [] };
   }
   const result = await loader.bulkLoad(source, bulkOptions);

@@ -167,7 +167,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const engine = await this.engine();
     const caps = await engine.capabilities();
     const batchSource: BatchSource = isBatchSource(source) ? source : new RecordSource<R>(source as RecordInput<R>, options.source, options.total);
-    const identity = options.source ?? batchSource.identity ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
+    const identity = options.source ?? (await batchSource.identity) ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
     const total = options.total ?? batchSource.totalRecords;
     const mode = options.mode ?? 'append';
 

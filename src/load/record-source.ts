@@ -20,8 +20,11 @@ export interface SkippedBatch {
 export type BatchOrSkip = PreparedBatch | SkippedBatch;
 
 export interface BatchSource {
-  /** Identity for the ledger; without one a load cannot be resumed or recognised as a re-run. */
-  readonly identity?: SourceIdentity;
+  /**
+   * Identity for the ledger; without one a load cannot be resumed or recognised as a re-run. A
+   * promise when it is still being computed (a file's hash), awaited before the first ledger query.
+   */
+  readonly identity?: SourceIdentity | Promise<SourceIdentity>;
   /** Total input records if known in advance (for progress). */
   readonly totalRecords?: number;
   /**
