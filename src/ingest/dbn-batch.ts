@@ -145,6 +145,22 @@ export class DbnRowBatch implements PreparedBatch {
     w.appendEncoded(bytes, j === 0 ? 0 : ends[j - 1]!, ends[j]!);
   }
 
+  /** Rows [from, to) in order: each run of pre-encoded tuples is appended as one range. */
+  encodeRows(w: BinaryCopyWriter, from: number, to: number): void {
+    let r = from;
+    while (r < to) {
+      const k = this.find(r);
+      const ord0 = this.pieceOrd[k]!;
+      if (ord0 < 0) { this.encodeValues(w, this.generic.get(r)!); r++; continue; }
+      const first = this.pieceRow[k]!;
+      const end = Math.min(to, k + 1 < this.pieces ? this.pieceRow[k + 1]! : this.n);
+      const { bytes, ends } = this.segs[this.pieceSeg[k]!]!.block;
+      const j = ord0 + (r - first);
+      w.appendEncoded(bytes, j === 0 ? 0 : ends[j - 1]!, ends[ord0 + (end - first) - 1]!, end - r);
+      r = end;
+    }
+  }
+
   rowValues(r: number): readonly CellValue[] {
     const k = this.find(r);
     if (this.pieceOrd[k]! < 0) return this.generic.get(r)!;

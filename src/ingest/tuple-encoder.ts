@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { TableName } from '../schema/tables.js';
 import { encodeTupleBlock, fastCodecFor, type SymbolFields, type TupleBlock } from './fast-codecs.js';
 import { LoadError } from '../errors.js';
+import { type TupleBlockEncoder, wasmTupleEncoder } from './wasm-tuples.js';
 
 export interface TupleJob {
   id: number;
@@ -47,19 +48,27 @@ export function tupleWorkerAvailable(): boolean {
   return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
 }
 
+/** The table's tuple-block encoder: the WebAssembly kernel when built, else the JS codec. */
+export function tupleBlockEncoder(table: TableName): TupleBlockEncoder {
+  const wasm = wasmTupleEncoder(table);
+  if (wasm) return wasm;
+  const codec = fastCodecFor(table)!;
+  return (records, offsets, syms, fields, timeScratch) => encodeTupleBlock(codec, records, offsets, syms, fields, timeScratch);
+}
+
 class InThreadTupleEncoder implements TupleEncoder {
-  private readonly codec;
+  private readonly encodeBlock: TupleBlockEncoder;
   /**
    * timeUs arrays in turn: a block's is read only until its batch is classified, which happens
    * before the block after next is encoded (DbnFileSource.prepare keeps one batch pending).
    */
   private readonly times = [new Float64Array(0), new Float64Array(0)];
   private flip = 0;
-  constructor(table: TableName, private readonly symbols: SymbolFields) { this.codec = fastCodecFor(table)!; }
+  constructor(table: TableName, private readonly symbols: SymbolFields) { this.encodeBlock = tupleBlockEncoder(table); }
   encode(records: Uint8Array, offsets: Int32Array, syms: Int32Array): TupleBlock {
     const k = (this.flip ^= 1);
     if (this.times[k]!.length < offsets.length) this.times[k] = new Float64Array(Math.max(offsets.length, 1 << 15));
-    return encodeTupleBlock(this.codec, records, offsets, syms, this.symbols.all, this.times[k]);
+    return this.encodeBlock(records, offsets, syms, this.symbols.all, this.times[k]);
   }
   async close(): Promise<void> { /* nothing held */ }
 }

@@ -4,19 +4,18 @@
  * in order; the block's buffers are transferred back, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeTupleBlock, fastCodecFor } from './fast-codecs.js';
 import { type FieldWords, fieldWords } from '../copy/tuple-fields.js';
 import type { TableName } from '../schema/tables.js';
-import type { TupleJob, TupleReply } from './tuple-encoder.js';
+import { type TupleJob, type TupleReply, tupleBlockEncoder } from './tuple-encoder.js';
 
 const port = parentPort!;
-const codec = fastCodecFor((workerData as { table: TableName }).table)!;
+const encodeBlock = tupleBlockEncoder((workerData as { table: TableName }).table);
 const fields: FieldWords[] = [];
 
 port.on('message', (job: TupleJob) => {
   try {
     for (const f of job.newFields) fields.push(fieldWords(f));
-    const block = encodeTupleBlock(codec, job.records, job.offsets, job.syms, fields);
+    const block = encodeBlock(job.records, job.offsets, job.syms, fields);
     const reply: TupleReply = { id: job.id, block, records: job.records };
     port.postMessage(reply, [block.bytes.buffer as ArrayBuffer, block.ends.buffer as ArrayBuffer, block.timeUs.buffer as ArrayBuffer, job.records.buffer as ArrayBuffer]);
   } catch (err) {

@@ -34,6 +34,8 @@ export interface PreparedBatch {
   readonly maxTime: bigint | null;
   readonly instrumentIds: ReadonlySet<number>;
   encodeRow(w: BinaryCopyWriter, i: number): void;
+  /** Rows [from, to) in order, when the batch can do better than one encodeRow per row (see encodeRowRange). */
+  encodeRows?(w: BinaryCopyWriter, from: number, to: number): void;
   /** Normalized values of row i (used by the INSERT path and for quarantining DB rejections). */
   rowValues(i: number): readonly CellValue[];
   /** Input position and original JSON of row i. */

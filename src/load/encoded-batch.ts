@@ -8,6 +8,12 @@ import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../copy/binary-writer.js';
 import type { Column } from '../schema/tables.js';
 import type { PreparedBatch } from './batch.js';
 
+/** Encodes rows [from, to) of the batch: in one call when it offers encodeRows, else row by row. */
+export function encodeRowRange(batch: PreparedBatch, w: BinaryCopyWriter, from: number, to: number): void {
+  if (batch.encodeRows) batch.encodeRows(w, from, to);
+  else for (let r = from; r < to; r++) batch.encodeRow(w, r);
+}
+
 export interface EncodedBatch {
   /** The columns the rows were encoded for, in order. */
   readonly columns: readonly string[];
@@ -46,9 +52,9 @@ export async function encodeAhead(batch: PreparedBatch, columns: readonly Column
   }
   const w = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
   try {
-    for (let r = 0; r < batch.rowCount; r++) {
-      if (r > 0 && r % ROWS_PER_SLICE === 0) await pace();
-      batch.encodeRow(w, r);
+    for (let r = 0; r < batch.rowCount; r += ROWS_PER_SLICE) {
+      if (r > 0) await pace();
+      encodeRowRange(batch, w, r, Math.min(batch.rowCount, r + ROWS_PER_SLICE));
     }
   } catch {
     // A row the encoder refuses: leave the batch to the COPY path, whose error handling reports it.
@@ -63,7 +69,7 @@ export function mayRepeatKey(batch: PreparedBatch, columns: readonly Column[], n
   const cached = encodedBatch(batch, columns.map((c) => c.name));
   if (cached) return (cached.mayRepeatKey ??= hasRepeatedKey(cached.bytes, batch.rowCount, columns, naturalKey));
   const w = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
-  for (let r = 0; r < batch.rowCount; r++) batch.encodeRow(w, r);
+  encodeRowRange(batch, w, 0, batch.rowCount);
   return hasRepeatedKey(w.finish(), batch.rowCount, columns, naturalKey);
 }
 

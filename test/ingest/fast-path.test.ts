@@ -14,6 +14,7 @@ import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { DbnFileSource } from '../../src/ingest/dbn-source.js';
 import type { PreparedBatch } from '../../src/load/batch.js';
+import { encodeRowRange } from '../../src/load/encoded-batch.js';
 import { tableSpec, type TableName } from '../../src/schema/tables.js';
 import { SYNTH_ID, T0, tmpDir, writeSynth } from './helpers.js';
 
@@ -53,6 +54,13 @@ async function collect(file: string, table: TableName, fastPath: boolean, open: 
     const parts: Buffer[] = [];
     for (let i = 0; i < batch.rowCount; i++) { batch.encodeRow(w, i); const c = w.takeChunk(); if (c) parts.push(Buffer.from(c)); }
     parts.push(w.finish());
+    // And in slices through encodeRows (runs of tuples appended as ranges, generic rows between):
+    // the same stream. Odd slice lengths cut runs anywhere.
+    const ws = new BinaryCopyWriter({ chunkSize: 100 });
+    const sliced: Buffer[] = [];
+    for (let i = 0; i < batch.rowCount; i += 7) { encodeRowRange(batch, ws, i, Math.min(batch.rowCount, i + 7)); const c = ws.takeChunk(); if (c) sliced.push(Buffer.from(c)); }
+    sliced.push(ws.finish());
+    expect(Buffer.concat(sliced).equals(Buffer.concat(parts))).toBe(true);
     batches.push(`${batch.batchNo}:${batch.recordsIn}:${batch.rowCount}:${batch.minTime}:${batch.maxTime}:${[...batch.instrumentIds].sort().join(',')}:${Buffer.concat(parts).toString('hex')}`);
     for (const r of batch.rejections) rejected.push(`${r.recordIndex}:${r.constraint}:${r.reason}`);
   }
