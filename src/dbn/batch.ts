@@ -63,6 +63,16 @@ export function walkRecords(
     rtypes[n] = rt;
     n++;
     p += len;
+    // Files are mostly long runs of one record type and length: while the next records repeat
+    // this one's length byte and rtype, the checks above hold for them too (same length, same
+    // minimum), so only the two header bytes are compared.
+    const lenByte = len >> 2;
+    while (p + len <= end && bytes[p] === lenByte && bytes[p + 1] === rt) {
+      offsets[n] = p;
+      rtypes[n] = rt;
+      n++;
+      p += len;
+    }
   }
   return { count: n, consumed: p };
 }

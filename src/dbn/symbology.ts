@@ -63,6 +63,8 @@ function tsToMicros(ts: bigint, open: number): number {
 
 /** hitIndex value of a slot whose symbol has not been indexed yet. */
 const NO_INDEX = -2;
+/** See SymbolMap.hitLoNs: above the double rounding of both sides (≤ 1,024 ns each below 2^64). */
+const NS_MARGIN = 4096;
 
 /**
  * What resolveBatch can also produce, per record: the caller's own index of its symbol (e.g. a
@@ -87,6 +89,13 @@ export class SymbolMap {
   private readonly hitId = new Float64Array(HIT_SLOTS).fill(-1);
   private readonly hitStart = new Float64Array(HIT_SLOTS);
   private readonly hitEnd = new Float64Array(HIT_SLOTS);
+  /**
+   * The same range in nanoseconds as doubles, shrunk by NS_MARGIN at both ends: a record's u64
+   * timestamp read as hi·2^32 + lo (a double within 1,024 ns of the exact value) that falls inside
+   * is certainly inside the exact range, with no division to microseconds.
+   */
+  private readonly hitLoNs = new Float64Array(HIT_SLOTS);
+  private readonly hitHiNs = new Float64Array(HIT_SLOTS);
   private readonly hitSymbol: string[] = new Array<string>(HIT_SLOTS).fill('');
   /** The caller's index of each slot's symbol (resolveBatch's SymbolIndexing); NO_INDEX until asked. */
   private readonly hitIndex = new Int32Array(HIT_SLOTS);
@@ -151,6 +160,8 @@ export class SymbolMap {
           this.hitId[h] = instrumentId;
           this.hitStart[h] = Math.max(lo, iv.startUs);
           this.hitEnd[h] = Math.min(hi, iv.endUs);
+          this.hitLoNs[h] = this.hitStart[h]! * 1000 + NS_MARGIN;
+          this.hitHiNs[h] = this.hitEnd[h]! * 1000 - NS_MARGIN;
           this.hitSymbol[h] = iv.symbol;
           this.hitIndex[h] = NO_INDEX;
           return iv.symbol;
@@ -176,19 +187,27 @@ export class SymbolMap {
     }
     const indexes = indexing?.out;
     const wanted = indexing?.rtypes;
-    const { hitId, hitStart, hitEnd, hitSymbol, hitIndex } = this;
+    const { hitId, hitLoNs, hitHiNs, hitSymbol, hitIndex } = this;
     let missing = 0;
     for (let i = 0; i < count; i++) {
       const o = offsets[i]!;
       const rt = rtypes[i]!;
       if (rt === RTYPE.SYMBOL_MAPPING) this.ingestMappingRecord(batch, o);
-      let us = readMicros(view, o + INDEX_TS_OFFSET[rt]!);
-      if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
+      const at = o + INDEX_TS_OFFSET[rt]!;
+      const hi = view.getUint32(at + 4, true);
       const id = view.getUint32(o + 4, true);
       const h = id & (HIT_SLOTS - 1);
-      // The last-hit test of resolve(), inline: it is the common case, once per record.
-      const hit = hitId[h] === id && us >= hitStart[h]! && us < hitEnd[h]!;
-      const s = hit ? hitSymbol[h]! : this.resolve(id, us);
+      // The last-hit test of resolve(), inline and in nanoseconds: the common case, once per
+      // record. hi = 0xffffffff (UNDEF, or past 2554) always takes the exact path.
+      const ns = hi * 4294967296 + view.getUint32(at, true);
+      let s: string | null;
+      if (hitId[h] === id && ns >= hitLoNs[h]! && ns < hitHiNs[h]! && hi !== 0xffffffff) {
+        s = hitSymbol[h]!;
+      } else {
+        let us = readMicros(view, at);
+        if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
+        s = this.resolve(id, us);
+      }
       out[i] = s;
       if (s === null) {
         missing++;

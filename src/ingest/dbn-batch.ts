@@ -33,6 +33,9 @@ export interface TupleSegment {
  * per-row storage), or one generic row held as values. A fast row's COPY bytes are its
  * pre-encoded tuple, appended by reference; consecutive rows coalesce into one range.
  */
+/** Slots of DbnRowBatch.idsAdded (a power of two). */
+const ID_SLOTS = 64;
+
 export class DbnRowBatch implements PreparedBatch {
   recordsIn = 0;
   readonly rejections: Rejection[] = [];
@@ -48,8 +51,11 @@ export class DbnRowBatch implements PreparedBatch {
   private n = 0;
   private minUs = Infinity;
   private maxUs = -Infinity;
-  /** Last id added to instrumentIds: rows of one instrument come in runs, so most adds are skipped. */
-  private lastId = -1;
+  /**
+   * Ids already in instrumentIds, direct-mapped on their low bits: instruments interleave record
+   * by record, and a Set.add per record was the costliest line of a fast run.
+   */
+  private readonly idsAdded = new Float64Array(ID_SLOTS).fill(-1);
   /** Piece of the last encodeRow: rows are encoded in order, so the next row is in it or the next one. */
   private at = 0;
   private readonly encodeValues;
@@ -96,17 +102,16 @@ export class DbnRowBatch implements PreparedBatch {
     const { view, offsets } = seg.batch;
     let min = this.minUs;
     let max = this.maxUs;
-    let lastId = this.lastId;
+    const added = this.idsAdded;
     for (let i = from; i < to; i++) {
       const t = timeUs[i]!;
       if (t < min) min = t;
       if (t > max) max = t;
       const id = view.getUint32(offsets[i]! + 4, true);
-      if (id !== lastId) { this.instrumentIds.add(id); lastId = id; }
+      if (added[id & (ID_SLOTS - 1)] !== id) this.addId(id);
     }
     this.minUs = min;
     this.maxUs = max;
-    this.lastId = lastId;
     this.n += to - from;
   }
 
@@ -116,8 +121,13 @@ export class DbnRowBatch implements PreparedBatch {
     const t = Number(values[this.timeIndex] as bigint);
     if (t < this.minUs) this.minUs = t;
     if (t > this.maxUs) this.maxUs = t;
-    if (instrumentId !== this.lastId) { this.instrumentIds.add(instrumentId); this.lastId = instrumentId; }
+    if (this.idsAdded[instrumentId & (ID_SLOTS - 1)] !== instrumentId) this.addId(instrumentId);
     this.n++;
+  }
+
+  private addId(id: number): void {
+    this.instrumentIds.add(id);
+    this.idsAdded[id & (ID_SLOTS - 1)] = id;
   }
 
   /** Index of the piece holding row r. */
