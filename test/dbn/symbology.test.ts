@@ -52,6 +52,27 @@ describe('instrument_id -> symbol', () => {
     expect(map.unresolvedCounts().get(999)).toBe(1);
   });
 
+  it('the cached interval decides to the microsecond at both edges (nanosecond fast check with margins)', async () => {
+    const mappings = [{ rawSymbol: 'ESM4', intervals: [{ startDate: 20240315, endDate: 20240620, symbol: '100' }] }];
+    const start = day(20240315);
+    const end = day(20240620);
+    const deltas = [-5000n, -4097n, -4096n, -1025n, -1000n, -999n, -1n, 0n, 1n, 999n, 1000n, 1025n, 4095n, 4096n, 5000n];
+    const records: TradeRecord[] = [];
+    const expected: (string | null)[] = [];
+    for (const edge of [start, end]) {
+      for (const d of deltas) {
+        records.push(trade(100, day(20240401))); // warms the cache with the interval
+        expected.push('ESM4');
+        records.push(trade(100, edge + d));
+        const us = (edge + d) / 1000n; // floor: every value here is positive
+        expected.push(us >= start / 1000n && us < end / 1000n ? 'ESM4' : null);
+      }
+    }
+    const { bytes } = await writeDbn({ version: 3, schema: 'trades', records, stypeIn: STYPE.RAW_SYMBOL, stypeOut: STYPE.INSTRUMENT_ID, symbols: ['ESM4'], mappings });
+    const { symbols } = await resolveAll(bytes!);
+    expect(symbols).toEqual(expected);
+  });
+
   it('the index timestamp is ts_recv where the record has it (ts_event for OHLCV)', async () => {
     const mappings = [{ rawSymbol: 'NEWDAY', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '7' }] }, { rawSymbol: 'OLDDAY', intervals: [{ startDate: 20240101, endDate: 20240102, symbol: '7' }] }];
     // Engine time just before midnight, capture time just after: the row belongs to 01-02.
