@@ -200,10 +200,12 @@ export class DbnFileSource implements BatchSource {
           const missing = symbols.resolveBatch(batch, resolved, indexing);
           if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked, indexing);
           let syms: Int32Array = noFast;
-          let block: TupleBlock | Promise<TupleBlock> = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
+          let block: TupleBlock | Promise<TupleBlock>;
           if (indexing) {
             syms = indexing.out;
             block = encoder!.encode(batch.bytes, batch.offsets, syms);
+          } else {
+            block = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
           }
           await settle();
           pending = { batch, resolved, syms, block };
