@@ -4,7 +4,8 @@
  *
  *   1. `zstd -dc FILE > /dev/null` — the floor for any zstd input (best of 3);
  *   2. file → COPY bytes, no database: DbnFileSource.prepare (decode, symbology, map, validate)
- *      and BinaryCopyWriter via PreparedBatch.encodeRows, the bytes discarded — target ≤ 2× (1).
+ *      and BinaryCopyWriter via PreparedBatch.encodeRows, the bytes discarded — target ≤ 2× (1);
+ *      then the same with the JS tuple codec instead of the WebAssembly kernels (TICKVAULT_WASM=0).
  *      Also the structure pre-pass loadDbnFile runs first (validateDbnFile), timed on its own;
  *   3. end to end into trades_data (contract indexes) on a throwaway server cluster with
  *      loadDbnFile, against the reference: server-side `COPY trades_data FROM '<csv>'` of the
@@ -155,9 +156,9 @@ async function runVariant(variant: string, file: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-function child(variant: string, file: string): VariantResult {
+function child(variant: string, file: string, env: Record<string, string> = {}): VariantResult {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${variant} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as VariantResult;
 }
@@ -191,14 +192,20 @@ async function main(): Promise<void> {
   const ref = zstdReference(file);
   const validate = child('validate', file);
   const encode = child('encode', file);
+  // The same without the WebAssembly tuple kernels: what they buy.
+  const encodeJs = child('encode', file, { TICKVAULT_WASM: '0' });
   if (validate.rows !== args.records) throw new Error(`validate walked ${validate.rows} of ${args.records} records`);
-  if (encode.rows !== args.records || encode.rejected !== 0) throw new Error(`encode produced ${encode.rows} rows (${encode.rejected} rejected) of ${args.records}`);
+  for (const e of [encode, encodeJs]) {
+    if (e.rows !== args.records || e.rejected !== 0) throw new Error(`encode produced ${e.rows} rows (${e.rejected} rejected) of ${args.records}`);
+  }
+  if (encode.bytes !== encodeJs.bytes) throw new Error(`the WebAssembly and JS tuple encoders produced ${encode.bytes} and ${encodeJs.bytes} bytes`);
   say('');
   say('| step (no database) | ms | rows/s | × zstd -dc | peak RSS MiB | |');
   say('|---|---:|---:|---:|---:|---|');
   say(`| zstd -dc FILE > /dev/null (best of 3) | ${ref.toFixed(0)} | ${fmt(args.records / ref * 1000)} | 1.00 | | floor |`);
   say(`| structure pre-pass (validateDbnFile) | ${validate.ms.toFixed(0)} | ${fmt(validate.rows / validate.ms * 1000)} | ${(validate.ms / ref).toFixed(2)} | ${validate.maxRssMiB.toFixed(0)} | run by loadDbnFile before loading |`);
   say(`| file → COPY bytes (decode + map + encode) | ${encode.ms.toFixed(0)} | ${fmt(encode.rows / encode.ms * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data; CPU ${fmt(encode.cpuMs)} ms |`);
+  say(`| the same with the JS tuple codec (TICKVAULT_WASM=0) | ${encodeJs.ms.toFixed(0)} | ${fmt(encodeJs.rows / encodeJs.ms * 1000)} | ${(encodeJs.ms / ref).toFixed(2)} | ${encodeJs.maxRssMiB.toFixed(0)} | same bytes; CPU ${fmt(encodeJs.cpuMs)} ms |`);
 
   if (!args.db) return;
   let cluster: ServerCluster | undefined;
