@@ -36,9 +36,14 @@ const O_ASK_SZ = 68;
 /** "0000".."9999" as 4 ASCII bytes each, set by init(). */
 let digits: usize = 0;
 let outLen: i32 = 0;
+let minUs: u64 = 0;
+let maxUs: u64 = 0;
 
 /** Bytes written by the last kernel call. */
 export function getOutLen(): i32 { return outLen; }
+/** Smallest and largest timestamp (µs) among the last call's tuples (undefined when it made none). */
+export function getMinUs(): f64 { return <f64>minUs; }
+export function getMaxUs(): f64 { return <f64>maxUs; }
 
 /** Fills the digit table at `ptr` (40,000 bytes). Call once before any kernel. */
 export function init(ptr: usize): void {
@@ -153,6 +158,35 @@ export function init(ptr: usize): void {
 }
 
 /**
+ * What every fast table's tuple starts with: the field count, `timestamp` (ts_event truncated to
+ * µs, also stored as the record's times entry), instrument_id and symbol.
+ */
+// @ts-ignore: decorator
+@inline function putRowStart(p: usize, times: usize, i: i32, ns: u64, id: u32, symTab: usize, syms: usize): usize {
+  const us = ns / 1000;
+  store<f64>(times + (<usize>i << 3), <f64>us);
+  minUs = min(minUs, us);
+  maxUs = max(maxUs, us);
+  return putSymbol(putInt4(putHeadAndTimestamp(p, us), id), symTab, load<i32>(syms + (<usize>i << 2)));
+}
+
+/** Address of record i when it is a candidate (syms[i] ≥ 0, never address 0); else declined, 0. */
+// @ts-ignore: decorator
+@inline function candidate(rec: usize, offs: usize, syms: usize, times: usize, i: i32): usize {
+  if (load<i32>(syms + (<usize>i << 2)) < 0) {
+    declined(times, i);
+    return 0;
+  }
+  return rec + <usize>load<i32>(offs + (<usize>i << 2));
+}
+
+/** Record i gives no tuple: times[i] = -1. */
+// @ts-ignore: decorator
+@inline function declined(times: usize, i: i32): void {
+  store<f64>(times + (<usize>i << 3), -1);
+}
+
+/**
  * trades_data tuples (timestamp, instrument_id, symbol, price, size, side, trade_id) of the
  * records at rec + offs[i] with syms[i] ≥ 0. Writes ends[k] (tuple end, relative to `out`) per
  * tuple and times[i] (µs, or -1 when declined) per record; returns the tuple count.
@@ -160,25 +194,21 @@ export function init(ptr: usize): void {
 export function encodeTrades(rec: usize, offs: usize, syms: usize, n: i32, symTab: usize, out: usize, ends: usize, times: usize): i32 {
   let p = out;
   let k = 0;
+  minUs = u64.MAX_VALUE;
+  maxUs = 0;
   for (let i = 0; i < n; i++) {
-    const t = times + (<usize>i << 3);
-    const s = load<i32>(syms + (<usize>i << 2));
-    if (s < 0) { store<f64>(t, -1); continue; }
-    const o = rec + <usize>load<i32>(offs + (<usize>i << 2));
+    const o = candidate(rec, offs, syms, times, i);
+    if (o == 0) continue;
     const id = load<u32>(o, O_ID);
     const side = <u32>load<u8>(o, O_SIDE);
     const size = load<u32>(o, O_SIZE);
     const nanos = load<i64>(o, O_PRICE);
     const ns = load<u64>(o, O_TS_EVENT);
     if ((<i32>(id > INT4_MAX) | <i32>(side - 65 > 1) | <i32>(size == 0) | badPrice(nanos) | <i32>(ns >= NS_LIMIT)) != 0) {
-      store<f64>(t, -1);
+      declined(times, i);
       continue;
     }
-    const us = ns / 1000;
-    store<f64>(t, <f64>us);
-    p = putHeadAndTimestamp(p, us);
-    p = putInt4(p, id);
-    p = putSymbol(p, symTab, s);
+    p = putRowStart(p, times, i, ns, id, symTab, syms);
     p = putNumeric8(p, <u64>(nanos + 5) / 10); // 9th decimal rounded half away from zero
     p = putInt8U32(p, size);
     store<u32>(p, 0x01000000);
@@ -199,11 +229,11 @@ export function encodeTrades(rec: usize, offs: usize, syms: usize, n: i32, symTa
 export function encodeTbbo(rec: usize, offs: usize, syms: usize, n: i32, symTab: usize, out: usize, ends: usize, times: usize): i32 {
   let p = out;
   let k = 0;
+  minUs = u64.MAX_VALUE;
+  maxUs = 0;
   for (let i = 0; i < n; i++) {
-    const t = times + (<usize>i << 3);
-    const s = load<i32>(syms + (<usize>i << 2));
-    if (s < 0) { store<f64>(t, -1); continue; }
-    const o = rec + <usize>load<i32>(offs + (<usize>i << 2));
+    const o = candidate(rec, offs, syms, times, i);
+    if (o == 0) continue;
     const id = load<u32>(o, O_ID);
     const bidSz = load<u32>(o, O_BID_SZ);
     const askSz = load<u32>(o, O_ASK_SZ);
@@ -213,14 +243,10 @@ export function encodeTbbo(rec: usize, offs: usize, syms: usize, n: i32, symTab:
     const bid = <u64>(bidN + 5) / 10;
     const ask = <u64>(askN + 5) / 10;
     if ((<i32>(id > INT4_MAX) | <i32>(bidSz == 0) | <i32>(askSz == 0) | badPrice(bidN) | badPrice(askN) | <i32>(ask < bid) | <i32>(ns >= NS_LIMIT)) != 0) {
-      store<f64>(t, -1);
+      declined(times, i);
       continue;
     }
-    const us = ns / 1000;
-    store<f64>(t, <f64>us);
-    p = putHeadAndTimestamp(p, us);
-    p = putInt4(p, id);
-    p = putSymbol(p, symTab, s);
+    p = putRowStart(p, times, i, ns, id, symTab, syms);
     p = putNumeric8(p, bid);
     p = putNumeric8(p, ask);
     p = putInt8U32(p, bidSz);

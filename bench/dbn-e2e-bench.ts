@@ -43,7 +43,7 @@ const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
 const INSTRUMENTS = [
   { id: 5482, symbol: 'ESH4' }, { id: 5483, symbol: 'ESM4' }, { id: 5484, symbol: 'NQH4' }, { id: 5485, symbol: 'NQM4' },
 ];
-const BATCH = 10_000; // TradesLoader's default batch size
+const BATCH = 50_000; // what loadDbnFile uses for trades_data (load-dbn.ts DBN_BATCH_SIZE)
 
 interface Args { records: number; workers: number; db: boolean; variant?: string }
 

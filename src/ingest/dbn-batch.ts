@@ -98,20 +98,29 @@ export class DbnRowBatch implements PreparedBatch {
     // Continues the previous run (a decoder batch split by nothing but a checkpoint boundary)?
     const last = k >= 0 && this.pieceSeg[k] === s && this.pieceOrd[k] >= 0 && this.pieceI[k]! + (this.n - this.pieceRow[k]!) === from;
     if (!last) this.piece(s, from, ord);
-    const { timeUs } = seg.block;
-    const { view, offsets } = seg.batch;
-    let min = this.minUs;
-    let max = this.maxUs;
+    const { block, batch } = seg;
+    const { view, offsets } = batch;
     const added = this.idsAdded;
     for (let i = from; i < to; i++) {
-      const t = timeUs[i]!;
-      if (t < min) min = t;
-      if (t > max) max = t;
       const id = view.getUint32(offsets[i]! + 4, true);
       if (added[id & (ID_SLOTS - 1)] !== id) this.addId(id);
     }
-    this.minUs = min;
-    this.maxUs = max;
+    if (from === 0 && to === batch.count && block.ends.length === to) {
+      // The whole decoder batch: the encoder's own extremes.
+      this.minUs = Math.min(this.minUs, block.minUs);
+      this.maxUs = Math.max(this.maxUs, block.maxUs);
+    } else {
+      const { timeUs } = block;
+      let min = this.minUs;
+      let max = this.maxUs;
+      for (let i = from; i < to; i++) {
+        const t = timeUs[i]!;
+        if (t < min) min = t;
+        if (t > max) max = t;
+      }
+      this.minUs = min;
+      this.maxUs = max;
+    }
     this.n += to - from;
   }
 

@@ -127,14 +127,16 @@ export class DbnFileSource implements BatchSource {
       mapper.reset(batch);
       const { rtypes, count, schema, view, offsets } = batch;
       const timeUs = block.timeUs;
+      // The usual case: every record of the batch became a tuple, so runs need no scanning.
+      const allFast = block.ends.length === count;
       let ord = 0;
       let i = 0;
       while (i < count) {
         if (current && timeUs[i]! >= 0) {
           // A run of fast records, cut at the checkpoint boundary.
           const room = batchSize - current.recordsIn;
-          let j = i + 1;
           const end = Math.min(count, i + room);
+          let j = allFast ? end : i + 1;
           while (j < end && timeUs[j]! >= 0) j++;
           current.addFastRun(seg, i, j, ord);
           current.recordsIn += j - i;
@@ -205,7 +207,7 @@ export class DbnFileSource implements BatchSource {
             syms = indexing.out;
             block = encoder!.encode(batch.bytes, batch.offsets, syms);
           } else {
-            block = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1) };
+            block = { bytes: new Uint8Array(0), ends: noFast, timeUs: new Float64Array(count).fill(-1), minUs: Infinity, maxUs: -Infinity };
           }
           await settle();
           pending = { batch, resolved, syms, block };

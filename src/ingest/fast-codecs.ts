@@ -166,6 +166,9 @@ export interface TupleBlock {
   readonly bytes: Uint8Array;
   readonly ends: Int32Array;
   readonly timeUs: Float64Array;
+  /** Smallest and largest timeUs of the tuples (meaningless when there are none). */
+  readonly minUs: number;
+  readonly maxUs: number;
 }
 
 /**
@@ -186,6 +189,8 @@ export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offse
   const timeUs = timeScratch && timeScratch.length >= n ? timeScratch.subarray(0, n) : new Float64Array(n);
   let p = 0;
   let k = 0;
+  let minUs = Infinity;
+  let maxUs = -Infinity;
   for (let i = 0; i < n; i++) {
     const s = syms[i]!;
     if (s < 0) { timeUs[i] = -1; continue; }
@@ -198,8 +203,10 @@ export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offse
     }
     const e = codec.encode(b, d, p, view, offsets[i]!, field);
     if (e < 0) { timeUs[i] = -1; continue; }
-    timeUs[i] = codec.timeUs;
+    const t = (timeUs[i] = codec.timeUs);
+    if (t < minUs) minUs = t;
+    if (t > maxUs) maxUs = t;
     ends[k++] = p = e;
   }
-  return { bytes: b.subarray(0, p), ends: ends.subarray(0, k), timeUs };
+  return { bytes: b.subarray(0, p), ends: ends.subarray(0, k), timeUs, minUs, maxUs };
 }

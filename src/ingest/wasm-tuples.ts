@@ -35,6 +35,8 @@ interface KernelExports {
   memory: WasmMemory;
   init(ptr: number): void;
   getOutLen(): number;
+  getMinUs(): number;
+  getMaxUs(): number;
   encodeTrades: Kernel;
   encodeTbbo: Kernel;
 }
@@ -134,7 +136,7 @@ class WasmTupleEncoder {
     endsOut.set(new Int32Array(buf, ends, k));
     const timeUs = timeScratch && timeScratch.length >= n ? timeScratch.subarray(0, n) : new Float64Array(n);
     timeUs.set(new Float64Array(buf, times, n));
-    return { bytes, ends: endsOut, timeUs };
+    return { bytes, ends: endsOut, timeUs, minUs: k > 0 ? this.x.getMinUs() : Infinity, maxUs: k > 0 ? this.x.getMaxUs() : -Infinity };
   };
 }
 

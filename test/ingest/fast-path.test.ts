@@ -36,12 +36,12 @@ const base = fc.record({
   price,
 });
 
-async function collect(file: string, table: TableName, fastPath: boolean, open: typeof DbnFileSource.open = DbnFileSource.open.bind(DbnFileSource), tupleWorker?: boolean) {
+async function collect(file: string, table: TableName, fastPath: boolean, open: typeof DbnFileSource.open = DbnFileSource.open.bind(DbnFileSource), tupleWorker?: boolean, batchSize = 64) {
   const src = await open(file, { fastPath, tupleWorker });
   const rows: string[] = [];
   const rejected: string[] = [];
   const batches: string[] = [];
-  for await (const b of src.prepare(tableSpec(table), 64, () => false)) {
+  for await (const b of src.prepare(tableSpec(table), batchSize, () => false)) {
     const batch = b as PreparedBatch;
     for (let i = 0; i < batch.rowCount; i++) {
       const w = new BinaryCopyWriter({ chunkSize: Infinity });
@@ -109,6 +109,24 @@ describe('DBN fast path equals the generic path', () => {
       expect(fast.rejected).toEqual(generic.rejected);
       expect(fast.rows).toEqual(generic.rows);
       expect(fast.batches).toEqual(generic.batches);
+    }), { numRuns: 25 });
+  });
+
+  it('trades that all take the fast path: whole decoder batches and cut ones, any time order', async () => {
+    const ok = fc.record({ dt: fc.bigInt({ min: 0n, max: 80_000_000_000_000n }), size: fc.integer({ min: 1, max: 1000 }), side: fc.constantFrom('A', 'B'),
+      seq: fc.nat(), ticks: fc.integer({ min: 1, max: 100_000 }) });
+    await fc.assert(fc.asyncProperty(fc.array(ok, { minLength: 1, maxLength: 200 }), fc.constantFrom(7, 64, 1000), async (rs, batchSize) => {
+      const records: DbnRecord[] = rs.map((r, i) => ({
+        kind: 'trade', rtype: 0, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + r.dt, tsRecv: T0 + BigInt(i),
+        tsInDelta: 0, price: BigInt(r.ticks) * 250_000_000n, size: r.size, action: 'T', side: r.side, flags: 0, depth: 0, sequence: r.seq,
+      }));
+      const file = path.join(dir.dir, `f${n++}.dbn`);
+      await writeSynth(records, { file, schema: 'trades' });
+      const fast = await collect(file, 'trades_data', true, undefined, undefined, batchSize);
+      const generic = await collect(file, 'trades_data', false, undefined, undefined, batchSize);
+      expect(fast.rejected).toEqual([]);
+      expect(fast.batches).toEqual(generic.batches);
+      expect(fast.rows).toEqual(generic.rows);
     }), { numRuns: 25 });
   });
 

@@ -96,6 +96,9 @@ describe('WebAssembly tuple kernels', () => {
         expect(Buffer.from(got.bytes).equals(Buffer.from(js.bytes))).toBe(true);
         expect([...got.ends]).toEqual([...js.ends]);
         expect([...got.timeUs]).toEqual([...js.timeUs]);
+        if (js.ends.length > 0) expect([got.minUs, got.maxUs]).toEqual([js.minUs, js.maxUs]);
+        const taken = [...js.timeUs].filter((t) => t >= 0);
+        if (taken.length > 0) expect([js.minUs, js.maxUs]).toEqual([Math.min(...taken), Math.max(...taken)]);
         tuples += js.ends.length;
         declined += rs.length - js.ends.length;
       }), { numRuns: 300 });
