@@ -73,8 +73,8 @@ const NS_MARGIN = 4096;
 export interface SymbolIndexing {
   /** Per rtype: 1 when its records want an index; others get -1. */
   readonly rtypes: Uint8Array;
-  /** The caller's index of a symbol (any integer ≥ -1). */
-  indexOf(symbol: string): number;
+  /** The caller's index of a symbol as an instrument's (any integer ≥ -1). */
+  indexOf(symbol: string, instrumentId: number): number;
   /** Filled by resolveBatch: out[i] for record i; -1 when unresolved or not wanted. */
   out: Int32Array;
 }
@@ -215,7 +215,7 @@ export class SymbolMap {
       } else if (indexes) {
         // resolve() leaves the interval in slot h (a found symbol always fills it).
         if (wanted![rt] === 0) indexes[i] = -1;
-        else indexes[i] = hitIndex[h] !== NO_INDEX ? hitIndex[h]! : (hitIndex[h] = indexing!.indexOf(s));
+        else indexes[i] = hitIndex[h] !== NO_INDEX ? hitIndex[h]! : (hitIndex[h] = indexing!.indexOf(s, id));
       }
     }
     return missing;

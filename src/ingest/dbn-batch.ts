@@ -98,11 +98,16 @@ export class DbnRowBatch implements PreparedBatch {
     // Continues the previous run (a decoder batch split by nothing but a checkpoint boundary)?
     const last = k >= 0 && this.pieceSeg[k] === s && this.pieceOrd[k] >= 0 && this.pieceI[k]! + (this.n - this.pieceRow[k]!) === from;
     if (!last) this.piece(s, from, ord);
-    const { block, batch } = seg;
-    const { view, offsets } = batch;
+    const { block, batch, syms } = seg;
     const added = this.idsAdded;
+    // A fast record's symbol index names its instrument too (SymbolFields): one sequential
+    // array instead of every record's bytes again, long out of cache by now.
+    let prev = -1;
     for (let i = from; i < to; i++) {
-      const id = view.getUint32(offsets[i]! + 4, true);
+      const s = syms[i]!;
+      if (s === prev) continue;
+      prev = s;
+      const id = this.symbols.idOf(s);
       if (added[id & (ID_SLOTS - 1)] !== id) this.addId(id);
     }
     if (from === 0 && to === batch.count && block.ends.length === to) {

@@ -113,7 +113,7 @@ export class DbnFileSource implements BatchSource {
     let flip = 0;
     const indexing: SymbolIndexing | undefined = codec ? {
       rtypes: Uint8Array.from({ length: 256 }, (_, rt) => (mapper.accepts(rt, this.metadata.schema) ? 1 : 0)),
-      indexOf: (symbol) => symbolFields.indexOf(symbol),
+      indexOf: (symbol, instrumentId) => symbolFields.indexOf(symbol, instrumentId),
       out: noFast,
     } : undefined;
 
@@ -252,7 +252,7 @@ export class DbnFileSource implements BatchSource {
       const id = batch.view.getUint32(o + 4, true);
       const tsUs = Number(batch.view.getBigUint64(o + 8, true) / 1000n);
       const symbol = (resolved[i] = symbols.resolve(id, tsUs));
-      if (indexing && symbol !== null && indexing.rtypes[batch.rtypes[i]!] === 1) indexing.out[i] = indexing.indexOf(symbol);
+      if (indexing && symbol !== null && indexing.rtypes[batch.rtypes[i]!] === 1) indexing.out[i] = indexing.indexOf(symbol, id);
     }
   }
 }

@@ -32,23 +32,32 @@ export const TUPLE_FIXED_MAX = 160;
  * Symbol text → its encoded TEXT field (length word + UTF-8), built once per distinct symbol
  * by the general writer so the bytes are its bytes. Symbols the fast path cannot take (longer
  * than the column, or text the writer refuses) get index -1 and their rows go generic.
+ *
+ * An entry is a symbol as one instrument's (indexOf(symbol, instrumentId)): a record's index then
+ * also names its instrument, so a batch learns which instruments it holds from the indexes it
+ * already has in order, without reading every record again (idOf).
  */
 export class SymbolFields {
   private readonly index = new Map<string, number>();
   private readonly fields: FieldWords[] = [];
   private readonly names: string[] = [];
+  private readonly ids: number[] = [];
 
-  indexOf(symbol: string): number {
-    const k = this.index.get(symbol);
-    return k === undefined ? this.add(symbol) : k;
+  /** Index of `symbol` as instrument `instrumentId`'s (-1 when the fast path cannot take it). */
+  indexOf(symbol: string, instrumentId = -1): number {
+    const key = `${instrumentId}\u0000${symbol}`;
+    const k = this.index.get(key);
+    return k === undefined ? this.add(key, symbol, instrumentId) : k;
   }
 
   field(k: number): FieldWords { return this.fields[k]!; }
   /** Every field so far, by index (a tuple encoder on another thread gets the new ones with each job). */
   get all(): readonly FieldWords[] { return this.fields; }
   name(k: number): string { return this.names[k]!; }
+  /** The instrument of entry k (-1 when indexed without one). */
+  idOf(k: number): number { return this.ids[k]!; }
 
-  private add(symbol: string): number {
+  private add(key: string, symbol: string, instrumentId: number): number {
     let k = -1;
     if (symbol.length <= SYMBOL_MAX) {
       const w = new BinaryCopyWriter({ chunkSize: Infinity });
@@ -60,11 +69,12 @@ export class SymbolFields {
         k = this.fields.length;
         this.fields.push(fieldWords(Uint8Array.from(all.subarray(21, all.length - 2))));
         this.names.push(symbol);
+        this.ids.push(instrumentId);
       } catch (err) {
         if (!(err instanceof CopyEncodeError)) throw err;
       }
     }
-    this.index.set(symbol, k);
+    this.index.set(key, k);
     return k;
   }
 }

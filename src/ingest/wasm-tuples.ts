@@ -8,8 +8,8 @@
  * Memory layout (byte offsets in the module's memory, all chosen here):
  *   [64 KiB)            left to the module's own static data
  *   DIGITS_AT           "0000".."9999" table (init)
- *   symbols             8-byte entries (address, length) then the padded field bytes, rewritten
- *                       when the caller's symbol list grows
+ *   symbols             8-byte entries (address, length) with room to spare, then the padded
+ *                       field bytes, appended as the caller's symbol list grows
  *   per call            records, offsets, syms, ends, times, output (with slack for the kernel's
  *                       stores past a field's end), grown on demand
  */
@@ -74,6 +74,8 @@ class WasmTupleEncoder {
   /** Fields currently laid out in memory (by identity, then count: the caller's list only grows). */
   private fieldsLaidOut: readonly FieldWords[] | undefined;
   private fieldCount = 0;
+  /** Entries the table at SYMBOLS_AT has room for. */
+  private tableCapacity = 0;
   private symbolsEnd = SYMBOLS_AT;
   private longestField = 0;
 
@@ -90,26 +92,38 @@ class WasmTupleEncoder {
     if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
   }
 
+  /**
+   * Lays out the fields not yet in memory (the caller's list only grows): appended, so a file with
+   * many instruments costs each field once. The entry table is reserved with room to spare and
+   * laid out anew, twice as large, when it fills (or for another list).
+   */
   private layOutSymbols(fields: readonly FieldWords[]): void {
-    let at = align8(SYMBOLS_AT + 8 * fields.length);
-    let longest = 0;
-    for (const f of fields) longest = Math.max(longest, f.bytes.length);
-    // Each field padded to 8 bytes plus 8 spare: the kernel copies whole words.
-    this.reserve(at + fields.length * (align8(longest) + 8));
+    if (fields !== this.fieldsLaidOut || fields.length > this.tableCapacity) {
+      this.tableCapacity = Math.max(64, 2 * fields.length);
+      this.fieldsLaidOut = fields;
+      this.fieldCount = 0;
+      this.symbolsEnd = align8(SYMBOLS_AT + 8 * this.tableCapacity);
+      this.longestField = 0;
+    }
+    let need = this.symbolsEnd;
+    for (let k = this.fieldCount; k < fields.length; k++) need += align8(fields[k]!.bytes.length) + 8;
+    this.reserve(need);
     const buf = this.x.memory.buffer;
-    const table = new Int32Array(buf, SYMBOLS_AT, 2 * fields.length);
+    const table = new Int32Array(buf, SYMBOLS_AT, 2 * this.tableCapacity);
     const u8 = new Uint8Array(buf);
-    fields.forEach((f, k) => {
+    let at = this.symbolsEnd;
+    for (let k = this.fieldCount; k < fields.length; k++) {
+      const f = fields[k]!.bytes;
       table[2 * k] = at;
-      table[2 * k + 1] = f.bytes.length;
-      u8.set(f.bytes, at);
-      u8.fill(0, at + f.bytes.length, at + align8(f.bytes.length) + 8);
-      at += align8(f.bytes.length) + 8;
-    });
-    this.fieldsLaidOut = fields;
+      table[2 * k + 1] = f.length;
+      u8.set(f, at);
+      // Padded to 8 bytes plus 8 spare: the kernel copies whole words.
+      u8.fill(0, at + f.length, at + align8(f.length) + 8);
+      at += align8(f.length) + 8;
+      this.longestField = Math.max(this.longestField, f.length);
+    }
     this.fieldCount = fields.length;
     this.symbolsEnd = at;
-    this.longestField = longest;
   }
 
   readonly encode: TupleBlockEncoder = (records, offsets, syms, fields, timeScratch) => {

@@ -130,6 +130,24 @@ describe('DBN fast path equals the generic path', () => {
     }), { numRuns: 25 });
   });
 
+  it('instruments sharing one symbol keep their own ids in each batch', async () => {
+    // Two ids named by one requested symbol at once (e.g. a parent request), interleaved.
+    const mappings = [{ rawSymbol: 'ES.FUT', intervals: [{ startDate: 19700101, endDate: 99991231, symbol: '100' }] },
+      { rawSymbol: 'ES.FUT', intervals: [{ startDate: 19700101, endDate: 99991231, symbol: '200' }] }];
+    await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(100, 200, 300), { minLength: 1, maxLength: 120 }), fc.constantFrom(5, 64), async (ids, batchSize) => {
+      const records: DbnRecord[] = ids.map((id, i) => ({
+        kind: 'trade', rtype: 0, publisherId: 1, instrumentId: id, tsEvent: T0 + BigInt(i), tsRecv: T0 + BigInt(i),
+        tsInDelta: 0, price: 4_750_250_000_000n, size: 1, action: 'T', side: 'B', flags: 0, depth: 0, sequence: i,
+      }));
+      const file = path.join(dir.dir, `f${n++}.dbn`);
+      await writeSynth(records, { file, schema: 'trades', symbols: ['ES.FUT'], mappings });
+      const fast = await collect(file, 'trades_data', true, undefined, undefined, batchSize);
+      const generic = await collect(file, 'trades_data', false, undefined, undefined, batchSize);
+      expect(fast.batches).toEqual(generic.batches);
+      expect(fast.rejected).toEqual(generic.rejected);
+    }), { numRuns: 20 });
+  });
+
   it('tbbo', async () => {
     const quote = fc.record({ b: base, ask: price, bidSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), askSz: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), locked: fc.boolean() });
     await fc.assert(fc.asyncProperty(fc.array(quote, { minLength: 1, maxLength: 150 }), async (qs) => {

@@ -108,6 +108,26 @@ describe('WebAssembly tuple kernels', () => {
     });
   }
 
+  it('a symbol list growing to thousands of instruments (the entry table is laid out again as it fills)', () => {
+    const wasm = wasmTupleEncoder('trades_data')!;
+    const codec = fastCodecFor('trades_data')!;
+    const symbols = new SymbolFields();
+    for (let step = 0; step < 12; step++) {
+      const rs: Rec[] = Array.from({ length: 400 }, (_, i) => ({
+        id: 1000 + step * 400 + i, ts: 1_704_067_200_000_000_000n + BigInt(i), price: 1_000_000_000n * BigInt(1 + i), ask: 0n,
+        size: 1, bidSz: 0, askSz: 0, side: 66, publisher: 1, sequence: i, gap: 0, sym: 0,
+      }));
+      // 400 new instruments per call, symbols of every length up to 50.
+      const syms = Int32Array.from(rs, (r) => symbols.indexOf(`S${r.id}`.padEnd(1 + (r.id % 50), 'x'), r.id));
+      const { bytes, offsets } = layOut(rs, 48);
+      const js = encodeTupleBlock(codec, bytes, offsets, syms, symbols.all);
+      const got = wasm(bytes, offsets, syms, symbols.all);
+      expect(Buffer.from(got.bytes).equals(Buffer.from(js.bytes))).toBe(true);
+      expect(got.ends.length).toBe(400);
+    }
+    expect(symbols.all.length).toBe(4800);
+  });
+
   it('grows its memory for a large batch and keeps earlier blocks intact', () => {
     const wasm = wasmTupleEncoder('trades_data')!;
     const codec = fastCodecFor('trades_data')!;
