@@ -3,7 +3,7 @@
  * in one run, so only ratios matter on a noisy machine:
  *
  *   1. `zstd -dc FILE > /dev/null` — the floor for any zstd input (best of 3);
- *   2. file → COPY bytes, no database: DbnFileSource.prepare (decode, symbology, map, validate)
+ *   2. file → COPY bytes, no database (best of 3): DbnFileSource.prepare (decode, symbology, map, validate)
  *      and BinaryCopyWriter via PreparedBatch.encodeRows, the bytes discarded — target ≤ 2× (1);
  *      then the same with the JS tuple codec instead of the WebAssembly kernels (TICKVAULT_WASM=0).
  *      Also the structure pre-pass loadDbnFile runs first (validateDbnFile), timed on its own;
@@ -191,9 +191,16 @@ async function main(): Promise<void> {
   say(`tickvault DBN end-to-end benchmark — ${fmt(args.records)} synthetic trades (4 instruments), ${file} (${(zBytes / 2 ** 20).toFixed(1)} MiB zstd, ${(args.records * 48 / 2 ** 20).toFixed(1)} MiB DBN)`);
   const ref = zstdReference(file);
   const validate = child('validate', file);
-  const encode = child('encode', file);
+  // Best of 3 like the zstd reference (neighbours on a shared machine only ever slow a run down);
+  // the peak RSS is the largest of the three.
+  const best = (env: Record<string, string> = {}): VariantResult => {
+    const runs = [0, 1, 2].map(() => child('encode', file, env));
+    const fastest = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    return { ...fastest, maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)) };
+  };
+  const encode = best();
   // The same without the WebAssembly tuple kernels: what they buy.
-  const encodeJs = child('encode', file, { TICKVAULT_WASM: '0' });
+  const encodeJs = best({ TICKVAULT_WASM: '0' });
   if (validate.rows !== args.records) throw new Error(`validate walked ${validate.rows} of ${args.records} records`);
   for (const e of [encode, encodeJs]) {
     if (e.rows !== args.records || e.rejected !== 0) throw new Error(`encode produced ${e.rows} rows (${e.rejected} rejected) of ${args.records}`);
@@ -204,8 +211,8 @@ async function main(): Promise<void> {
   say('|---|---:|---:|---:|---:|---|');
   say(`| zstd -dc FILE > /dev/null (best of 3) | ${ref.toFixed(0)} | ${fmt(args.records / ref * 1000)} | 1.00 | | floor |`);
   say(`| structure pre-pass (validateDbnFile) | ${validate.ms.toFixed(0)} | ${fmt(validate.rows / validate.ms * 1000)} | ${(validate.ms / ref).toFixed(2)} | ${validate.maxRssMiB.toFixed(0)} | run by loadDbnFile before loading |`);
-  say(`| file → COPY bytes (decode + map + encode) | ${encode.ms.toFixed(0)} | ${fmt(encode.rows / encode.ms * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data; CPU ${fmt(encode.cpuMs)} ms |`);
-  say(`| the same with the JS tuple codec (TICKVAULT_WASM=0) | ${encodeJs.ms.toFixed(0)} | ${fmt(encodeJs.rows / encodeJs.ms * 1000)} | ${(encodeJs.ms / ref).toFixed(2)} | ${encodeJs.maxRssMiB.toFixed(0)} | same bytes; CPU ${fmt(encodeJs.cpuMs)} ms |`);
+  say(`| file → COPY bytes (decode + map + encode; best of 3) | ${encode.ms.toFixed(0)} | ${fmt(encode.rows / encode.ms * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data; CPU ${fmt(encode.cpuMs)} ms |`);
+  say(`| the same with the JS tuple codec (TICKVAULT_WASM=0; best of 3) | ${encodeJs.ms.toFixed(0)} | ${fmt(encodeJs.rows / encodeJs.ms * 1000)} | ${(encodeJs.ms / ref).toFixed(2)} | ${encodeJs.maxRssMiB.toFixed(0)} | same bytes; CPU ${fmt(encodeJs.cpuMs)} ms |`);
 
   if (!args.db) return;
   let cluster: ServerCluster | undefined;
