@@ -25,7 +25,8 @@ export interface CheckFileResult {
 }
 
 export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
-  const source = await DbnFileSource.open(file);
+  // A dry run writes no ledger row: the file needs no hash.
+  const source = await DbnFileSource.open(file, { hash: false });
   const table = options.table ?? tableForSchema(source.metadata.schema);
   if (!table) throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table`);
   let batches: AsyncIterable<BatchOrSkip>;

@@ -48,7 +48,7 @@ export async function validateDbnFile(file: string): Promise<number> {
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
-  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity>, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
+  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
@@ -62,14 +62,15 @@ export class DbnFileSource implements BatchSource {
    * would otherwise leave the batches before it in the table.
    */
   static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean;
-    /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean } = {}): Promise<DbnFileSource> {
+    /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean;
+    /** false: no content hash (no ledger will see this source, e.g. a dry run). */ hash?: boolean } = {}): Promise<DbnFileSource> {
     const decoder = await openDbn(file);
     const metadata = decoder.metadata;
     await decoder.close();
     // The hash runs on its own thread while this one validates (or starts decoding); the loader
     // awaits it before its first ledger statement.
-    const identity = hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
-    identity.catch(() => { /* observed by whoever awaits the identity */ });
+    const identity = options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
+    identity?.catch(() => { /* observed by whoever awaits the identity */ });
     const total = options.validate === false ? undefined : await validateDbnFile(file);
     return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total, options.tupleWorker);
   }
