@@ -170,87 +170,70 @@ export function init(ptr: usize): void {
   return putSymbol(putInt4(putHeadAndTimestamp(p, us), id), symTab, load<i32>(syms + (<usize>i << 2)));
 }
 
-/** Address of record i when it is a candidate (syms[i] ≥ 0, never address 0); else declined, 0. */
+/**
+ * trades_data tuple (timestamp, instrument_id, symbol, price, size, side, trade_id) of record i
+ * at `o`, written at p; returns its end, or 0 when a column rule fails (the record goes generic).
+ */
 // @ts-ignore: decorator
-@inline function candidate(rec: usize, offs: usize, syms: usize, times: usize, i: i32): usize {
-  if (load<i32>(syms + (<usize>i << 2)) < 0) {
-    declined(times, i);
-    return 0;
-  }
-  return rec + <usize>load<i32>(offs + (<usize>i << 2));
-}
-
-/** Record i gives no tuple: times[i] = -1. */
-// @ts-ignore: decorator
-@inline function declined(times: usize, i: i32): void {
-  store<f64>(times + (<usize>i << 3), -1);
+@inline function putTrade(p: usize, o: usize, i: i32, times: usize, symTab: usize, syms: usize): usize {
+  const id = load<u32>(o, O_ID);
+  const side = <u32>load<u8>(o, O_SIDE);
+  const size = load<u32>(o, O_SIZE);
+  const nanos = load<i64>(o, O_PRICE);
+  const ns = load<u64>(o, O_TS_EVENT);
+  if ((<i32>(id > INT4_MAX) | <i32>(side - 65 > 1) | <i32>(size == 0) | badPrice(nanos) | <i32>(ns >= NS_LIMIT)) != 0) return 0;
+  p = putRowStart(p, times, i, ns, id, symTab, syms);
+  p = putNumeric8(p, <u64>(nanos + 5) / 10); // 9th decimal rounded half away from zero
+  p = putInt8U32(p, size);
+  store<u32>(p, 0x01000000);
+  store<u8>(p, <u8>(83 - 17 * (side - 65)), 4); // A (sell aggressor) → 'S', B → 'B'
+  return putIdPair(p + 5, <u32>load<u16>(o, O_PUBLISHER), load<u32>(o, O_SEQUENCE));
 }
 
 /**
- * trades_data tuples (timestamp, instrument_id, symbol, price, size, side, trade_id) of the
- * records at rec + offs[i] with syms[i] ≥ 0. Writes ends[k] (tuple end, relative to `out`) per
- * tuple and times[i] (µs, or -1 when declined) per record; returns the tuple count.
+ * tbbo_data tuple (timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size), as
+ * putTrade: both sides present, positive and not crossed, else 0.
  */
-export function encodeTrades(rec: usize, offs: usize, syms: usize, n: i32, symTab: usize, out: usize, ends: usize, times: usize): i32 {
+// @ts-ignore: decorator
+@inline function putTbbo(p: usize, o: usize, i: i32, times: usize, symTab: usize, syms: usize): usize {
+  const id = load<u32>(o, O_ID);
+  const bidSz = load<u32>(o, O_BID_SZ);
+  const askSz = load<u32>(o, O_ASK_SZ);
+  const bidN = load<i64>(o, O_BID_PX);
+  const askN = load<i64>(o, O_ASK_PX);
+  const ns = load<u64>(o, O_TS_EVENT);
+  const bid = <u64>(bidN + 5) / 10;
+  const ask = <u64>(askN + 5) / 10;
+  if ((<i32>(id > INT4_MAX) | <i32>(bidSz == 0) | <i32>(askSz == 0) | badPrice(bidN) | badPrice(askN) | <i32>(ask < bid) | <i32>(ns >= NS_LIMIT)) != 0) return 0;
+  p = putRowStart(p, times, i, ns, id, symTab, syms);
+  p = putNumeric8(p, bid);
+  p = putNumeric8(p, ask);
+  p = putInt8U32(p, bidSz);
+  return putInt8U32(p, askSz);
+}
+
+/** Tables with a kernel (the host passes one). */
+export const TRADES: i32 = 0;
+export const TBBO: i32 = 1;
+
+/**
+ * Tuples of `table` (TRADES or TBBO) for the records at rec + offs[i] with syms[i] ≥ 0 (the index
+ * of its symbol's entry in symTab; -1: not a candidate). Writes ends[k] (tuple end, relative to
+ * `out`) per tuple and times[i] (µs, or -1 when no tuple) per record; returns the tuple count.
+ * The table test is the same for every record, so the branch costs nothing.
+ */
+export function encodeTuples(table: i32, rec: usize, offs: usize, syms: usize, n: i32, symTab: usize, out: usize, ends: usize, times: usize): i32 {
   let p = out;
   let k = 0;
   minUs = u64.MAX_VALUE;
   maxUs = 0;
   for (let i = 0; i < n; i++) {
-    const o = candidate(rec, offs, syms, times, i);
-    if (o == 0) continue;
-    const id = load<u32>(o, O_ID);
-    const side = <u32>load<u8>(o, O_SIDE);
-    const size = load<u32>(o, O_SIZE);
-    const nanos = load<i64>(o, O_PRICE);
-    const ns = load<u64>(o, O_TS_EVENT);
-    if ((<i32>(id > INT4_MAX) | <i32>(side - 65 > 1) | <i32>(size == 0) | badPrice(nanos) | <i32>(ns >= NS_LIMIT)) != 0) {
-      declined(times, i);
-      continue;
-    }
-    p = putRowStart(p, times, i, ns, id, symTab, syms);
-    p = putNumeric8(p, <u64>(nanos + 5) / 10); // 9th decimal rounded half away from zero
-    p = putInt8U32(p, size);
-    store<u32>(p, 0x01000000);
-    store<u8>(p, <u8>(83 - 17 * (side - 65)), 4); // A (sell aggressor) → 'S', B → 'B'
-    p += 5;
-    p = putIdPair(p, <u32>load<u16>(o, O_PUBLISHER), load<u32>(o, O_SEQUENCE));
-    store<i32>(ends + (<usize>k << 2), <i32>(p - out));
-    k++;
-  }
-  outLen = <i32>(p - out);
-  return k;
-}
-
-/**
- * tbbo_data tuples (timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size);
- * as encodeTrades. Both sides present, positive and not crossed, else declined.
- */
-export function encodeTbbo(rec: usize, offs: usize, syms: usize, n: i32, symTab: usize, out: usize, ends: usize, times: usize): i32 {
-  let p = out;
-  let k = 0;
-  minUs = u64.MAX_VALUE;
-  maxUs = 0;
-  for (let i = 0; i < n; i++) {
-    const o = candidate(rec, offs, syms, times, i);
-    if (o == 0) continue;
-    const id = load<u32>(o, O_ID);
-    const bidSz = load<u32>(o, O_BID_SZ);
-    const askSz = load<u32>(o, O_ASK_SZ);
-    const bidN = load<i64>(o, O_BID_PX);
-    const askN = load<i64>(o, O_ASK_PX);
-    const ns = load<u64>(o, O_TS_EVENT);
-    const bid = <u64>(bidN + 5) / 10;
-    const ask = <u64>(askN + 5) / 10;
-    if ((<i32>(id > INT4_MAX) | <i32>(bidSz == 0) | <i32>(askSz == 0) | badPrice(bidN) | badPrice(askN) | <i32>(ask < bid) | <i32>(ns >= NS_LIMIT)) != 0) {
-      declined(times, i);
-      continue;
-    }
-    p = putRowStart(p, times, i, ns, id, symTab, syms);
-    p = putNumeric8(p, bid);
-    p = putNumeric8(p, ask);
-    p = putInt8U32(p, bidSz);
-    p = putInt8U32(p, askSz);
+    const t = times + (<usize>i << 3);
+    if (load<i32>(syms + (<usize>i << 2)) < 0) { store<f64>(t, -1); continue; }
+    const o = rec + <usize>load<i32>(offs + (<usize>i << 2));
+    const e = table == TRADES ? putTrade(p, o, i, times, symTab, syms) : putTbbo(p, o, i, times, symTab, syms);
+    if (e == 0) { store<f64>(t, -1); continue; }
+    p = e;
     store<i32>(ends + (<usize>k << 2), <i32>(p - out));
     k++;
   }

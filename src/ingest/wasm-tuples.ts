@@ -37,10 +37,10 @@ interface KernelExports {
   getOutLen(): number;
   getMinUs(): number;
   getMaxUs(): number;
-  encodeTrades: Kernel;
-  encodeTbbo: Kernel;
+  encodeTuples(table: number, rec: number, offs: number, syms: number, n: number, symTab: number, out: number, ends: number, times: number): number;
+  TRADES: { readonly value: number };
+  TBBO: { readonly value: number };
 }
-type Kernel = (rec: number, offs: number, syms: number, n: number, symTab: number, out: number, ends: number, times: number) => number;
 
 const PAGE = 65536;
 const DIGITS_AT = PAGE;
@@ -70,7 +70,8 @@ const align8 = (n: number) => (n + 7) & ~7;
 /** One module instance (own memory) encoding one table's tuples. */
 class WasmTupleEncoder {
   private readonly x: KernelExports;
-  private readonly kernel: Kernel;
+  /** The kernel's code of this encoder's table. */
+  private readonly table: number;
   /** Fields currently laid out in memory (by identity, then count: the caller's list only grows). */
   private fieldsLaidOut: readonly FieldWords[] | undefined;
   private fieldCount = 0;
@@ -81,7 +82,7 @@ class WasmTupleEncoder {
 
   constructor(module: WasmModule, table: 'trades_data' | 'tbbo_data') {
     this.x = new WA.Instance(module, {}).exports as unknown as KernelExports;
-    this.kernel = table === 'trades_data' ? this.x.encodeTrades : this.x.encodeTbbo;
+    this.table = (table === 'trades_data' ? this.x.TRADES : this.x.TBBO).value;
     this.reserve(SYMBOLS_AT);
     this.x.init(DIGITS_AT);
   }
@@ -140,7 +141,7 @@ class WasmTupleEncoder {
     new Uint8Array(buf, rec, records.length).set(records);
     new Int32Array(buf, offs, n).set(offsets);
     new Int32Array(buf, sy, n).set(syms.subarray(0, n));
-    const k = this.kernel(rec, offs, sy, n, SYMBOLS_AT, out, ends, times);
+    const k = this.x.encodeTuples(this.table, rec, offs, sy, n, SYMBOLS_AT, out, ends, times);
     const len = this.x.getOutLen();
     // Owned copies: blocks outlive the next call (batches keep them until committed).
     // allocUnsafeSlow: not from Buffer's shared pool, so a block can be transferred like the JS path's.
