@@ -31,13 +31,15 @@ export interface TupleEncoder {
   close(): Promise<void>;
 }
 
-/** Input size from which the worker can pay off: its start-up (~30–50 ms) against ~200 ns a row. */
+/** Input size from which the worker can pay off: its start-up (~30–50 ms) against ~20–80 ns a row. */
 export const TUPLE_WORKER_MIN_FILE_BYTES = 8 << 20;
 /**
  * Cores needed before the worker is used by default: the zstd process, its reader thread, this
  * thread and the encoder each want one. Measured on a 2-vCPU machine (10M trades, file → COPY
- * bytes): in-thread 4.9–6.2 s, with the worker 7.1–8.2 s — two threads there ran at ~1.4× the
- * throughput of one, not 2×, and the hand-offs (copies, transfers, wake-ups) cost the rest.
+ * bytes): with the JS codec in-thread 4.9–6.2 s, with the worker 7.1–8.2 s — two threads there
+ * ran at ~1.4× the throughput of one, not 2×, and the hand-offs (copies, transfers, wake-ups) cost
+ * the rest; with the WebAssembly kernel in-thread 1.39–1.45 s, with the worker 1.53–1.63 s (the
+ * second core is zstd's).
  */
 export const TUPLE_WORKER_MIN_CORES = 4;
 
