@@ -178,6 +178,8 @@ export class SymbolMap {
    * Resolves every record of `batch` into out[0..count) (null = unresolved; for symbol-mapping
    * records, the symbol they establish), ingesting symbol-mapping records in stream order so a
    * mapping applies to the records after it. Returns how many rows stayed unresolved.
+   * With `indexing`, a record that gets an index ≥ 0 is left out of `out` (its symbol is the
+   * caller's entry; a string store per record was a tenth of this loop).
    */
   resolveBatch(batch: RecordBatch, out: (string | null)[], indexing?: SymbolIndexing): number {
     const { view, offsets, rtypes, count } = batch;
@@ -208,14 +210,17 @@ export class SymbolMap {
         if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
         s = this.resolve(id, us);
       }
-      out[i] = s;
       if (s === null) {
         missing++;
+        out[i] = null;
         if (indexes) indexes[i] = -1;
       } else if (indexes) {
         // resolve() leaves the interval in slot h (a found symbol always fills it).
-        if (wanted![rt] === 0) indexes[i] = -1;
-        else indexes[i] = hitIndex[h] !== NO_INDEX ? hitIndex[h]! : (hitIndex[h] = indexing!.indexOf(s, id));
+        const k = wanted![rt] === 0 ? -1 : hitIndex[h] !== NO_INDEX ? hitIndex[h]! : (hitIndex[h] = indexing!.indexOf(s, id));
+        indexes[i] = k;
+        if (k < 0) out[i] = s;
+      } else {
+        out[i] = s;
       }
     }
     return missing;

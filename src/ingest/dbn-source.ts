@@ -170,7 +170,8 @@ export class DbnFileSource implements BatchSource {
           continue;
         }
         this.stats.tableRecords += 1;
-        const symbol = resolvedSymbols[i] ?? null;
+        // A record with a symbol entry has its symbol there, not in resolvedSymbols (resolveBatch).
+        const symbol = i < syms.length && syms[i]! >= 0 ? symbolFields.name(syms[i]!) : resolvedSymbols[i] ?? null;
         if (symbol === null) unresolved.add(view.getUint32(offsets[i]! + 4, true));
         if (timeUs[i]! >= 0) ord++; // a fast record of a checkpoint batch being skipped
         if (!current) {
@@ -249,8 +250,11 @@ export class DbnFileSource implements BatchSource {
   /** One history query per batch for ids the file could not name; each id is asked once. */
   private async fillFromHistory(batch: RecordBatch, resolved: (string | null)[], symbols: SymbolMap, looked: Set<number>, indexing?: SymbolIndexing): Promise<void> {
     const ids = new Set<number>();
+    // Records with a symbol entry are resolved whatever `resolved` holds for them (resolveBatch).
+    const unresolved: number[] = [];
     for (let i = 0; i < batch.count; i++) {
-      if (resolved[i] !== null) continue;
+      if (resolved[i] !== null || (indexing && indexing.out[i]! >= 0)) continue;
+      unresolved.push(i);
       const id = batch.view.getUint32(batch.offsets[i]! + 4, true);
       // Ids above INTEGER cannot be in the history (and would fail the ::int[] cast, aborting the load).
       if (!looked.has(id) && id <= 0x7fffffff) ids.add(id);
@@ -263,8 +267,7 @@ export class DbnFileSource implements BatchSource {
       for (const r of rows) symbols.addInterval(Number(r.instrument_id), Number(r.f), r.t === null ? Number.MAX_SAFE_INTEGER : Number(r.t), r.symbol);
       for (const id of ids) looked.add(id);
     }
-    for (let i = 0; i < batch.count; i++) {
-      if (resolved[i] !== null) continue;
+    for (const i of unresolved) {
       const o = batch.offsets[i]!;
       const id = batch.view.getUint32(o + 4, true);
       const tsUs = Number(batch.view.getBigUint64(o + 8, true) / 1000n);

@@ -265,6 +265,23 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect((await quarantineRows(te.engine, r.loadId)).map((q) => q.reason)).toEqual(['instrument_id 3000000000 does not fit INTEGER', 'instrument_id 3000000000 does not fit INTEGER']);
   });
 
+  it('over many decoder batches, only ids the file cannot name are looked up in the stored history', async () => {
+    await resetAll(te.engine);
+    // The history knows 77 (not in the file) and also 42 under another name: the file's own
+    // mapping of 42 must win on every row, whichever batch a row falls in.
+    await te.engine.query(`INSERT INTO tickvault_symbol_history (instrument_id, symbol, valid_from, valid_to) VALUES
+      (77, 'HIST77', '2024-01-01', NULL), (42, 'OLD42', '2024-01-01', NULL)`);
+    // ~4.6 decoder batches of 1 MiB: 77 and 42 alternate for a while, then 42 with an 88 (named
+    // nowhere, so every later batch still has rows to look up) now and then.
+    const recs = synthTrades(100_000, { stepNs: 100_000n }).map((t, i) => ({ ...t, instrumentId: i < 25_000 ? (i % 2 === 0 ? 77 : SYNTH_ID) : i % 1000 === 0 ? 88 : SYNTH_ID }));
+    await writeSynth(recs, { file: file('history-mix.dbn') });
+    const r = await loadDbnFile(te.engine, file('history-mix.dbn'));
+    expect([r.recordsInserted, r.recordsRejected, r.unresolvedIds]).toEqual([100_000 - 75, 75, [88]]);
+    const { rows } = await te.engine.query<{ instrument_id: number; symbol: string; n: string }>(
+      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1, 2`);
+    expect(rows).toEqual([{ instrument_id: SYNTH_ID, symbol: SYNTH_SYMBOL, n: String(100_000 - 12_500 - 75) }, { instrument_id: 77, symbol: 'HIST77', n: '12500' }]);
+  });
+
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
     await resetAll(te.engine);
     // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
