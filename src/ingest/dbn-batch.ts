@@ -160,14 +160,7 @@ export class DbnRowBatch implements PreparedBatch {
     return (this.at = lo);
   }
 
-  encodeRow(w: BinaryCopyWriter, r: number): void {
-    const k = this.find(r);
-    const ord0 = this.pieceOrd[k]!;
-    if (ord0 < 0) { this.encodeValues(w, this.generic.get(r)!); return; }
-    const { bytes, ends } = this.segs[this.pieceSeg[k]!]!.block;
-    const j = ord0 + (r - this.pieceRow[k]!);
-    w.appendEncoded(bytes, j === 0 ? 0 : ends[j - 1]!, ends[j]!);
-  }
+  encodeRow(w: BinaryCopyWriter, r: number): void { this.encodeRows(w, r, r + 1); }
 
   /** Rows [from, to) in order: each run of pre-encoded tuples is appended as one range. */
   encodeRows(w: BinaryCopyWriter, from: number, to: number): void {
