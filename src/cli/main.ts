@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EXIT, reportError } from './run.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, EXIT, reportError } from './run.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
 import { registerLoad } from './commands/load.js';
@@ -18,6 +18,7 @@ export function buildProgram(): Command {
     .description('store and query market-data time series on TimescaleDB')
     .option('--database-url <url>', 'PostgreSQL URL (default: $TICKVAULT_DATABASE_URL, $DATABASE_URL, else the embedded engine)')
     .option('--data-dir <dir>', 'embedded engine data directory (default: $TICKVAULT_DATA_DIR or ./.tickvault/data)')
+    .option('--lock-wait <seconds>', `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`)
     .exitOverride()
     .showHelpAfterError();
   registerInit(program);

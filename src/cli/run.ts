@@ -3,9 +3,9 @@
  * typed errors; here they are printed without stack traces (set TICKVAULT_DEBUG=1 for them).
  */
 import { Command } from 'commander';
-import { TickvaultError, errorMessage } from '../errors.js';
-import type { ConnectionOptions } from '../config/connection.js';
-import { openEngine } from '../engine/open.js';
+import { ConfigError, TickvaultError, errorMessage } from '../errors.js';
+import { describeHolder } from '../engine/data-dir-lock.js';
+import { openEngine, type OpenOptions } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 
 export const EXIT = {
@@ -20,11 +20,36 @@ export const EXIT = {
 export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
+  lockWait?: string;
 }
 
-export function connectionOptions(cmd: Command): ConnectionOptions {
+/**
+ * Seconds a command waits for another process holding the embedded data directory (two cron
+ * jobs that overlap then run one after the other); past that it fails with exit code 2.
+ */
+export const DEFAULT_LOCK_WAIT_SECONDS = 120;
+
+export function connectionOptions(cmd: Command): OpenOptions {
   const o = cmd.optsWithGlobals<GlobalOptions>();
-  return { databaseUrl: o.databaseUrl, dataDir: o.dataDir };
+  const wait = lockWaitSeconds(o.lockWait ?? process.env.TICKVAULT_LOCK_WAIT);
+  return {
+    databaseUrl: o.databaseUrl,
+    dataDir: o.dataDir,
+    embeddedLock: {
+      waitMs: wait * 1000,
+      onWait: (holder, lockFile) => {
+        const who = holder ? describeHolder(holder) : `another process (${lockFile})`;
+        process.stderr.write(`tickvault: the embedded database is in use by ${who}; waiting up to ${wait} s for it (--lock-wait)\n`);
+      },
+    },
+  };
+}
+
+function lockWaitSeconds(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_LOCK_WAIT_SECONDS;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--lock-wait must be a number of seconds ≥ 0, got "${text}"`);
+  return n;
 }
 
 /** Opens the configured engine, runs `fn`, always closes. */
@@ -41,7 +66,7 @@ export function reportError(err: unknown): number {
   const code = err instanceof TickvaultError ? err.code : undefined;
   process.stderr.write(`tickvault: error${code ? ` [${code}]` : ''}: ${errorMessage(err)}\n`);
   if (process.env.TICKVAULT_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return code === 'CONFIG' ? EXIT.usage : EXIT.failure;
+  return code === 'CONFIG' || code === 'DATA_DIR_LOCKED' ? EXIT.usage : EXIT.failure;
 }
 
 export function printJson(value: unknown): void {

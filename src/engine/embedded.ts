@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { ConnectionError, errorMessage } from '../errors.js';
 import { ident, identList } from '../sql/ident.js';
 import { detectCapabilities } from './capabilities.js';
+import { DataDirLock, type AcquireOptions } from './data-dir-lock.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 
 interface PgliteLike {
@@ -25,6 +26,11 @@ const PARSERS = { 20: (v: string) => v, 1700: (v: string) => v };
 export interface EmbeddedEngineOptions {
   /** 'memory://' or a directory. */
   readonly dataDir: string;
+  /**
+   * How to meet another process (or engine) that has the directory open: by default fail at once
+   * with DataDirLockedError; `waitMs` waits that long for it first.
+   */
+  readonly lock?: AcquireOptions;
 }
 
 export class EmbeddedEngine implements Engine {
@@ -35,15 +41,22 @@ export class EmbeddedEngine implements Engine {
   private caps: Promise<Capabilities> | undefined;
   private busy = 0;
   private waiting = 0;
+  private readonly lock: DataDirLock | undefined;
 
-  private constructor(db: PGlite, location: string) {
+  private constructor(db: PGlite, location: string, lock: DataDirLock | undefined) {
     this.db = db;
     this.location = location;
+    this.lock = lock;
   }
 
   static async open(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
     const dir = options.dataDir;
-    if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+    let lock: DataDirLock | undefined;
+    if (dir !== 'memory://') {
+      fs.mkdirSync(dir, { recursive: true });
+      // Before PGlite reads the directory: a second PGlite on it would work on a copy and lose writes.
+      lock = await DataDirLock.acquire(dir, options.lock);
+    }
     let db: PGlite;
     try {
       db = await PGlite.create(dir === 'memory://' ? 'memory://' : dir, {
@@ -58,9 +71,10 @@ export class EmbeddedEngine implements Engine {
       // The extension must exist before anything else: capabilities are read from it.
       await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
     } catch (err) {
+      lock?.release();
       throw new ConnectionError(`cannot open the embedded database at ${dir}: ${errorMessage(err)}`, { cause: err });
     }
-    return new EmbeddedEngine(db, dir === 'memory://' ? 'memory://' : dir);
+    return new EmbeddedEngine(db, dir === 'memory://' ? 'memory://' : dir, lock);
   }
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
@@ -87,7 +101,12 @@ export class EmbeddedEngine implements Engine {
 
   async close(): Promise<void> {
     await this.tail;
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      // Only after PGlite has written the directory back may another process open it.
+      this.lock?.release();
+    }
   }
 
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {

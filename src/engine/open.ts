@@ -1,13 +1,19 @@
 import { resolveTarget, type ConnectionOptions } from '../config/connection.js';
+import type { AcquireOptions } from './data-dir-lock.js';
 import { EmbeddedEngine } from './embedded.js';
 import { ServerEngine } from './server.js';
 import type { Engine } from './types.js';
+
+export interface OpenOptions extends ConnectionOptions {
+  /** Embedded engine: how to meet another process holding the data directory (default: fail at once). */
+  readonly embeddedLock?: AcquireOptions;
+}
 
 /**
  * Opens the engine the configuration points at: a server URL → ServerEngine, otherwise the
  * embedded engine with its data directory.
  */
-export async function openEngine(options: ConnectionOptions = {}): Promise<Engine> {
+export async function openEngine(options: OpenOptions = {}): Promise<Engine> {
   const target = resolveTarget(options);
   if (target.kind === 'server') {
     const engine = new ServerEngine({ url: target.url, pool: options.pool });
@@ -19,5 +25,5 @@ export async function openEngine(options: ConnectionOptions = {}): Promise<Engin
     }
     return engine;
   }
-  return EmbeddedEngine.open({ dataDir: target.dataDir });
+  return EmbeddedEngine.open({ dataDir: target.dataDir, lock: options.embeddedLock });
 }

@@ -2,13 +2,14 @@
  * Opening an engine for health reporting. Unlike openEngine it does not probe the server first:
  * a health check must be able to start while the database is down and report exactly that.
  */
-import { resolveTarget, type ConnectionOptions } from '../config/connection.js';
+import { resolveTarget } from '../config/connection.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
+import type { OpenOptions } from '../engine/open.js';
 import { ServerEngine } from '../engine/server.js';
 import type { Engine } from '../engine/types.js';
 
-export async function openEngineForHealth(options: ConnectionOptions = {}): Promise<Engine> {
+export async function openEngineForHealth(options: OpenOptions = {}): Promise<Engine> {
   const target = resolveTarget(options);
   if (target.kind === 'server') return new ServerEngine({ url: target.url, pool: options.pool });
-  return EmbeddedEngine.open({ dataDir: target.dataDir });
+  return EmbeddedEngine.open({ dataDir: target.dataDir, lock: options.embeddedLock });
 }
