@@ -16,7 +16,16 @@ export interface HealthServerOptions extends HealthOptions {
   readonly port: number;
   /** Default 127.0.0.1: exposing health details beyond the host is an explicit choice. */
   readonly host?: string;
+  /** A client that has not sent its request headers by then is disconnected (default 5000 ms). */
+  readonly headersTimeoutMs?: number;
 }
+
+/**
+ * Probes send a few hundred bytes at once; a connection still sending headers after 5 s is
+ * broken or hostile (slowloris), and Node's default (60 s, checked every 30 s) would let a few of
+ * them hold sockets for a minute.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 5_000;
 
 export interface HealthServer {
   readonly url: string;
@@ -34,7 +43,13 @@ export async function startHealthServer(engine: Engine, options: HealthServerOpt
     return inFlight;
   };
 
-  const server = http.createServer((req, res) => {
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const server = http.createServer({
+    headersTimeout,
+    requestTimeout: headersTimeout * 2,
+    // How often Node looks for connections past those timeouts (its default is every 30 s).
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, headersTimeout / 5)),
+  }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
