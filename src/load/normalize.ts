@@ -70,6 +70,7 @@ function converterFor(col: Column): Converter {
           else if (typeof raw === 'bigint') scaled = raw * 10n ** BigInt(type.scale);
           else if (isFixedPoint(raw)) scaled = rescaleFixed(raw.value, raw.scale, type.scale);
           else throw new ValueProblem(`not a number: ${show(raw)}`);
+          checkNoDigitsDropped(raw, type.scale);
         } catch (e) {
           if (e instanceof ValueProblem) throw e;
           throw new ValueProblem((e as Error).message);
@@ -103,6 +104,42 @@ function converterFor(col: Column): Converter {
     case 'jsonb':
       return (raw) => JSON.stringify(raw);
   }
+}
+
+/** The scale of DBN prices (1e-9 fixed point), whose 9th decimal is rounded as documented. */
+const DBN_PRICE_SCALE = 9;
+
+/**
+ * Prices are exact: a value with more decimals than the column keeps is refused, not rounded,
+ * so that no digit disappears silently. The one exception is the DBN form ({ value, scale: 9 }),
+ * whose 9th decimal is rounded half away from zero — the documented rule for DBN prices.
+ */
+function checkNoDigitsDropped(raw: unknown, scale: number): void {
+  let places: number;
+  if (typeof raw === 'string') places = decimalPlaces(raw);
+  else if (typeof raw === 'number') places = decimalPlaces(String(raw));
+  else if (isFixedPoint(raw)) {
+    if (raw.scale <= scale || raw.scale === DBN_PRICE_SCALE) return;
+    const drop = 10n ** BigInt(raw.scale - scale);
+    places = raw.value % drop === 0n ? scale : raw.scale;
+  } else return;
+  if (places > scale) {
+    throw new ValueProblem(`${show(raw)} has ${places} decimals; the column keeps ${scale}: round it before loading (tickvault never drops digits)`);
+  }
+}
+
+/** Decimals of a valid decimal text, trailing zeros not counted ('1.2500' → 2, '125e-4' → 4). */
+function decimalPlaces(text: string): number {
+  const t = text.trim();
+  const e = t.search(/[eE]/);
+  const mantissa = (e < 0 ? t : t.slice(0, e)).replace(/^[+-]/, '');
+  const exponent = e < 0 ? 0 : Number(t.slice(e + 1));
+  const point = mantissa.indexOf('.');
+  const fracLen = point < 0 ? 0 : mantissa.length - point - 1;
+  const digits = mantissa.replace('.', '');
+  const significant = digits.replace(/0+$/, '');
+  if (!/[1-9]/.test(significant)) return 0;
+  return fracLen - exponent - (digits.length - significant.length);
 }
 
 function isFixedPoint(v: unknown): v is FixedPoint {

@@ -49,7 +49,12 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     [{ price: 0 }, 'trades_price_check', /price is not positive/],
     [{ price: '-1.5' }, 'trades_price_check', /price is not positive/],
     [{ price: { value: -250_000_000n, scale: 9 } }, 'trades_price_check', /price is not positive/],
-    [{ price: '0.000000004' }, 'trades_price_check', /price is not positive/], // rounds to 0.00000000
+    [{ price: '0.000000004' }, null, /^price: "0\.000000004" has 9 decimals; the column keeps 8/], // never rounded to 0
+    [{ price: '5100.123456789012' }, null, /^price: "5100\.123456789012" has 12 decimals; the column keeps 8: round it/],
+    [{ price: 0.123456789 }, null, /^price: 0\.123456789 has 9 decimals/],
+    [{ price: '1e-9' }, null, /^price: "1e-9" has 9 decimals/],
+    [{ price: { value: 1n, scale: 10 } }, null, /has 10 decimals/],
+    [{ price: { value: 4n, scale: 9 } }, 'trades_price_check', /price is not positive/], // DBN form: 9th decimal rounded, as documented
     [{ size: 0 }, 'trades_size_check', /size is not positive/],
     [{ size: -3n }, 'trades_size_check', /size is not positive/],
     [{ side: 'N' }, 'trades_side_check', /side is not 'B' or 'S'/],
@@ -63,7 +68,8 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     [{ price: Number.NaN }, null, /^price: .*NaN/],
     [{ symbol: 'S'.repeat(51) }, null, /^symbol: "S{40}" is longer than 50 characters/],
     [{ price: '1000000000000' }, null, /^price: .*does not fit DECIMAL\(20,8\)/],
-    [{ price: '999999999999.999999995' }, null, /does not fit DECIMAL\(20,8\)/], // rounds up past the limit
+    [{ price: '999999999999.999999995' }, null, /has 9 decimals/],
+    [{ price: { value: 999_999_999_999_999_999_995n, scale: 9 } }, null, /does not fit DECIMAL\(20,8\)/], // DBN form rounds up past the limit
     [{ price: -1e13 }, null, /does not fit DECIMAL\(20,8\)/],
     [{ timestamp: 'yesterday' }, null, /^timestamp: "yesterday" is not an ISO 8601 timestamp/],
     [{ timestamp: 1_704_189_600 }, null, /^timestamp: .*ambiguous/],
