@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { tickvaultVersion } from '../config/version.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, EXIT, reportError } from './run.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
@@ -16,6 +17,7 @@ import { registerAdvise } from './commands/advise.js';
 export function buildProgram(): Command {
   const program = new Command('tickvault')
     .description('store and query market-data time series on TimescaleDB')
+    .version(tickvaultVersion(), '-V, --version', 'print the tickvault version')
     .option('--database-url <url>', 'PostgreSQL URL (default: $TICKVAULT_DATABASE_URL, $DATABASE_URL, else the embedded engine)')
     .option('--data-dir <dir>', 'embedded engine data directory (default: $TICKVAULT_DATA_DIR or ./.tickvault/data)')
     .option('--lock-wait <seconds>', `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`)
