@@ -270,7 +270,7 @@ export class HealthMonitor {
   private async jobs(): Promise<JobHealth[]> {
     const { rows } = await this.engine.query<{
       job_id: number; application_name: string; proc_name: string; hypertable_name: string | null; scheduled: boolean;
-      last_run_status: string | null; last_run_started_at: Date | null; last_successful_finish: Date | null; total_runs: string | null; total_failures: string | null;
+      last_run_status: string | null; last_run_started_at: Date | number | null; last_successful_finish: Date | number | null; total_runs: string | null; total_failures: string | null;
     }>(
       `SELECT j.job_id, j.application_name, j.proc_name, j.hypertable_name, j.scheduled,
               s.last_run_status, s.last_run_started_at, s.last_successful_finish,
@@ -301,8 +301,14 @@ export class HealthMonitor {
   }
 }
 
-function iso(d: Date | string | null): string | null {
-  return d === null ? null : new Date(d).toISOString();
+/**
+ * A timestamp as ISO text. node-postgres reads 'infinity'/'-infinity' as ±Infinity (TimescaleDB's
+ * job stats say -infinity for "never"), which no Date can print: those are null, like NULL.
+ */
+function iso(d: Date | string | number | null): string | null {
+  if (d === null || (typeof d === 'number' && !Number.isFinite(d)) || d === 'infinity' || d === '-infinity') return null;
+  const t = new Date(d);
+  return Number.isNaN(t.getTime()) ? null : t.toISOString();
 }
 
 function round(v: number, digits: number): number {
