@@ -13,7 +13,7 @@ import type { RecordBatch } from '../dbn/batch.js';
 import type { BinaryCopyWriter } from '../copy/binary-writer.js';
 import type { Column } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
-import { rowEncoderFor, valuesToJson, type PreparedBatch, type Rejection } from '../load/batch.js';
+import { rowEncoderFor, valuesToJson, type PreparedBatch, type Rejection } from '../load/write/batch.js';
 import type { DbnMapper } from './dbn-mapping.js';
 import type { SymbolFields, TupleBlock } from './fast-codecs.js';
 

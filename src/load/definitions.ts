@@ -38,15 +38,15 @@
  * records that change nothing (older or repeated versions) are neither inserted nor rejected.
  */
 import type { Connection, Queryable } from '../engine/types.js';
-import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
+import { DEFINITION_VERSIONS_TABLE, SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
 import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { sqlType, t } from '../schema/types.js';
 import { ident, identList } from '../sql/ident.js';
 import { microsToIso, toMicros } from '../values/time.js';
-import type { PreparedBatch } from './batch.js';
+import type { PreparedBatch } from './write/batch.js';
 import { BaseLoader, type LoaderConfig } from './loader.js';
 import type { PriceInput, TimestampInput } from './loaders.js';
-import { writeBatch, type WriteOutcome } from './write-batch.js';
+import { writeBatch, type WriteOutcome } from './write/write-batch.js';
 
 export interface DefinitionRecord {
   instrument_id: number;
@@ -65,8 +65,6 @@ export interface DefinitionRecord {
   ts_recv?: TimestampInput | null;
 }
 
-/** Created by migration 4: one row per definition version seen. */
-export const DEFINITION_VERSIONS_TABLE = 'tickvault_definition_versions';
 /** `source` of the symbol-history rows this loader owns (it never touches other sources' rows). */
 export const DEFINITIONS_HISTORY_SOURCE = 'definitions';
 

@@ -9,8 +9,7 @@ import type { PolicySettings, HypertableName } from '../config/policies.js';
 import { MARKET_TABLES, type TableSpec } from './tables.js';
 import { createIndexSql, createTableSql } from './ddl.js';
 import { BOOKKEEPING_SQL, SETTINGS_TABLE } from './bookkeeping.js';
-import { createHourlyRollupSql, HOURLY_VIEW } from './rollups.js';
-import { TRADE_CANDLES_MIGRATION } from '../maintain/migration.js';
+import { createHourlyRollupSql, createTradeCandlesSql, HOURLY_VIEW, TRADE_CANDLES } from './rollups.js';
 
 export interface MigrationContext {
   readonly caps: Capabilities;
@@ -115,7 +114,33 @@ export const MIGRATIONS: readonly Migration[] = [
       return done;
     },
   },
-  TRADE_CANDLES_MIGRATION,
+  // Candles built from trades (rollups.ts), for the detected tier.
+  {
+    version: 5,
+    name: 'candles from trades: trades_candles_1m with hierarchical 1h and 1d rollups',
+    async up(tx, { caps }) {
+      const done: string[] = [];
+      if (!caps.hypertables) {
+        done.push('trade candles unavailable without TimescaleDB (time_bucket, first/last)');
+        return done;
+      }
+      for (const sql of createTradeCandlesSql(caps)) {
+        await tx.query(sql);
+        done.push(sql.split('\n')[0]!.replace(/ AS$/, ''));
+      }
+      if (caps.continuousAggregates && caps.policies) {
+        for (const r of TRADE_CANDLES) {
+          await tx.query(
+            'SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)',
+            [r.name, r.policy.startOffset, r.policy.endOffset, r.policy.scheduleInterval]);
+          done.push(`refresh policy ${r.name} (${r.policy.startOffset} .. ${r.policy.endOffset}, every ${r.policy.scheduleInterval})`);
+        }
+      } else if (!caps.continuousAggregates) {
+        done.push('trade candles are materialized views kept by `tickvault maintain` and refreshAfterLoad');
+      }
+      return done;
+    },
+  },
 ];
 
 async function enableCompression(tx: Connection, done: string[], spec: TableSpec, policies: PolicySettings): Promise<void> {

@@ -14,7 +14,7 @@ import { writeDbn } from '../../src/dbn/writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
-import { adviseChunkIntervals, formatAdvice } from '../../src/backfill/advise.js';
+import { adviseChunkIntervals, formatAdvice } from '../../src/maintain/advise.js';
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
 import { openTestEngine } from '../support/engines.js';
 import { chunkStates } from './support.js';

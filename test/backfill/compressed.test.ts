@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
-import { planLoad, formatPlan, type LoadStrategy } from '../../src/backfill/plan.js';
+import { planLoad, formatPlan, type LoadStrategy } from '../../src/timescale/plan.js';
 import { LOADS_TABLE } from '../../src/schema/bookkeeping.js';
 import { refreshRollups } from '../../src/maintain/index.js';
 import { openTestEngine, type TestEngine } from '../support/engines.js';

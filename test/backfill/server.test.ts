@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
-import { formatPlan, planLoad } from '../../src/backfill/plan.js';
-import { lockSlots } from '../../src/backfill/locks.js';
+import { formatPlan, planLoad } from '../../src/timescale/plan.js';
+import { lockSlots } from '../../src/load/write/slot-locks.js';
 import { openTestEngine, type TestEngine } from '../support/engines.js';
 import { quarantined, reset, uniqueHash } from '../load/support/helpers.js';
 import { candlesVsRaw, chunkStates, expectedFirstWins, expectedLastWins, trade, tradesIn } from './support.js';

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
-import type { PreparedBatch } from '../../src/load/batch.js';
-import { encodeAhead, encodedBatch, mayRepeatKey } from '../../src/load/encoded-batch.js';
+import type { PreparedBatch } from '../../src/load/write/batch.js';
+import { encodeAhead, encodedBatch, mayRepeatKey } from '../../src/load/write/encoded-batch.js';
 import { yieldToIo } from '../../src/load/pacer.js';
 import { RecordSource } from '../../src/load/record-source.js';
 import { loadedColumns, tradesData } from '../../src/schema/tables.js';

@@ -7,13 +7,13 @@
  * The generic implementation holds normalized rows; a decoder may implement the interface over its
  * own binary buffers (no per-row objects) — the writer only needs `encodeRow`.
  */
-import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
-import { CopyError } from '../copy/errors.js';
+import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../../copy/binary-writer.js';
+import { CopyError } from '../../copy/errors.js';
 import { rememberEncoding } from './encoded-batch.js';
-import type { CellValue } from '../schema/types.js';
-import type { Column } from '../schema/tables.js';
-import { formatDecimal } from '../copy/numeric.js';
-import { epochDaysToIso, microsToIso } from '../values/time.js';
+import type { CellValue } from '../../schema/types.js';
+import type { Column } from '../../schema/tables.js';
+import { formatDecimal } from '../../copy/numeric.js';
+import { epochDaysToIso, microsToIso } from '../../values/time.js';
 
 export interface Rejection {
   /** 0-based index of the record in the load's input. */

@@ -1,5 +1,5 @@
 /**
- * The chunk catalog as a backfill sees it: which chunks of a hypertable exist, their time ranges
+ * TimescaleDB chunk operations, the one place tickvault issues them: the chunk catalog as a load sees it: which chunks of a hypertable exist, their time ranges
  * (µs, [start, end)), whether they are compressed, how many rows they hold in a range; and the
  * two state changes a compression-aware load makes — decompress before writing, recompress after.
  *
@@ -11,7 +11,7 @@
 import type { Engine, Queryable } from '../engine/types.js';
 import { LOADS_TABLE } from '../schema/bookkeeping.js';
 import { ident } from '../sql/ident.js';
-import { usExpr } from '../query/params.js';
+import { usExpr } from '../sql/time.js';
 import { microsToIso } from '../values/time.js';
 
 export interface ChunkInfo {
@@ -65,8 +65,22 @@ export async function compressChunk(db: Queryable, chunk: string): Promise<void>
   await db.query('SELECT compress_chunk($1::regclass, if_not_compressed => true)', [chunk]);
 }
 
+/** Compresses every chunk of `table` older than `olderThan` (an interval text, bound as a parameter). */
+async function compressChunksOlderThan(db: Queryable, table: string, olderThan: string): Promise<void> {
+  await db.query('SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c', [table, olderThan]);
+}
+
+/** Compresses the chunks older than the table's compression policy (what the job would do). */
+export async function compressEligibleChunks(db: Queryable, table: string): Promise<void> {
+  const { rows } = await db.query<{ after: string | null }>(
+    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`, [table]);
+  const after = rows[0]?.after;
+  if (!after) return;
+  await compressChunksOlderThan(db, table, after);
+}
+
 /** Whether a chunk still exists (retention may have dropped it since the ledger named it). */
-async function chunkExists(db: Queryable, chunk: string): Promise<boolean> {
+export async function chunkExists(db: Queryable, chunk: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [chunk]);
   return rows[0]!.ok;
 }
