@@ -23,7 +23,7 @@ import { ConnectionError, errorMessage } from '../errors.js';
 import { identList, ident } from '../sql/ident.js';
 import type { PoolSettings } from '../config/connection.js';
 import { resolveEngineSettings, resolveTls, type EngineSettings } from '../config/settings.js';
-import { SecretScrubber } from '../security/redact.js';
+import { SecretScrubber } from './redact.js';
 import { detectCapabilities } from './capabilities.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 

@@ -10,7 +10,7 @@ import { ServerEngine } from '../../src/engine/server.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
-import { SecretScrubber } from '../../src/security/redact.js';
+import { SecretScrubber } from '../../src/engine/redact.js';
 import { redactUrl } from '../../src/errors.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
 import { startPasswordCluster, withCredentials } from './support.js';
