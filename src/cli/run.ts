@@ -24,7 +24,7 @@ export interface GlobalOptions {
 
 export function connectionOptions(cmd: Command): ConnectionOptions {
   const o = cmd.optsWithGlobals<GlobalOptions>();
-  return { databaseUrl: o.databaseUrl, dataDir: o.dataDir };
+  return { databaseUrl: o.databaseUrl, dataDir: o.dataDir, log: (line) => process.stderr.write(`${line}\n`) };
 }
 
 /** Opens the configured engine, runs `fn`, always closes. */

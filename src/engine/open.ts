@@ -1,7 +1,16 @@
 import { resolveTarget, type ConnectionOptions } from '../config/connection.js';
+import { resolveEngineSettings } from '../config/settings.js';
 import { EmbeddedEngine } from './embedded.js';
 import { ServerEngine } from './server.js';
 import type { Engine } from './types.js';
+
+/**
+ * A server engine for `url`, its settings resolved here (code > TICKVAULT_* environment >
+ * tickvault.config.json > defaults) so the engine reads no global state. Not yet connected.
+ */
+export function createServerEngine(url: string, options: ConnectionOptions = {}): ServerEngine {
+  return new ServerEngine({ url, settings: resolveEngineSettings({ code: options.pool }), log: options.log });
+}
 
 /**
  * Opens the engine the configuration points at: a server URL → ServerEngine, otherwise the
@@ -10,7 +19,7 @@ import type { Engine } from './types.js';
 export async function openEngine(options: ConnectionOptions = {}): Promise<Engine> {
   const target = resolveTarget(options);
   if (target.kind === 'server') {
-    const engine = new ServerEngine({ url: target.url, pool: options.pool });
+    const engine = createServerEngine(target.url, options);
     try {
       await engine.capabilities();
     } catch (err) {
