@@ -13,11 +13,11 @@ export { DEFAULT_POLICIES, type PolicySettings, type PolicyOverrides } from './c
 
 export { migrate, schemaVersion, LATEST_VERSION, type MigrateResult } from './schema/migrate.js';
 export { MARKET_TABLES, tableSpec, type TableSpec, type TableName, type Column } from './schema/tables.js';
-export { collectStatus, formatStatus, type StatusReport, type FeatureState } from './status.js';
+export { collectStatus, formatStatus, type StatusReport, type FeatureState } from './health/status.js';
 
 export { BaseLoader, type LoaderConfig, type BulkLoadOptions, type BulkLoadResult, type StoreBatchResult } from './load/loader.js';
 export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
-export { DefinitionsLoader, resolveSymbol, resolveInstrument, type DefinitionRecord } from './load/definitions.js';
+export { DefinitionsLoader, type DefinitionRecord } from './load/definitions.js';
 export type { FixedPoint } from './load/normalize.js';
 
 export { openDbn, DbnDecoder, DbnFormatError, SymbolMap, writeDbn } from './dbn/index.js';

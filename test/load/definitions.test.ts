@@ -3,7 +3,8 @@
 // resolvers, quarantine of constraint violations, and idempotent re-runs.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/types.js';
-import { DefinitionsLoader, resolveInstrument, resolveSymbol, type DefinitionRecord } from '../../src/load/definitions.js';
+import { DefinitionsLoader, type DefinitionRecord } from '../../src/load/definitions.js';
+import { resolveInstrument, resolveSymbol } from '../../src/query/symbols.js';
 import { DEFINITION_VERSIONS_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 
