@@ -1,5 +1,5 @@
 /**
- * Batches encoded ahead (src/load/encoded-batch.ts): the bytes are exactly what the COPY path
+ * Batches encoded ahead (src/load/write/encoded-batch.ts): the bytes are exactly what the COPY path
  * would have encoded row by row, and the repeated-key check answers the same either way.
  */
 import { describe, expect, it } from 'vitest';

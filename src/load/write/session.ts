@@ -191,7 +191,7 @@ export class WriteSession {
 
   /**
    * Outside any transaction: wait for the batch's turn, then decompress what it touches. A ticket
-   * for batches committed together (`members`, see load/combined-batch.ts) takes over the chunks of
+   * for batches committed together (`members`, see combined-batch.ts) takes over the chunks of
    * each member's own range, not of their union, and is fresh only if every member is.
    */
   async prepare(ticket: Ticket, members: readonly PreparedBatch[] = [ticket.batch]): Promise<void> {
