@@ -8,7 +8,7 @@ import type { Capabilities, Connection } from '../engine/types.js';
 import type { PolicySettings, HypertableName } from '../config/policies.js';
 import { MARKET_TABLES, type TableSpec } from './tables.js';
 import { createIndexSql, createTableSql } from './ddl.js';
-import { BOOKKEEPING_SQL, SETTINGS_TABLE } from './bookkeeping.js';
+import { BOOKKEEPING_SQL, DEFINITION_VERSIONS_TABLE, SETTINGS_TABLE } from './bookkeeping.js';
 import { createHourlyRollupSql, createTradeCandlesSql, HOURLY_VIEW, TRADE_CANDLES } from './rollups.js';
 
 export interface MigrationContext {
@@ -102,15 +102,15 @@ export const MIGRATIONS: readonly Migration[] = [
       // One row per instrument definition version seen: orders versions (newest ts_recv wins)
       // and is what tickvault_symbol_history is derived from (see src/load/definitions.ts).
       const done: string[] = [];
-      await run(tx, done, 'tickvault_definition_versions', `CREATE TABLE tickvault_definition_versions (
+      await run(tx, done, DEFINITION_VERSIONS_TABLE, `CREATE TABLE ${DEFINITION_VERSIONS_TABLE} (
         instrument_id INTEGER NOT NULL,
         ts_recv TIMESTAMPTZ NOT NULL,
         symbol VARCHAR(50) NOT NULL,
         recorded_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         PRIMARY KEY (instrument_id, ts_recv)
       )`);
-      await run(tx, done, 'tickvault_definition_versions_symbol_idx',
-        'CREATE INDEX tickvault_definition_versions_symbol_idx ON tickvault_definition_versions (symbol, ts_recv)');
+      await run(tx, done, `${DEFINITION_VERSIONS_TABLE}_symbol_idx`,
+        `CREATE INDEX ${DEFINITION_VERSIONS_TABLE}_symbol_idx ON ${DEFINITION_VERSIONS_TABLE} (symbol, ts_recv)`);
       return done;
     },
   },
