@@ -277,6 +277,9 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: false });
       }
       const backfill = await session.finish();
+      await ledger.mergeDetails(engine, loadId, {
+        strategy: backfill.strategy, updated: backfill.updated, duplicates: backfill.duplicates, unchanged: backfill.unchanged, superseded: backfill.superseded,
+      });
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);

@@ -1,12 +1,14 @@
 /**
- * TimescaleDB chunk operations, the one place tickvault issues them: the chunk catalog as a load sees it: which chunks of a hypertable exist, their time ranges
- * (µs, [start, end)), whether they are compressed, how many rows they hold in a range; and the
- * two state changes a compression-aware load makes — decompress before writing, recompress after.
+ * TimescaleDB chunk operations, the one place tickvault issues them. The chunk catalog as a load
+ * sees it: which chunks of a hypertable exist, their time ranges (µs, [start, end)), whether they
+ * are compressed, how many rows they hold in a range; and the two state changes a
+ * compression-aware load makes — decompress before writing, recompress after.
  *
  * The ledger is the memory of those changes: a load writes the list of compressed chunks it is
  * about to decompress ('decompressedChunks') or write into ('partialChunks') into its ledger
- * details BEFORE touching them (committed), and clears it after recompressing. `recoverDecompressedChunks` (run at the start of every load, and by `maintain`
- * callers) recompresses whatever a failed or killed load left decompressed.
+ * details BEFORE touching them (committed, recordChunkState), and clears it after recompressing.
+ * `recoverDecompressedChunks` (run at the start of every load, and by `maintain` callers)
+ * recompresses whatever a failed or killed load left decompressed.
  */
 import type { Engine, Queryable } from '../engine/types.js';
 import { LOADS_TABLE } from '../schema/bookkeeping.js';
@@ -77,6 +79,19 @@ export async function compressEligibleChunks(db: Queryable, table: string): Prom
   const after = rows[0]?.after;
   if (!after) return;
   await compressChunksOlderThan(db, table, after);
+}
+
+/** What a load's ledger details say about the compressed chunks it took over (see the header). */
+export interface LedgerChunkState {
+  readonly decompressedChunks?: readonly string[];
+  readonly partialChunks?: readonly string[];
+  readonly recompressedChunks?: readonly string[];
+}
+
+/** Merges `state` into the load's ledger details; callers commit it before touching the chunks. */
+export async function recordChunkState(db: Queryable, loadId: string, state: LedgerChunkState): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
+    [loadId, JSON.stringify(state)]);
 }
 
 /** Whether a chunk still exists (retention may have dropped it since the ledger named it). */

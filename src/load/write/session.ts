@@ -25,7 +25,6 @@ import { errorMessage } from '../../errors.js';
 import { Mutex } from '../../engine/mutex.js';
 import { LOAD_BATCHES_TABLE, LOADS_TABLE, type LoadMode } from '../../schema/bookkeeping.js';
 import { loadedColumns, type Column, type TableSpec } from '../../schema/tables.js';
-import * as ledger from '../ledger.js';
 import type { PreparedBatch } from './batch.js';
 import { GroupNeedsSplit } from './combined-batch.js';
 import type { WriteOutcome } from './write-batch.js';
@@ -34,7 +33,7 @@ import { refreshAfterLoad, type RefreshAction } from '../../timescale/rollup-ref
 import { usExpr } from '../../sql/time.js';
 import { ident } from '../../sql/ident.js';
 import { isoToMicros, microsToIso } from '../../values/time.js';
-import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from '../../timescale/chunks.js';
+import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunks, recordChunkState, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from '../../timescale/chunks.js';
 import { lockSlots, slotsFor } from './slot-locks.js';
 import { writeMerged, type MergeOutcome } from './merge.js';
 import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from '../../timescale/plan.js';
@@ -45,7 +44,7 @@ export interface WriteSessionOptions {
   /** Force a strategy; default: chosen from the chunk catalog and the tier. */
   readonly strategy?: LoadStrategy;
   /** The interrupted run of this load being resumed (its decompressed chunks are taken over). */
-  readonly resumed?: ledger.LoadRecord;
+  readonly resumed?: { readonly loadId: string; readonly details: Readonly<Record<string, unknown>> | null };
   /** Replace mode: every batch is written in one transaction. */
   readonly oneTransaction: boolean;
   /** Replace mode: the time range of the load being replaced (its rows are deleted, possibly from compressed chunks). */
@@ -253,7 +252,7 @@ export class WriteSession {
       const db = tx ?? this.engine;
       // The ledger names the chunks BEFORE they are decompressed or written into: a load killed from
       // here on leaves a record that the next load (or its own re-run) uses to recompress them.
-      await ledger.mergeDetails(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
+      await recordChunkState(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
       if (this.strategy === 'decompress-recompress') {
         for (const c of need) await decompressChunk(db, c);
         this.options.onDecompressed?.(need);
@@ -303,7 +302,7 @@ export class WriteSession {
     return out;
   }
 
-  /** After the last batch committed: recompress, clear the ledger record, refresh the rollups. */
+  /** After the last batch committed: recompress, clear the ledger's chunk record, refresh the rollups. */
   async finish(): Promise<WriteSummary> {
     const prev = this.options.previousRange;
     if (prev && this.strategy !== 'direct') {
@@ -311,10 +310,6 @@ export class WriteSession {
       for (const c of this.compressedAtStart) if (c.startUs <= prev.maxUs && c.endUs > prev.minUs) this.decompressed.add(c.chunk);
     }
     await this.recompressAll();
-    const c = this.counts;
-    await ledger.mergeDetails(this.engine, this.options.loadId, {
-      strategy: this.summary().strategy, updated: c.updated, duplicates: c.duplicates, unchanged: c.unchanged, superseded: c.superseded,
-    });
     if (this.merges && (this.options.refreshAggregates ?? true)) {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
         `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
@@ -372,7 +367,7 @@ export class WriteSession {
       if (await chunkExists(this.engine, c)) await compressChunk(this.engine, c);
       this.recompressed.push(c);
     }
-    await ledger.mergeDetails(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
+    await recordChunkState(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
   }
 
   summary(): WriteSummary {
