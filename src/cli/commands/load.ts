@@ -5,6 +5,7 @@ import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '..
 import { migrate } from '../../schema/migrate.js';
 import { errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
+import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
@@ -40,7 +41,7 @@ export function registerLoad(program: Command): void {
       const paths = expandFiles(files);
       if (paths.length === 0) throw new Error('no files matched');
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
-      const mode = opts.upsert ? 'upsert' as const : opts.replace ? 'replace' as const : 'append' as const;
+      const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
       if (opts.dryRun) {
         const checks: (CheckFileResult | { file: string; error: string })[] = [];
         for (const file of paths) {

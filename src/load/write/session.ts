@@ -35,7 +35,7 @@ import { ident } from '../../sql/ident.js';
 import { isoToMicros, microsToIso } from '../../values/time.js';
 import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunks, recordChunkState, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from '../../timescale/chunks.js';
 import { lockSlots, slotsFor } from './slot-locks.js';
-import { writeMerged, type MergeOutcome } from './merge.js';
+import { writeMerged, type MergeOutcome, type WriteMode } from './merge.js';
 import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from '../../timescale/plan.js';
 
 export interface WriteSessionOptions {
@@ -167,7 +167,7 @@ export class WriteSession {
     return this.spec.hypertable !== undefined && this.spec.naturalKey.length > 0 && this.intervalUs !== null;
   }
 
-  private get writeMode(): 'append' | 'upsert' {
+  private get writeMode(): WriteMode {
     return this.options.mode === 'upsert' ? 'upsert' : 'append';
   }
 
