@@ -29,11 +29,11 @@ import { EmbeddedEngine } from '../src/engine/embedded.js';
 import type { Engine } from '../src/engine/types.js';
 import { TradesLoader, type TradeRecord } from '../src/load/loaders.js';
 import { RecordSource } from '../src/load/record-source.js';
-import type { PreparedBatch } from '../src/load/batch.js';
-import { writeBatch } from '../src/load/write-batch.js';
-import { writeMerged } from '../src/backfill/merge.js';
+import type { PreparedBatch } from '../src/load/write/batch.js';
+import { writeBatch } from '../src/load/write/write-batch.js';
+import { writeMerged } from '../src/load/write/merge.js';
 import { loadedColumns, tradesData } from '../src/schema/tables.js';
-import { refreshAfterLoad } from '../src/maintain/refresh.js';
+import { refreshAfterLoad } from '../src/timescale/rollup-refresh.js';
 import { migrate } from '../src/schema/migrate.js';
 import { syntheticTradeChunks } from './synthetic-trades.js';
 
@@ -188,10 +188,8 @@ async function main(): Promise<void> {
       return { label, s, rps: args.freshRows / s };
     };
     const copy = await time('plain COPY (append fast path: no overlap)', (b) => engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true })), fresh(3, 5));
-    const checked = await time('append fast path: key check + overlap probe + COPY', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append' },
-      () => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true }))), fresh(5, 9));
-    const staged = await time('COPY to staging + INSERT … WHERE NOT EXISTS', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append', alwaysStage: true },
-      () => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true }))), fresh(4, 7));
+    const checked = await time('append fast path: key check + overlap probe + COPY', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append' })), fresh(5, 9));
+    const staged = await time('COPY to staging + INSERT … WHERE NOT EXISTS', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append', alwaysStage: true })), fresh(4, 7));
     process.stdout.write(`\nduplicate check on a fresh append (${fmt(args.freshRows)} rows, empty days):\n`);
     for (const r of [copy, checked, staged]) process.stdout.write(`  ${r.label.padEnd(52)} ${r.s.toFixed(2).padStart(7)} s ${fmt(r.rps).padStart(10)} rows/s\n`);
     process.stdout.write(`  fast path / plain: ${(checked.s / copy.s).toFixed(2)}× the time; staged / plain: ${(staged.s / copy.s).toFixed(2)}× — append stages only batches whose range overlaps stored rows of their instruments\n`);

@@ -32,7 +32,7 @@ import { type TradeRecord, writeDbn, zstdCliAvailable } from '../src/dbn/index.j
 import { ServerEngine } from '../src/engine/server.js';
 import { DbnFileSource, validateDbnFile } from '../src/ingest/dbn-source.js';
 import { loadDbnFile } from '../src/ingest/load-dbn.js';
-import { encodeRowRange } from '../src/load/encoded-batch.js';
+import { encodeRowRange } from '../src/load/write/encoded-batch.js';
 import { migrate } from '../src/schema/migrate.js';
 import { tradesData } from '../src/schema/tables.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';

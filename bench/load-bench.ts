@@ -33,7 +33,7 @@ import type { Engine } from '../src/engine/types.js';
 import { TradesLoader, type TradeRecord } from '../src/load/loaders.js';
 import { migrate } from '../src/schema/migrate.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
-import { refreshAfterLoad } from '../src/maintain/refresh.js';
+import { refreshAfterLoad } from '../src/timescale/rollup-refresh.js';
 import { resetTable, withClient } from './support.js';
 import { DEFAULT_START_NS, csvLine, nsToIsoMicros, rawTrades, recordToCsvLine, syntheticTradeChunks } from './synthetic-trades.js';
 

@@ -42,6 +42,11 @@ export class LoadError extends TickvaultError {
   constructor(message: string, options?: { cause?: unknown }) { super('LOAD', message, options); }
 }
 
+/** A library function outside the query API (a load plan, a rollup refresh) was given a bad argument. */
+export class ArgumentError extends TickvaultError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ARGUMENT', message, options); }
+}
+
 /** A query was given bad arguments. */
 export class QueryError extends TickvaultError {
   constructor(message: string, options?: { cause?: unknown }) { super('QUERY', message, options); }

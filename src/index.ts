@@ -13,20 +13,29 @@ export { DEFAULT_POLICIES, type PolicySettings, type PolicyOverrides } from './c
 
 export { migrate, schemaVersion, LATEST_VERSION, type MigrateResult } from './schema/migrate.js';
 export { MARKET_TABLES, tableSpec, type TableSpec, type TableName, type Column } from './schema/tables.js';
-export { collectStatus, formatStatus, type StatusReport, type FeatureState } from './status.js';
+export { collectStatus, formatStatus, type StatusReport, type FeatureState } from './health/status.js';
 
 export { BaseLoader, type LoaderConfig, type BulkLoadOptions, type BulkLoadResult, type StoreBatchResult } from './load/loader.js';
 export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
-export { DefinitionsLoader, resolveSymbol, resolveInstrument, type DefinitionRecord } from './load/definitions.js';
+export { DefinitionsLoader, type DefinitionRecord } from './load/definitions.js';
 export type { FixedPoint } from './load/normalize.js';
 
 export { openDbn, DbnDecoder, DbnFormatError, SymbolMap, writeDbn } from './dbn/index.js';
 export { DbnFileSource } from './ingest/dbn-source.js';
-export { loadDbnFile, type LoadFileResult } from './ingest/load-dbn.js';
+export { loadDbnFile, planDbnFile, type LoadFileOptions, type LoadFileResult, type FilePlan } from './ingest/load-dbn.js';
 
 export * from './query/index.js';
 export * from './maintain/index.js';
-export * from './backfill/index.js';
+// Backfills and corrections on live, compressed hypertables: load plans, chunk operations, the
+// write session and its merge modes, chunk-interval advice.
+export { planLoad, formatPlan, chooseStrategy, dmlOnCompressedChunks, type LoadPlan, type PlannedChunk, type LoadStrategy, type PlanOptions } from './timescale/plan.js';
+export { listChunks, chunkIntervalUs, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad, type RecoverOptions } from './timescale/chunks.js';
+export { writeMerged, duplicateReason, type WriteMode, type MergeOutcome, type MergeOptions } from './load/write/merge.js';
+export { WriteSession, type WriteSessionOptions, type WriteSummary } from './load/write/session.js';
+export type { LoadMode } from './schema/bookkeeping.js';
+export { lockSlots, slotsFor, tableLockKey, MAX_SLOT_LOCKS } from './load/write/slot-locks.js';
+export { scanDbnFile, type DbnScan } from './ingest/dbn-scan.js';
+export { adviseChunkIntervals, formatAdvice, parseBytes, formatBytes, CHUNK_MEMORY_FRACTION, MAX_CHUNKS, type Advice, type TableAdvice, type AdviseOptions } from './maintain/advise.js';
 export { HealthMonitor, formatHealth, type HealthReport } from './health/monitor.js';
 export { createRoles } from './security/roles.js';
 

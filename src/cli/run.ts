@@ -35,6 +35,7 @@ export function connectionOptions(cmd: Command): OpenOptions {
   return {
     databaseUrl: o.databaseUrl,
     dataDir: o.dataDir,
+    log: (line) => process.stderr.write(`${line}\n`),
     embeddedLock: {
       waitMs: wait * 1000,
       onWait: (holder, lockFile) => {

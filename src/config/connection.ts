@@ -45,6 +45,8 @@ export interface ConnectionOptions {
   /** Embedded data directory; ignored when a server URL is set. */
   readonly dataDir?: string;
   readonly pool?: Partial<PoolSettings>;
+  /** Where a server engine's log lines go (idle-connection errors, echo); default: nowhere. */
+  readonly log?: (line: string) => void;
 }
 
 export const DEFAULT_DATA_DIR = path.join('.tickvault', 'data');

@@ -6,8 +6,9 @@
  * connectionTimeoutMillis (waiting for a free slot; 0 = wait forever); poolRecycle →
  * maxLifetimeSeconds (0 = unlimited); poolPrePing → a `SELECT 1` before a connection is handed
  * out, dead ones are discarded and replaced; echo → every statement logged, never its parameters.
- * Settings come from code > TICKVAULT_* environment > tickvault.config.json > defaults
- * (config/settings.ts).
+ * Settings arrive resolved (config/settings.ts: code > TICKVAULT_* environment >
+ * tickvault.config.json > defaults, done by openEngine); the engine itself reads neither the
+ * environment nor a file. Log lines (idle-connection errors, echo) go to the caller's sink only.
  * Error handlers are attached to the pool and every client: node-postgres emits 'error' on idle
  * clients the server drops, and an unhandled 'error' kills the process (node-postgres #2112).
  *
@@ -23,7 +24,7 @@ import { ConnectionError, errorMessage } from '../errors.js';
 import { identList, ident } from '../sql/ident.js';
 import type { PoolSettings } from '../config/connection.js';
 import { resolveEngineSettings, resolveTls, type EngineSettings } from '../config/settings.js';
-import { SecretScrubber } from '../security/redact.js';
+import { SecretScrubber } from './redact.js';
 import { detectCapabilities } from './capabilities.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 
@@ -32,12 +33,12 @@ const types = pg.types;
 
 export interface ServerEngineOptions {
   readonly url: string;
+  /** Resolved settings (resolveEngineSettings); default: `pool` over the defaults. */
+  readonly settings?: EngineSettings;
+  /** Pool settings given in code, used when `settings` is not. */
   readonly pool?: Partial<PoolSettings>;
+  /** Where the engine's log lines go (already scrubbed of the password); default: nowhere. */
   readonly log?: (line: string) => void;
-  /** Environment for TICKVAULT_* settings (default process.env). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Directory holding tickvault.config.json (default process.cwd()); false ignores the file. */
-  readonly configDir?: string | false;
 }
 
 export class ServerEngine implements Engine {
@@ -55,13 +56,10 @@ export class ServerEngine implements Engine {
   constructor(options: ServerEngineOptions) {
     this.#scrubber = SecretScrubber.forUrl(options.url);
     this.location = this.#scrubber.scrub(options.url);
-    this.engineSettings = resolveEngineSettings({
-      code: options.pool, env: options.env,
-      useFile: options.configDir !== false, cwd: options.configDir === false ? undefined : options.configDir,
-    });
+    this.engineSettings = options.settings ?? resolveEngineSettings({ code: options.pool, env: {}, useFile: false });
     this.settings = this.engineSettings.pool;
-    const sink = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    this.log = (line) => sink(this.#scrubber.scrub(line));
+    const sink = options.log;
+    this.log = sink ? (line) => sink(this.#scrubber.scrub(line)) : () => undefined;
     this.#pool = new pg.Pool({
       ...clientConfigFromUrl(options.url, this.engineSettings.sslCaFile),
       max: this.settings.poolSize + this.settings.maxOverflow,

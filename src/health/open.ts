@@ -4,12 +4,11 @@
  */
 import { resolveTarget } from '../config/connection.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
-import type { OpenOptions } from '../engine/open.js';
-import { ServerEngine } from '../engine/server.js';
+import { createServerEngine, type OpenOptions } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 
 export async function openEngineForHealth(options: OpenOptions = {}): Promise<Engine> {
   const target = resolveTarget(options);
-  if (target.kind === 'server') return new ServerEngine({ url: target.url, pool: options.pool });
+  if (target.kind === 'server') return createServerEngine(target.url, options);
   return EmbeddedEngine.open({ dataDir: target.dataDir, lock: options.embeddedLock });
 }

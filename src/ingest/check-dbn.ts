@@ -4,15 +4,11 @@
  * quarantined, without a database. Symbols come from the file only: ids it cannot name are
  * reported as unresolved (a real load would also look in stored definitions).
  */
-import { openDbn } from '../dbn/decoder.js';
-import { SymbolMap } from '../dbn/symbology.js';
 import { LoadError } from '../errors.js';
 import { definitionInputSpec } from '../load/definitions.js';
-import { RecordSource, type BatchOrSkip } from '../load/record-source.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
 import { DbnFileSource } from './dbn-source.js';
 import { tableForSchema } from './dbn-mapping.js';
-import { definitionRecords } from './definitions-from-dbn.js';
 
 export interface CheckFileResult {
   readonly file: string;
@@ -29,15 +25,9 @@ export async function checkDbnFile(file: string, options: { table?: TableName } 
   const source = await DbnFileSource.open(file, { hash: false });
   const table = options.table ?? tableForSchema(source.metadata.schema);
   if (!table) throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table`);
-  let batches: AsyncIterable<BatchOrSkip>;
-  if (table === 'instrument_definitions') {
-    const symbols = new SymbolMap();
-    symbols.addMetadata(source.metadata);
-    const decoder = await openDbn(file);
-    batches = new RecordSource(definitionRecords(decoder.records(), symbols)).prepare(definitionInputSpec, 1000, () => false);
-  } else {
-    batches = source.prepare(tableSpec(table), 50_000, () => false);
-  }
+  // DefinitionsLoader validates its records against the definitions' input description (with ts_recv).
+  const spec = table === 'instrument_definitions' ? definitionInputSpec : tableSpec(table);
+  const batches = source.prepare(spec, 50_000, () => false);
   let records = 0;
   let valid = 0;
   const reasons = new Map<string, number>();

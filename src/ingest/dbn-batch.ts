@@ -13,7 +13,7 @@ import type { RecordBatch } from '../dbn/batch.js';
 import type { BinaryCopyWriter } from '../copy/binary-writer.js';
 import type { Column } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
-import { rowEncoderFor, valuesToJson, type PreparedBatch, type Rejection } from '../load/batch.js';
+import { rowEncoderFor, valuesToJson, type EncodedBatch, type PreparedBatch, type Rejection } from '../load/write/batch.js';
 import type { DbnMapper } from './dbn-mapping.js';
 import type { SymbolFields, TupleBlock } from './fast-codecs.js';
 
@@ -40,6 +40,7 @@ export class DbnRowBatch implements PreparedBatch {
   recordsIn = 0;
   readonly rejections: Rejection[] = [];
   readonly instrumentIds = new Set<number>();
+  encoded?: EncodedBatch;
   private readonly segs: TupleSegment[] = [];
   /** Per piece: first row, segment index, first record index in the decoder batch, first tuple ordinal (-1: generic row). */
   private pieceRow: Int32Array = new Int32Array(64);

@@ -2,21 +2,19 @@
  * A DBN file as a loader BatchSource: decoded in streaming batches, mapped record by record into
  * the target table's values (dbn-mapping.ts), validated by the table description, and grouped
  * into checkpoint batches of `batchSize` table records (other record types are skipped and
- * counted). Symbols come from the file (metadata mappings, symbol-mapping records); ids the file
- * cannot name are looked up once each in tickvault_symbol_history (stored definitions); rows
- * still unresolved are quarantined with the reason, never given a made-up symbol.
+ * counted; checkpoint-batcher.ts). Symbols come from the file (metadata mappings, symbol-mapping
+ * records); ids the file cannot name are asked once each of a SymbolHistory (dbn-symbols.ts);
+ * rows still unresolved are quarantined with the reason, never given a made-up symbol.
  */
 import path from 'node:path';
 import { openDbn } from '../dbn/decoder.js';
 import { DbnFormatError } from '../dbn/errors.js';
 import type { DbnMetadata } from '../dbn/metadata.js';
 import { SymbolMap, type SymbolIndexing } from '../dbn/symbology.js';
-import type { Queryable } from '../engine/types.js';
-import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
-import { loadedColumns, type TableSpec } from '../schema/tables.js';
+import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
 import { microsToIso } from '../values/time.js';
-import { valuesToJson } from '../load/batch.js';
+import { valuesToJson } from '../load/write/batch.js';
 import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './dbn-batch.js';
 import type { TupleBlock } from './fast-codecs.js';
 import type { RecordBatch } from '../dbn/batch.js';
@@ -24,8 +22,11 @@ import { createTupleEncoder } from './tuple-encoder.js';
 import { hashFile } from './file-hash.js';
 import { firstFailedCheck } from '../load/normalize.js';
 import type { SourceIdentity } from '../load/ledger.js';
-import type { BatchOrSkip, BatchSource } from '../load/record-source.js';
-import { mapperFor } from './dbn-mapping.js';
+import { RecordSource, type BatchOrSkip, type BatchSource } from '../load/record-source.js';
+import { mapperFor, type DbnMapper } from './dbn-mapping.js';
+import { BatchSymbolResolver, type SymbolHistory } from './dbn-symbols.js';
+import { CheckpointBatcher } from './checkpoint-batcher.js';
+import { definitionRecords } from './definitions-from-dbn.js';
 
 export interface DbnSourceStats {
   /** Records of the table's record types seen. */
@@ -66,7 +67,7 @@ async function readMetadata(file: string): Promise<DbnMetadata> {
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
 
-  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly symbolsFrom?: Queryable, private readonly fastPath = true,
+  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly history?: SymbolHistory, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
@@ -79,7 +80,9 @@ export class DbnFileSource implements BatchSource {
    * batch is written: the loader commits batch by batch, and a damaged tail discovered mid-load
    * would otherwise leave the batches before it in the table.
    */
-  static async open(file: string, options: { symbolsFrom?: Queryable; validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean;
+  static async open(file: string, options: {
+    /** Symbols for ids the file cannot name (e.g. load/symbol-history.ts); without it they stay unresolved. */ symbols?: SymbolHistory;
+    validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean;
     /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean;
     /** false: no content hash (no ledger will see this source, e.g. a dry run). */ hash?: boolean } = {}): Promise<DbnFileSource> {
     const metadata = await readMetadata(file);
@@ -88,43 +91,46 @@ export class DbnFileSource implements BatchSource {
     const identity = options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
     identity?.catch(() => { /* observed by whoever awaits the identity */ });
     const total = options.validate === false ? undefined : await validateDbnFile(file);
-    return new DbnFileSource(file, identity, metadata, options.symbolsFrom, options.fastPath ?? true, total, options.tupleWorker);
+    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, total, options.tupleWorker);
   }
 
-  async *prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
+  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
+    return spec.name === instrumentDefinitions.name ? this.prepareDefinitions(spec, batchSize, isCommitted, pace) : this.prepareRows(spec, batchSize, isCommitted);
+  }
+
+  /**
+   * Definitions are few: they take the decoder's object path into DefinitionsLoader records and
+   * the loaders' generic batching (spec: load/definitions.ts definitionInputSpec).
+   */
+  private async *prepareDefinitions(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
+    const symbols = new SymbolMap();
+    symbols.addMetadata(this.metadata);
+    const decoder = await openDbn(this.file);
+    try {
+      yield* new RecordSource(definitionRecords(decoder.records(), symbols)).prepare(spec, batchSize, isCommitted, pace);
+    } finally {
+      await decoder.close();
+    }
+  }
+
+  private async *prepareRows(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean): AsyncIterable<BatchOrSkip> {
     const mapper = mapperFor(spec.name);
     const columns = loadedColumns(spec);
     const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
-    const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
-    const symbolIndex = columns.findIndex((c) => c.name === 'symbol');
-    const symbols = new SymbolMap();
-    symbols.addMetadata(this.metadata);
-    const looked = new Set<number>();
-    const scratch: Record<string, CellValue> = {};
+    const symbols = new BatchSymbolResolver(this.metadata, this.history);
     const decoder = await openDbn(this.file);
     // Ids of this table's records that stayed without a symbol after the file's mappings AND the
-    // stored history (SymbolMap's own list also counts ids the history resolved afterwards).
+    // stored history.
     const unresolved = new Set<number>();
 
     const codec = this.fastPath ? fastCodecFor(spec.name) : undefined;
     const symbolFields = new SymbolFields();
     const encoder = codec ? createTupleEncoder(spec.name, symbolFields, this.file, this.tupleWorker) : undefined;
-    // A mapper of its own for the batches' slow paths (rowValues), which run while this loop's
+    // A mapper of its own for the batches' slow paths (rowValues), which run while classify's
     // mapper is positioned on a later decoder batch.
     const rowMapper = mapperFor(spec.name);
-    let batchNo = 0;
-    let current: DbnRowBatch | undefined;
-    let skippedCount = 0;
-    const done: BatchOrSkip[] = [];
-    const start = () => {
-      skippedCount = 0;
-      current = isCommitted(batchNo) ? undefined : new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields);
-    };
-    const flush = (): void => {
-      done.push(current ?? { skipped: true, batchNo, recordsIn: skippedCount });
-      batchNo += 1;
-      start();
-    };
+    const batcher = new CheckpointBatcher(batchSize, isCommitted, (batchNo) => new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields));
+    const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved);
     const noFast = new Int32Array(0);
     const resolvedBufs: (string | null)[][] = [[], []];
     let flip = 0;
@@ -133,69 +139,6 @@ export class DbnFileSource implements BatchSource {
       indexOf: (symbol, instrumentId) => symbolFields.indexOf(symbol, instrumentId),
       out: noFast,
     } : undefined;
-
-    /**
-     * Turns one decoder batch into rows, rejections and checkpoint batches (into `done`), once its
-     * fast-path tuples are encoded: block.timeUs[i] ≥ 0 marks the records the codec took; every
-     * other record of the table goes through the generic mapping and validation, as always.
-     */
-    const classify = (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock): void => {
-      const seg: TupleSegment = { batch, block, syms };
-      mapper.reset(batch);
-      const { rtypes, count, schema, view, offsets } = batch;
-      const timeUs = block.timeUs;
-      // The usual case: every record of the batch became a tuple, so runs need no scanning.
-      const allFast = block.ends.length === count;
-      let ord = 0;
-      let i = 0;
-      while (i < count) {
-        if (current && timeUs[i]! >= 0) {
-          // A run of fast records, cut at the checkpoint boundary.
-          const room = batchSize - current.recordsIn;
-          const end = Math.min(count, i + room);
-          let j = allFast ? end : i + 1;
-          while (j < end && timeUs[j]! >= 0) j++;
-          current.addFastRun(seg, i, j, ord);
-          current.recordsIn += j - i;
-          this.stats.tableRecords += j - i;
-          ord += j - i;
-          i = j;
-          if (current.recordsIn >= batchSize) flush();
-          continue;
-        }
-        const rt = rtypes[i]!;
-        if (!mapper.accepts(rt, schema)) {
-          this.stats.skipped[rt] = (this.stats.skipped[rt] ?? 0) + 1;
-          i++;
-          continue;
-        }
-        this.stats.tableRecords += 1;
-        // A record with a symbol entry has its symbol there, not in resolvedSymbols (resolveBatch).
-        const symbol = i < syms.length && syms[i]! >= 0 ? symbolFields.name(syms[i]!) : resolvedSymbols[i] ?? null;
-        if (symbol === null) unresolved.add(view.getUint32(offsets[i]! + 4, true));
-        if (timeUs[i]! >= 0) ord++; // a fast record of a checkpoint batch being skipped
-        if (!current) {
-          if (++skippedCount >= batchSize) flush();
-          i++;
-          continue;
-        }
-        const recordIndex = batch.firstRecordIndex + i;
-        current.recordsIn += 1;
-        const mapped = mapper.map(i, symbol);
-        if (typeof mapped === 'string') {
-          current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
-        } else {
-          const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
-          if (problem) {
-            current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
-          } else {
-            current.addValues(seg, i, mapped, mapped[idIndex] as number);
-          }
-        }
-        if (current.recordsIn >= batchSize) flush();
-        i++;
-      }
-    };
 
     // One decoder batch is encoded (possibly on the worker thread) while this thread resolves the
     // next one's symbols; it is classified and its checkpoint batches handed out after that.
@@ -206,7 +149,6 @@ export class DbnFileSource implements BatchSource {
       pending = undefined;
       classify(p.batch, p.resolved, p.syms, p.block instanceof Promise ? await p.block : p.block);
     };
-    start();
     try {
       try {
         for await (const batch of decoder.batches()) {
@@ -217,8 +159,7 @@ export class DbnFileSource implements BatchSource {
           // The fast path's symbol-field index of each record comes out of the symbol lookup itself
           // (once per cached interval, not per record); the batch keeps the array, so it is its own.
           if (indexing) indexing.out = new Int32Array(count);
-          const missing = symbols.resolveBatch(batch, resolved, indexing);
-          if (missing > 0 && this.symbolsFrom) await this.fillFromHistory(batch, resolved, symbols, looked, indexing);
+          await symbols.resolve(batch, resolved, indexing);
           let syms: Int32Array = noFast;
           let block: TupleBlock | Promise<TupleBlock>;
           if (indexing) {
@@ -229,55 +170,98 @@ export class DbnFileSource implements BatchSource {
           }
           await settle();
           pending = { batch, resolved, syms, block };
-          while (done.length > 0) yield done.shift()!;
+          yield* batcher.drain();
         }
       } catch (err) {
         // Batches that were whole before the damage still go out first, as they always have.
         await settle();
-        while (done.length > 0) yield done.shift()!;
+        yield* batcher.drain();
         throw err;
       }
       await settle();
-      if ((current && current.recordsIn > 0) || (!current && skippedCount > 0)) flush();
-      while (done.length > 0) yield done.shift()!;
+      batcher.finish();
+      yield* batcher.drain();
     } finally {
       this.stats.unresolvedIds = [...unresolved].sort((a, b) => a - b);
       await encoder?.close();
       await decoder.close();
     }
   }
-
-  /** One history query per batch for ids the file could not name; each id is asked once. */
-  private async fillFromHistory(batch: RecordBatch, resolved: (string | null)[], symbols: SymbolMap, looked: Set<number>, indexing?: SymbolIndexing): Promise<void> {
-    const ids = new Set<number>();
-    // Records with a symbol entry are resolved whatever `resolved` holds for them (resolveBatch).
-    const unresolved: number[] = [];
-    for (let i = 0; i < batch.count; i++) {
-      if (resolved[i] !== null || (indexing && indexing.out[i]! >= 0)) continue;
-      unresolved.push(i);
-      const id = batch.view.getUint32(batch.offsets[i]! + 4, true);
-      // Ids above INTEGER cannot be in the history (and would fail the ::int[] cast, aborting the load).
-      if (!looked.has(id) && id <= 0x7fffffff) ids.add(id);
-    }
-    if (ids.size > 0) {
-      const { rows } = await this.symbolsFrom!.query<{ instrument_id: number; symbol: string; f: string; t: string | null }>(
-        `SELECT instrument_id, symbol, (extract(epoch FROM valid_from) * 1000000)::bigint::text AS f,
-                (extract(epoch FROM valid_to) * 1000000)::bigint::text AS t
-           FROM ${SYMBOL_HISTORY_TABLE} WHERE instrument_id = ANY($1::int[]) AND valid_from > '-infinity'`, [[...ids]]);
-      for (const r of rows) symbols.addInterval(Number(r.instrument_id), Number(r.f), r.t === null ? Number.MAX_SAFE_INTEGER : Number(r.t), r.symbol);
-      for (const id of ids) looked.add(id);
-    }
-    for (const i of unresolved) {
-      const o = batch.offsets[i]!;
-      const id = batch.view.getUint32(o + 4, true);
-      const tsUs = Number(batch.view.getBigUint64(o + 8, true) / 1000n);
-      const symbol = (resolved[i] = symbols.resolve(id, tsUs));
-      if (indexing && symbol !== null && indexing.rtypes[batch.rtypes[i]!] === 1) indexing.out[i] = indexing.indexOf(symbol, id);
-    }
-  }
 }
 
-function validate(spec: TableSpec, columns: ReturnType<typeof loadedColumns>, values: CellValue[], scratch: Record<string, CellValue>, symbol: string | null, symbolIndex: number, idIndex: number, timeIndex: number): { reason: string; constraint: string | null } | null {
+/**
+ * Turns one decoder batch into rows and rejections of the batcher's checkpoint batches, once its
+ * fast-path tuples are encoded: block.timeUs[i] ≥ 0 marks the records the codec took; every other
+ * record of the table goes through the generic mapping and validation, as always.
+ */
+function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: DbnMapper, symbolFields: SymbolFields, batcher: CheckpointBatcher<DbnRowBatch>,
+  stats: DbnSourceStats, unresolved: Set<number>): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
+  const batchSize = batcher.batchSize;
+  const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
+  const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
+  const symbolIndex = columns.findIndex((c) => c.name === 'symbol');
+  const scratch: Record<string, CellValue> = {};
+  return (batch, resolvedSymbols, syms, block) => {
+    const seg: TupleSegment = { batch, block, syms };
+    mapper.reset(batch);
+    const { rtypes, count, schema, view, offsets } = batch;
+    const timeUs = block.timeUs;
+    // The usual case: every record of the batch became a tuple, so runs need no scanning.
+    const allFast = block.ends.length === count;
+    let ord = 0;
+    let i = 0;
+    while (i < count) {
+      const current = batcher.current;
+      if (current && timeUs[i]! >= 0) {
+        // A run of fast records, cut at the checkpoint boundary.
+        const room = batchSize - current.recordsIn;
+        const end = Math.min(count, i + room);
+        let j = allFast ? end : i + 1;
+        while (j < end && timeUs[j]! >= 0) j++;
+        current.addFastRun(seg, i, j, ord);
+        current.recordsIn += j - i;
+        stats.tableRecords += j - i;
+        ord += j - i;
+        i = j;
+        batcher.cutIfFull();
+        continue;
+      }
+      const rt = rtypes[i]!;
+      if (!mapper.accepts(rt, schema)) {
+        stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
+        i++;
+        continue;
+      }
+      stats.tableRecords += 1;
+      // A record with a symbol entry has its symbol there, not in resolvedSymbols (resolveBatch).
+      const symbol = i < syms.length && syms[i]! >= 0 ? symbolFields.name(syms[i]!) : resolvedSymbols[i] ?? null;
+      if (symbol === null) unresolved.add(view.getUint32(offsets[i]! + 4, true));
+      if (timeUs[i]! >= 0) ord++; // a fast record of a checkpoint batch being skipped
+      if (!current) {
+        batcher.skipOne();
+        i++;
+        continue;
+      }
+      const recordIndex = batch.firstRecordIndex + i;
+      current.recordsIn += 1;
+      const mapped = mapper.map(i, symbol);
+      if (typeof mapped === 'string') {
+        current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
+      } else {
+        const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
+        if (problem) {
+          current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
+        } else {
+          current.addValues(seg, i, mapped, mapped[idIndex] as number);
+        }
+      }
+      batcher.cutIfFull();
+      i++;
+    }
+  };
+}
+
+function validate(spec: TableSpec, columns: readonly Column[], values: CellValue[], scratch: Record<string, CellValue>, symbol: string | null, symbolIndex: number, idIndex: number, timeIndex: number): { reason: string; constraint: string | null } | null {
   for (let c = 0; c < columns.length; c++) {
     const v = values[c]!;
     const col = columns[c]!;

@@ -1,23 +1,32 @@
 /**
- * Loads one DBN file into its table: the orchestration behind `tickvault load`.
+ * Loads one DBN file into its table, in any load mode: the orchestration behind `tickvault load`.
+ * Also the file's load plan (`tickvault load --plan`): a timestamps-only pre-scan planned against
+ * the table's chunks, nothing written.
  */
-import { openDbn } from '../dbn/decoder.js';
-import { SymbolMap } from '../dbn/symbology.js';
 import type { Engine } from '../engine/types.js';
 import { LoadError } from '../errors.js';
 import type { BulkLoadResult } from '../load/loader.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
 import { DefinitionsLoader } from '../load/definitions.js';
+import { StoredSymbolHistory } from '../load/symbol-history.js';
+import type { LoadMode } from '../schema/bookkeeping.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
+import { planLoad, type LoadPlan } from '../timescale/plan.js';
+import { microsToIso } from '../values/time.js';
 import { DbnFileSource } from './dbn-source.js';
 import { tableForSchema } from './dbn-mapping.js';
-import { definitionRecords } from './definitions-from-dbn.js';
+import { scanDbnFile, type DbnScan } from './dbn-scan.js';
 
 export interface LoadFileOptions {
   table?: TableName;
+  /**
+   * 'append' (default): stored keys are quarantined as duplicates; 'upsert': last write wins per
+   * natural key; 'replace': atomically replace what the previous load of this file stored.
+   * Instrument definitions are merged by ts_recv in every mode, so 'upsert' loads them as 'append'.
+   */
+  mode?: LoadMode;
   workers?: number;
   bulk?: boolean;
-  replace?: boolean;
   batchSize?: number;
   /** Rows one COMMIT may carry (LoaderConfig.maxRowsPerCommit). */
   maxRowsPerCommit?: number;
@@ -52,27 +61,43 @@ export function loaderFor(table: TableName, engine: Engine, options: { workers?:
   }
 }
 
+function noDefaultTable(file: string, schemaName: string | null | undefined): LoadError {
+  return new LoadError(`${file}: schema ${schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
+}
+
 export async function loadDbnFile(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
-  const source = await DbnFileSource.open(file, { symbolsFrom: engine });
+  const source = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
   const table = options.table ?? tableForSchema(source.metadata.schema);
-  if (!table) {
-    throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
-  }
+  if (!table) throw noDefaultTable(file, source.metadata.schemaName);
   tableSpec(table);
+  const requested = options.mode ?? 'append';
+  const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;
   const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
-  const bulkOptions = {
-    mode: options.replace ? 'replace' as const : 'append' as const,
+  const result = await loader.bulkLoad(source, {
+    mode,
     bulk: options.bulk,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
-  };
-  if (table === 'instrument_definitions') {
-    const symbols = new SymbolMap();
-    symbols.addMetadata(source.metadata);
-    const decoder = await openDbn(file);
-    const result = await loader.bulkLoad(definitionRecords(decoder.records(), symbols) as never, { ...bulkOptions, source: await source.identity });
-    return { ...result, file, table, skippedRecords: {}, unresolvedIds: [] };
-  }
-  const result = await loader.bulkLoad(source, bulkOptions);
+  });
   return { ...result, file, table, skippedRecords: source.stats.skipped, unresolvedIds: source.stats.unresolvedIds };
 }
 
+export interface FilePlan {
+  readonly file: string;
+  readonly scan: DbnScan;
+  /** null when the file has no rows for a time-partitioned table. */
+  readonly plan: LoadPlan | null;
+}
+
+/** Pre-scans the file (timestamps only) and plans its load into its table. Writes nothing. */
+export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode } = {}): Promise<FilePlan> {
+  const scan = await scanDbnFile(file, options.table);
+  if (scan.minUs === null || scan.maxUs === null) return { file, scan, plan: null };
+  const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs));
+  const days = Object.keys(scan.perDay);
+  const mode = options.mode ?? 'append';
+  const notes = [
+    `file: ${file} (${scan.fileBytes} bytes): ${scan.records} ${scan.table} records, ${scan.instrumentIds.length} instruments, ${days.length} day(s) ${days.length ? `${days[0]} … ${days.at(-1)}` : ''} — pre-scan ${Math.round(scan.ms)} ms`,
+    `write mode: ${mode}${mode === 'append' ? ' (rows whose natural key is already stored are quarantined as duplicates)' : mode === 'upsert' ? ' (last write wins per natural key)' : ''}`,
+  ];
+  return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] } };
+}

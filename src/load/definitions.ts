@@ -31,22 +31,22 @@
  *    versions: a claim (id, S, t) is valid from t until the id's next version or another id's next
  *    claim on S, whichever comes first ([valid_from, valid_to), NULL = open); consecutive intervals
  *    of the same (id, symbol) are merged. So old rows of 6819 resolve to MSFT at their time:
- *    `resolveSymbol(engine, 6819, day1)` = 'MSFT', `resolveInstrument(engine, 'MSFT', day1)` = 6819.
+ *    `resolveSymbol(engine, 6819, day1)` = 'MSFT', `resolveInstrument(engine, 'MSFT', day1)` = 6819
+ *    (query/symbols.ts).
  *    Only the affected instruments' rows are rewritten, and only where they differ.
  *
  * `recordsInserted` counts instrument_definitions rows inserted or changed by a batch; valid
  * records that change nothing (older or repeated versions) are neither inserted nor rejected.
  */
 import type { Connection, Queryable } from '../engine/types.js';
-import { SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
+import { DEFINITION_VERSIONS_TABLE, SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
 import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { sqlType, t } from '../schema/types.js';
 import { ident, identList } from '../sql/ident.js';
-import { microsToIso, toMicros } from '../values/time.js';
-import type { PreparedBatch } from './batch.js';
+import type { PreparedBatch } from './write/batch.js';
 import { BaseLoader, type LoaderConfig } from './loader.js';
 import type { PriceInput, TimestampInput } from './loaders.js';
-import { writeBatch, type WriteOutcome } from './write-batch.js';
+import { writeBatch, type WriteOutcome } from './write/write-batch.js';
 
 export interface DefinitionRecord {
   instrument_id: number;
@@ -65,8 +65,6 @@ export interface DefinitionRecord {
   ts_recv?: TimestampInput | null;
 }
 
-/** Created by migration 4: one row per definition version seen. */
-export const DEFINITION_VERSIONS_TABLE = 'tickvault_definition_versions';
 /** `source` of the symbol-history rows this loader owns (it never touches other sources' rows). */
 export const DEFINITIONS_HISTORY_SOURCE = 'definitions';
 
@@ -221,23 +219,4 @@ function buildMergeSql(inputColumns: readonly Column[]): MergeSql {
       ON CONFLICT DO NOTHING`,
   ];
   return { prepare, merge, upsert };
-}
-
-/** The symbol instrument `instrumentId` had at `at` (history of every source), or null. */
-export async function resolveSymbol(db: Queryable, instrumentId: number, at: Date | string | bigint): Promise<string | null> {
-  const { rows } = await db.query<{ symbol: string }>(
-    `SELECT symbol FROM ${ident(SYMBOL_HISTORY_TABLE)}
-     WHERE instrument_id = $1 AND valid_from <= $2::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
-     ORDER BY valid_from DESC LIMIT 1`, [instrumentId, microsToIso(toMicros(at))]);
-  return rows[0]?.symbol ?? null;
-}
-
-/** The instrument that was `symbol` at `at` (history of every source), or null. */
-export async function resolveInstrument(db: Queryable, symbol: string, at: Date | string | bigint): Promise<number | null> {
-  const { rows } = await db.query<{ instrument_id: number }>(
-    `SELECT instrument_id FROM ${ident(SYMBOL_HISTORY_TABLE)}
-     WHERE symbol = $1 AND valid_from <= $2::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
-     ORDER BY valid_from DESC LIMIT 1`, [symbol, microsToIso(toMicros(at))]);
-  const id = rows[0]?.instrument_id;
-  return id === undefined ? null : Number(id);
 }

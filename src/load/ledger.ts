@@ -4,11 +4,10 @@
  * are in the table" are the same fact — the basis of exactly-once resume.
  */
 import type { Connection, Engine, Queryable } from '../engine/types.js';
-import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
+import { LOAD_BATCHES_TABLE, LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
 import { microsToIso } from '../values/time.js';
-import type { PreparedBatch } from './batch.js';
+import type { PreparedBatch } from './write/batch.js';
 
-export type LoadMode = 'append' | 'replace' | 'upsert';
 export type LoadStatus = 'running' | 'completed' | 'failed' | 'superseded';
 
 export interface SourceIdentity {

@@ -9,20 +9,21 @@ import type { ConnectionOptions } from '../config/connection.js';
 import { LoadError, TickvaultError, errorMessage } from '../errors.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { ident } from '../sql/ident.js';
-import { LOADS_TABLE } from '../schema/bookkeeping.js';
-import type { PreparedBatch, Rejection } from './batch.js';
+import { LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
+import type { PreparedBatch, Rejection } from './write/batch.js';
 import { dropSecondaryIndexes, ensureIndexes } from './indexes.js';
 import * as ledger from './ledger.js';
 import { quarantine } from './quarantine.js';
 import { analyzeLoaded } from './analyze.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
-import { RowsNeedIsolation, writeBatch, type WriteOutcome } from './write-batch.js';
-import { encodeAhead } from './encoded-batch.js';
+import { RowsNeedIsolation, writeBatch, type WriteOutcome } from './write/write-batch.js';
+import { encodeAhead } from './write/encoded-batch.js';
 import { ProducerPacer } from './pacer.js';
-import { CombinedBatch, GROUP_MAX_ROWS, GroupNeedsSplit } from './combined-batch.js';
+import { CombinedBatch, GROUP_MAX_ROWS, GroupNeedsSplit } from './write/combined-batch.js';
 import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
-import { BackfillSession, type BackfillSummary } from '../backfill/session.js';
-import type { LoadStrategy } from '../backfill/plan.js';
+import { compressEligibleChunks } from '../timescale/chunks.js';
+import { WriteSession, type WriteSummary } from './write/session.js';
+import type { LoadStrategy } from '../timescale/plan.js';
 
 export interface LoaderConfig extends ConnectionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
@@ -63,10 +64,10 @@ export interface BulkLoadOptions {
    * quarantined as duplicates, never stored twice. 'upsert': last write wins per natural key.
    * 'replace': atomically replace what the previous load of this source stored.
    */
-  mode?: 'append' | 'upsert' | 'replace';
-  /** Force the compression strategy (default: chosen from the touched chunks and the tier; see backfill/plan.ts). */
+  mode?: LoadMode;
+  /** Force the compression strategy (default: chosen from the touched chunks and the tier; see timescale/plan.ts). */
   strategy?: LoadStrategy;
-  /** Refresh the rollups over the load's time range afterwards: 'auto' (default: when they would not show the rows otherwise, see backfill/session.ts), true, false. */
+  /** Refresh the rollups over the load's time range afterwards: 'auto' (default: when they would not show the rows otherwise, see write/session.ts), true, false. */
   refreshAggregates?: boolean | 'auto';
   /** After a failure, leave decompressed chunks for the re-run instead of recompressing them now (the ledger keeps the list). */
   leaveDecompressedOnFailure?: boolean;
@@ -98,7 +99,7 @@ export interface BulkLoadResult {
   /** Append/replace: rows quarantined as duplicates of stored rows (included in recordsRejected). */
   readonly duplicates?: number;
   /** Chunks decompressed/recompressed, merge paths taken, rollups refreshed. */
-  readonly backfill?: BackfillSummary;
+  readonly backfill?: WriteSummary;
 }
 
 export interface LoaderDefaults {
@@ -190,11 +191,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const reasons = new Map<string, number>();
     let completed = 0;
     const progress = (n: number) => { completed += n; options.onProgress?.(completed, total); };
-    let session: BackfillSession | undefined;
+    let session: WriteSession | undefined;
     /** Writes `unit` (one batch, or `members` combined) with its quarantine rows and ledger rows. */
     const handle = async (tx: Connection, unit: PreparedBatch, members: readonly PreparedBatch[], optimistic = false) => {
       const grouped = members.length > 1;
-      const out = await session!.write(tx, unit, () => this.writePrepared(tx, unit, optimistic), members.length);
+      const out = session!.merges ? await session!.write(tx, unit, members.length, optimistic) : await this.writePrepared(tx, unit, optimistic);
       if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0)) throw new GroupNeedsSplit('not every row was written');
       const rejections = [...unit.rejections, ...out.dbRejections];
       await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
@@ -205,7 +206,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 
     const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
     try {
-      session = await BackfillSession.start(engine, this.spec, {
+      session = await WriteSession.start(engine, this.spec, {
         loadId, mode, strategy: options.strategy, resumed: resumable, oneTransaction: previous !== undefined, useCopy: this.useCopy,
         previousRange: previous?.minTime && previous.maxTime ? { minUs: BigInt(previous.minTime.getTime()) * 1000n, maxUs: BigInt(previous.maxTime.getTime()) * 1000n + 999n } : undefined,
         refreshAggregates: options.refreshAggregates, leaveDecompressedOnFailure: options.leaveDecompressedOnFailure, onDecompressed: options.onDecompressed,
@@ -241,7 +242,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
             return c;
           };
           const unit = combine(members);
-          const ticket = session!.ticket(unit); // synchronously, in input order (see backfill/session.ts)
+          const ticket = session!.ticket(unit); // synchronously, in input order (see write/session.ts)
           try {
             await pacer.roundTrips(async () => {
               await session!.prepare(ticket, members);
@@ -276,6 +277,9 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: false });
       }
       const backfill = await session.finish();
+      await ledger.mergeDetails(engine, loadId, {
+        strategy: backfill.strategy, updated: backfill.updated, duplicates: backfill.duplicates, unchanged: backfill.unchanged, superseded: backfill.superseded,
+      });
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
@@ -438,13 +442,3 @@ function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new LoadError(`${name} must be a positive integer (got ${v})`);
   return v;
 }
-
-/** Compresses the chunks older than the table's compression policy (what the job would do). */
-async function compressEligibleChunks(engine: Engine, table: string): Promise<void> {
-  const { rows } = await engine.query<{ after: string | null }>(
-    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`, [table]);
-  const after = rows[0]?.after;
-  if (!after) return;
-  await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c`, [table, after]);
-}
-

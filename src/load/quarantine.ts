@@ -1,7 +1,7 @@
 /** Writes rejected rows, with their reason and origin, into the quarantine table. */
 import type { Connection } from '../engine/types.js';
 import { QUARANTINE_TABLE } from '../schema/bookkeeping.js';
-import type { Rejection } from './batch.js';
+import type { Rejection } from './write/batch.js';
 
 /** Rows per INSERT statement: 7 parameters each, well below PostgreSQL's 65,535-parameter limit. */
 const ROWS_PER_STATEMENT = 1000;

@@ -4,7 +4,7 @@
  * decoder) implement `BatchSource` over their own buffers.
  */
 import type { TableSpec } from '../schema/tables.js';
-import { ValuesBatch, jsonOf, type PreparedBatch } from './batch.js';
+import { ValuesBatch, jsonOf, type PreparedBatch } from './write/batch.js';
 import type { CellValue } from '../schema/types.js';
 import { RecordNormalizer } from './normalize.js';
 import type { SourceIdentity } from './ledger.js';

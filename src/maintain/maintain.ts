@@ -11,13 +11,13 @@
  * defaults of src/config/policies.ts. With `dryRun` nothing changes: every action is listed with
  * the chunks or windows it would touch.
  */
-import { recoverDecompressedChunks } from '../backfill/chunks.js';
+import { compressChunk, recoverDecompressedChunks } from '../timescale/chunks.js';
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
 import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
 import { MARKET_TABLES } from '../schema/tables.js';
 import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
 import { ident } from '../sql/ident.js';
-import { refreshRollups, type RefreshAction } from './refresh.js';
+import { refreshRollups, type RefreshAction } from '../timescale/rollup-refresh.js';
 
 export interface MaintainOptions {
   /** List the actions without doing them. */
@@ -109,7 +109,7 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
       if (chunks.length === 0) continue;
       const t0 = performance.now();
       if (!dryRun) {
-        for (const c of chunks) await engine.query('SELECT compress_chunk($1::regclass, if_not_compressed => true)', [c]);
+        for (const c of chunks) await compressChunk(engine, c);
       }
       compression.push({ step: 'compression', hypertable: table, olderThan: after, chunks, status: dryRun ? 'planned' : 'done', ...(dryRun ? {} : { ms: performance.now() - t0 }) });
     }

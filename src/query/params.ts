@@ -9,9 +9,10 @@
  */
 import { QueryError } from '../errors.js';
 import type { Queryable } from '../engine/types.js';
+import { usExpr, type TimeInput } from '../sql/time.js';
 import { TimestampError, microsToDate, microsToIso, toMicros } from '../values/time.js';
 
-export type TimeInput = Date | string | bigint;
+export { usExpr, type TimeInput };
 
 /** A timestamp read back: the Date (millisecond precision) and the exact microseconds since the epoch. */
 export interface Instant {
@@ -37,11 +38,6 @@ export function timeParam(us: bigint): string {
 export function instant(us: string | bigint): Instant {
   const v = typeof us === 'bigint' ? us : BigInt(us);
   return { time: microsToDate(v), timeUs: v };
-}
-
-/** SQL that selects a timestamptz expression as exact epoch microseconds (int8). */
-export function usExpr(expr: string): string {
-  return `(extract(epoch FROM ${expr}) * 1000000)::int8`;
 }
 
 export function range(start: TimeInput, end: TimeInput): { startUs: bigint; endUs: bigint } {

@@ -18,7 +18,7 @@
 import type { Engine, Queryable } from '../engine/types.js';
 import { QueryError } from '../errors.js';
 import { ident } from '../sql/ident.js';
-import { OHLCV_HOURLY, TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M, type Rollup } from '../maintain/rollups.js';
+import { OHLCV_HOURLY, TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M, type Rollup } from '../schema/rollups.js';
 import {
   instant, measureInterval, micros, positiveInt, range, symbolParam, timeParam, usExpr,
   type Instant, type IntervalInfo, type TimeInput,

@@ -9,6 +9,15 @@ export const LOAD_BATCHES_TABLE = 'tickvault_load_batches';
 export const QUARANTINE_TABLE = 'tickvault_quarantine';
 export const SYMBOL_HISTORY_TABLE = 'tickvault_symbol_history';
 export const SETTINGS_TABLE = 'tickvault_settings';
+/** Created by migration 4: one row per instrument definition version seen (DefinitionsLoader). */
+export const DEFINITION_VERSIONS_TABLE = 'tickvault_definition_versions';
+
+/**
+ * How a load treats keys already stored: 'append' quarantines them as duplicates, 'upsert' lets the
+ * last write win, 'replace' swaps what the previous load of the same source stored. Kept in the
+ * ledger's `mode` column.
+ */
+export type LoadMode = 'append' | 'upsert' | 'replace';
 
 export const VERSION_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (
   version INTEGER PRIMARY KEY,

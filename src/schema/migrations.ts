@@ -8,9 +8,8 @@ import type { Capabilities, Connection } from '../engine/types.js';
 import type { PolicySettings, HypertableName } from '../config/policies.js';
 import { MARKET_TABLES, type TableSpec } from './tables.js';
 import { createIndexSql, createTableSql } from './ddl.js';
-import { BOOKKEEPING_SQL, SETTINGS_TABLE } from './bookkeeping.js';
-import { createHourlyRollupSql, HOURLY_VIEW } from './rollups.js';
-import { TRADE_CANDLES_MIGRATION } from '../maintain/migration.js';
+import { BOOKKEEPING_SQL, DEFINITION_VERSIONS_TABLE, SETTINGS_TABLE } from './bookkeeping.js';
+import { createHourlyRollupSql, createTradeCandlesSql, HOURLY_VIEW, TRADE_CANDLES } from './rollups.js';
 
 export interface MigrationContext {
   readonly caps: Capabilities;
@@ -103,19 +102,45 @@ export const MIGRATIONS: readonly Migration[] = [
       // One row per instrument definition version seen: orders versions (newest ts_recv wins)
       // and is what tickvault_symbol_history is derived from (see src/load/definitions.ts).
       const done: string[] = [];
-      await run(tx, done, 'tickvault_definition_versions', `CREATE TABLE tickvault_definition_versions (
+      await run(tx, done, DEFINITION_VERSIONS_TABLE, `CREATE TABLE ${DEFINITION_VERSIONS_TABLE} (
         instrument_id INTEGER NOT NULL,
         ts_recv TIMESTAMPTZ NOT NULL,
         symbol VARCHAR(50) NOT NULL,
         recorded_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         PRIMARY KEY (instrument_id, ts_recv)
       )`);
-      await run(tx, done, 'tickvault_definition_versions_symbol_idx',
-        'CREATE INDEX tickvault_definition_versions_symbol_idx ON tickvault_definition_versions (symbol, ts_recv)');
+      await run(tx, done, `${DEFINITION_VERSIONS_TABLE}_symbol_idx`,
+        `CREATE INDEX ${DEFINITION_VERSIONS_TABLE}_symbol_idx ON ${DEFINITION_VERSIONS_TABLE} (symbol, ts_recv)`);
       return done;
     },
   },
-  TRADE_CANDLES_MIGRATION,
+  // Candles built from trades (rollups.ts), for the detected tier.
+  {
+    version: 5,
+    name: 'candles from trades: trades_candles_1m with hierarchical 1h and 1d rollups',
+    async up(tx, { caps }) {
+      const done: string[] = [];
+      if (!caps.hypertables) {
+        done.push('trade candles unavailable without TimescaleDB (time_bucket, first/last)');
+        return done;
+      }
+      for (const sql of createTradeCandlesSql(caps)) {
+        await tx.query(sql);
+        done.push(sql.split('\n')[0]!.replace(/ AS$/, ''));
+      }
+      if (caps.continuousAggregates && caps.policies) {
+        for (const r of TRADE_CANDLES) {
+          await tx.query(
+            'SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)',
+            [r.name, r.policy.startOffset, r.policy.endOffset, r.policy.scheduleInterval]);
+          done.push(`refresh policy ${r.name} (${r.policy.startOffset} .. ${r.policy.endOffset}, every ${r.policy.scheduleInterval})`);
+        }
+      } else if (!caps.continuousAggregates) {
+        done.push('trade candles are materialized views kept by `tickvault maintain` and refreshAfterLoad');
+      }
+      return done;
+    },
+  },
 ];
 
 async function enableCompression(tx: Connection, done: string[], spec: TableSpec, policies: PolicySettings): Promise<void> {

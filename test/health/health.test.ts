@@ -27,7 +27,7 @@ describe('health (private cluster)', () => {
   beforeAll(async () => {
     cluster = await startServerCluster({ tmpPrefix: 'tv-health-' });
     url = (await createTestDatabase(cluster.url, 'health')).url;
-    engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 2, poolTimeout: 5 }, configDir: false, env: {}, log: () => undefined });
+    engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 2, poolTimeout: 5 }, log: () => undefined });
     await migrate(engine);
     const recent = Date.now() - 60_000;
     await new TradesLoader({ engine, batchSize: 100 }).bulkLoad(
@@ -197,7 +197,7 @@ describe('health (private cluster)', () => {
   });
 
   it('ledgerTotals is undefined (not an error) when the ledger is unreachable', async () => {
-    const other = new ServerEngine({ url: url.replace(/\/[^/]*$/, '/postgres'), pool: { poolSize: 1, maxOverflow: 0 }, configDir: false, env: {} });
+    const other = new ServerEngine({ url: url.replace(/\/[^/]*$/, '/postgres'), pool: { poolSize: 1, maxOverflow: 0 } });
     try {
       expect(await ledgerTotals(other)).toBeUndefined();
       const r = await new HealthMonitor(other).check();

@@ -13,8 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { DbnFileSource } from '../../src/ingest/dbn-source.js';
-import type { PreparedBatch } from '../../src/load/batch.js';
-import { encodeRowRange } from '../../src/load/encoded-batch.js';
+import type { PreparedBatch } from '../../src/load/write/batch.js';
+import { encodeRowRange } from '../../src/load/write/encoded-batch.js';
 import { tableSpec, type TableName } from '../../src/schema/tables.js';
 import { SYNTH_ID, T0, tmpDir, writeSynth } from './helpers.js';
 

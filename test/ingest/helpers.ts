@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Engine, Queryable } from '../../src/engine/types.js';
 import { LOAD_BATCHES_TABLE, LOADS_TABLE, QUARANTINE_TABLE, SYMBOL_HISTORY_TABLE } from '../../src/schema/bookkeeping.js';
 import type { TableName } from '../../src/schema/tables.js';
-import { DEFINITION_VERSIONS_TABLE } from '../../src/load/definitions.js';
+import { DEFINITION_VERSIONS_TABLE } from '../../src/schema/bookkeeping.js';
 import { FIXTURES } from '../dbn/helpers.js';
 
 export { FIXTURES };

@@ -147,7 +147,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     await loadDbnFile(te.engine, other);
     // Same path, new contents: 20 trades with other sizes.
     await writeSynth(synthTrades(20).map((t) => ({ ...t, size: t.size + 100 })), { file: f });
-    const r = await loadDbnFile(te.engine, f, { replace: true, batchSize: BATCH });
+    const r = await loadDbnFile(te.engine, f, { mode: 'replace', batchSize: BATCH });
     expect([r.status, r.replacedLoadId, r.recordsInserted]).toEqual(['completed', first.loadId, 20]);
     const { rows } = await te.engine.query<{ symbol: string; n: string; min: string }>(
       `SELECT symbol, count(*)::text AS n, min(size)::text AS min FROM trades_data GROUP BY 1 ORDER BY 1`);
@@ -155,7 +155,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     const ledger = await loadRows(te.engine, 'trades_data');
     expect(ledger.map((l) => l.status)).toEqual(['superseded', 'completed', 'completed']);
     // Replacing with identical contents is also fine (same rows, not doubled).
-    const same = await loadDbnFile(te.engine, f, { replace: true });
+    const same = await loadDbnFile(te.engine, f, { mode: 'replace' });
     expect(same.replacedLoadId).toBe(r.loadId);
     expect(await rowCount(te.engine, 'trades_data')).toBe(25);
   });

@@ -3,9 +3,9 @@
 // resolvers, quarantine of constraint violations, and idempotent re-runs.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/types.js';
-import {
-  DEFINITION_VERSIONS_TABLE, DefinitionsLoader, resolveInstrument, resolveSymbol, type DefinitionRecord,
-} from '../../src/load/definitions.js';
+import { DefinitionsLoader, type DefinitionRecord } from '../../src/load/definitions.js';
+import { resolveInstrument, resolveSymbol } from '../../src/query/symbols.js';
+import { DEFINITION_VERSIONS_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 
 const DAY1 = '2026-03-02T13:00:00.000000Z';

@@ -1,11 +1,11 @@
 /**
- * Batches encoded ahead (src/load/encoded-batch.ts): the bytes are exactly what the COPY path
+ * Batches encoded ahead (src/load/write/encoded-batch.ts): the bytes are exactly what the COPY path
  * would have encoded row by row, and the repeated-key check answers the same either way.
  */
 import { describe, expect, it } from 'vitest';
 import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
-import type { PreparedBatch } from '../../src/load/batch.js';
-import { encodeAhead, encodedBatch, mayRepeatKey } from '../../src/load/encoded-batch.js';
+import type { PreparedBatch } from '../../src/load/write/batch.js';
+import { encodeAhead, encodedBatch, mayRepeatKey } from '../../src/load/write/encoded-batch.js';
 import { yieldToIo } from '../../src/load/pacer.js';
 import { RecordSource } from '../../src/load/record-source.js';
 import { loadedColumns, tradesData } from '../../src/schema/tables.js';

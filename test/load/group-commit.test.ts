@@ -1,5 +1,5 @@
 /**
- * Batches committed together (src/load/combined-batch.ts): when the producer is ahead, a worker
+ * Batches committed together (src/load/write/combined-batch.ts): when the producer is ahead, a worker
  * commits every batch already prepared in one transaction — yet each batch keeps its own ledger
  * row, a row the database rejects still ends in the quarantine alone, and the groups never mix
  * with the batches a re-run skips.

@@ -36,7 +36,7 @@ describe('bulk load recovery (private cluster)', () => {
   beforeAll(async () => {
     cluster = await startServerCluster({ tmpPrefix: 'tv-recov-' });
     url = (await createTestDatabase(cluster.url, 'recovery')).url;
-    engine = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 2, poolTimeout: 30 }, configDir: false, env: {}, log: (l) => logs.push(l) });
+    engine = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 2, poolTimeout: 30 }, log: (l) => logs.push(l) });
     await migrate(engine);
   });
   afterAll(async () => {

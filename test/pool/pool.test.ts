@@ -36,7 +36,7 @@ describe('server engine pool (private cluster)', () => {
   let cluster: ServerCluster;
   const engines: ServerEngine[] = [];
   const open = (pool: ConstructorParameters<typeof ServerEngine>[0]['pool'], log?: (l: string) => void) => {
-    const e = new ServerEngine({ url: cluster.url, pool, configDir: false, env: {}, log: log ?? (() => undefined) });
+    const e = new ServerEngine({ url: cluster.url, pool, log: log ?? (() => undefined) });
     engines.push(e);
     return e;
   };
@@ -92,7 +92,7 @@ describe('server engine pool (private cluster)', () => {
     const proxy = await startProxy(cluster.port);
     try {
       const url = cluster.url.replace(`:${cluster.port}/`, `:${proxy.port}/`);
-      const engine = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 0, poolPrePing: true }, configDir: false, env: {}, log: () => undefined });
+      const engine = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 0, poolPrePing: true }, log: () => undefined });
       engines.push(engine);
       await Promise.all([engine.query('SELECT pg_sleep(0.05)'), engine.query('SELECT pg_sleep(0.05)')]);
       const before = Number((await engine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
@@ -103,7 +103,7 @@ describe('server engine pool (private cluster)', () => {
       expect(engine.poolStatus().recycled).toBeGreaterThanOrEqual(1); // the dead connection was discarded
 
       // The same situation without pre-ping reaches the caller: that is what pre-ping hides.
-      const plain = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolPrePing: false }, configDir: false, env: {}, log: () => undefined });
+      const plain = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolPrePing: false }, log: () => undefined });
       engines.push(plain);
       await plain.query('SELECT 1');
       proxy.silenceExisting();

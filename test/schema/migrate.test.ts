@@ -11,7 +11,7 @@ import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine } from '../../src/engine/types.js';
 import { LATEST_VERSION, migrate, schemaVersion, type MigrateResult } from '../../src/schema/migrate.js';
-import { collectStatus } from '../../src/status.js';
+import { collectStatus } from '../../src/health/status.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 import { createTestDatabase } from '../support/server-cluster.js';
 

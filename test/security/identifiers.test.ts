@@ -11,7 +11,7 @@ describe('identifier quoting against a real server', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase(inject('serverUrl'), 'identifiers');
-    engine = new ServerEngine({ url: db.url, pool: { poolSize: 1, maxOverflow: 0 }, configDir: false, env: {}, log: () => undefined });
+    engine = new ServerEngine({ url: db.url, pool: { poolSize: 1, maxOverflow: 0 }, log: () => undefined });
     await engine.query('CREATE TABLE victim (a int)');
   });
   afterAll(async () => {

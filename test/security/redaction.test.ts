@@ -10,7 +10,7 @@ import { ServerEngine } from '../../src/engine/server.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
-import { SecretScrubber } from '../../src/security/redact.js';
+import { SecretScrubber } from '../../src/engine/redact.js';
 import { redactUrl } from '../../src/errors.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
 import { startPasswordCluster, withCredentials } from './support.js';
@@ -60,7 +60,7 @@ describe('credentials never printed (private cluster, password auth)', () => {
     const captured: string[] = [];
     for (const [name, url] of Object.entries(variants())) {
       const logs: string[] = [];
-      const engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolTimeout: 5, echo: true }, configDir: false, env: {}, log: (l) => logs.push(l) });
+      const engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolTimeout: 5, echo: true }, log: (l) => logs.push(l) });
       const err = await engine.query('SELECT 1').then(() => undefined, (e: unknown) => e);
       expect(err, name).toBeInstanceOf(Error);
       captured.push(`${name}: ${(err as Error).message}`, util.inspect(err, { depth: 10, showHidden: true }), String((err as Error).stack));
@@ -83,7 +83,7 @@ describe('credentials never printed (private cluster, password auth)', () => {
 
   it('library: a working connection with echo and failing statements leaks nothing either', async () => {
     const logs: string[] = [];
-    const engine = new ServerEngine({ url: good, pool: { poolSize: 1, maxOverflow: 0, echo: true }, configDir: false, env: {}, log: (l) => logs.push(l) });
+    const engine = new ServerEngine({ url: good, pool: { poolSize: 1, maxOverflow: 0, echo: true }, log: (l) => logs.push(l) });
     try {
       await migrate(engine);
       const err = await engine.query(`SELECT $1::int`, [PASSWORD]).then(() => undefined, (e: unknown) => e);

@@ -31,7 +31,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
   beforeAll(async () => {
     cluster = await startPasswordCluster('tv-roles-');
     url = (await createTestDatabase(cluster.url, 'roles')).url;
-    owner = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 1 }, configDir: false, env: {}, log: () => undefined });
+    owner = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 1 }, log: () => undefined });
     await migrate(owner);
   });
   afterAll(async () => {
@@ -50,7 +50,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
 
   it('creates a reader that can only SELECT and a loader that can load but not DROP/ALTER/TRUNCATE', async () => {
     const logs: string[] = [];
-    const echoing = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, echo: true }, configDir: false, env: {}, log: (l) => logs.push(l) });
+    const echoing = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, echo: true }, log: (l) => logs.push(l) });
     let result;
     try {
       result = await createRoles(echoing, { readerRole: 'tv_reader', loaderRole: 'tv_loader', readerPassword: READER_PW, loaderPassword: LOADER_PW });
@@ -68,7 +68,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
     const loaderUrl = withCredentials(url, 'tv_loader', LOADER_PW);
 
     // The loader loads through the real loader (ledger, quarantine, sequences, new chunks).
-    const loaderEngine = new ServerEngine({ url: loaderUrl, pool: { poolSize: 1, maxOverflow: 1 }, configDir: false, env: {}, log: () => undefined });
+    const loaderEngine = new ServerEngine({ url: loaderUrl, pool: { poolSize: 1, maxOverflow: 1 }, log: () => undefined });
     try {
       const res = await new TradesLoader({ engine: loaderEngine, batchSize: 50 }).bulkLoad(
         Array.from({ length: 120 }, (_, i) => ({ timestamp: new Date(Date.UTC(2026, 3, 1, 0, 0, i)), instrument_id: 1, symbol: 'ESZ6', price: i === 5 ? '0' : '10.5', size: 2, side: 'S', trade_id: `r${i}` })),

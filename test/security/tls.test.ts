@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerEngine } from '../../src/engine/server.js';
+import { resolveEngineSettings } from '../../src/config/settings.js';
 import { ConnectionError } from '../../src/errors.js';
 import { startServerCluster, type ServerCluster } from '../support/server-cluster.js';
 
@@ -51,7 +52,7 @@ describe('TLS (private cluster with ssl=on)', () => {
   });
 
   const sslInUse = async (url: string, env: NodeJS.ProcessEnv = {}) => {
-    const engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolTimeout: 10 }, configDir: false, env, log: () => undefined });
+    const engine = new ServerEngine({ url, settings: resolveEngineSettings({ code: { poolSize: 1, maxOverflow: 0, poolTimeout: 10 }, env, useFile: false }), log: () => undefined });
     try {
       const { rows } = await engine.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       return rows[0]!.ssl;

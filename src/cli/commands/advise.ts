@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { adviseChunkIntervals, formatAdvice, parseBytes } from '../../backfill/advise.js';
+import { adviseChunkIntervals, formatAdvice, parseBytes } from '../../maintain/advise.js';
 import type { TableName } from '../../schema/tables.js';
 import { printJson, withEngine } from '../run.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EmbeddedEngine } from '../../engine/embedded.js';
 import { migrate } from '../../schema/migrate.js';
-import { collectStatus, formatStatus } from '../../status.js';
+import { collectStatus, formatStatus } from '../../health/status.js';
 import { loadDbnFile } from '../../ingest/load-dbn.js';
 import { writeDbn } from '../../dbn/writer.js';
 import type { DbnRecord } from '../../dbn/records.js';

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDbnFile, type LoadFileResult } from '../../ingest/load-dbn.js';
+import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { migrate } from '../../schema/migrate.js';
 import { errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
+import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
-import { planDbnFile, upsertDbnFile, type FilePlan } from '../../backfill/load-file.js';
-import { formatPlan } from '../../backfill/plan.js';
+import { formatPlan } from '../../timescale/plan.js';
 import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
 
 interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean }
@@ -41,7 +41,7 @@ export function registerLoad(program: Command): void {
       const paths = expandFiles(files);
       if (paths.length === 0) throw new Error('no files matched');
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
-      const mode = opts.upsert ? 'upsert' as const : opts.replace ? 'replace' as const : 'append' as const;
+      const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
       if (opts.dryRun) {
         const checks: (CheckFileResult | { file: string; error: string })[] = [];
         for (const file of paths) {
@@ -78,8 +78,7 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const fileOpts = { table: opts.table, workers: Number(opts.workers ?? 1), bulk: opts.bulk, replace: opts.replace, onProgress: progress.update };
-            const r = mode === 'upsert' ? await upsertDbnFile(engine, file, fileOpts) : await loadDbnFile(engine, file, fileOpts);
+            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, onProgress: progress.update });
             progress.done();
             results.push(r);
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectStatus, formatStatus } from '../../status.js';
+import { collectStatus, formatStatus } from '../../health/status.js';
 import { printJson, withEngine } from '../run.js';
 
 export function registerStatus(program: Command): void {

@@ -4,14 +4,14 @@
  * through, the batch is bisected under savepoints until each offending row is isolated; those
  * rows are returned for quarantine and every other row lands.
  */
-import { BinaryCopyWriter } from '../copy/binary-writer.js';
-import { formatDecimal } from '../copy/numeric.js';
-import type { Connection } from '../engine/types.js';
-import { errorMessage } from '../errors.js';
-import type { Column } from '../schema/tables.js';
-import type { CellValue } from '../schema/types.js';
-import { ident, identList } from '../sql/ident.js';
-import { epochDaysToIso, microsToIso } from '../values/time.js';
+import { BinaryCopyWriter } from '../../copy/binary-writer.js';
+import { formatDecimal } from '../../copy/numeric.js';
+import type { Connection } from '../../engine/types.js';
+import { errorMessage } from '../../errors.js';
+import type { Column } from '../../schema/tables.js';
+import type { CellValue } from '../../schema/types.js';
+import { ident, identList } from '../../sql/ident.js';
+import { epochDaysToIso, microsToIso } from '../../values/time.js';
 import type { PreparedBatch, Rejection } from './batch.js';
 import { encodedBatch, encodedChunks } from './encoded-batch.js';
 

@@ -7,12 +7,12 @@
  * chunk yet), and finally a second version of one of its own new trades.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
-import { planLoad, formatPlan, type LoadStrategy } from '../../src/backfill/plan.js';
-import { LOADS_TABLE } from '../../src/schema/bookkeeping.js';
-import { refreshRollups } from '../../src/maintain/index.js';
-import { openTestEngine, type TestEngine } from '../support/engines.js';
-import { quarantined, uniqueHash } from '../load/support/helpers.js';
+import { TradesLoader, type TradeRecord } from '../../../src/load/loaders.js';
+import { planLoad, formatPlan, type LoadStrategy } from '../../../src/timescale/plan.js';
+import { LOADS_TABLE } from '../../../src/schema/bookkeeping.js';
+import { refreshRollups } from '../../../src/maintain/index.js';
+import { openTestEngine, type TestEngine } from '../../support/engines.js';
+import { quarantined, uniqueHash } from '../support/helpers.js';
 import { candlesVsRaw, chunkStates, compressRange, expectedFirstWins, expectedLastWins, trade, tradesIn } from './support.js';
 
 function base(day: string): TradeRecord[] {

@@ -1,17 +1,19 @@
 /**
- * The chunk catalog as a backfill sees it: which chunks of a hypertable exist, their time ranges
- * (µs, [start, end)), whether they are compressed, how many rows they hold in a range; and the
- * two state changes a compression-aware load makes — decompress before writing, recompress after.
+ * TimescaleDB chunk operations, the one place tickvault issues them. The chunk catalog as a load
+ * sees it: which chunks of a hypertable exist, their time ranges (µs, [start, end)), whether they
+ * are compressed, how many rows they hold in a range; and the two state changes a
+ * compression-aware load makes — decompress before writing, recompress after.
  *
  * The ledger is the memory of those changes: a load writes the list of compressed chunks it is
  * about to decompress ('decompressedChunks') or write into ('partialChunks') into its ledger
- * details BEFORE touching them (committed), and clears it after recompressing. `recoverDecompressedChunks` (run at the start of every load, and by `maintain`
- * callers) recompresses whatever a failed or killed load left decompressed.
+ * details BEFORE touching them (committed, recordChunkState), and clears it after recompressing.
+ * `recoverDecompressedChunks` (run at the start of every load, and by `maintain` callers)
+ * recompresses whatever a failed or killed load left decompressed.
  */
 import type { Engine, Queryable } from '../engine/types.js';
 import { LOADS_TABLE } from '../schema/bookkeeping.js';
 import { ident } from '../sql/ident.js';
-import { usExpr } from '../query/params.js';
+import { usExpr } from '../sql/time.js';
 import { microsToIso } from '../values/time.js';
 
 export interface ChunkInfo {
@@ -65,8 +67,35 @@ export async function compressChunk(db: Queryable, chunk: string): Promise<void>
   await db.query('SELECT compress_chunk($1::regclass, if_not_compressed => true)', [chunk]);
 }
 
+/** Compresses every chunk of `table` older than `olderThan` (an interval text, bound as a parameter). */
+async function compressChunksOlderThan(db: Queryable, table: string, olderThan: string): Promise<void> {
+  await db.query('SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c', [table, olderThan]);
+}
+
+/** Compresses the chunks older than the table's compression policy (what the job would do). */
+export async function compressEligibleChunks(db: Queryable, table: string): Promise<void> {
+  const { rows } = await db.query<{ after: string | null }>(
+    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`, [table]);
+  const after = rows[0]?.after;
+  if (!after) return;
+  await compressChunksOlderThan(db, table, after);
+}
+
+/** What a load's ledger details say about the compressed chunks it took over (see the header). */
+export interface LedgerChunkState {
+  readonly decompressedChunks?: readonly string[];
+  readonly partialChunks?: readonly string[];
+  readonly recompressedChunks?: readonly string[];
+}
+
+/** Merges `state` into the load's ledger details; callers commit it before touching the chunks. */
+export async function recordChunkState(db: Queryable, loadId: string, state: LedgerChunkState): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
+    [loadId, JSON.stringify(state)]);
+}
+
 /** Whether a chunk still exists (retention may have dropped it since the ledger named it). */
-async function chunkExists(db: Queryable, chunk: string): Promise<boolean> {
+export async function chunkExists(db: Queryable, chunk: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [chunk]);
   return rows[0]!.ok;
 }

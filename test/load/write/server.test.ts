@@ -5,11 +5,11 @@
  * data quarantines the duplicates; the plan names the chunks and picks the direct path.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
-import { formatPlan, planLoad } from '../../src/backfill/plan.js';
-import { lockSlots } from '../../src/backfill/locks.js';
-import { openTestEngine, type TestEngine } from '../support/engines.js';
-import { quarantined, reset, uniqueHash } from '../load/support/helpers.js';
+import { TradesLoader, type TradeRecord } from '../../../src/load/loaders.js';
+import { formatPlan, planLoad } from '../../../src/timescale/plan.js';
+import { lockSlots } from '../../../src/load/write/slot-locks.js';
+import { openTestEngine, type TestEngine } from '../../support/engines.js';
+import { quarantined, reset, uniqueHash } from '../support/helpers.js';
 import { candlesVsRaw, chunkStates, expectedFirstWins, expectedLastWins, trade, tradesIn } from './support.js';
 
 const DAY = '2024-03-11';

@@ -1,5 +1,6 @@
 /**
- * One load's backfill machinery, driven by BaseLoader.bulkLoad:
+ * One load's write session, driven by BaseLoader.bulkLoad: how its batches reach a hypertable
+ * that may already hold rows and compressed chunks:
  *
  *  start    recompress what interrupted loads left decompressed (ledger), read the chunk catalog
  *           (which chunks are compressed now), adopt the chunks a resumed run of this load had
@@ -10,42 +11,40 @@
  *  prepare  wait for the earlier batches of the same slots, then take over the compressed chunks
  *           the batch touches: ledger first ('partialChunks' / 'decompressedChunks'), then — for
  *           'decompress-recompress' — decompress them ('write-recompress' writes into them as they are);
- *  write    inside the batch transaction: slot advisory locks (sorted; see locks.ts), then the
- *           write mode (merge.ts) or the plain COPY path;
+ *  write    inside the batch transaction: slot advisory locks (sorted; see slot-locks.ts), then the
+ *           write mode (merge.ts);
  *  finish   recompress every compressed chunk this load wrote into (ledger cleared after), refresh the
  *           continuous aggregates / rollups over the load's time range;
  *  abort    after a failure: recompress (best effort) unless told to leave the chunks for the re-run.
  *
- * The strategy is chosen per chunk from the catalog and capability flags (plan.ts), never from
+ * The strategy is chosen per chunk from the catalog and capability flags (timescale/plan.ts), never from
  * the engine kind.
  */
-import type { Capabilities, Connection, Engine, Queryable } from '../engine/types.js';
-import { errorMessage } from '../errors.js';
-import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
-import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
-import * as ledger from '../load/ledger.js';
-import type { PreparedBatch } from '../load/batch.js';
-import { GroupNeedsSplit } from '../load/combined-batch.js';
-import type { WriteOutcome } from '../load/write-batch.js';
-import { refreshAfterLoad, type RefreshAction } from '../maintain/refresh.js';
-import { rollupsOf } from '../maintain/rollups.js';
-import { usExpr } from '../query/params.js';
-import { ident } from '../sql/ident.js';
-import { isoToMicros, microsToIso } from '../values/time.js';
-import { chunkIntervalUs, compressChunk, decompressChunk, listChunks, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from './chunks.js';
-import { lockSlots, slotsFor } from './locks.js';
-import { writeMerged, type MergeOutcome } from './merge.js';
-import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from './plan.js';
+import type { Capabilities, Connection, Engine, Queryable } from '../../engine/types.js';
+import { errorMessage } from '../../errors.js';
+import { Mutex } from '../../engine/mutex.js';
+import { LOAD_BATCHES_TABLE, LOADS_TABLE, type LoadMode } from '../../schema/bookkeeping.js';
+import { loadedColumns, type Column, type TableSpec } from '../../schema/tables.js';
+import type { PreparedBatch } from './batch.js';
+import { GroupNeedsSplit } from './combined-batch.js';
+import type { WriteOutcome } from './write-batch.js';
+import { rollupsOf } from '../../schema/rollups.js';
+import { refreshAfterLoad, type RefreshAction } from '../../timescale/rollup-refresh.js';
+import { usExpr } from '../../sql/time.js';
+import { ident } from '../../sql/ident.js';
+import { isoToMicros, microsToIso } from '../../values/time.js';
+import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunks, recordChunkState, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from '../../timescale/chunks.js';
+import { lockSlots, slotsFor } from './slot-locks.js';
+import { writeMerged, type MergeOutcome, type WriteMode } from './merge.js';
+import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from '../../timescale/plan.js';
 
-export type LoadMode = 'append' | 'upsert' | 'replace';
-
-export interface BackfillOptions {
+export interface WriteSessionOptions {
   readonly loadId: string;
   readonly mode: LoadMode;
   /** Force a strategy; default: chosen from the chunk catalog and the tier. */
   readonly strategy?: LoadStrategy;
   /** The interrupted run of this load being resumed (its decompressed chunks are taken over). */
-  readonly resumed?: ledger.LoadRecord;
+  readonly resumed?: { readonly loadId: string; readonly details: Readonly<Record<string, unknown>> | null };
   /** Replace mode: every batch is written in one transaction. */
   readonly oneTransaction: boolean;
   /** Replace mode: the time range of the load being replaced (its rows are deleted, possibly from compressed chunks). */
@@ -69,13 +68,13 @@ export interface BackfillOptions {
    * over 1 without ordering, nothing with it (time-ordered batches mostly share a chunk).
    */
   readonly serialize?: boolean;
-  /** Append mode: never take the plain-COPY shortcut (measurements). */
+  /** Append mode: never take the direct-COPY shortcut (measurements). */
   readonly alwaysStage?: boolean;
   /** Called after chunks were decompressed (before the batch that needed them is written). */
   readonly onDecompressed?: (chunks: readonly string[]) => void;
 }
 
-export interface BackfillSummary {
+export interface WriteSummary {
   readonly mode: LoadMode;
   readonly strategy: LoadStrategy;
   readonly strategyReason: string;
@@ -101,24 +100,13 @@ export interface Ticket {
   release(): void;
 }
 
-/** Serializes async sections (decompression decisions) within this process. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise((r) => { release = r; });
-    await prev;
-    try { return await fn(); } finally { release(); }
-  }
-}
-
-export class BackfillSession {
+export class WriteSession {
   /** Compressed chunks taken over (decompressed, or written into as partial chunks), to recompress at the end. */
   private readonly decompressed = new Set<string>();
   private readonly strategy: LoadStrategy;
   private readonly recompressed: string[] = [];
   private readonly notes: string[] = [];
+  /** Decompression decisions are taken one at a time: two batches must not both take over a chunk. */
   private readonly mutex = new Mutex();
   /** Batches in flight (ticketed, not released), with their time ranges. */
   private readonly pending = new Set<{ lo: bigint; hi: bigint; done: Promise<void> }>();
@@ -134,7 +122,7 @@ export class BackfillSession {
   private readonly columns: readonly Column[];
 
   private constructor(
-    private readonly engine: Engine, private readonly caps: Capabilities, readonly spec: TableSpec, private readonly options: BackfillOptions,
+    private readonly engine: Engine, private readonly caps: Capabilities, readonly spec: TableSpec, private readonly options: WriteSessionOptions,
     private readonly compressedAtStart: readonly ChunkInfo[], private readonly intervalUs: bigint | null,
     private readonly recovered: readonly RecoveredLoad[],
   ) {
@@ -148,7 +136,7 @@ export class BackfillSession {
     return this.strategy === 'decompress-recompress' ? 'decompressedChunks' : 'partialChunks';
   }
 
-  static async start(engine: Engine, spec: TableSpec, options: BackfillOptions): Promise<BackfillSession> {
+  static async start(engine: Engine, spec: TableSpec, options: WriteSessionOptions): Promise<WriteSession> {
     const caps = await engine.capabilities();
     const hyper = spec.hypertable !== undefined && caps.hypertables;
     let recovered: RecoveredLoad[] = [];
@@ -160,7 +148,7 @@ export class BackfillSession {
       compressed = chunks.filter((c) => c.compressed);
       interval = await chunkIntervalUs(engine, spec.name);
     }
-    const session = new BackfillSession(engine, caps, spec, options, compressed, interval, recovered);
+    const session = new WriteSession(engine, caps, spec, options, compressed, interval, recovered);
     const details = options.resumed?.details ?? {};
     const stillCompressed = new Set(compressed.map((c) => c.chunk));
     for (const key of ['decompressedChunks', 'partialChunks']) {
@@ -171,12 +159,15 @@ export class BackfillSession {
     return session;
   }
 
-  /** Merge modes apply to hypertables with a natural key; other tables keep their own write path. */
-  private get merging(): boolean {
+  /**
+   * Merge modes apply to hypertables with a natural key; other tables keep their loader's own
+   * write (BaseLoader.writePrepared) and never call `write`.
+   */
+  get merges(): boolean {
     return this.spec.hypertable !== undefined && this.spec.naturalKey.length > 0 && this.intervalUs !== null;
   }
 
-  private get writeMode(): 'append' | 'upsert' {
+  private get writeMode(): WriteMode {
     return this.options.mode === 'upsert' ? 'upsert' : 'append';
   }
 
@@ -188,7 +179,7 @@ export class BackfillSession {
   ticket(batch: PreparedBatch): Ticket {
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
-    if (!this.merging || this.options.serialize === false || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
+    if (!this.merges || this.options.serialize === false || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
     const lo = batch.minTime;
     const hi = batch.maxTime;
     const wait = Promise.all([...this.pending].filter((p) => p.lo <= hi && lo <= p.hi).map((p) => p.done)).then(() => undefined);
@@ -199,7 +190,7 @@ export class BackfillSession {
 
   /**
    * Outside any transaction: wait for the batch's turn, then decompress what it touches. A ticket
-   * for batches committed together (`members`, see load/combined-batch.ts) takes over the chunks of
+   * for batches committed together (`members`, see combined-batch.ts) takes over the chunks of
    * each member's own range, not of their union, and is fresh only if every member is.
    */
   async prepare(ticket: Ticket, members: readonly PreparedBatch[] = [ticket.batch]): Promise<void> {
@@ -220,7 +211,7 @@ export class BackfillSession {
    * stored key (the write re-checks, under the slot locks, that no other load wrote since).
    */
   private async inFreshRange(b: PreparedBatch): Promise<boolean> {
-    if (!this.merging || this.options.mode !== 'append' || this.options.oneTransaction) return false;
+    if (!this.merges || this.options.mode !== 'append' || this.options.oneTransaction) return false;
     const slots = slotsFor(b.minTime!, b.maxTime!, this.intervalUs!);
     if (slots === 'table') return false;
     let fresh = true;
@@ -261,7 +252,7 @@ export class BackfillSession {
       const db = tx ?? this.engine;
       // The ledger names the chunks BEFORE they are decompressed or written into: a load killed from
       // here on leaves a record that the next load (or its own re-run) uses to recompress them.
-      await ledger.mergeDetails(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
+      await recordChunkState(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
       if (this.strategy === 'decompress-recompress') {
         for (const c of need) await decompressChunk(db, c);
         this.options.onDecompressed?.(need);
@@ -270,12 +261,12 @@ export class BackfillSession {
   }
 
   /**
-   * Inside the batch transaction: locks, decompression (one-transaction mode), then the write.
-   * `members` > 1: the batch is that many batches committed together (load/combined-batch.ts),
-   * which only the plain COPY path can write: any other path throws GroupNeedsSplit before counting.
+   * Inside the batch transaction (only when `merges`): locks, decompression (one-transaction
+   * mode), then the write mode. `members` > 1: the batch is that many batches committed together
+   * (combined-batch.ts), which only the direct COPY path can write: any other path throws
+   * GroupNeedsSplit before counting. `optimistic`: see WriteOptions.optimistic.
    */
-  async write(tx: Connection, batch: PreparedBatch, plain: () => Promise<WriteOutcome>, members = 1): Promise<WriteOutcome> {
-    if (!this.merging) return plain();
+  async write(tx: Connection, batch: PreparedBatch, members = 1, optimistic = false): Promise<WriteOutcome> {
     if (batch.minTime !== null && batch.maxTime !== null) {
       if (this.options.oneTransaction) {
         // Replace: all batches in one transaction, whose slots are not known in advance: one
@@ -300,8 +291,8 @@ export class BackfillSession {
     // Re-checked under the locks: a load that registered meanwhile makes this batch probe.
     const freshRange = this.freshCandidates.has(batch) && !(await this.otherLoads(tx));
     const out: MergeOutcome = await writeMerged(tx, batch, {
-      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange,
-    }, plain);
+      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange, optimistic,
+    });
     if (members > 1 && out.path !== 'copy') throw new GroupNeedsSplit(`the ${out.path} path`);
     this.counts.duplicates += out.duplicates;
     this.counts.updated += out.updated;
@@ -311,19 +302,15 @@ export class BackfillSession {
     return out;
   }
 
-  /** After the last batch committed: recompress, clear the ledger record, refresh the rollups. */
-  async finish(): Promise<BackfillSummary> {
+  /** After the last batch committed: recompress, clear the ledger's chunk record, refresh the rollups. */
+  async finish(): Promise<WriteSummary> {
     const prev = this.options.previousRange;
     if (prev && this.strategy !== 'direct') {
       // A replace that wrote no batch still deleted from these chunks (no-op when fully compressed).
       for (const c of this.compressedAtStart) if (c.startUs <= prev.maxUs && c.endUs > prev.minUs) this.decompressed.add(c.chunk);
     }
     await this.recompressAll();
-    const c = this.counts;
-    await ledger.mergeDetails(this.engine, this.options.loadId, {
-      strategy: this.summary().strategy, updated: c.updated, duplicates: c.duplicates, unchanged: c.unchanged, superseded: c.superseded,
-    });
-    if (this.merging && (this.options.refreshAggregates ?? true)) {
+    if (this.merges && (this.options.refreshAggregates ?? true)) {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
         `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
                 to_char(max(max_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS hi, sum(records_inserted)::text AS n
@@ -347,7 +334,7 @@ export class BackfillSession {
     return this.summary();
   }
 
-  /** 'auto' refresh rule (see BackfillOptions.refreshAggregates). */
+  /** 'auto' refresh rule (see WriteSessionOptions.refreshAggregates). */
   private async refreshNeeded(loIso: string): Promise<boolean> {
     if (!this.caps.continuousAggregates) {
       return this.counts.staged > 0 || this.counts.updated > 0 || this.options.mode === 'replace' || this.decompressed.size + this.recompressed.length > 0;
@@ -377,14 +364,13 @@ export class BackfillSession {
   private async recompressAll(): Promise<void> {
     if (this.decompressed.size === 0) return;
     for (const c of [...this.decompressed].sort()) {
-      const { rows } = await this.engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [c]);
-      if (rows[0]!.ok) await compressChunk(this.engine, c);
+      if (await chunkExists(this.engine, c)) await compressChunk(this.engine, c);
       this.recompressed.push(c);
     }
-    await ledger.mergeDetails(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
+    await recordChunkState(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
   }
 
-  summary(): BackfillSummary {
+  summary(): WriteSummary {
     const touched = [...new Set([...this.decompressed, ...this.recompressed])].sort();
     const strategy: LoadStrategy = touched.length > 0 ? this.strategy : 'direct';
     const reason = !this.caps.compression ? chooseStrategy(this.caps, 0, 0).reason

@@ -14,7 +14,7 @@
  *  append  — rows whose key already exists in the table, or earlier in the same batch, are
  *            returned as duplicates (quarantined by the caller) and not stored. Cheap check first:
  *            when no row exists in the batch's [minTime, maxTime] for its instruments and the batch
- *            has no internal duplicate, the batch takes the plain COPY path (fresh appends cost one
+ *            has no internal duplicate, the batch takes the direct COPY path (fresh appends cost one
  *            probe before and one GROUP BY over the rows just written after; a batch whose range
  *            only brushes stored rows costs a key lookup of the few rows in the overlap — see
  *            mayHaveStoredKeys); otherwise COPY into a temp staging table, then one INSERT …
@@ -27,18 +27,20 @@
  * Every statement bounds the target by the batch's time range, so only the chunks it touches are
  * read (chunk exclusion). The staging table is a session temp table (ON COMMIT DELETE ROWS) with
  * the target's CHECK and NOT NULL constraints: a row the database rejects is isolated by the same
- * savepoint bisection as the plain path (write-batch.ts) and quarantined.
+ * savepoint bisection as the direct path (write-batch.ts) and quarantined.
  */
-import type { Connection } from '../engine/types.js';
-import type { Column, TableSpec } from '../schema/tables.js';
-import { ident, identList } from '../sql/ident.js';
-import { microsToIso } from '../values/time.js';
-import type { PreparedBatch, Rejection } from '../load/batch.js';
-import { toParam, writeBatch, type WriteOutcome } from '../load/write-batch.js';
-import { mayRepeatKey } from '../load/encoded-batch.js';
-import { usExpr } from '../query/params.js';
+import type { Connection } from '../../engine/types.js';
+import type { LoadMode } from '../../schema/bookkeeping.js';
+import type { Column, TableSpec } from '../../schema/tables.js';
+import { ident, identList } from '../../sql/ident.js';
+import { microsToIso } from '../../values/time.js';
+import type { PreparedBatch, Rejection } from './batch.js';
+import { toParam, writeBatch, type WriteOutcome } from './write-batch.js';
+import { mayRepeatKey } from './encoded-batch.js';
+import { usExpr } from '../../sql/time.js';
 
-export type WriteMode = 'append' | 'upsert';
+/** The modes that merge with stored rows ('replace' deletes first, then appends). */
+export type WriteMode = Exclude<LoadMode, 'replace'>;
 
 export interface MergeOutcome extends WriteOutcome {
   /** Rows of existing keys whose values changed (upsert). */
@@ -49,7 +51,7 @@ export interface MergeOutcome extends WriteOutcome {
   readonly superseded: number;
   /** Duplicates found (append); also included in dbRejections for the quarantine. */
   readonly duplicates: number;
-  /** 'copy': plain COPY (nothing to compare against); 'staged': staging table + merge. */
+  /** 'copy': direct COPY into the table (nothing to compare against); 'staged': staging table + merge. */
   readonly path: 'copy' | 'staged';
 }
 
@@ -66,6 +68,8 @@ export interface MergeOptions {
    * overlaps its time range): only repeats within the batch are possible, checked in memory.
    */
   readonly freshRange?: boolean;
+  /** The direct COPY may skip its savepoint (WriteOptions.optimistic). */
+  readonly optimistic?: boolean;
 }
 
 export function duplicateReason(spec: TableSpec): string {
@@ -95,7 +99,7 @@ function keyMatch(spec: TableSpec, a: string, b: string): string {
 
 /**
  * Whether some row of the batch may already be stored. Two steps, so that the common cases stay
- * on the plain COPY path: (1) the newest stored time in [minTime, maxTime] for the batch's
+ * on the direct COPY path: (1) the newest stored time in [minTime, maxTime] for the batch's
  * instruments — none: a fresh append; (2) otherwise the batch's rows up to that time (usually a
  * sliver: DBN files are ts_recv-ordered, so consecutive batches' ts_event ranges overlap a little)
  * are looked up by natural key — the batch is staged only if one of them is really stored.
@@ -142,7 +146,7 @@ function arrayType(c: Column): string {
 }
 
 /**
- * After a plain COPY: whether two rows in the batch's range share a natural key — i.e. the batch
+ * After a direct COPY: whether two rows in the batch's range share a natural key — i.e. the batch
  * repeated a key (stored keys were excluded before the COPY). Done in SQL over the rows just
  * written, so that sources which encode rows straight from their bytes (the DBN fast path) never
  * have to materialize per-row values for a check that almost always passes.
@@ -160,18 +164,19 @@ async function rangeHasRepeatedKey(tx: Connection, spec: TableSpec, batch: Prepa
 
 /**
  * Writes one batch in `mode` inside the caller's transaction (which already holds the batch's
- * slot locks, see locks.ts). `plain` is the ordinary COPY path of the loader.
+ * slot locks, see slot-locks.ts).
  */
-export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: MergeOptions, plain: () => Promise<WriteOutcome>): Promise<MergeOutcome> {
+export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: MergeOptions): Promise<MergeOutcome> {
   const zero = { updated: 0, unchanged: 0, superseded: 0, duplicates: 0 };
-  if (batch.rowCount === 0 || batch.minTime === null || batch.maxTime === null) return { ...(await plain()), ...zero, path: 'copy' };
   const { spec, columns } = opts;
+  const copyDirect = () => writeBatch(tx, batch, { table: spec.name, columns, useCopy: opts.useCopy, optimistic: opts.optimistic });
+  if (batch.rowCount === 0 || batch.minTime === null || batch.maxTime === null) return { ...(await copyDirect()), ...zero, path: 'copy' };
   if (opts.mode === 'append' && opts.freshRange && !opts.alwaysStage && !mayRepeatKey(batch, columns, spec.naturalKey)) {
-    return { ...(await plain()), ...zero, path: 'copy' };
+    return { ...(await copyDirect()), ...zero, path: 'copy' };
   }
   if (opts.mode === 'append' && !opts.freshRange && !opts.alwaysStage && !(await mayHaveStoredKeys(tx, spec, columns, batch))) {
     await tx.query('SAVEPOINT tv_fast');
-    const out = await plain();
+    const out = await copyDirect();
     if (!(await rangeHasRepeatedKey(tx, spec, batch))) {
       await tx.query('RELEASE SAVEPOINT tv_fast');
       return { ...out, ...zero, path: 'copy' };

@@ -5,15 +5,15 @@
  * same numbering and an interrupted load resumes at the first batch the ledger lacks.
  *
  * The generic implementation holds normalized rows; a decoder may implement the interface over its
- * own binary buffers (no per-row objects) — the writer only needs `encodeRow`.
+ * own binary buffers (no per-row objects) — the writer only needs `encodeRow`. The batch also
+ * carries its COPY bytes once they are encoded (`encoded`, see encoded-batch.ts).
  */
-import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
-import { CopyError } from '../copy/errors.js';
-import { rememberEncoding } from './encoded-batch.js';
-import type { CellValue } from '../schema/types.js';
-import type { Column } from '../schema/tables.js';
-import { formatDecimal } from '../copy/numeric.js';
-import { epochDaysToIso, microsToIso } from '../values/time.js';
+import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../../copy/binary-writer.js';
+import { CopyError } from '../../copy/errors.js';
+import type { CellValue } from '../../schema/types.js';
+import type { Column } from '../../schema/tables.js';
+import { formatDecimal } from '../../copy/numeric.js';
+import { epochDaysToIso, microsToIso } from '../../values/time.js';
 
 export interface Rejection {
   /** 0-based index of the record in the load's input. */
@@ -22,6 +22,16 @@ export interface Rejection {
   readonly constraint: string | null;
   /** The original record as JSON text. */
   readonly record: string;
+}
+
+/** A batch's COPY bytes, encoded ahead of its turn (encoded-batch.ts). */
+export interface EncodedBatch {
+  /** The columns the rows were encoded for, in order. */
+  readonly columns: readonly string[];
+  /** The whole binary COPY stream of rows 0..rowCount-1 (header and trailer included). */
+  readonly bytes: Buffer;
+  /** Whether two rows may share the natural key (hash equality; a collision only costs the exact path); computed on demand. */
+  mayRepeatKey?: boolean;
 }
 
 export interface PreparedBatch {
@@ -40,6 +50,8 @@ export interface PreparedBatch {
   rowValues(i: number): readonly CellValue[];
   /** Input position and original JSON of row i. */
   rowOrigin(i: number): { recordIndex: number; record: string };
+  /** The rows' COPY bytes, set by whoever encoded them (the producer or encodeAhead). */
+  encoded?: EncodedBatch;
 }
 
 const encoders = new WeakMap<readonly Column[], RowEncoder>();
@@ -68,6 +80,7 @@ export class ValuesBatch implements PreparedBatch {
   minTime: bigint | null = null;
   maxTime: bigint | null = null;
   recordsIn = 0;
+  encoded?: EncodedBatch;
   private readonly encode: RowEncoder;
   private readonly writer = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
 
@@ -103,7 +116,7 @@ export class ValuesBatch implements PreparedBatch {
 
   /** Ends the batch: its COPY bytes are kept for the writer (encoded-batch.ts). */
   seal(): this {
-    rememberEncoding(this, this.columns.map((c) => c.name), this.writer.finish());
+    this.encoded = { columns: this.columns.map((c) => c.name), bytes: this.writer.finish() };
     return this;
   }
 

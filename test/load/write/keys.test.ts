@@ -5,9 +5,9 @@
  * timestamp + stat_type + sequence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OHLCVLoader, StatisticsLoader, TBBOLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord } from '../../src/load/loaders.js';
-import { openTestEngine, type TestEngine } from '../support/engines.js';
-import { uniqueHash } from '../load/support/helpers.js';
+import { OHLCVLoader, StatisticsLoader, TBBOLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord } from '../../../src/load/loaders.js';
+import { openTestEngine, type TestEngine } from '../../support/engines.js';
+import { uniqueHash } from '../support/helpers.js';
 
 const src = (label: string) => ({ source: label, contentHash: uniqueHash(label) });
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { openDbn } from '../dbn/decoder.js';
 import { LoadError } from '../errors.js';
-import { mapperFor, tableForSchema } from '../ingest/dbn-mapping.js';
+import { mapperFor, tableForSchema } from './dbn-mapping.js';
 import type { TableName } from '../schema/tables.js';
 
 export interface DbnScan {

@@ -8,10 +8,10 @@
  * prepared (up to GROUP_MAX_ROWS rows) and commits them together; each keeps its own ledger row, so
  * a killed load still resumes batch by batch and never stores a row twice.
  */
-import { COPY_BINARY_HEADER, type BinaryCopyWriter } from '../copy/binary-writer.js';
-import type { CellValue } from '../schema/types.js';
-import type { PreparedBatch, Rejection } from './batch.js';
-import { encodedBatch, rememberEncoding } from './encoded-batch.js';
+import { COPY_BINARY_HEADER, type BinaryCopyWriter } from '../../copy/binary-writer.js';
+import type { CellValue } from '../../schema/types.js';
+import type { EncodedBatch, PreparedBatch, Rejection } from './batch.js';
+import { encodedBatch } from './encoded-batch.js';
 
 const TRAILER = Buffer.from([0xff, 0xff]);
 
@@ -35,6 +35,7 @@ export class CombinedBatch implements PreparedBatch {
   readonly minTime: bigint | null;
   readonly maxTime: bigint | null;
   readonly instrumentIds: ReadonlySet<number>;
+  encoded?: EncodedBatch;
   /** Row offset of each member within the combined rows. */
   private readonly starts: number[] = [];
 
@@ -77,7 +78,7 @@ export class CombinedBatch implements PreparedBatch {
     const flags = encoded.map((e) => e!.mayRepeatKey);
     const repeats = flags.some((f) => f === true) ? true
       : keyHasTime && flags.every((f) => f === false) && !this.rangesOverlap() ? false : undefined;
-    rememberEncoding(this, columns, bytes, repeats);
+    this.encoded = { columns, bytes, mayRepeatKey: repeats };
   }
 
   private rangesOverlap(): boolean {

@@ -14,10 +14,10 @@ import { writeDbn } from '../../src/dbn/writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
-import { adviseChunkIntervals, formatAdvice } from '../../src/backfill/advise.js';
+import { adviseChunkIntervals, formatAdvice } from '../../src/maintain/advise.js';
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
 import { openTestEngine } from '../support/engines.js';
-import { chunkStates } from './support.js';
+import { chunkStates } from '../load/write/support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');

@@ -10,7 +10,7 @@
  * the table-wide lock exclusively instead; every other batch holds the table-wide lock shared
  * before its slot locks, so the two granularities still exclude each other.
  */
-import type { Queryable } from '../engine/types.js';
+import type { Queryable } from '../../engine/types.js';
 
 /** Beyond this many slots in one batch, lock the whole table instead (bounded lock-table use). */
 export const MAX_SLOT_LOCKS = 64;

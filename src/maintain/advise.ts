@@ -18,8 +18,8 @@ import { DEFAULT_POLICIES, type HypertableName } from '../config/policies.js';
 import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
 import { MARKET_TABLES, tableSpec, type TableName } from '../schema/tables.js';
 import { ident } from '../sql/ident.js';
-import { chunkIntervalUs, listChunks } from './chunks.js';
-import { scanDbnFile, type DbnScan } from './scan.js';
+import { chunkIntervalUs, listChunks } from '../timescale/chunks.js';
+import { scanDbnFile, type DbnScan } from '../ingest/dbn-scan.js';
 
 /** Fraction of memory one chunk of recent data should take. */
 export const CHUNK_MEMORY_FRACTION = 0.25;

@@ -16,11 +16,11 @@
  * order, CONCURRENTLY when they have a unique index (readers keep reading the old contents).
  */
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
-import { QueryError } from '../errors.js';
+import { CapabilityError } from '../errors.js';
 import { ident } from '../sql/ident.js';
 import { microsToIso } from '../values/time.js';
-import { micros, usExpr, type TimeInput } from '../query/params.js';
-import { ROLLUPS, rollupsOf, type Rollup } from './rollups.js';
+import { timeRangeArgMicros, usExpr, type TimeInput } from '../sql/time.js';
+import { ROLLUPS, rollupsOf, type Rollup } from '../schema/rollups.js';
 
 export interface RefreshAction {
   readonly view: string;
@@ -53,7 +53,7 @@ async function materializedEnd(db: Queryable, r: Rollup): Promise<bigint | null>
     `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS name
        FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`, [r.name]);
   const mat = rows[0];
-  if (!mat) throw new QueryError(`${r.name} is not a continuous aggregate on this database`);
+  if (!mat) throw new CapabilityError(`${r.name} is not a continuous aggregate on this database`);
   const res = await db.query<{ us: string | null }>(`SELECT ${usExpr('max(bucket)')} AS us FROM ${ident(mat.schema)}.${ident(mat.name)}`);
   const v = res.rows[0]!.us;
   return v === null ? null : BigInt(v) + r.widthUs;
@@ -109,9 +109,7 @@ async function refreshOne(engine: Engine, caps: Capabilities, r: Rollup, startUs
  * Call it after a backfill into an already-materialized range (the loaders do, after a load).
  */
 export async function refreshAfterLoad(engine: Engine, table: string, minTime: TimeInput, maxTime: TimeInput): Promise<RefreshAction[]> {
-  const minUs = micros('minTime', minTime);
-  const maxUs = micros('maxTime', maxTime);
-  if (maxUs < minUs) throw new QueryError('maxTime is before minTime');
+  const { minUs, maxUs } = timeRangeArgMicros(minTime, maxTime);
   const caps = await engine.capabilities();
   const out: RefreshAction[] = [];
   for (const r of rollupsOf(table)) out.push(await refreshOne(engine, caps, r, minUs, maxUs + 1n, false));

@@ -19,10 +19,9 @@
  * Either way every touched chunk ends in its previous state (compressed, not partial).
  */
 import type { Capabilities, Engine } from '../engine/types.js';
-import { QueryError } from '../errors.js';
 import { tableSpec } from '../schema/tables.js';
 import { microsToIso } from '../values/time.js';
-import { micros, type TimeInput } from '../query/params.js';
+import { timeRangeArgMicros, type TimeInput } from '../sql/time.js';
 import { chunkIntervalUs, listChunks, rowsInRange } from './chunks.js';
 
 export type LoadStrategy = 'direct' | 'write-recompress' | 'decompress-recompress';
@@ -91,9 +90,7 @@ export function chooseStrategy(caps: Capabilities, compressedTouched: number, to
 
 export async function planLoad(engine: Engine, table: string, minTime: TimeInput, maxTime: TimeInput, options: PlanOptions = {}): Promise<LoadPlan> {
   const spec = tableSpec(table);
-  const minUs = micros('minTime', minTime);
-  const maxUs = micros('maxTime', maxTime);
-  if (maxUs < minUs) throw new QueryError('maxTime is before minTime');
+  const { minUs, maxUs } = timeRangeArgMicros(minTime, maxTime);
   const caps = await engine.capabilities();
   const base = { table, minTime: microsToIso(minUs), maxTime: microsToIso(maxUs), tier: caps.tier };
   const { rows } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);

@@ -2,11 +2,11 @@
  * `status`: what this database is, what it can do, and what it holds. Feature states say how
  * each seed feature is served here: natively, by tickvault's fallback, or not at all.
  */
-import type { Capabilities, Engine, EngineKind, Tier } from './engine/types.js';
-import { LATEST_VERSION, schemaVersion } from './schema/migrate.js';
-import { MARKET_TABLES } from './schema/tables.js';
-import { HOURLY_VIEW } from './schema/rollups.js';
-import { ident } from './sql/ident.js';
+import type { Capabilities, Engine, EngineKind, Tier } from '../engine/types.js';
+import { LATEST_VERSION, schemaVersion } from '../schema/migrate.js';
+import { MARKET_TABLES } from '../schema/tables.js';
+import { HOURLY_VIEW } from '../schema/rollups.js';
+import { ident } from '../sql/ident.js';
 
 export type FeatureState = 'native' | 'fallback' | 'unavailable';
 

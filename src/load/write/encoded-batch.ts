@@ -4,9 +4,11 @@
  * worker's COPY sends finished bytes, and the append path's "may two rows of this batch share a
  * natural key?" check reads the same bytes instead of encoding the batch a second time.
  */
-import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../copy/binary-writer.js';
-import type { Column } from '../schema/tables.js';
-import type { PreparedBatch } from './batch.js';
+import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../../copy/binary-writer.js';
+import type { Column } from '../../schema/tables.js';
+import type { EncodedBatch, PreparedBatch } from './batch.js';
+
+export type { EncodedBatch };
 
 /** Encodes rows [from, to) of the batch: in one call when it offers encodeRows, else row by row. */
 export function encodeRowRange(batch: PreparedBatch, w: BinaryCopyWriter, from: number, to: number): void {
@@ -14,29 +16,13 @@ export function encodeRowRange(batch: PreparedBatch, w: BinaryCopyWriter, from: 
   else for (let r = from; r < to; r++) batch.encodeRow(w, r);
 }
 
-export interface EncodedBatch {
-  /** The columns the rows were encoded for, in order. */
-  readonly columns: readonly string[];
-  /** The whole binary COPY stream of rows 0..rowCount-1 (header and trailer included). */
-  readonly bytes: Buffer;
-  /** Whether two rows may share the natural key (hash equality; a collision only costs the exact path); computed on demand. */
-  mayRepeatKey?: boolean;
-}
-
-const encodedBatches = new WeakMap<PreparedBatch, EncodedBatch>();
-
 /** Rows encoded between two calls of `pace`. */
 const ROWS_PER_SLICE = 2048;
 
 /** The batch's encoding for exactly these columns, if it was encoded ahead. */
 export function encodedBatch(batch: PreparedBatch, columns: readonly string[]): EncodedBatch | undefined {
-  const e = encodedBatches.get(batch);
+  const e = batch.encoded;
   return e && e.columns.length === columns.length && e.columns.every((c, i) => c === columns[i]) ? e : undefined;
-}
-
-/** Keeps a batch's COPY bytes (rows 0..rowCount-1 for `columns`), encoded by its producer. */
-export function rememberEncoding(batch: PreparedBatch, columns: readonly string[], bytes: Buffer, mayRepeatKey?: boolean): void {
-  encodedBatches.set(batch, { columns, bytes, mayRepeatKey });
 }
 
 /**
@@ -61,7 +47,7 @@ export async function encodeAhead(batch: PreparedBatch, columns: readonly Column
     return;
   }
   const bytes = w.finish();
-  encodedBatches.set(batch, { columns: names, bytes, mayRepeatKey: naturalKey.length > 0 && hasRepeatedKey(bytes, batch.rowCount, columns, naturalKey) });
+  batch.encoded = { columns: names, bytes, mayRepeatKey: naturalKey.length > 0 && hasRepeatedKey(bytes, batch.rowCount, columns, naturalKey) };
 }
 
 /** Whether two rows of the batch may share a natural key (cached when encoded ahead). */
