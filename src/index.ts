@@ -1,44 +1,52 @@
 /**
- * tickvault's library entry point. Everything a program needs to store market data and read it
- * back: engines, schema management, the five loaders, DBN ingestion, queries, maintenance,
- * health and the typed errors.
+ * tickvault's library entry point: the names a program needs to store market data and read it
+ * back, and nothing of the machinery behind them (write sessions, slot locks, byte encoders and
+ * chunk internals stay private, so they can change without breaking a user).
+ *
+ * One way to connect: `openEngine(options)` (a server URL → the server engine, otherwise the
+ * embedded one); loaders take the same options, or an engine from openEngine.
  */
-export { openEngine } from './engine/open.js';
-export { ServerEngine } from './engine/server.js';
-export { EmbeddedEngine } from './engine/embedded.js';
-export type { Engine, Connection, Capabilities, Tier, PoolStatus, QueryResult } from './engine/types.js';
-export { withRetry, isTransientError } from './engine/retry.js';
-export { resolveTarget, type ConnectionOptions, type PoolSettings, DEFAULT_POOL } from './config/connection.js';
-export { DEFAULT_POLICIES, type PolicySettings, type PolicyOverrides } from './config/policies.js';
 
-export { migrate, schemaVersion, LATEST_VERSION, type MigrateResult } from './schema/migrate.js';
-export { MARKET_TABLES, tableSpec, type TableSpec, type TableName, type Column } from './schema/tables.js';
-export { collectStatus, formatStatus, type StatusReport, type FeatureState } from './health/status.js';
+// Connecting.
+export { openEngine, type OpenOptions } from './engine/open.js';
+export type { Engine } from './engine/types.js';
+export type { ConnectionOptions } from './config/connection.js';
 
-export { BaseLoader, type LoaderConfig, type BulkLoadOptions, type BulkLoadResult, type StoreBatchResult } from './load/loader.js';
+// The schema and its policies.
+export { migrate, type MigrateResult } from './schema/migrate.js';
+export type { TableName } from './schema/tables.js';
+export type { LoadMode } from './schema/bookkeeping.js';
+export type { PolicyOverrides } from './config/policies.js';
+export { collectStatus, type StatusReport } from './health/status.js';
+
+// Loading records.
 export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
 export { DefinitionsLoader, type DefinitionRecord } from './load/definitions.js';
+export type { LoaderConfig, BulkLoadOptions, BulkLoadResult, StoreBatchResult } from './load/loader.js';
 export type { FixedPoint } from './load/normalize.js';
 
-export { openDbn, DbnDecoder, DbnFormatError, SymbolMap, writeDbn } from './dbn/index.js';
-export { DbnFileSource } from './ingest/dbn-source.js';
+// Loading DBN files, and planning a load.
 export { loadDbnFile, planDbnFile, type LoadFileOptions, type LoadFileResult, type FilePlan } from './ingest/load-dbn.js';
+export { planLoad, type LoadPlan } from './timescale/plan.js';
+export { openDbn, writeDbn } from './dbn/index.js';
 
-export * from './query/index.js';
-export * from './maintain/index.js';
-// Backfills and corrections on live, compressed hypertables: load plans, chunk operations, the
-// write session and its merge modes, chunk-interval advice.
-export { planLoad, formatPlan, chooseStrategy, dmlOnCompressedChunks, type LoadPlan, type PlannedChunk, type LoadStrategy, type PlanOptions } from './timescale/plan.js';
-export { listChunks, chunkIntervalUs, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad, type RecoverOptions } from './timescale/chunks.js';
-export { writeMerged, duplicateReason, type WriteMode, type MergeOutcome, type MergeOptions } from './load/write/merge.js';
-export { WriteSession, type WriteSessionOptions, type WriteSummary } from './load/write/session.js';
-export type { LoadMode } from './schema/bookkeeping.js';
-export { lockSlots, slotsFor, tableLockKey, MAX_SLOT_LOCKS } from './load/write/slot-locks.js';
-export { scanDbnFile, type DbnScan } from './ingest/dbn-scan.js';
-export { adviseChunkIntervals, formatAdvice, parseBytes, formatBytes, CHUNK_MEMORY_FRACTION, MAX_CHUNKS, type Advice, type TableAdvice, type AdviseOptions } from './maintain/advise.js';
-export { HealthMonitor, formatHealth, type HealthReport } from './health/monitor.js';
+// Reading back.
+export {
+  bars, streamBars, recentOhlcv, aggregatedVolume, spreadAnalysis, asOf,
+  type Bar, type BarsOptions, type OhlcvBar, type VolumeBucket, type SpreadStats, type AsOf,
+} from './query/queries.js';
+export { resolveSymbol, resolveInstrument } from './query/symbols.js';
+export type { TimeInput } from './query/params.js';
+
+// Keeping the database.
+export { maintain, type MaintainOptions, type MaintainReport } from './maintain/maintain.js';
+export { HealthMonitor, type HealthReport } from './health/monitor.js';
 export { createRoles } from './security/roles.js';
 
+// Errors: every one a TickvaultError with a stable `code`.
 export {
-  TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, redactUrl,
+  TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, ArgumentError,
 } from './errors.js';
+export { DbnFormatError } from './dbn/errors.js';
+export { TimestampError } from './values/time.js';
+export { DataDirLockedError } from './engine/data-dir-lock.js';
