@@ -72,21 +72,6 @@ const TS_END_HI = Number(PG_END_TIMESTAMP >> 32n);
  * from ~24 chars on the native encoder wins.
  */
 const ASCII_LOOP_MAX = 16;
-/** Writes the decimal digits of a non-negative integer (< 2^53) at `at`; returns the end offset. */
-function writeDigits(buf: Buffer, at: number, v: number): number {
-  let len = 1;
-  for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
-  let p = at + len;
-  do {
-    const q = Math.floor(v / 10);
-    buf[--p] = 48 + (v - q * 10);
-    v = q;
-  } while (v > 0);
-  return at + len;
-}
-
-/** Scratch base-10000 digits for numericFromNanoParts (at most 4 integer + 2 fraction groups). */
-const NANO_DIGITS = new Uint16Array(6);
 
 export interface BinaryCopyWriterOptions {
   /** takeChunk() returns a chunk once this many bytes are pending. Default DEFAULT_CHUNK_SIZE. */
@@ -351,107 +336,6 @@ export class BinaryCopyWriter {
     const p = this.pos;
     this.put32(p, size);
     this.pos = writeNumericDigits(this.buf, p + 4, d, scale);
-  }
-
-  // ---- allocation-free variants for decoders (no BigInt per value) ------------------------
-
-  /**
-   * TIMESTAMPTZ from µs since 1970 held in a double. Exact for |µs| ≤ 8e15 (years 1716–2223),
-   * which the caller guarantees (DBN readers produce whole µs below 2^53).
-   */
-  timestamptzNumber(micros: number): void {
-    const t = micros - 946_684_800_000_000;
-    const hi = Math.floor(t / TWO_POW_32);
-    this.ensure(12);
-    const p = this.pos;
-    this.put32(p, 8);
-    this.put32(p + 4, hi);
-    this.put32(p + 8, t - hi * TWO_POW_32);
-    this.pos = p + 12;
-  }
-
-  /** BIGINT from a safe integer held in a double. */
-  int8Number(n: number): void {
-    const hi = Math.floor(n / TWO_POW_32);
-    this.ensure(12);
-    const p = this.pos;
-    this.put32(p, 8);
-    this.put32(p + 4, hi);
-    this.put32(p + 8, n - hi * TWO_POW_32);
-    this.pos = p + 12;
-  }
-
-  /**
-   * NUMERIC with dscale 8 from a 1e-9 fixed-point value split into sign, whole units and nanos
-   * (the DBN decoder's priceParts), rounding the 9th decimal half away from zero like
-   * rescaleFixed(…, 9, 8). `units` must be < 1e16 (every DECIMAL(20,8) value is far below).
-   */
-  numericFromNanoParts(sign: number, units: number, nanos: number): void {
-    let frac = Math.floor(nanos / 10);
-    if (nanos - frac * 10 >= 5) frac += 1;
-    if (frac === 100_000_000) {
-      frac = 0;
-      units += 1;
-    }
-    const d = NANO_DIGITS;
-    let n = 0;
-    // integer part, base 10000, most significant first (at most 4 groups below 1e16)
-    const g3 = Math.floor(units / 1e12);
-    let rest = units - g3 * 1e12;
-    const g2 = Math.floor(rest / 1e8);
-    rest -= g2 * 1e8;
-    const g1 = Math.floor(rest / 1e4);
-    const g0 = rest - g1 * 1e4;
-    let weight: number;
-    if (g3) { d[n++] = g3; d[n++] = g2; d[n++] = g1; d[n++] = g0; weight = 3; }
-    else if (g2) { d[n++] = g2; d[n++] = g1; d[n++] = g0; weight = 2; }
-    else if (g1) { d[n++] = g1; d[n++] = g0; weight = 1; }
-    else if (g0) { d[n++] = g0; weight = 0; }
-    else weight = -1;
-    const f1 = Math.floor(frac / 1e4);
-    const f2 = frac - f1 * 1e4;
-    if (n === 0 && f1 === 0) {
-      weight = -2;
-    } else {
-      d[n++] = f1;
-    }
-    d[n++] = f2;
-    while (n > 0 && d[n - 1] === 0) n--;
-    const negative = sign < 0 && n > 0;
-    if (n === 0) weight = 0;
-    const size = 8 + 2 * n;
-    this.ensure(4 + size);
-    const b = this.buf;
-    let p = this.pos;
-    this.put32(p, size);
-    p += 4;
-    b[p] = n >> 8; b[p + 1] = n;
-    b[p + 2] = weight >> 8; b[p + 3] = weight;
-    b[p + 4] = negative ? 0x40 : 0; b[p + 5] = 0;
-    b[p + 6] = 0; b[p + 7] = 8;
-    p += 8;
-    for (let i = 0; i < n; i++) {
-      const v = d[i]!;
-      b[p] = v >> 8;
-      b[p + 1] = v;
-      p += 2;
-    }
-    this.pos = p;
-  }
-
-  /**
-   * TEXT "<a>:<b>" for two non-negative integers below 2^53, written as ASCII digits directly
-   * (trade ids built from publisher and sequence numbers: no string per row).
-   */
-  textIdPair(a: number, b: number): void {
-    this.ensure(4 + 33);
-    const buf = this.buf;
-    const start = this.pos + 4;
-    let p = writeDigits(buf, start, a);
-    buf[p++] = 58; // ':'
-    p = writeDigits(buf, p, b);
-    this.put32(this.pos, p - start);
-    this.pos = p;
   }
 
   /** TEXT / VARCHAR as UTF-8. Rejects NUL characters and lone surrogates (PostgreSQL cannot store them). */
