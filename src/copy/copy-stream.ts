@@ -13,7 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { CellValue } from '../schema/types.js';
-import { BinaryCopyWriter, createRowEncoder, type BinaryCopyWriterOptions, type CopyColumns } from './binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder, type BinaryCopyWriterOptions, type CopyColumns } from './row-encoder.js';
 import { CopyEncodeError } from './errors.js';
 
 /** Counters updated while a stream is produced (read them after the stream is consumed). */

@@ -7,7 +7,7 @@
  * The generic implementation holds normalized rows; a decoder may implement the interface over its
  * own binary buffers (no per-row objects) — the writer only needs `encodeRow`.
  */
-import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../copy/binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../copy/index.js';
 import { CopyError } from '../copy/errors.js';
 import { rememberEncoding } from './encoded-batch.js';
 import type { CellValue } from '../schema/types.js';

@@ -8,7 +8,7 @@ import {
   createRowEncoder,
   encodeRows,
   fieldWriterFor,
-} from '../../src/copy/binary-writer.js';
+} from '../../src/copy/index.js';
 import { CopyEncodeError } from '../../src/copy/errors.js';
 import { t, type CellValue, type ColumnType } from '../../src/schema/types.js';
 import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from './helpers/all-types.js';
