@@ -46,6 +46,13 @@ export class ChunkBuffer {
   private refSrc: Uint8Array | null = null;
   private refStart = 0;
   private refEnd = 0;
+  /**
+   * Offset a rollback may return to (rollBack), or -1 when none: handing bytes out drops it,
+   * since they can no longer be taken back.
+   */
+  protected mark = -1;
+  /** Set once the stream's last bytes are written; the owner refuses further writes. */
+  protected sealed = false;
   /** Bytes handed out by takeChunk()/flush() since construction or clear(). */
   bytesOut = 0;
 
@@ -72,6 +79,8 @@ export class ChunkBuffer {
     this.pos = 0;
     this.refSrc = null;
     this.refStart = this.refEnd = 0;
+    this.mark = -1;
+    this.sealed = false;
     this.bytesOut = 0;
   }
 
@@ -139,6 +148,7 @@ export class ChunkBuffer {
         const out = Buffer.from(src.buffer, src.byteOffset + this.refStart, this.refEnd - this.refStart);
         this.refSrc = null;
         this.refStart = this.refEnd = 0;
+        this.mark = -1;
         this.bytesOut += out.length;
         return out;
       }
@@ -149,6 +159,7 @@ export class ChunkBuffer {
     const out = Buffer.allocUnsafe(n);
     this.buf.copy(out, 0, 0, n);
     this.pos = 0;
+    this.mark = -1;
     this.bytesOut += n;
     return out;
   }

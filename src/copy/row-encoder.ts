@@ -28,9 +28,8 @@ export const COPY_BINARY_TRAILER: Buffer = Buffer.from([0xff, 0xff]);
 export type BinaryCopyWriterOptions = ChunkBufferOptions;
 
 export class BinaryCopyWriter extends CopyFieldWriter {
-  /** Offset where the current row began, or -1 when it can no longer be rolled back. */
-  private rowStart = -1;
-  private finished = false;
+  // The row being written starts at the buffer's `mark`, and `sealed` means finish() was called:
+  // both belong to byte-buffer.ts because handing bytes out must drop the mark.
   /** Rows begun (and not aborted) since construction or reset(). */
   rowCount = 0;
 
@@ -42,9 +41,7 @@ export class BinaryCopyWriter extends CopyFieldWriter {
   /** Starts a new COPY stream (header included), keeping the allocated buffer. */
   reset(): void {
     this.clear();
-    this.rowStart = -1;
     this.rowCount = 0;
-    this.finished = false;
     this.writeHeader();
   }
 
@@ -55,10 +52,10 @@ export class BinaryCopyWriter extends CopyFieldWriter {
 
   /** Starts a row of `fieldCount` fields; exactly that many field calls must follow. */
   beginRow(fieldCount: number): void {
-    if (this.finished) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
+    if (this.sealed) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
     this.ensure(2);
     const p = this.pos;
-    this.rowStart = p;
+    this.mark = p;
     this.buf[p] = fieldCount >> 8;
     this.buf[p + 1] = fieldCount;
     this.pos = p + 2;
@@ -71,9 +68,9 @@ export class BinaryCopyWriter extends CopyFieldWriter {
    * was taken after beginRow().
    */
   abortRow(): void {
-    if (this.rowStart < 0) throw new Error('BinaryCopyWriter.abortRow: no row to abort (or a chunk was taken since beginRow)');
-    this.pos = this.rowStart;
-    this.rowStart = -1;
+    if (this.mark < 0) throw new Error('BinaryCopyWriter.abortRow: no row to abort (or a chunk was taken since beginRow)');
+    this.pos = this.mark;
+    this.mark = -1;
     this.rowCount--;
   }
 
@@ -84,26 +81,20 @@ export class BinaryCopyWriter extends CopyFieldWriter {
    * few comparisons per row and one copy (or none) per chunk.
    */
   appendEncoded(src: Uint8Array, start: number, end: number, rows = 1): void {
-    if (this.finished) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
+    if (this.sealed) throw new Error('BinaryCopyWriter: finish() was called; reset() to start a new stream');
     this.appendRange(src, start, end);
-    this.rowStart = -1;
+    this.mark = -1;
     this.rowCount += rows;
-  }
-
-  /** The pending bytes as a new Buffer (null if none); a row begun before can no longer be aborted. */
-  override flush(): Buffer | null {
-    this.rowStart = -1;
-    return super.flush();
   }
 
   /** Appends the trailer and returns every byte not yet handed out. Call reset() to reuse. */
   finish(): Buffer {
-    if (this.finished) throw new Error('BinaryCopyWriter: finish() called twice');
+    if (this.sealed) throw new Error('BinaryCopyWriter: finish() called twice');
     this.ensure(2);
     this.buf[this.pos] = 0xff;
     this.buf[this.pos + 1] = 0xff;
     this.pos += 2;
-    this.finished = true;
+    this.sealed = true;
     return this.flush()!;
   }
 }
