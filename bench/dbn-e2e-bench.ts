@@ -27,7 +27,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BinaryCopyWriter } from '../src/copy/binary-writer.js';
+import { BinaryCopyWriter } from '../src/copy/index.js';
 import { type TradeRecord, writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
 import { ServerEngine } from '../src/engine/server.js';
 import { DbnFileSource, validateDbnFile } from '../src/ingest/dbn-source.js';

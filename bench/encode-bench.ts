@@ -18,7 +18,7 @@
  */
 
 import { pathToFileURL } from 'node:url';
-import { BinaryCopyWriter, createRowEncoder } from '../src/copy/binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder } from '../src/copy/index.js';
 import { encodeBatchChunks, encodeRowChunks } from '../src/copy/copy-stream.js';
 import { rescaleFixed } from '../src/copy/numeric.js';
 import { t, type CellValue } from '../src/schema/types.js';

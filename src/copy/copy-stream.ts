@@ -1,8 +1,10 @@
 /**
  * Streaming helpers around BinaryCopyWriter: rows (sync or async) → an async iterable of
- * COPY binary chunks (header first, trailer last) with bounded memory, plus the consumers:
- * a backpressure-aware writer for a Writable (pg-copy-streams' `from()`), a Blob collector
- * (PGlite's `/dev/blob`), and a file writer producing exact COPY bytes without a database.
+ * COPY binary chunks (header first, trailer last) with bounded memory, and a file writer
+ * producing exact COPY bytes without a database. The consumers that feed a COPY — the
+ * backpressure-aware writer for a Writable (pg-copy-streams' `from()`) and the Blob collector
+ * (PGlite's `/dev/blob`) — live in engine/copy-in.ts, which both engines use; they are
+ * re-exported here.
  *
  * Memory bound: the chunk generator encodes only when its consumer pulls, and yields as soon
  * as `chunkSize` bytes are pending, so at most one chunk (+ one row) is buffered in the
@@ -11,10 +13,12 @@
 
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import { writeCopyChunks } from '../engine/copy-in.js';
 import type { CellValue } from '../schema/types.js';
-import { BinaryCopyWriter, createRowEncoder, type BinaryCopyWriterOptions, type CopyColumns } from './binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder, type BinaryCopyWriterOptions, type CopyColumns } from './row-encoder.js';
 import { CopyEncodeError } from './errors.js';
+
+export { collectCopyBlob, writeCopyChunks, type WriteChunksResult } from '../engine/copy-in.js';
 
 /** Counters updated while a stream is produced (read them after the stream is consumed). */
 export interface CopyStats {
@@ -164,100 +168,6 @@ export async function* encodeBatchChunks(
   }
   yield run.finish();
   return run.stats;
-}
-
-export interface WriteChunksResult {
-  bytes: number;
-  chunks: number;
-}
-
-/**
- * Resolves when `dest` emits `event` ('drain' or 'finish'); rejects if it errors or closes first
- * (a close after 'finish' still counts as finished).
- */
-function waitFor(dest: Writable, event: 'drain' | 'finish'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (event === 'finish' && dest.writableFinished) return resolve();
-    const cleanup = (): void => {
-      dest.off(event, onEvent);
-      dest.off('error', onError);
-      dest.off('close', onClose);
-    };
-    const onEvent = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      cleanup();
-      if (event === 'finish' && dest.writableFinished) resolve();
-      else reject(dest.errored ?? new Error(event === 'drain' ? 'destination closed before the COPY data was written' : 'destination closed before the COPY finished'));
-    };
-    dest.on(event, onEvent);
-    dest.on('error', onError);
-    dest.on('close', onClose);
-  });
-}
-
-/**
- * Writes chunks into a Writable honouring backpressure: when write() returns false it waits
- * for 'drain' before pulling the next chunk, so at most one chunk beyond the destination's
- * highWaterMark is buffered. With `end` (default) it ends the stream and waits for 'finish'
- * — for pg-copy-streams' `from()` that is the server's CommandComplete; read `rowCount` there.
- *
- * If the source or the destination fails, the destination is destroyed with the error
- * (pg-copy-streams then sends CopyFail so the server rolls the COPY back) and the error is
- * rethrown; the source generator is closed by the for-await exit.
- */
-export async function writeCopyChunks(
-  dest: Writable,
-  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
-  options: { end?: boolean } = {},
-): Promise<WriteChunksResult> {
-  const result: WriteChunksResult = { bytes: 0, chunks: 0 };
-  // Keep an 'error' listener for the whole run: an error emitted between our waits must
-  // not crash the process as an unhandled 'error' event; it is picked up below.
-  let failure: Error | undefined;
-  const onError = (err: Error): void => {
-    failure ??= err;
-  };
-  dest.on('error', onError);
-  try {
-    for await (const chunk of chunks) {
-      if (failure) throw failure;
-      if (dest.destroyed) throw dest.errored ?? new Error('destination closed before the COPY data was written');
-      result.bytes += chunk.length;
-      result.chunks++;
-      if (!dest.write(chunk)) await waitFor(dest, 'drain');
-    }
-    if (failure) throw failure;
-    if (options.end !== false) {
-      const finished = waitFor(dest, 'finish');
-      dest.end();
-      await finished;
-    }
-    dest.off('error', onError);
-    return result;
-  } catch (err) {
-    // onError stays attached: the destroyed stream still emits 'error' later (pg-copy-streams
-    // reports the server's answer to CopyFail that way), which must not become an uncaught
-    // exception. The caller gets the original error.
-    if (!dest.destroyed) dest.destroy(err as Error);
-    throw err;
-  }
-}
-
-/**
- * Collects chunks into one Blob (for PGlite: `COPY t FROM '/dev/blob' (FORMAT binary)` with
- * `{ blob }`). The whole payload is held in memory — feed it bounded batches of rows.
- */
-export async function collectCopyBlob(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Blob> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return new Blob(parts);
 }
 
 /** Concatenates chunks into one Buffer (tests, small payloads). */

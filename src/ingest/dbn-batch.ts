@@ -10,7 +10,7 @@
  * same COPY bytes as the generic path.
  */
 import type { RecordBatch } from '../dbn/batch.js';
-import type { BinaryCopyWriter } from '../copy/binary-writer.js';
+import type { BinaryCopyWriter } from '../copy/index.js';
 import type { Column } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
 import { rowEncoderFor, valuesToJson, type EncodedBatch, type PreparedBatch, type Rejection } from '../load/write/batch.js';

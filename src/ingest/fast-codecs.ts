@@ -11,7 +11,7 @@
  * knows every rule; test/ingest/fast-path.test.ts proves both paths give the same rows, the same
  * rejections and the same COPY bytes.
  */
-import { BinaryCopyWriter } from '../copy/binary-writer.js';
+import { BinaryCopyWriter } from '../copy/index.js';
 import { CopyEncodeError } from '../copy/errors.js';
 import {
   type FieldWords, TUPLE_TS_LIMIT_US, fieldWords, nanosTo8, putAsciiChar, putField, putIdPair, putInt4, putInt8U32, putNumeric8, putRowHeadAndTimestamp,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BinaryCopyWriter, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeRows } from '../../src/copy/binary-writer.js';
+import { BinaryCopyWriter, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeRows } from '../../src/copy/index.js';
 import {
   collectCopyBlob,
   collectCopyBuffer,

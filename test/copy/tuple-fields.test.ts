@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
+import { BinaryCopyWriter } from '../../src/copy/index.js';
 import { rescaleFixed } from '../../src/copy/numeric.js';
 import {
   fieldWords, nanosTo8, putAsciiChar, putField, putIdPair, putInt4, putInt8U32, putNumeric8, putRowHeadAndTimestamp, putTimestampUs,

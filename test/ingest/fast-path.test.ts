@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
+import { BinaryCopyWriter } from '../../src/copy/index.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { DbnFileSource } from '../../src/ingest/dbn-source.js';
 import type { PreparedBatch } from '../../src/load/write/batch.js';

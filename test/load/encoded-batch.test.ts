@@ -3,7 +3,7 @@
  * would have encoded row by row, and the repeated-key check answers the same either way.
  */
 import { describe, expect, it } from 'vitest';
-import { BinaryCopyWriter } from '../../src/copy/binary-writer.js';
+import { BinaryCopyWriter } from '../../src/copy/index.js';
 import type { PreparedBatch } from '../../src/load/write/batch.js';
 import { encodeAhead, encodedBatch, mayRepeatKey } from '../../src/load/write/encoded-batch.js';
 import { yieldToIo } from '../../src/load/pacer.js';

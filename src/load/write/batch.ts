@@ -8,7 +8,7 @@
  * own binary buffers (no per-row objects) — the writer only needs `encodeRow`. The batch also
  * carries its COPY bytes once they are encoded (`encoded`, see encoded-batch.ts).
  */
-import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../../copy/binary-writer.js';
+import { BinaryCopyWriter, createRowEncoder, type RowEncoder } from '../../copy/index.js';
 import { CopyError } from '../../copy/errors.js';
 import type { CellValue } from '../../schema/types.js';
 import type { Column } from '../../schema/tables.js';

@@ -8,7 +8,7 @@
  * prepared (up to GROUP_MAX_ROWS rows) and commits them together; each keeps its own ledger row, so
  * a killed load still resumes batch by batch and never stores a row twice.
  */
-import { COPY_BINARY_HEADER, type BinaryCopyWriter } from '../../copy/binary-writer.js';
+import { COPY_BINARY_HEADER, type BinaryCopyWriter } from '../../copy/index.js';
 import type { CellValue } from '../../schema/types.js';
 import type { EncodedBatch, PreparedBatch, Rejection } from './batch.js';
 import { encodedBatch } from './encoded-batch.js';

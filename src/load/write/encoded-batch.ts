@@ -4,7 +4,7 @@
  * worker's COPY sends finished bytes, and the append path's "may two rows of this batch share a
  * natural key?" check reads the same bytes instead of encoding the batch a second time.
  */
-import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../../copy/binary-writer.js';
+import { BinaryCopyWriter, COPY_BINARY_HEADER } from '../../copy/index.js';
 import type { Column } from '../../schema/tables.js';
 import type { EncodedBatch, PreparedBatch } from './batch.js';
 

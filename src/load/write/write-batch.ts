@@ -4,7 +4,7 @@
  * through, the batch is bisected under savepoints until each offending row is isolated; those
  * rows are returned for quarantine and every other row lands.
  */
-import { BinaryCopyWriter } from '../../copy/binary-writer.js';
+import { BinaryCopyWriter } from '../../copy/index.js';
 import { formatDecimal } from '../../copy/numeric.js';
 import type { Connection } from '../../engine/types.js';
 import { errorMessage } from '../../errors.js';
