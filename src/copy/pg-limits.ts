@@ -5,12 +5,8 @@
  * expressions stand for, and what a column-fit rule compares against.
  */
 
-export const INT2_MIN = -32768;
-export const INT2_MAX = 32767;
-export const INT4_MIN = -2147483648;
-export const INT4_MAX = 2147483647;
-export const INT8_MIN = -(2n ** 63n);
-export const INT8_MAX = 2n ** 63n - 1n;
+// The integer ranges are column rules: one definition, in schema/column-fit.ts.
+export { INT2_MIN, INT2_MAX, INT4_MIN, INT4_MAX, INT8_MIN, INT8_MAX } from '../schema/column-fit.js';
 
 /** Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's timestamp epoch). */
 export const PG_EPOCH_OFFSET_MICROS = 946_684_800_000_000n;

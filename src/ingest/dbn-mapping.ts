@@ -19,10 +19,10 @@ import { OHLCV_GRANULARITY, RTYPE, STAT_TYPE_NAMES } from '../dbn/constants.js';
 import { rescaleFixed } from '../copy/numeric.js';
 import type { TableName } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
+import { INT2_MAX, INT4_MAX } from '../schema/column-fit.js';
 
 const DBN_PRICE_SCALE = 9;
 const COLUMN_SCALE = 8;
-const INT4_MAX = 2147483647;
 
 export interface DbnMapper {
   readonly table: TableName;
@@ -118,7 +118,7 @@ class StatisticsMapper extends CursorMapper<StatCursor> {
     // sequence, ts_in_delta, channel_id, update_action, stat_flags
     const tsRef = c.tsRefUs;
     return [micros(c.tsEventUs), micros(c.tsRecvUs), tsRef === 0 ? null : micros(tsRef), id, symbol,
-      statType > 32767 ? -1 : statType, STAT_TYPE_NAMES[statType] ?? `stat_type_${statType}`,
+      statType > INT2_MAX ? -1 : statType, STAT_TYPE_NAMES[statType] ?? `stat_type_${statType}`,
       px(c.priceUndef, c.priceUndef ? 0n : c.price), c.quantityUndef ? null : c.quantity, BigInt(c.sequence),
       c.tsInDelta, channel === 0xffff ? null : channel, c.updateAction, c.statFlags];
   }

@@ -13,6 +13,7 @@ import type { DbnMetadata } from '../dbn/metadata.js';
 import { SymbolMap, type SymbolIndexing } from '../dbn/symbology.js';
 import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
+import { columnMisfit } from '../schema/column-fit.js';
 import { microsToIso } from '../values/time.js';
 import { valuesToJson } from '../load/write/batch.js';
 import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './dbn-batch.js';
@@ -275,13 +276,8 @@ function validate(spec: TableSpec, columns: readonly Column[], values: CellValue
       // A value the column cannot hold (a u16 channel_id above SMALLINT, a 51-70 character
       // symbol) is this row's problem: quarantined here, never left to fail the COPY encoder,
       // which would abort the whole load, and every re-run of it, on one odd record.
-      const kind = col.type.kind;
-      if ((kind === 'int2' || kind === 'int4') && ((v as number) > (kind === 'int2' ? 32767 : 2147483647) || (v as number) < (kind === 'int2' ? -32768 : -2147483648))) {
-        return { reason: `${col.name}: ${String(v)} is out of range for ${kind === 'int2' ? 'SMALLINT' : 'INTEGER'}`, constraint: null };
-      }
-      if ((kind === 'varchar' || kind === 'char') && (v as string).length > (col.type as { length: number }).length && [...(v as string)].length > (col.type as { length: number }).length) {
-        return { reason: `${col.name}: "${(v as string).slice(0, 40)}" is longer than ${(col.type as { length: number }).length} characters`, constraint: null };
-      }
+      const misfit = columnMisfit(col, v);
+      if (misfit) return { reason: `${col.name}: ${misfit}`, constraint: null };
     }
     scratch[col.name] = v;
   }

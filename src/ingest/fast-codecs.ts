@@ -17,10 +17,15 @@ import {
   type FieldWords, TUPLE_TS_LIMIT_US, fieldWords, nanosTo8, putAsciiChar, putField, putIdPair, putInt4, putInt8U32, putNumeric8, putRowHeadAndTimestamp,
 } from '../copy/tuple-fields.js';
 import { MBP1, TRADE } from '../dbn/layouts.js';
-import type { TableName } from '../schema/tables.js';
+import { tbboData, tradesData, type Column, type TableName, type TableSpec } from '../schema/tables.js';
+import { INT4_MAX, maxTextLength } from '../schema/column-fit.js';
 
-const INT4_MAX = 2147483647;
-const SYMBOL_MAX = 50;
+function columnOf(spec: TableSpec, name: string): Column {
+  return spec.columns.find((c) => c.name === name)!;
+}
+
+/** The fast path takes symbols that fit the trades/tbbo symbol column (both VARCHAR(50)). */
+const SYMBOL_MAX = Math.min(maxTextLength(columnOf(tradesData, 'symbol').type), maxTextLength(columnOf(tbboData, 'symbol').type));
 /** High half of an i64 price below which the value is < 2^53 and so exact in a double. */
 const PRICE_HI_LIMIT = 0x200000;
 const A = 65;

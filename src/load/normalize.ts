@@ -10,7 +10,8 @@ import { RecordShapeError } from '../errors.js';
 import type { Column, Row, TableSpec } from '../schema/tables.js';
 import { loadedColumns } from '../schema/tables.js';
 import type { CellValue } from '../schema/types.js';
-import { fitsPrecision, fromNumber, parseDecimal, rescaleFixed } from '../copy/numeric.js';
+import { fromNumber, parseDecimal, rescaleFixed } from '../copy/numeric.js';
+import { columnMisfit, intMisfit, textMisfit } from '../schema/column-fit.js';
 import { toEpochDays, toMicros } from '../values/time.js';
 
 /** A price given as an exact fixed-point integer: value × 10^-scale (DBN: scale 9). */
@@ -25,12 +26,6 @@ export type Normalized =
 
 class ValueProblem extends Error {}
 
-const INT4_MIN = -2147483648;
-const INT4_MAX = 2147483647;
-const INT2_MIN = -32768;
-const INT2_MAX = 32767;
-const INT8_MIN = -(2n ** 63n);
-const INT8_MAX = 2n ** 63n - 1n;
 
 type Converter = (raw: unknown) => CellValue;
 
@@ -43,11 +38,12 @@ function converterFor(col: Column): Converter {
       };
     case 'int2':
     case 'int4': {
-      const [lo, hi] = type.kind === 'int2' ? [INT2_MIN, INT2_MAX] : [INT4_MIN, INT4_MAX];
+      const kind = type.kind;
       return (raw) => {
         const n = typeof raw === 'bigint' ? Number(raw) : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
         if (typeof n !== 'number' || !Number.isInteger(n)) throw new ValueProblem(`not an integer: ${show(raw)}`);
-        if (n < lo || n > hi) throw new ValueProblem(`${n} is out of range for ${type.kind === 'int2' ? 'SMALLINT' : 'INTEGER'}`);
+        const misfit = intMisfit(kind, n);
+        if (misfit) throw new ValueProblem(misfit);
         return n;
       };
     }
@@ -58,7 +54,8 @@ function converterFor(col: Column): Converter {
         else if (typeof raw === 'number' && Number.isSafeInteger(raw)) v = BigInt(raw);
         else if (typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) v = BigInt(raw.trim());
         else throw new ValueProblem(`not an integer: ${show(raw)}`);
-        if (v < INT8_MIN || v > INT8_MAX) throw new ValueProblem(`${v} is out of range for BIGINT`);
+        const misfit = intMisfit('int8', v);
+        if (misfit) throw new ValueProblem(misfit);
         return v;
       };
     case 'numeric':
@@ -75,9 +72,8 @@ function converterFor(col: Column): Converter {
           if (e instanceof ValueProblem) throw e;
           throw new ValueProblem((e as Error).message);
         }
-        if (!fitsPrecision(scaled, type.precision, type.scale)) {
-          throw new ValueProblem(`${show(raw)} does not fit DECIMAL(${type.precision},${type.scale})`);
-        }
+        const misfit = columnMisfit(col, scaled);
+        if (misfit) throw new ValueProblem(`${show(raw)} ${misfit}`);
         return scaled;
       };
     case 'varchar':
@@ -86,10 +82,8 @@ function converterFor(col: Column): Converter {
       return (raw) => {
         if (typeof raw !== 'string') throw new ValueProblem(`not a string: ${show(raw)}`);
         if (raw.includes('\0')) throw new ValueProblem('text contains a NUL byte');
-        // raw.length counts UTF-16 units, never fewer than characters: count code points only when it could matter
-        if (type.kind !== 'text' && raw.length > type.length && [...raw].length > type.length) {
-          throw new ValueProblem(`"${raw.slice(0, 40)}" is longer than ${type.length} characters`);
-        }
+        const misfit = textMisfit(type, raw);
+        if (misfit) throw new ValueProblem(misfit);
         return raw;
       };
     case 'bool':
