@@ -50,3 +50,4 @@ export {
 export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';
 export { DataDirLockedError } from './engine/data-dir-lock.js';
+export { CopyError } from './copy/errors.js';

@@ -1,27 +1,26 @@
 /**
- * Typed errors of the COPY encoder. Each carries a stable `code` so callers (the loader's
- * quarantine, the CLI) can branch on it without parsing messages.
+ * Typed errors of the COPY encoder. Each is a TickvaultError with a stable `code` so callers (the
+ * loader's quarantine, the CLI) can branch on it without parsing messages.
  */
+import { TickvaultError } from '../errors.js';
 
 /** Stable error codes raised by `src/copy`. */
 export type CopyErrorCode =
   /** A decimal string is not a number (syntax). */
-  | 'TV_DECIMAL_SYNTAX'
+  | 'DECIMAL_SYNTAX'
   /** A decimal value cannot be represented (exponent too large, NaN/Infinity, scale out of range). */
-  | 'TV_DECIMAL_RANGE'
+  | 'DECIMAL_RANGE'
   /** A cell's JS type does not match the column's representation (see src/schema/types.ts). */
-  | 'TV_COPY_TYPE'
+  | 'COPY_TYPE'
   /** A cell has the right JS type but its value does not fit the column (range, precision, length, NUL byte). */
-  | 'TV_COPY_VALUE'
+  | 'COPY_VALUE'
   /** A row has a different number of cells than the table has columns. */
-  | 'TV_COPY_ROW_SHAPE';
+  | 'COPY_ROW_SHAPE';
 
-export class CopyError extends Error {
-  readonly code: CopyErrorCode;
+export class CopyError extends TickvaultError {
+  declare readonly code: CopyErrorCode;
   constructor(code: CopyErrorCode, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message);
   }
 }
 
@@ -29,7 +28,7 @@ export class CopyError extends Error {
 export class DecimalError extends CopyError {
   /** The offending input text (as given). */
   readonly input: string;
-  constructor(code: 'TV_DECIMAL_SYNTAX' | 'TV_DECIMAL_RANGE', input: string, message: string) {
+  constructor(code: 'DECIMAL_SYNTAX' | 'DECIMAL_RANGE', input: string, message: string) {
     super(code, message);
     this.input = input;
   }
@@ -41,7 +40,7 @@ export class CopyEncodeError extends CopyError {
   column: number | undefined;
   /** 0-based index of the row in the encoded stream (header excluded), when known. */
   row: number | undefined;
-  constructor(code: 'TV_COPY_TYPE' | 'TV_COPY_VALUE' | 'TV_COPY_ROW_SHAPE', message: string, column?: number) {
+  constructor(code: 'COPY_TYPE' | 'COPY_VALUE' | 'COPY_ROW_SHAPE', message: string, column?: number) {
     super(code, message);
     this.column = column;
     this.row = undefined;

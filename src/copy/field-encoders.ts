@@ -148,7 +148,7 @@ export class CopyFieldWriter extends ChunkBuffer {
 
   /**
    * NUMERIC / DECIMAL from value × 10^scale; dscale = `scale` (pass the column scale).
-   * With `precision`, a value that does not fit DECIMAL(precision, scale) throws (TV_COPY_VALUE)
+   * With `precision`, a value that does not fit DECIMAL(precision, scale) throws (COPY_VALUE)
    * before anything is written — the check costs a few integer operations.
    */
   numeric(scaled: bigint, scale: number, precision?: number): void {
@@ -221,7 +221,7 @@ export class CopyFieldWriter extends ChunkBuffer {
 }
 
 function valueError(message: string): CopyEncodeError {
-  return new CopyEncodeError('TV_COPY_VALUE', message);
+  return new CopyEncodeError('COPY_VALUE', message);
 }
 
 function checkWellFormed(s: string): void {
@@ -250,7 +250,7 @@ function describe(v: CellValue): string {
 }
 
 function typeError(kind: string, expected: string, v: CellValue): CopyEncodeError {
-  return new CopyEncodeError('TV_COPY_TYPE', `${kind} column expects ${expected}, got ${describe(v)}`);
+  return new CopyEncodeError('COPY_TYPE', `${kind} column expects ${expected}, got ${describe(v)}`);
 }
 
 /** Counts code points; PostgreSQL's VARCHAR(n)/CHAR(n) limits count characters, not bytes. */
@@ -286,8 +286,8 @@ function checkLength(s: string, n: number, kind: string): void {
 
 /**
  * The cell writer for a column type, following src/schema/types.ts. Each writer checks the
- * cell's JS type (TV_COPY_TYPE) and the checks the server would fail the whole COPY on
- * (TV_COPY_VALUE): integer ranges, DECIMAL precision, VARCHAR/CHAR length, NUL bytes.
+ * cell's JS type (COPY_TYPE) and the checks the server would fail the whole COPY on
+ * (COPY_VALUE): integer ranges, DECIMAL precision, VARCHAR/CHAR length, NUL bytes.
  */
 export function fieldWriterFor(type: ColumnType): FieldWriter {
   switch (type.kind) {

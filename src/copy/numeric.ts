@@ -60,7 +60,7 @@ function isSpace(c: number): boolean {
 
 function syntaxError(text: string): DecimalError {
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  return new DecimalError('TV_DECIMAL_SYNTAX', text, `invalid decimal number: ${JSON.stringify(shown)}`);
+  return new DecimalError('DECIMAL_SYNTAX', text, `invalid decimal number: ${JSON.stringify(shown)}`);
 }
 
 /**
@@ -112,7 +112,7 @@ export function parseDecimal(text: string, scale: number): bigint {
     while (i < end && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
       exponent = exponent * 10 + (c - 48);
       if (exponent > MAX_DECIMAL_EXPONENT) {
-        throw new DecimalError('TV_DECIMAL_RANGE', text, `decimal exponent out of range (max ±${MAX_DECIMAL_EXPONENT}): ${JSON.stringify(text.slice(0, 60))}`);
+        throw new DecimalError('DECIMAL_RANGE', text, `decimal exponent out of range (max ±${MAX_DECIMAL_EXPONENT}): ${JSON.stringify(text.slice(0, 60))}`);
       }
       i++;
     }
@@ -216,7 +216,7 @@ export function rescaleFixed(value: bigint, fromScale: number, toScale: number):
  */
 export function fromNumber(n: number, scale: number): bigint {
   if (!Number.isFinite(n)) {
-    throw new DecimalError('TV_DECIMAL_RANGE', String(n), `cannot store ${n} in a NUMERIC column`);
+    throw new DecimalError('DECIMAL_RANGE', String(n), `cannot store ${n} in a NUMERIC column`);
   }
   if (Number.isInteger(n) && scale <= 15 && scale >= 0 && Number.isInteger(scale)) {
     const p = POW10[scale]!;
@@ -375,7 +375,7 @@ function numericDigitsSlow(scaled: bigint, scale: number, out: NumericDigits): N
   while (G[last] === 0) last--;
   const weight = ni - 1 - first;
   if (weight > 0x7fff || weight < -0x8000) {
-    throw new DecimalError('TV_DECIMAL_RANGE', formatDecimal(scaled, scale), 'value out of NUMERIC range');
+    throw new DecimalError('DECIMAL_RANGE', formatDecimal(scaled, scale), 'value out of NUMERIC range');
   }
   out.offset = first;
   out.ndigits = last - first + 1;

@@ -114,7 +114,7 @@ export function createRowEncoder(columns: CopyColumns): RowEncoder {
   const n = writers.length;
   return (w, row) => {
     if (row.length !== n) {
-      throw new CopyEncodeError('TV_COPY_ROW_SHAPE', `row has ${row.length} cells, table has ${n} columns`);
+      throw new CopyEncodeError('COPY_ROW_SHAPE', `row has ${row.length} cells, table has ${n} columns`);
     }
     w.beginRow(n);
     let i = 0;

@@ -3,6 +3,7 @@
  * the load ledger (exactly-once resume, no-op re-runs, replace mode), parallel workers and bulk
  * mode. The five table loaders (loaders.ts) differ only in their table description and defaults.
  */
+import { CopyError } from '../copy/errors.js';
 import { openEngine } from '../engine/open.js';
 import type { Connection, Engine } from '../engine/types.js';
 import type { ConnectionOptions } from '../config/connection.js';
@@ -301,7 +302,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
           .then(() => ledger.mergeDetails(engine, loadId, { indexesDropped: false }))
           .catch(() => undefined);
       }
-      if (err instanceof TickvaultError) throw err;
+      // Our own errors say what to do; an encoder's (CopyError) gets the load's context and the way out.
+      if (err instanceof TickvaultError && !(err instanceof CopyError)) throw err;
       throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}. Committed batches are kept; re-run the same load to resume.`, { cause: err });
     }
   }

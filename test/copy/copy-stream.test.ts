@@ -165,8 +165,8 @@ describe('encodeRowChunks', () => {
       encodeRowChunks(TRADES, rows, { stats, onRowError: (e, _row, index) => seen.push([e.code, index, e.column]) }),
     );
     expect(seen).toEqual([
-      ['TV_COPY_VALUE', 1, 3],
-      ['TV_COPY_TYPE', 3, 1],
+      ['COPY_VALUE', 1, 3],
+      ['COPY_TYPE', 3, 1],
     ]);
     expect(stats).toMatchObject({ rows: 3, skipped: 2 });
     expect(bytes.equals(encodeRows(TRADES, [trade(0), trade(2), trade(4)]))).toBe(true);

@@ -46,10 +46,10 @@ describe('field golden bytes', () => {
   });
 
   it('timestamptz outside PostgreSQL range is rejected', () => {
-    expect(catchError(() => new BinaryCopyWriter().timestamptz(-210866803200000001n)).code).toBe('TV_COPY_VALUE');
-    expect(catchError(() => new BinaryCopyWriter().timestamptz(9224318016000000000n)).code).toBe('TV_COPY_VALUE');
-    expect(catchError(() => new BinaryCopyWriter().timestamptz(-(2n ** 63n))).code).toBe('TV_COPY_VALUE');
-    expect(catchError(() => new BinaryCopyWriter().timestamptz(2n ** 70n)).code).toBe('TV_COPY_VALUE');
+    expect(catchError(() => new BinaryCopyWriter().timestamptz(-210866803200000001n)).code).toBe('COPY_VALUE');
+    expect(catchError(() => new BinaryCopyWriter().timestamptz(9224318016000000000n)).code).toBe('COPY_VALUE');
+    expect(catchError(() => new BinaryCopyWriter().timestamptz(-(2n ** 63n))).code).toBe('COPY_VALUE');
+    expect(catchError(() => new BinaryCopyWriter().timestamptz(2n ** 70n)).code).toBe('COPY_VALUE');
   });
 
   it.each([
@@ -124,9 +124,9 @@ describe('fieldWriterFor', () => {
     [t.bool, 1],
     [t.date, 1n],
     [t.jsonb, 1],
-  ])('%j rejects %s with TV_COPY_TYPE', (type, v) => {
+  ])('%j rejects %s with COPY_TYPE', (type, v) => {
     const err = catchError(() => encodeOne(type, v));
-    expect(err.code).toBe('TV_COPY_TYPE');
+    expect(err.code).toBe('COPY_TYPE');
     expect(err.column).toBe(0);
     expect(err.row).toBe(0);
   });
@@ -154,8 +154,8 @@ describe('fieldWriterFor', () => {
     [t.jsonb, '"\0"'],
     [t.date, 1.5],
     [t.date, 2 ** 31 + 10957],
-  ])('%j rejects %s with TV_COPY_VALUE', (type, v) => {
-    expect(catchError(() => encodeOne(type, v)).code).toBe('TV_COPY_VALUE');
+  ])('%j rejects %s with COPY_VALUE', (type, v) => {
+    expect(catchError(() => encodeOne(type, v)).code).toBe('COPY_VALUE');
   });
 
   it('accepts boundary values', () => {

@@ -53,7 +53,7 @@ describe('row encoder', () => {
 
   it('rejects rows of the wrong width', () => {
     const err = catchError(() => encodeRows(cols, [[1, 1n, 'a'], [1, 1n]]));
-    expect(err.code).toBe('TV_COPY_ROW_SHAPE');
+    expect(err.code).toBe('COPY_ROW_SHAPE');
     expect(err.row).toBe(1);
   });
 
