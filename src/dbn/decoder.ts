@@ -112,12 +112,12 @@ export class DbnDecoder {
       if (r === prev) {
         run++;
       } else {
-        this.byRtype[prev] += run;
+        this.byRtype[prev]! += run;
         prev = r;
         run = 1;
       }
     }
-    if (n) this.byRtype[prev] += run;
+    if (n) this.byRtype[prev]! += run;
     this.total += n;
   }
 }

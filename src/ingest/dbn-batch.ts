@@ -97,7 +97,7 @@ export class DbnRowBatch implements PreparedBatch {
     const s = this.segIndex(seg);
     const k = this.pieces - 1;
     // Continues the previous run (a decoder batch split by nothing but a checkpoint boundary)?
-    const last = k >= 0 && this.pieceSeg[k] === s && this.pieceOrd[k] >= 0 && this.pieceI[k]! + (this.n - this.pieceRow[k]!) === from;
+    const last = k >= 0 && this.pieceSeg[k] === s && this.pieceOrd[k]! >= 0 && this.pieceI[k]! + (this.n - this.pieceRow[k]!) === from;
     if (!last) this.piece(s, from, ord);
     const { block, batch, syms } = seg;
     const added = this.idsAdded;

@@ -72,8 +72,9 @@ export interface TableSpec {
 const DEC = t.numeric(20, 8);
 const createdAt: Column = { name: 'created_at', type: t.timestamptz, nullable: true, default: 'NOW()', serverFilled: true };
 
-function gt0(v: CellValue): boolean { return v === null || (v as bigint | number) > 0; }
-function le(a: CellValue, b: CellValue): boolean { return a === null || b === null || a <= b; }
+// A column missing from a row reads as NULL, as in SQL: the predicates pass it.
+function gt0(v: CellValue | undefined): boolean { return v == null || (v as bigint | number) > 0; }
+function le(a: CellValue | undefined, b: CellValue | undefined): boolean { return a == null || b == null || a <= b; }
 
 export const ohlcvData: TableSpec = {
   name: 'ohlcv_data',

@@ -125,7 +125,7 @@ describe('malformed input fails with a typed error naming the byte offset', () =
       expect((await failure(half, { zstd: engine })).code).toMatch(/DBN_ZSTD|DBN_TRUNCATED/);
       expect((await failure(p, { zstd: engine })).code).toMatch(/DBN_ZSTD|DBN_TRUNCATED/);
       const garbage = z.slice();
-      for (let i = 20; i < garbage.length; i += 3) garbage[i] ^= 0x5a;
+      for (let i = 20; i < garbage.length; i += 3) garbage[i]! ^= 0x5a;
       expect(await failure(garbage, { zstd: engine })).toBeInstanceOf(DbnFormatError);
     }
   });

@@ -59,7 +59,7 @@ describe('zstd reader thread', () => {
   it('corrupt input: DBN_ZSTD naming how far it got, after the intact chunks', async () => {
     const bad = path.join(dir.dir, 'bad.zst');
     const z = execFileSync('zstd', ['-q', '-1', '-c'], { input: plain, maxBuffer: 64 << 20 });
-    for (let i = 0; i < 64; i++) z[Math.floor(z.length / 2) + i] ^= 0x5a;
+    for (let i = 0; i < 64; i++) z[Math.floor(z.length / 2) + i]! ^= 0x5a;
     writeFileSync(bad, z);
     let got = 0;
     const err = await (async () => { for await (const c of chunks(bad)) got += c.length; })().catch((e: unknown) => e);

@@ -56,7 +56,7 @@ describe.each(ENGINE_KINDS)('copyInBinary (%s)', (kind) => {
       expect(await conn.copyInBinary('copy_in_t', ['id', 'note'], encodeRowChunks(COLUMNS, rows(5000), { chunkSize: 4096 }))).toBe(5000);
 
       async function* failing(): AsyncGenerator<Buffer> {
-        yield* encodeRowChunks(COLUMNS, rows(10).map(([i, s]) => [(i as number) + 10_000, s]), { chunkSize: 64 });
+        yield* encodeRowChunks(COLUMNS, rows(10).map(([i, s]) => [(i as number) + 10_000, s ?? null]), { chunkSize: 64 });
         throw new Error('decoder failed');
       }
       // a source that fails mid-stream: on the server the half-sent COPY is aborted
