@@ -78,6 +78,11 @@ export async function createLoad(db: Queryable, args: { identity: SourceIdentity
   return rows[0]!.load_id;
 }
 
+/** The running load's heartbeat: its owner is at work (see load-claim.ts). */
+export async function touchLoad(db: Queryable, loadId: string): Promise<void> {
+  await db.query(`UPDATE ${LOADS_TABLE} SET updated_at = NOW() WHERE load_id = $1::bigint AND status = 'running'`, [loadId]);
+}
+
 export async function markRunning(db: Queryable, loadId: string): Promise<void> {
   await db.query(`UPDATE ${LOADS_TABLE} SET status = 'running', error = NULL, updated_at = NOW() WHERE load_id = $1::bigint`, [loadId]);
 }

@@ -5,7 +5,7 @@
  */
 import { CopyError } from '../copy/errors.js';
 import { openEngine } from '../engine/open.js';
-import type { Connection, Engine } from '../engine/types.js';
+import type { Capabilities, Connection, Engine } from '../engine/types.js';
 import type { ConnectionOptions } from '../config/connection.js';
 import { LoadError, TickvaultError, errorMessage } from '../errors.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
@@ -14,6 +14,7 @@ import { LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
 import type { PreparedBatch, Rejection } from './write/batch.js';
 import { dropSecondaryIndexes, ensureIndexes } from './indexes.js';
 import * as ledger from './ledger.js';
+import { claimLoad, type Claim } from './load-claim.js';
 import { quarantine } from './quarantine.js';
 import { analyzeLoaded } from './analyze.js';
 import { RecordSource, isBatchSource, type BatchOrSkip, type BatchSource, type RecordInput } from './record-source.js';
@@ -173,20 +174,30 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const total = options.total ?? batchSource.totalRecords;
     const mode = options.mode ?? 'append';
 
-    const existing = await ledger.findLoadByHash(engine, this.spec.name, identity.contentHash);
-    if (existing?.status === 'completed' && mode !== 'replace') {
+    const claim = await claimLoad(engine, { identity, table: this.spec.name, mode, batchSize: this.batchSize, details: { bulk: options.bulk ?? false } });
+    if (claim.kind === 'completed') {
+      const existing = claim.existing;
       return {
         loadId: existing.loadId, status: 'already-loaded', totalRecords: existing.recordsIn, recordsInserted: 0, recordsRejected: 0,
         processingTimeSeconds: (performance.now() - started) / 1000, recordsPerSecond: 0, batchesResumed: 0, replacedLoadId: null, topRejectReasons: [],
       };
     }
-    if (this.createIndexes) await ensureIndexes(engine, this.spec);
+    try {
+      return await this.runClaimed(engine, caps, batchSource, identity, total, mode, options, claim, started);
+    } finally {
+      await claim.release();
+    }
+  }
 
+  private async runClaimed(
+    engine: Engine, caps: Capabilities, batchSource: BatchSource, identity: ledger.SourceIdentity, total: number | undefined, mode: LoadMode,
+    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number,
+  ): Promise<BulkLoadResult> {
+    if (this.createIndexes) await ensureIndexes(engine, this.spec);
     const previous = mode === 'replace' ? await ledger.findCompletedLoadBySource(engine, this.spec.name, identity.source) : undefined;
-    const resumable = existing && existing.status !== 'completed' && mode !== 'replace' ? existing : undefined;
+    const resumable = claim.resumed;
     const batchSize = resumable?.batchSize ?? this.batchSize;
-    const loadId = resumable?.loadId ?? await ledger.createLoad(engine, { identity, table: this.spec.name, mode, batchSize, details: { bulk: options.bulk ?? false } });
-    if (resumable) await ledger.markRunning(engine, loadId);
+    const loadId = claim.loadId;
     const committed = resumable ? await ledger.committedBatches(engine, loadId) : new Set<number>();
 
     const reasons = new Map<string, number>();

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { migrate } from '../../schema/migrate.js';
-import { errorMessage } from '../../errors.js';
+import { TickvaultError, errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
@@ -70,7 +70,7 @@ export function registerLoad(program: Command): void {
         else for (const p of plans) process.stdout.write(`${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`);
         return;
       }
-      const results: (LoadFileResult | { file: string; error: string })[] = [];
+      const results: (LoadFileResult | { file: string; error: string; code?: string })[] = [];
       await withEngine(cmd, async (engine) => {
         await migrate(engine);
         for (const file of paths) {
@@ -84,15 +84,17 @@ export function registerLoad(program: Command): void {
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);
           } catch (err) {
             progress?.done();
-            results.push({ file, error: errorMessage(err) });
+            results.push({ file, error: errorMessage(err), ...(err instanceof TickvaultError ? { code: err.code } : {}) });
             process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
           }
         }
       });
       if (opts.json) printJson(results);
-      const failed = results.some((r) => 'error' in r);
+      const failed = results.some((r) => 'error' in r && r.code !== 'LOAD_IN_PROGRESS');
+      // The same file being loaded by another live process is a refusal, not a failure of this one.
+      const refused = results.some((r) => 'error' in r && r.code === 'LOAD_IN_PROGRESS');
       const partial = results.some((r) => 'recordsRejected' in r && r.recordsRejected > 0);
-      process.exitCode = failed ? EXIT.failure : partial ? EXIT.partial : EXIT.ok;
+      process.exitCode = failed ? EXIT.failure : refused ? EXIT.usage : partial ? EXIT.partial : EXIT.ok;
     });
 }
 
