@@ -30,6 +30,9 @@ import type { Capabilities, Connection, Engine, PoolStatus, QueryResult } from '
 // Keep int8 and numeric as strings (pg's default) so nothing is ever squeezed through a float.
 const types = pg.types;
 
+/** How often the server looks for a vanished client during a running statement (ms). */
+export const CLIENT_CHECK_INTERVAL_MS = 2_000;
+
 export interface ServerEngineOptions {
   readonly url: string;
   /** Resolved settings (resolveEngineSettings); default: `pool` over the defaults. */
@@ -74,6 +77,10 @@ export class ServerEngine implements Engine {
     });
     this.#pool.on('connect', (client) => {
       client.on('error', () => { /* surfaced through the pending query or the pool 'error' */ });
+      // A client killed mid-statement (kill -9 of a load) must not leave its backend running the
+      // statement and holding the load's locks for minutes: PostgreSQL ≥ 14 checks the socket
+      // while a query runs. Queued before the caller's first query; older servers lack the setting.
+      client.query(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`).catch(() => undefined);
     });
     this.#pool.on('remove', () => { this.recycled += 1; });
   }
