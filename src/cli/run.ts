@@ -63,11 +63,14 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
   }
 }
 
+/** Errors the user fixes by changing what they run (options, config, `tickvault init`), not by retrying. */
+const USAGE_CODES: ReadonlySet<string> = new Set(['CONFIG', 'DATA_DIR_LOCKED', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER']);
+
 export function reportError(err: unknown): number {
   const code = err instanceof TickvaultError ? err.code : undefined;
   process.stderr.write(`tickvault: error${code ? ` [${code}]` : ''}: ${errorMessage(err)}\n`);
   if (process.env.TICKVAULT_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return code === 'CONFIG' || code === 'DATA_DIR_LOCKED' ? EXIT.usage : EXIT.failure;
+  return code !== undefined && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failure;
 }
 
 export function printJson(value: unknown): void {

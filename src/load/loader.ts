@@ -3,6 +3,7 @@
  * the load ledger (exactly-once resume, no-op re-runs, replace mode), parallel workers and bulk
  * mode. The five table loaders (loaders.ts) differ only in their table description and defaults.
  */
+import { requireSchema } from '../schema/schema-state.js';
 import { CopyError } from '../copy/errors.js';
 import { openEngine } from '../engine/open.js';
 import type { Capabilities, Connection, Engine } from '../engine/types.js';
@@ -148,6 +149,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   async storeBatch(records: readonly R[]): Promise<StoreBatchResult> {
     const started = performance.now();
     const engine = await this.engine();
+    await requireSchema(engine);
     let inserted = 0;
     let rejected = 0;
     const source = new RecordSource<R>([records]);
@@ -168,6 +170,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   async bulkLoad(source: RecordInput<R> | BatchSource, options: BulkLoadOptions = {}): Promise<BulkLoadResult> {
     const started = performance.now();
     const engine = await this.engine();
+    await requireSchema(engine);
     const caps = await engine.capabilities();
     const batchSource: BatchSource = isBatchSource(source) ? source : new RecordSource<R>(source as RecordInput<R>, options.source, options.total);
     const identity = options.source ?? (await batchSource.identity) ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };

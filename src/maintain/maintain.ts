@@ -11,6 +11,8 @@
  * defaults of src/config/policies.ts. With `dryRun` nothing changes: every action is listed with
  * the chunks or windows it would touch.
  */
+import { requireSchema } from '../schema/schema-state.js';
+import { requireTableOwner } from '../security/ownership.js';
 import { compressChunk, recoverDecompressedChunks } from '../timescale/chunks.js';
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
 import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
@@ -73,7 +75,9 @@ export interface MaintainReport {
 const HYPERTABLES = MARKET_TABLES.filter((s) => s.hypertable).map((s) => s.name as HypertableName);
 
 export async function maintain(engine: Engine, options: MaintainOptions = {}): Promise<MaintainReport> {
+  await requireSchema(engine);
   const dryRun = options.dryRun ?? false;
+  if (!dryRun) await requireTableOwner(engine, 'maintain (rollup refresh, retention, compression, ANALYZE)');
   const caps = await engine.capabilities();
   const notes: string[] = [];
   const { policies, from } = await loadPolicies(engine, options.policies);

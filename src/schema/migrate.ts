@@ -83,7 +83,7 @@ async function appliedVersions(conn: Connection): Promise<Set<number>> {
 }
 
 /** Current schema version, or 0 when tickvault was never initialised here. */
-export async function schemaVersion(engine: Engine): Promise<number> {
+export async function schemaVersion(engine: Queryable): Promise<number> {
   const { rows } = await engine.query<{ v: number | null }>(
     `SELECT CASE WHEN to_regclass($1) IS NULL THEN 0 ELSE NULL END AS v`, [VERSION_TABLE]);
   if (rows[0]!.v === 0) return 0;

@@ -18,6 +18,7 @@
  *    chunks are slow or refused (timescaledb #8400, #5801), or when forced.
  * Either way every touched chunk ends in its previous state (compressed, not partial).
  */
+import { requireSchema } from '../schema/schema-state.js';
 import type { Capabilities, Engine } from '../engine/types.js';
 import { tableSpec } from '../schema/tables.js';
 import { microsToIso } from '../values/time.js';
@@ -90,6 +91,7 @@ export function chooseStrategy(caps: Capabilities, compressedTouched: number, to
 
 export async function planLoad(engine: Engine, table: string, minTime: TimeInput, maxTime: TimeInput, options: PlanOptions = {}): Promise<LoadPlan> {
   const spec = tableSpec(table);
+  await requireSchema(engine);
   const { minUs, maxUs } = timeRangeArgMicros(minTime, maxTime);
   const caps = await engine.capabilities();
   const base = { table, minTime: microsToIso(minUs), maxTime: microsToIso(maxUs), tier: caps.tier };

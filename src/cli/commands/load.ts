@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
-import { migrate } from '../../schema/migrate.js';
+import { prepareSchema } from '../../schema/schema-state.js';
 import { TickvaultError, errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
@@ -72,7 +72,7 @@ export function registerLoad(program: Command): void {
       }
       const results: (LoadFileResult | { file: string; error: string; code?: string })[] = [];
       await withEngine(cmd, async (engine) => {
-        await migrate(engine);
+        await prepareSchema(engine);
         for (const file of paths) {
           // A missing or unreadable file is that file's failure: the other files still load.
           let progress: ReturnType<typeof progressReporter> | undefined;
