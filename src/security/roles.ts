@@ -40,6 +40,8 @@ export interface RoleResult {
   readonly created: readonly string[];
   /** Human-readable list of what was granted. */
   readonly grants: readonly string[];
+  /** Things the caller should fix, e.g. a LOGIN role created without a password. */
+  readonly warnings: readonly string[];
 }
 
 const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -95,6 +97,13 @@ export async function createRoles(engine: Engine, options: RoleOptions = {}): Pr
     };
     await password(reader, options.readerPassword);
     await password(loader, options.loaderPassword);
+    const warnings: string[] = [];
+    for (const [role, pw, env] of [[reader, options.readerPassword, 'READER'], [loader, options.loaderPassword, 'LOADER']] as const) {
+      if (login && created.includes(role) && pw === undefined) {
+        warnings.push(`role ${role} was created with LOGIN but without a password: it cannot log in where the server asks for one `
+          + `(set TICKVAULT_${env}_PASSWORD and run \`tickvault roles\` again, or use --no-login and GRANT it to your users)`);
+      }
+    }
 
     const list = (names: readonly string[]) => names.filter((n) => existing.has(n)).map(ident).join(', ');
     const r = ident(reader);
@@ -121,7 +130,7 @@ export async function createRoles(engine: Engine, options: RoleOptions = {}): Pr
       await tx.query(`REVOKE ALL ON SEQUENCE ${seqList} FROM ${r}, ${l}`);
       await run(`GRANT USAGE, SELECT ON SEQUENCE ${seqList} TO ${l}`, `USAGE, SELECT on sequences ${seqs.map((s) => s.seq).join(', ')} to ${loader}`);
     }
-    return { readerRole: reader, loaderRole: loader, created, grants };
+    return { readerRole: reader, loaderRole: loader, created, grants, warnings };
   });
 }
 

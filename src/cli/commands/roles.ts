@@ -49,4 +49,5 @@ function printRoles(r: RoleResult): void {
   for (const role of r.created) process.stdout.write(`created role ${role}\n`);
   for (const g of r.grants) process.stdout.write(`granted ${g}\n`);
   process.stdout.write(`roles ready: reader ${r.readerRole}, loader ${r.loaderRole}\n`);
+  for (const w of r.warnings) process.stderr.write(`tickvault: warning: ${w}\n`);
 }
