@@ -23,6 +23,11 @@ export interface PoolSettings {
   readonly echo: boolean;
   /** Seconds an overflow connection may stay idle before it is closed. */
   readonly idleTimeoutSeconds: number;
+  /**
+   * Seconds a load keeps retrying a lost server (connection refused, reset, restart) before it
+   * gives up; 0 = fail at the first transient error.
+   */
+  readonly retryWindow: number;
 }
 
 export const DEFAULT_POOL: PoolSettings = {
@@ -33,6 +38,7 @@ export const DEFAULT_POOL: PoolSettings = {
   poolPrePing: true,
   echo: false,
   idleTimeoutSeconds: 10,
+  retryWindow: 60,
 };
 
 export type DatabaseTarget =
@@ -92,11 +98,16 @@ export function resolvePool(overrides: Partial<PoolSettings> = {}): PoolSettings
   positiveInt('poolSize', 1);
   positiveInt('maxOverflow', 0);
   positiveInt('idleTimeoutSeconds', 0);
-  for (const key of ['poolTimeout', 'poolRecycle'] as const) {
+  for (const key of ['poolTimeout', 'poolRecycle', 'retryWindow'] as const) {
     const v = merged[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(`pool setting "${key}" must be a number of seconds >= 0 (got ${String(v)})`);
     }
+  }
+  // node-postgres reads a connection timeout of 0 as "wait forever": a full pool would hang a
+  // load without a word. Waiting long must be asked for with a number.
+  if (merged.poolTimeout === 0) {
+    throw new ConfigError('pool setting "poolTimeout" must be > 0 seconds (0 would wait forever for a free connection); to wait long, give a large number such as 3600');
   }
   for (const key of ['poolPrePing', 'echo'] as const) {
     if (typeof merged[key] !== 'boolean') throw new ConfigError(`pool setting "${key}" must be true or false`);

@@ -5,12 +5,12 @@
  *   1. code     — `new ServerEngine({ pool: {...} })` / `openEngine({ pool })`
  *   2. env      — TICKVAULT_POOL_SIZE, TICKVAULT_MAX_OVERFLOW, TICKVAULT_POOL_TIMEOUT,
  *                 TICKVAULT_POOL_RECYCLE, TICKVAULT_POOL_PRE_PING, TICKVAULT_ECHO,
- *                 TICKVAULT_IDLE_TIMEOUT, TICKVAULT_SSL_CA_FILE
+ *                 TICKVAULT_IDLE_TIMEOUT, TICKVAULT_RETRY_WINDOW, TICKVAULT_SSL_CA_FILE
  *   3. file     — `tickvault.config.json` in the working directory, or the file named by
  *                 TICKVAULT_CONFIG (which must then exist):
  *                   { "pool": { "poolSize": 5, "maxOverflow": 10, "poolTimeout": 30,
  *                               "poolRecycle": 3600, "poolPrePing": true, "echo": false,
- *                               "idleTimeoutSeconds": 10 },
+ *                               "idleTimeoutSeconds": 10, "retryWindow": 60 },
  *                     "ssl": { "caFile": "/etc/ssl/db-ca.pem" } }
  *                 Other top-level sections are left to their owners; unknown keys inside
  *                 "pool" and "ssl" are rejected.
@@ -30,7 +30,7 @@ import { DEFAULT_POOL, resolvePool, type PoolSettings } from './connection.js';
 export const CONFIG_FILE_NAME = 'tickvault.config.json';
 
 type PoolKey = keyof PoolSettings;
-const POOL_KEYS: readonly PoolKey[] = ['poolSize', 'maxOverflow', 'poolTimeout', 'poolRecycle', 'poolPrePing', 'echo', 'idleTimeoutSeconds'];
+const POOL_KEYS: readonly PoolKey[] = ['poolSize', 'maxOverflow', 'poolTimeout', 'poolRecycle', 'poolPrePing', 'echo', 'idleTimeoutSeconds', 'retryWindow'];
 
 export const POOL_ENV: Readonly<Record<PoolKey, string>> = {
   poolSize: 'TICKVAULT_POOL_SIZE',
@@ -40,9 +40,10 @@ export const POOL_ENV: Readonly<Record<PoolKey, string>> = {
   poolPrePing: 'TICKVAULT_POOL_PRE_PING',
   echo: 'TICKVAULT_ECHO',
   idleTimeoutSeconds: 'TICKVAULT_IDLE_TIMEOUT',
+  retryWindow: 'TICKVAULT_RETRY_WINDOW',
 };
 const KIND: Readonly<Record<PoolKey, 'int' | 'seconds' | 'bool'>> = {
-  poolSize: 'int', maxOverflow: 'int', idleTimeoutSeconds: 'int', poolTimeout: 'seconds', poolRecycle: 'seconds', poolPrePing: 'bool', echo: 'bool',
+  poolSize: 'int', maxOverflow: 'int', idleTimeoutSeconds: 'int', poolTimeout: 'seconds', poolRecycle: 'seconds', retryWindow: 'seconds', poolPrePing: 'bool', echo: 'bool',
 };
 const MIN_INT: Partial<Record<PoolKey, number>> = { poolSize: 1 };
 

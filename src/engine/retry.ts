@@ -49,6 +49,11 @@ export interface RetryOptions {
   readonly maxMs?: number;
   /** Which errors to retry (default isTransientError). */
   readonly isTransient?: (err: unknown) => boolean;
+  /**
+   * Give up once the next wait would end more than this many ms after the first try started
+   * (attempts then defaults to unlimited). 0 = no retry.
+   */
+  readonly windowMs?: number;
   /** Called before each wait (for logging/metrics). */
   readonly onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   /** Random source in [0, 1) (tests make it deterministic). */
@@ -67,11 +72,13 @@ export function backoffMs(retry: number, baseMs: number, maxMs: number, random: 
 
 /**
  * Runs `fn(attempt)` (attempt 0 first) and retries it after a jittered exponential backoff while
- * it fails with a transient error, at most `attempts` times in all. The last error is rethrown
- * unchanged when the attempts run out or the error is not transient.
+ * it fails with a transient error, at most `attempts` times in all and within `windowMs`. The last
+ * error is rethrown unchanged when the attempts or the window run out or the error is not transient.
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 5;
+  const windowMs = options.windowMs;
+  const attempts = options.attempts ?? (windowMs === undefined ? 5 : Number.MAX_SAFE_INTEGER);
+  const started = Date.now();
   const baseMs = options.baseMs ?? 100;
   const maxMs = options.maxMs ?? 5000;
   const transient = options.isTransient ?? isTransientError;
@@ -82,6 +89,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     } catch (err) {
       if (attempt + 1 >= attempts || !transient(err)) throw err;
       const delay = backoffMs(attempt + 1, baseMs, maxMs, options.random);
+      if (windowMs !== undefined && Date.now() - started + delay > windowMs) throw err;
       options.onRetry?.(err, attempt + 1, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
@@ -89,8 +97,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
 }
 
 /**
- * What the loader uses per batch: up to 10 tries, 200 ms doubling to 5 s — about 13–26 s of
- * waiting in all, enough to ride out a server restart or a failover without hanging for minutes
- * when the server is really gone.
+ * What the loader uses per batch: 200 ms doubling to 5 s, for as long as the engine's retry
+ * window (pool setting retryWindow, default 60 s) — enough to ride out a server restart or a
+ * failover, without hanging for minutes when the server is really gone.
  */
-export const LOAD_BATCH_RETRY: RetryOptions = { attempts: 10, baseMs: 200, maxMs: 5000 };
+export function loadBatchRetry(windowMs: number): RetryOptions {
+  return { baseMs: 200, maxMs: 5000, windowMs };
+}

@@ -54,12 +54,14 @@ export class ServerEngine implements Engine {
   private readonly log: (line: string) => void;
   private caps: Promise<Capabilities> | undefined;
   private recycled = 0;
+  readonly retryWindowMs: number;
 
   constructor(options: ServerEngineOptions) {
     this.#scrubber = SecretScrubber.forUrl(options.url);
     this.location = this.#scrubber.scrub(options.url);
     this.engineSettings = options.settings ?? resolveEngineSettings({ code: options.pool, env: {}, useFile: false });
     this.settings = this.engineSettings.pool;
+    this.retryWindowMs = Math.round(this.settings.retryWindow * 1000);
     const sink = options.log;
     this.log = sink ? (line) => sink(this.#scrubber.scrub(line)) : () => undefined;
     this.#pool = new pg.Pool({
@@ -137,6 +139,7 @@ export class ServerEngine implements Engine {
       idle,
       waiting: this.#pool.waitingCount,
       overflow: Math.max(0, total - this.settings.poolSize),
+      max: this.settings.poolSize + this.settings.maxOverflow,
       recycled: this.recycled,
     };
   }

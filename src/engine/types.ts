@@ -58,6 +58,8 @@ export interface PoolStatus {
   readonly waiting: number;
   readonly overflow: number;
   readonly recycled: number;
+  /** The most connections this engine may open (poolSize + maxOverflow; 1 embedded). */
+  readonly max: number;
 }
 
 export interface Engine extends Queryable {
@@ -72,5 +74,7 @@ export interface Engine extends Queryable {
   /** BEGIN … COMMIT around `fn`; ROLLBACK when it throws (the error is rethrown). */
   transaction<T>(fn: (tx: Connection) => Promise<T>): Promise<T>;
   poolStatus(): PoolStatus;
+  /** How long (ms) a load keeps retrying a lost server before it gives up (pool setting retryWindow). */
+  readonly retryWindowMs: number;
   close(): Promise<void>;
 }

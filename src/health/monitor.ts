@@ -8,6 +8,8 @@
  * older than a configured staleness limit. Softer findings (a non-policy job failed, callers
  * waiting for a connection, an outdated schema) are warnings.
  */
+import { staleRunningLoads } from '../load/ledger.js';
+import { STALE_AFTER_MS } from '../load/load-claim.js';
 import type { Capabilities, Engine, EngineKind, PoolStatus } from '../engine/types.js';
 import { errorMessage } from '../errors.js';
 import { LOADS_TABLE } from '../schema/bookkeeping.js';
@@ -189,9 +191,25 @@ export class HealthMonitor {
       for (const l of lastLoads) {
         if (l.status === 'failed') reasons.push(`the last load into ${l.table} (load ${l.loadId}, ${l.source}) failed: ${l.error ?? 'unknown error'}; re-run it to resume`);
       }
+      try {
+        for (const s of await staleRunningLoads(engine, STALE_AFTER_MS)) {
+          const owner = s.owner?.pid !== undefined ? ` (owner pid ${s.owner.pid} on ${s.owner.host ?? 'an unknown host'})` : '';
+          warnings.push(`load ${s.loadId} into ${s.table} (${s.source}) is marked running but has had no heartbeat for ${formatAge(s.heartbeatAgeSeconds)}${owner}: `
+            + 'its process is gone or lost the database; re-run the same load to resume it');
+        }
+      } catch (err) {
+        warnings.push(`cannot read running loads: ${errorMessage(err)}`);
+      }
     }
 
     const pool = engine.poolStatus();
+    if (engine.kind === 'server') {
+      const room = await this.connectionRoom().catch(() => undefined);
+      if (room !== undefined && pool.max > room) {
+        warnings.push(`the pool may open ${pool.max} connections (poolSize + maxOverflow) but the server allows ${room} for non-superusers `
+          + '(max_connections - superuser_reserved_connections): under load connections will be refused; lower TICKVAULT_POOL_SIZE/TICKVAULT_MAX_OVERFLOW or raise max_connections');
+      }
+    }
     if (pool.waiting > 0) warnings.push(`${pool.waiting} caller(s) waiting for a database connection (pool of ${pool.size})`);
 
     return {
@@ -283,6 +301,13 @@ export class HealthMonitor {
       lastRunStatus: r.last_run_status, lastRunStartedAt: iso(r.last_run_started_at), lastSuccessfulFinish: iso(r.last_successful_finish),
       totalRuns: Number(r.total_runs ?? 0), totalFailures: Number(r.total_failures ?? 0),
     }));
+  }
+
+  /** Connections the server accepts from ordinary roles, shared by every client. */
+  private async connectionRoom(): Promise<number> {
+    const { rows } = await this.engine.query<{ room: number }>(
+      `SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int) AS room`);
+    return Number(rows[0]!.room);
   }
 
   private async lastLoads(): Promise<LoadHealth[]> {

@@ -118,6 +118,15 @@ export async function recordBatches(conn: Connection, loadId: string, outcomes: 
       outcomes.map((o) => iso(o.batch.minTime)), outcomes.map((o) => iso(o.batch.maxTime)), outcomes.map((o) => JSON.stringify([...o.batch.instrumentIds]))]);
 }
 
+/** The totals of a load's committed batches so far. */
+export async function batchTotals(db: Queryable, loadId: string): Promise<{ recordsIn: number; recordsInserted: number; recordsRejected: number }> {
+  const { rows } = await db.query<{ i: string; n: string; r: string }>(
+    `SELECT COALESCE(sum(records_in), 0)::text AS i, COALESCE(sum(records_inserted), 0)::text AS n, COALESCE(sum(records_rejected), 0)::text AS r
+       FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [loadId]);
+  const row = rows[0]!;
+  return { recordsIn: Number(row.i), recordsInserted: Number(row.n), recordsRejected: Number(row.r) };
+}
+
 /** Marks a load completed with totals summed from its committed batches. */
 export async function completeLoad(db: Queryable, loadId: string, durationMs: number): Promise<LoadRecord> {
   await db.query(
@@ -133,11 +142,39 @@ export async function completeLoad(db: Queryable, loadId: string, durationMs: nu
   return (await getLoad(db, loadId))!;
 }
 
+/** Marks a load failed with its error and the last batch that committed (a resume continues after it). */
 export async function failLoad(db: Queryable, loadId: string, message: string): Promise<void> {
-  await db.query(`UPDATE ${LOADS_TABLE} SET status = 'failed', error = $2, updated_at = NOW() WHERE load_id = $1::bigint`, [loadId, message]);
+  await db.query(
+    `UPDATE ${LOADS_TABLE} SET status = 'failed', error = $2, updated_at = NOW(),
+        details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('lastCommittedBatch',
+          (SELECT max(batch_no) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint))
+      WHERE load_id = $1::bigint`,
+    [loadId, message]);
 }
 
 export async function supersede(conn: Connection, loadId: string): Promise<void> {
   await conn.query(`UPDATE ${LOADS_TABLE} SET status = 'superseded', updated_at = NOW() WHERE load_id = $1::bigint`, [loadId]);
 }
 
+
+export interface StaleLoad {
+  readonly loadId: string;
+  readonly table: string;
+  readonly source: string;
+  readonly heartbeatAgeSeconds: number;
+  readonly owner: { readonly pid?: number; readonly host?: string } | null;
+}
+
+/**
+ * Loads still marked running whose heartbeat (updated_at, refreshed every few seconds by a live
+ * owner) is older than `staleAfterMs`: their process died or lost the database for good.
+ */
+export async function staleRunningLoads(db: Queryable, staleAfterMs: number): Promise<StaleLoad[]> {
+  const { rows } = await db.query<{ load_id: string; target_table: string; source: string; age: string; owner: StaleLoad['owner'] }>(
+    `SELECT load_id::text AS load_id, target_table, source, extract(epoch FROM NOW() - updated_at)::text AS age, details -> 'owner' AS owner
+       FROM ${LOADS_TABLE}
+      WHERE status = 'running' AND updated_at < NOW() - make_interval(secs => $1)
+      ORDER BY load_id`,
+    [staleAfterMs / 1000]);
+  return rows.map((r) => ({ loadId: r.load_id, table: r.target_table, source: r.source, heartbeatAgeSeconds: Math.round(Number(r.age)), owner: r.owner }));
+}

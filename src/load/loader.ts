@@ -8,7 +8,7 @@ import { CopyError } from '../copy/errors.js';
 import { openEngine } from '../engine/open.js';
 import type { Capabilities, Connection, Engine } from '../engine/types.js';
 import type { ConnectionOptions } from '../config/connection.js';
-import { LoadError, TickvaultError, errorMessage } from '../errors.js';
+import { ConnectionError, LoadError, TickvaultError, errorMessage } from '../errors.js';
 import { loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { ident } from '../sql/ident.js';
 import { LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
@@ -23,7 +23,7 @@ import { RowsNeedIsolation, writeBatch, type WriteOutcome } from './write/write-
 import { encodeAhead } from './write/encoded-batch.js';
 import { ProducerPacer } from './pacer.js';
 import { CombinedBatch, GROUP_MAX_ROWS, GroupNeedsSplit } from './write/combined-batch.js';
-import { LOAD_BATCH_RETRY, withRetry } from '../engine/retry.js';
+import { isTransientError, loadBatchRetry, withRetry } from '../engine/retry.js';
 import { compressEligibleChunks } from '../timescale/chunks.js';
 import { WriteSession, type WriteSummary } from './write/session.js';
 import type { LoadStrategy } from '../timescale/plan.js';
@@ -93,6 +93,11 @@ export interface BulkLoadResult {
   readonly recordsPerSecond: number;
   /** Batches skipped because an earlier, interrupted run of this load had committed them. */
   readonly batchesResumed: number;
+  /**
+   * What this call did, apart from earlier interrupted runs of the same load (totalRecords,
+   * recordsInserted and recordsRejected are the load's totals). recordsPerSecond is this run's rate.
+   */
+  readonly thisRun?: { readonly records: number; readonly recordsInserted: number; readonly recordsRejected: number };
   readonly replacedLoadId: string | null;
   readonly topRejectReasons: readonly RejectReason[];
   /** Compression strategy used ('direct' or 'decompress-recompress'); absent for 'already-loaded'. */
@@ -202,6 +207,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const batchSize = resumable?.batchSize ?? this.batchSize;
     const loadId = claim.loadId;
     const committed = resumable ? await ledger.committedBatches(engine, loadId) : new Set<number>();
+    const before = resumable ? await ledger.batchTotals(engine, loadId) : { recordsIn: 0, recordsInserted: 0, recordsRejected: 0 };
 
     const reasons = new Map<string, number>();
     let completed = 0;
@@ -279,7 +285,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
                   if (!(err instanceof RowsNeedIsolation || err instanceof GroupNeedsSplit)) throw err;
                   for (const m of pending) await engine.transaction((tx) => handle(pacer.pacedConnection(tx), m, [m]));
                 }
-              }, LOAD_BATCH_RETRY);
+              }, loadBatchRetry(engine.retryWindowMs));
             });
           } finally {
             ticket.release();
@@ -299,15 +305,22 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
       const seconds = (performance.now() - started) / 1000;
+      const thisRun = {
+        records: done.recordsIn - before.recordsIn, recordsInserted: done.recordsInserted - before.recordsInserted, recordsRejected: done.recordsRejected - before.recordsRejected,
+      };
       return {
         loadId, status: 'completed', totalRecords: done.recordsIn, recordsInserted: done.recordsInserted, recordsRejected: done.recordsRejected,
-        processingTimeSeconds: seconds, recordsPerSecond: seconds > 0 ? completed / seconds : 0,
-        batchesResumed: committed.size, replacedLoadId: previous?.loadId ?? null,
+        processingTimeSeconds: seconds, recordsPerSecond: seconds > 0 ? thisRun.records / seconds : 0,
+        batchesResumed: committed.size, thisRun, replacedLoadId: previous?.loadId ?? null,
         topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
         strategy: backfill.strategy, recordsUpdated: backfill.updated, duplicates: backfill.duplicates, backfill,
       };
     } catch (err) {
-      await ledger.failLoad(engine, loadId, errorMessage(err)).catch(() => undefined);
+      // The failure may be the server itself: the ledger gets the same window to learn the outcome.
+      // If it stays unreachable the row stays 'running' and its heartbeat stops: status shows it
+      // stale, and the next run takes it over (load-claim.ts).
+      const recorded = await withRetry(() => ledger.failLoad(engine, loadId, errorMessage(err)), loadBatchRetry(engine.retryWindowMs))
+        .then(() => true, () => false);
       await session?.abort();
       // A failed bulk load must not leave the table without the contract's indexes (best effort:
       // if the database is unreachable, the next load's ensureIndexes repairs it).
@@ -316,9 +329,14 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
           .then(() => ledger.mergeDetails(engine, loadId, { indexesDropped: false }))
           .catch(() => undefined);
       }
-      // Our own errors say what to do; an encoder's (CopyError) gets the load's context and the way out.
-      if (err instanceof TickvaultError && !(err instanceof CopyError)) throw err;
-      throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}. Committed batches are kept; re-run the same load to resume.`, { cause: err });
+      // Our own errors say what to do; an encoder's (CopyError) or a lost server's (ConnectionError)
+      // gets the load's context and the way out.
+      if (err instanceof TickvaultError && !(err instanceof CopyError) && !(err instanceof ConnectionError)) throw err;
+      const outage = isTransientError(err)
+        ? ` (the database stayed unreachable through the ${Math.round(engine.retryWindowMs / 1000)} s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW)`
+        : '';
+      const ledgerNote = recorded ? '' : `; the ledger could not be updated, so load ${loadId} shows as running until a re-run takes it over`;
+      throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}${outage}. Committed batches are kept; re-run the same load to resume${ledgerNote}.`, { cause: err });
     }
   }
 

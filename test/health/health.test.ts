@@ -99,7 +99,7 @@ describe('health (private cluster)', () => {
   it('the metrics renderer escapes label values and the parser rejects malformed text', () => {
     const text = renderMetrics({
       healthy: false, reasons: [], warnings: [], checkedAt: '', checkMs: 0, engine: 'server', location: '', connectivity: { ok: false, latencyMs: null },
-      pool: { size: 0, inUse: 0, idle: 0, waiting: 0, overflow: 0, recycled: 0 }, postgresVersion: null, timescaledb: null, tier: null,
+      pool: { size: 0, inUse: 0, idle: 0, waiting: 0, overflow: 0, recycled: 0, max: 0 }, postgresVersion: null, timescaledb: null, tier: null,
       schemaVersion: null, latestSchemaVersion: 1, tables: [{ table: 'we"ird\\na\nme', reachable: false, newest: null, freshnessSeconds: null, chunks: null, compression: null }], jobs: [], lastLoads: [],
     }, undefined);
     const exp = parsePrometheus(text);
@@ -145,6 +145,18 @@ describe('health (private cluster)', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     expect(err).toBe('');
+  });
+
+  it('a pool larger than the server allows is reported (issue 14.5)', async () => {
+    const big = new ServerEngine({ url, pool: { poolSize: 300, maxOverflow: 5 }, log: () => undefined });
+    try {
+      const r = await new HealthMonitor(big).check();
+      expect(r.warnings.join('\n')).toMatch(/the pool may open 305 connections \(poolSize \+ maxOverflow\) but the server allows \d+ for non-superusers/);
+    } finally {
+      await big.close();
+    }
+    const r = await new HealthMonitor(engine).check();
+    expect(r.warnings.join('\n')).not.toMatch(/the pool may open/);
   });
 
   it('a dropped table makes the database unhealthy with the reason', async () => {

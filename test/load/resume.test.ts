@@ -92,6 +92,9 @@ describe('kill -9 mid-load, then re-run (server)', () => {
     const progress: number[] = [];
     const res = await loader.bulkLoad(syntheticTradeChunks({ rows: ROWS }, 1000), { source: { source, contentHash: hash }, onProgress: (c) => progress.push(c) });
     expect(res).toMatchObject({ status: 'completed', loadId: killed!.load_id, totalRecords: ROWS, recordsInserted: ROWS, recordsRejected: 0, batchesResumed: committedBatches });
+    // This run's counts and rate exclude what the killed run had committed (issue 14.4).
+    expect(res.thisRun).toEqual({ records: ROWS - partial, recordsInserted: ROWS - partial, recordsRejected: 0 });
+    expect(res.recordsPerSecond).toBeCloseTo((ROWS - partial) / res.processingTimeSeconds, 0);
     expect(progress.at(-1)).toBe(ROWS);
     expect(await count(te.engine, 'trades_data')).toBe(ROWS);
     const { rows } = await te.engine.query<{ n: string; d: string; lo: string; hi: string }>(
@@ -129,9 +132,14 @@ describe.each(ENGINE_KINDS)('resume, re-run and replace (%s)', (kind) => {
     const [failed] = await ledgerRows(te.engine, 'trades_data');
     expect(failed).toMatchObject({ status: 'failed', batches: '2' });
     expect(await count(te.engine, 'trades_data')).toBe(2_000);
+    // The ledger says why and how far it got (issue 14.4).
+    const { rows: why } = await te.engine.query<{ error: string; last: number }>(
+      `SELECT error, (details ->> 'lastCommittedBatch')::int AS last FROM tickvault_loads WHERE load_id = $1::bigint`, [failed!.load_id]);
+    expect(why[0]).toEqual({ error: expect.stringMatching(/feed dropped/), last: 1 });
 
     const res = await loader.bulkLoad(syntheticTrades({ rows: ROWS }), { source: identity });
     expect(res).toMatchObject({ status: 'completed', loadId: failed!.load_id, batchesResumed: 2, totalRecords: ROWS, recordsInserted: ROWS });
+    expect(res.thisRun).toEqual({ records: 3_000, recordsInserted: 3_000, recordsRejected: 0 });
     expect(await count(te.engine, 'trades_data')).toBe(ROWS);
     expect(await count(te.engine, 'trades_data', 'TRUE', [])).toBe(Number((await te.engine.query<{ d: string }>('SELECT count(DISTINCT trade_id)::text AS d FROM trades_data')).rows[0]!.d));
   });

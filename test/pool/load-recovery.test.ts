@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerEngine } from '../../src/engine/server.js';
+import { HealthMonitor } from '../../src/health/monitor.js';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { createTestDatabase, startServerCluster, type ServerCluster } from '../support/server-cluster.js';
@@ -130,4 +131,47 @@ describe('bulk load recovery (private cluster)', () => {
     expect(result.recordsInserted).toBe(N);
     expect(await counts(new Date(start), new Date(start + N * 10))).toEqual({ rows: N, distinct: N });
   });
+
+  it('an outage longer than the retry window fails naming the window; health flags the stale load; a re-run resumes it exactly', async () => {
+    const N = 40_000;
+    const start = Date.UTC(2026, 3, 6);
+    const identity = { source: 'recovery-outage', contentHash: 'recovery-outage-v1' };
+    const short = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 1, poolTimeout: 5, retryWindow: 1 }, log: () => undefined });
+    let stopped: Promise<void> | undefined;
+    let stoppedAt = 0;
+    try {
+      const err = await new TradesLoader({ engine: short, batchSize: 2_000 }).bulkLoad(trades(N, start), {
+        source: identity,
+        onProgress: (done) => {
+          if (!stopped && done >= 10_000) stopped = cluster.stopServer().then(() => { stoppedAt = Date.now(); });
+        },
+      }).then(() => undefined, (e: unknown) => e as Error);
+      await stopped;
+      expect(err?.message).toMatch(/load \d+ into trades_data failed: .*stayed unreachable through the 1 s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW/);
+      expect(err?.message).toMatch(/the ledger could not be updated, so load \d+ shows as running until a re-run takes it over/);
+      // Two windows at most (the batches', then the ledger's), plus the pool's connect attempts.
+      expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    } finally {
+      await short.close().catch(() => undefined);
+      await cluster.startServer();
+    }
+
+    // Pretend the heartbeat stopped long ago (the owner is gone): health names the stale load.
+    await admin(url, (c) => c.query(`UPDATE tickvault_loads SET updated_at = NOW() - interval '10 minutes' WHERE source = $1`, [identity.source]));
+    const fresh = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 2 }, log: () => undefined });
+    try {
+      const report = await new HealthMonitor(fresh).check();
+      expect(report.warnings.join('\n')).toMatch(/load \d+ into trades_data \(recovery-outage\) is marked running but has had no heartbeat for 10 min \(owner pid \d+ on .+\): .*re-run the same load/);
+      const res = await new TradesLoader({ engine: fresh, batchSize: 2_000 }).bulkLoad(trades(N, start), { source: identity });
+      expect(res.status).toBe('completed');
+      expect(res.batchesResumed).toBeGreaterThan(0);
+      expect(res.thisRun!.records).toBe(N - res.batchesResumed * 2_000);
+      expect(res.recordsInserted).toBe(N);
+      const { rows } = await fresh.query<{ n: string; d: string }>(
+        'SELECT count(*)::text AS n, count(DISTINCT trade_id)::text AS d FROM trades_data WHERE "timestamp" >= $1 AND "timestamp" < $2', [new Date(start), new Date(start + N * 10)]);
+      expect(rows[0]).toEqual({ n: String(N), d: String(N) });
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
 });

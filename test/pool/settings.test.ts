@@ -131,6 +131,26 @@ describe('withRetry', () => {
     expect(m).toBe(1);
   });
 
+  it('a retry window bounds the retries in time, whatever the attempt count', async () => {
+    let n = 0;
+    const started = Date.now();
+    await expect(withRetry(async () => { n += 1; throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }); }, { baseMs: 20, maxMs: 40, windowMs: 300 })).rejects.toThrow('refused');
+    expect(Date.now() - started).toBeLessThanOrEqual(300 + 100);
+    expect(n).toBeGreaterThan(3);
+    let once = 0;
+    await expect(withRetry(async () => { once += 1; throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }); }, { baseMs: 20, windowMs: 0 })).rejects.toThrow('refused');
+    expect(once).toBe(1);
+  });
+
+  it('retryWindow comes from code, TICKVAULT_RETRY_WINDOW or the file (default 60 s); poolTimeout 0 is refused (node-postgres would wait forever)', () => {
+    expect(resolveEngineSettings({ env: {}, useFile: false }).pool.retryWindow).toBe(60);
+    expect(resolveEngineSettings({ env: { TICKVAULT_RETRY_WINDOW: '5' }, useFile: false }).pool).toMatchObject({ retryWindow: 5 });
+    expect(resolveEngineSettings({ cwd: writeConfig('retry', { pool: { retryWindow: 7 } }), env: {} }).pool.retryWindow).toBe(7);
+    expect(() => resolveEngineSettings({ env: { TICKVAULT_RETRY_WINDOW: 'soon' }, useFile: false })).toThrow(/TICKVAULT_RETRY_WINDOW must be a number of seconds/);
+    expect(() => resolveEngineSettings({ env: { TICKVAULT_POOL_TIMEOUT: '0' }, useFile: false })).toThrow(/poolTimeout.*must be > 0.*wait forever/);
+    expect(() => resolveEngineSettings({ code: { poolTimeout: 0 }, env: {}, useFile: false })).toThrow(ConfigError);
+  });
+
   it('backoff doubles, is capped and jittered within [step/2, step]', () => {
     expect(backoffMs(1, 100, 1000, () => 0)).toBe(50);
     expect(backoffMs(1, 100, 1000, () => 0.999)).toBe(100);

@@ -101,10 +101,17 @@ export function registerLoad(program: Command): void {
 function summary(r: LoadFileResult): string {
   if (r.status === 'already-loaded') return `${r.file}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
   const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-  return `${r.file} → ${r.table}: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected${reasons ? ` (${reasons})` : ''}`
+  return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
+}
+
+/** A resumed load reports what this run did, then the load's totals (its rate is this run's). */
+function counts(r: LoadFileResult): string {
+  const run = r.thisRun;
+  if (!r.batchesResumed || run === undefined) return `${r.recordsInserted} inserted, ${r.recordsRejected} rejected`;
+  return `${run.recordsInserted} inserted, ${run.recordsRejected} rejected this run (load total: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected)`;
 }
