@@ -58,10 +58,20 @@ export interface ConnectionOptions {
 export const DEFAULT_DATA_DIR = path.join('.tickvault', 'data');
 
 export function resolveTarget(options: ConnectionOptions = {}, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
-  const url = options.databaseUrl ?? nonEmpty(env.TICKVAULT_DATABASE_URL) ?? nonEmpty(env.DATABASE_URL);
-  if (url !== undefined) return targetFromUrl(url);
-  const dir = options.dataDir ?? nonEmpty(env.TICKVAULT_DATA_DIR) ?? DEFAULT_DATA_DIR;
-  return { kind: 'embedded', dataDir: dir };
+  return resolveTargetWithOrigin(options, env).target;
+}
+
+/** Where the target setting came from: the option in code / on the command line, a variable, or the default. */
+export type TargetOrigin = 'option' | 'TICKVAULT_DATABASE_URL' | 'DATABASE_URL' | 'TICKVAULT_DATA_DIR' | 'default';
+
+export function resolveTargetWithOrigin(options: ConnectionOptions = {}, env: NodeJS.ProcessEnv = process.env): { target: DatabaseTarget; origin: TargetOrigin } {
+  const urls: [string | undefined, TargetOrigin][] = [
+    [options.databaseUrl, 'option'], [nonEmpty(env.TICKVAULT_DATABASE_URL), 'TICKVAULT_DATABASE_URL'], [nonEmpty(env.DATABASE_URL), 'DATABASE_URL'],
+  ];
+  for (const [url, origin] of urls) if (url !== undefined) return { target: targetFromUrl(url), origin };
+  const dirs: [string | undefined, TargetOrigin][] = [[options.dataDir, 'option'], [nonEmpty(env.TICKVAULT_DATA_DIR), 'TICKVAULT_DATA_DIR']];
+  for (const [dir, origin] of dirs) if (dir !== undefined) return { target: { kind: 'embedded', dataDir: dir }, origin };
+  return { target: { kind: 'embedded', dataDir: DEFAULT_DATA_DIR }, origin: 'default' };
 }
 
 function targetFromUrl(url: string): DatabaseTarget {

@@ -62,6 +62,8 @@ export interface EngineSettings {
   readonly pool: PoolSettings;
   /** CA file path, if one was configured outside the URL. */
   readonly sslCaFile?: string;
+  /** The config file that was read, if any. */
+  readonly configFile?: string;
   /** Where each pool value came from ('code', 'env', 'file', 'default'), for diagnostics. */
   readonly origin: Readonly<Record<PoolKey, 'code' | 'env' | 'file' | 'default'>>;
 }
@@ -97,7 +99,7 @@ export function resolveEngineSettings(sources: SettingsSources = {}): EngineSett
   const fileCa = file?.ssl.caFile;
   if (fileCa !== undefined && typeof fileCa !== 'string') throw new ConfigError(`"ssl.caFile" in ${file!.path} must be a file path string`);
   const sslCaFile = envCa ? envCa : fileCa ? path.resolve(path.dirname(file!.path), fileCa) : undefined;
-  return { pool, sslCaFile, origin };
+  return { pool, sslCaFile, origin, ...(file ? { configFile: file.path } : {}) };
 }
 
 function parseEnv(key: PoolKey, raw: string): number | boolean {
