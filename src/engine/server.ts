@@ -21,7 +21,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ConnectionError, errorMessage } from '../errors.js';
 import type { PoolSettings } from '../config/connection.js';
-import { resolveEngineSettings, resolveTls, type EngineSettings } from '../config/settings.js';
+import { resolveEngineSettings, resolveTls, type EngineSettings, type TlsOptions } from '../config/settings.js';
 import { SecretScrubber } from './redact.js';
 import { detectCapabilities } from './capabilities.js';
 import { copyFromSql, writeCopyChunks } from './copy-in.js';
@@ -205,7 +205,19 @@ const TLS_PARAMS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl'
  * TLS parameters and the configured CA file. Other query parameters (application_name, options,
  * host= for a Unix socket, …) pass through as pg reads them.
  */
-export function clientConfigFromUrl(url: string, caFile?: string): pg.PoolConfig {
+/** The connection fields of a URL, as pg reads them (declared here so the published types need no @types/pg). */
+export interface ClientFields {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly database?: string;
+  /** A function, so the password is never an enumerable value. */
+  readonly password?: () => string;
+  readonly ssl: false | TlsOptions;
+  readonly [param: string]: unknown;
+}
+
+export function clientConfigFromUrl(url: string, caFile?: string): ClientFields {
   let u: URL;
   try {
     u = new URL(url);
@@ -224,7 +236,7 @@ export function clientConfigFromUrl(url: string, caFile?: string): pg.PoolConfig
   const db = u.pathname.slice(1);
   if (db) config.database = safeDecode(db);
   config.ssl = resolveTls(u.searchParams, caFile);
-  return config as pg.PoolConfig;
+  return config as ClientFields;
 }
 
 /** Percent-decoding that keeps text with a stray '%' as written instead of throwing. */
