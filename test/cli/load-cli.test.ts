@@ -6,7 +6,7 @@
  * escape codes, what `inspect` prints, and that `demo` runs.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -183,13 +183,22 @@ describe('tickvault demo', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^tickvault demo — embedded PGlite \+ TimescaleDB in /);
     expect(r.stdout).toMatch(/== load: 11 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table), IFEU trades, the generated file
-    expect(r.stdout).toMatch(/synthetic\.trades\.dbn\.zst +-> trades_data +200000 inserted +0 quarantined/);
-    expect(r.stdout).toMatch(/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined/);
-    expect(r.stdout).toContain('== hourly bars built from trades (ESZ6, first 5 hours)');
+    expect(r.stdout).toMatch(/synthetic\.trades\.dbn\.zst +-> trades_data +200000 inserted +0 quarantined +\d+ rows\/s/);
+    // Files of the same name from different datasets are told apart; a rate only where it means something.
+    expect(r.stdout).toMatch(/GLBX\.MDP3\/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined$/m);
+    expect(r.stdout).toContain('== hourly bars built from trades (ESZ6, first 5 hours): tickvault query bars --symbol ESZ6');
     expect(r.stdout).toContain('== volume by symbol');
-    expect(r.stdout).toMatch(/│.*ESZ6.*│/);
+    // The query command's table format, not console.table.
+    expect(r.stdout).toMatch(/^time +open +high +low +close +volume +trades\n-+ +-+/m);
+    expect(r.stdout).toMatch(/^ESZ6 +\d+ +\d+$/m);
+    expect(r.stdout).not.toMatch(/\(index\)|│/);
     // IFEU's four side-N trades are quarantined, and the demo shows them.
-    expect(r.stdout).toMatch(/test_data\.trades\.dbn\.zst +-> trades_data +0 inserted +4 quarantined/);
-    expect(r.stdout).toMatch(/│.*trades_side_check.*│ 4 │/);
+    expect(r.stdout).toMatch(/IFEU\.IMPACT\/test_data\.trades\.dbn\.zst +-> trades_data +0 inserted +4 quarantined$/m);
+    expect(r.stdout).toMatch(/^trades_data +trades_side_check +.* +4$/m);
+    // The database is kept, with the commands to explore it (and removed here).
+    const kept = /and remove it with: rm -rf (\S+)$/m.exec(r.stdout)?.[1];
+    expect(kept && existsSync(path.join(kept, 'data'))).toBe(true);
+    expect(r.stdout).toContain(`tickvault --data-dir ${path.join(kept!, 'data')} status`);
+    rmSync(kept!, { recursive: true, force: true });
   }, SLOW);
 });

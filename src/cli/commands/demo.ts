@@ -1,7 +1,8 @@
 /**
  * `tickvault demo`: the zero-setup tour. An embedded database in a fresh temporary directory;
  * init; the real Databento sample files when they are beside the checkout (../shared/fixtures);
- * a generated DBN trades file; then what landed and a few queries.
+ * a generated DBN trades file; then what landed and a few queries, printed as `tickvault query`
+ * prints them. The database is kept, with the commands to explore it.
  */
 import type { Command } from 'commander';
 import fs from 'node:fs';
@@ -13,7 +14,10 @@ import { collectStatus, formatStatus } from '../../health/status.js';
 import { loadDbnFile } from '../../ingest/load-dbn.js';
 import { writeDbn } from '../../dbn/writer.js';
 import type { DbnRecord } from '../../dbn/records.js';
+import { bars } from '../../query/index.js';
+import { microsToIso } from '../../values/time.js';
 import { expandFiles } from './load.js';
+import { RowWriter } from './query.js';
 
 const SYMBOLS = [
   { symbol: 'ESZ6', id: 101, px: 6_000_25n, tick: 25n, weight: 6 },
@@ -39,6 +43,13 @@ function* syntheticTrades(n: number, dayStartNs: bigint): Generator<DbnRecord> {
       price: px[k]! * 10_000_000n, size: 1 + Math.floor(rnd() ** 3 * 20), action: 'T', side: rnd() < 0.5 ? 'A' : 'B', flags: 0, depth: 0, sequence: i + 1,
     };
   }
+}
+
+/** Prints rows the way `tickvault query` prints a table. */
+function table(columns: readonly string[], rows: readonly Record<string, string | null>[]): void {
+  const w = new RowWriter('table', columns);
+  for (const r of rows) w.row(r);
+  w.end();
 }
 
 export function registerDemo(program: Command): void {
@@ -69,28 +80,38 @@ export function registerDemo(program: Command): void {
         });
         files.push(generated);
         say(`\n== load: ${files.length} DBN files`);
+        // Sample files of several datasets share names: the dataset folder tells them apart.
+        const label = (f: string) => (f === generated ? path.basename(f) : `${path.basename(path.dirname(f))}/${path.basename(f)}`);
+        const width = Math.max(...files.map((f) => label(f).length));
         for (const f of files) {
           const r = await loadDbnFile(engine, f);
-          say(`  ${path.basename(f).padEnd(36)} -> ${r.table.padEnd(22)} ${String(r.recordsInserted).padStart(8)} inserted ${String(r.recordsRejected).padStart(4)} quarantined  ${Math.round(r.recordsPerSecond)} rows/s`);
+          const rate = r.recordsInserted >= 10_000 ? `  ${Math.round(r.recordsPerSecond)} rows/s` : '';
+          say(`  ${label(f).padEnd(width)} -> ${r.table.padEnd(22)} ${String(r.recordsInserted).padStart(8)} inserted ${String(r.recordsRejected).padStart(4)} quarantined${rate}`);
         }
         say('\n== status');
         say(formatStatus(await collectStatus(engine)));
-        say('\n== hourly bars built from trades (ESZ6, first 5 hours)');
-        const bars = await engine.query<Record<string, unknown>>(
-          `SELECT time_bucket('1 hour', "timestamp") AS hour, first(price, "timestamp")::text AS open, max(price)::text AS high,
-                  min(price)::text AS low, last(price, "timestamp")::text AS close, sum(size)::text AS volume
-             FROM trades_data WHERE symbol = $1 GROUP BY hour ORDER BY hour LIMIT 5`, ['ESZ6']);
-        console.table(bars.rows.map((r) => ({ ...r, hour: (r.hour as Date).toISOString() })));
-        say('== volume by symbol');
-        const vol = await engine.query(`SELECT symbol, count(*)::int AS trades, sum(size)::text AS volume FROM trades_data GROUP BY symbol ORDER BY 2 DESC`);
-        console.table(vol.rows);
-        say('== quarantined rows (nothing is dropped silently)');
-        const q = await engine.query(`SELECT target_table, constraint_name, reason, count(*)::int AS n FROM tickvault_quarantine GROUP BY 1, 2, 3 ORDER BY 4 DESC`);
+        const first = microsToIso(day / 1000n);
+        const fifth = microsToIso(day / 1000n + 5n * 3_600_000_000n);
+        say(`\n== hourly bars built from trades (ESZ6, first 5 hours): tickvault query bars --symbol ESZ6 --start ${first} --end ${fifth} --interval '1 hour'`);
+        table(['time', 'open', 'high', 'low', 'close', 'volume', 'trades'],
+          (await bars(engine, 'ESZ6', first, fifth, '1 hour', { source: 'trades' })).map((b) => ({
+            time: microsToIso(b.timeUs), open: b.open, high: b.high, low: b.low, close: b.close, volume: String(b.volume), trades: b.tradeCount === null ? null : String(b.tradeCount),
+          })));
+        say('\n== volume by symbol');
+        const vol = await engine.query<{ symbol: string; trades: string; volume: string }>(
+          'SELECT symbol, count(*)::text AS trades, sum(size)::text AS volume FROM trades_data GROUP BY symbol ORDER BY count(*) DESC, symbol');
+        table(['symbol', 'trades', 'volume'], vol.rows);
+        say('\n== quarantined rows (nothing is dropped silently)');
+        const q = await engine.query<{ target_table: string; constraint_name: string | null; reason: string; n: string }>(
+          'SELECT target_table, constraint_name, reason, count(*)::text AS n FROM tickvault_quarantine GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1, 2');
         if (q.rows.length === 0) say('  (none)');
-        else console.table(q.rows);
+        else table(['target_table', 'constraint_name', 'reason', 'n'], q.rows);
       } finally {
         await engine.close();
-        fs.rmSync(dir, { recursive: true, force: true });
       }
+      say(`\n== the demo database is kept in ${dir}; explore it with`);
+      say(`  tickvault --data-dir ${path.join(dir, 'data')} status`);
+      say(`  tickvault --data-dir ${path.join(dir, 'data')} query bars --symbol NQZ6 --start 2026-11-02 --end 2026-11-03 --interval '4 hours'`);
+      say(`and remove it with: rm -rf ${dir}`);
     });
 }
