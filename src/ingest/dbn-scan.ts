@@ -21,11 +21,14 @@ export interface DbnScan {
   readonly maxUs: bigint | null;
   /** Records per UTC day (YYYY-MM-DD). */
   readonly perDay: Readonly<Record<string, number>>;
+  /** Records in the busiest clock hour: markets trade in sessions, not evenly over 24 hours. */
+  readonly peakHourRecords: number;
   readonly instrumentIds: readonly number[];
   readonly ms: number;
 }
 
 const DAY_US = 86_400_000_000n;
+const HOUR_US = 3_600_000_000n;
 
 export async function scanDbnFile(file: string, table?: TableName): Promise<DbnScan> {
   const t0 = performance.now();
@@ -37,13 +40,14 @@ export async function scanDbnFile(file: string, table?: TableName): Promise<DbnS
       // Definitions are not time-partitioned: count them only.
       let n = 0;
       for await (const b of decoder.batches()) n += b.count;
-      return { file, table: target, fileBytes: fs.statSync(file).size, records: n, minUs: null, maxUs: null, perDay: {}, instrumentIds: [], ms: performance.now() - t0 };
+      return { file, table: target, fileBytes: fs.statSync(file).size, records: n, minUs: null, maxUs: null, perDay: {}, peakHourRecords: 0, instrumentIds: [], ms: performance.now() - t0 };
     }
     const mapper = mapperFor(target);
     let records = 0;
     let min: bigint | null = null;
     let max: bigint | null = null;
     const days = new Map<bigint, number>();
+    const hours = new Map<bigint, number>();
     const ids = new Set<number>();
     for await (const batch of decoder.batches()) {
       const { rtypes, offsets, view, count, schema } = batch;
@@ -56,14 +60,18 @@ export async function scanDbnFile(file: string, table?: TableName): Promise<DbnS
         if (max === null || us > max) max = us;
         const d = us / DAY_US;
         days.set(d, (days.get(d) ?? 0) + 1);
+        const h = us / HOUR_US;
+        hours.set(h, (hours.get(h) ?? 0) + 1);
         ids.add(view.getUint32(o + 4, true));
       }
     }
+    let peakHourRecords = 0;
+    for (const n of hours.values()) if (n > peakHourRecords) peakHourRecords = n;
     const perDay: Record<string, number> = {};
     for (const [d, n] of [...days.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       perDay[new Date(Number(d * 86_400_000n)).toISOString().slice(0, 10)] = n;
     }
-    return { file, table: target, fileBytes: fs.statSync(file).size, records, minUs: min, maxUs: max, perDay, instrumentIds: [...ids].sort((a, b) => a - b), ms: performance.now() - t0 };
+    return { file, table: target, fileBytes: fs.statSync(file).size, records, minUs: min, maxUs: max, perDay, peakHourRecords, instrumentIds: [...ids].sort((a, b) => a - b), ms: performance.now() - t0 };
   } finally {
     await decoder.close();
   }

@@ -21,6 +21,9 @@ import { ident } from '../sql/ident.js';
 import { chunkIntervalUs, listChunks } from '../timescale/chunks.js';
 import { scanDbnFile, type DbnScan } from '../ingest/dbn-scan.js';
 
+/** The most memory PGlite's WebAssembly instance can grow to (32768 pages of 64 KiB). */
+export const EMBEDDED_MEMORY_LIMIT = 2 * 1024 ** 3;
+
 /** Fraction of memory one chunk of recent data should take. */
 export const CHUNK_MEMORY_FRACTION = 0.25;
 /** Beyond this many chunks, planning gets slow. */
@@ -47,6 +50,8 @@ export interface TableAdvice {
   readonly currentInterval: string | null;
   readonly chunks: number;
   readonly rowsPerDay: number;
+  /** Rows in the busiest hour measured (chunks shorter than a day are sized at that pace). */
+  readonly peakHourRows?: number;
   readonly bytesPerRow: number;
   readonly bytesPerRowMeasured: boolean;
   readonly bytesPerDay: number;
@@ -115,7 +120,13 @@ function intervalUs(text: string): bigint | null {
 async function memory(engine: Engine, override?: number): Promise<{ bytes: number; source: string }> {
   if (override) return { bytes: override, source: 'given' };
   const caps = await engine.capabilities();
-  if (!caps.sharedAccess) return { bytes: os.totalmem(), source: 'os.totalmem() (in-process engine)' };
+  if (!caps.sharedAccess) {
+    // The embedded engine's PostgreSQL lives in 32-bit WebAssembly memory (at most 2 GiB), whatever the host has.
+    const host = os.totalmem();
+    return host > EMBEDDED_MEMORY_LIMIT
+      ? { bytes: EMBEDDED_MEMORY_LIMIT, source: `the embedded engine's WebAssembly memory limit (host RAM ${formatBytes(host)})` }
+      : { bytes: host, source: 'os.totalmem() (in-process engine)' };
+  }
   const { rows } = await engine.query<{ b: string }>(`SELECT pg_size_bytes(current_setting('shared_buffers'))::text AS b`);
   return { bytes: Number(rows[0]!.b), source: `shared_buffers ${formatBytes(Number(rows[0]!.b))}` };
 }
@@ -129,22 +140,26 @@ async function retentionOf(db: Queryable, table: HypertableName): Promise<string
   return DEFAULT_POLICIES.retainFor[table] ?? null;
 }
 
-interface Measured { rowsPerDay: number; bytesPerRow: number | null; chunks: number; currentUs: bigint | null; largestRecent: number | null; exists: boolean }
+interface Measured { rowsPerDay: number; peakHourRows: number; bytesPerRow: number | null; chunks: number; currentUs: bigint | null; largestRecent: number | null; exists: boolean }
 
 async function measure(engine: Engine, table: TableName): Promise<Measured> {
   const spec = tableSpec(table);
   const time = ident(spec.hypertable!.timeColumn);
   const { rows: ex } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
-  if (!ex[0]!.ok) return { rowsPerDay: 0, bytesPerRow: null, chunks: 0, currentUs: null, largestRecent: null, exists: false };
+  if (!ex[0]!.ok) return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs: null, largestRecent: null, exists: false };
   const chunks = await listChunks(engine, table);
   const currentUs = await chunkIntervalUs(engine, table);
-  if (chunks.length === 0) return { rowsPerDay: 0, bytesPerRow: null, chunks: 0, currentUs, largestRecent: null, exists: true };
+  if (chunks.length === 0) return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs, largestRecent: null, exists: true };
   // Rows per day: the last 7 days that have data, before the newest row.
   const perDay = await engine.query<{ n: string; days: string }>(
     `SELECT count(*)::text AS n, count(DISTINCT date_trunc('day', ${time}))::text AS days FROM ${ident(table)}
       WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days'`);
   const days = Number(perDay.rows[0]!.days);
   const rowsPerDay = days > 0 ? Number(perDay.rows[0]!.n) / days : 0;
+  const peak = await engine.query<{ n: string | null }>(
+    `SELECT max(n)::text AS n FROM (SELECT count(*) AS n FROM ${ident(table)}
+      WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days' GROUP BY date_trunc('hour', ${time})) h`);
+  const peakHourRows = Number(peak.rows[0]?.n ?? 0);
   // Bytes per row and sizes from the most recent chunks (uncompressed size).
   const caps = await engine.capabilities();
   let bytes = 0;
@@ -167,20 +182,30 @@ async function measure(engine: Engine, table: TableName): Promise<Measured> {
   }
   // Tiny tables are dominated by fixed per-chunk/page overhead: not a per-row measurement.
   const bytesPerRow = rowsSeen >= 1000 ? bytes / rowsSeen : null;
-  return { rowsPerDay, bytesPerRow, chunks: chunks.length, currentUs, largestRecent: largest || null, exists: true };
+  return { rowsPerDay, peakHourRows, bytesPerRow, chunks: chunks.length, currentUs, largestRecent: largest || null, exists: true };
 }
 
 /** Upper bound whatever the memory: retention and compression work in whole chunks. */
 const MAX_INTERVAL_US = 30n * 86_400_000_000n;
 
-function recommend(bytesPerDay: number, targetBytes: number, retentionUs: bigint | null): { us: bigint; capped: boolean } {
-  const idealUs = bytesPerDay > 0 ? (targetBytes / bytesPerDay) * 86_400e6 : Number.POSITIVE_INFINITY;
+/**
+ * Bytes one chunk of `us` holds at the measured rates. Markets trade in sessions: a chunk shorter
+ * than a day fills at the busiest hour's pace (not 1/24 of the day's rows per hour), and holds at
+ * most a day's rows; a longer one holds whole days.
+ */
+function chunkBytesAt(us: bigint, rowsPerDay: number, peakHourRows: number, bytesPerRow: number): number {
+  const hours = Number(us) / 3_600e6;
+  const rows = hours >= 24 ? rowsPerDay * (hours / 24) : Math.min(rowsPerDay, Math.max(peakHourRows, rowsPerDay / 24) * hours);
+  return rows * bytesPerRow;
+}
+
+function recommend(bytesAt: (us: bigint) => number, targetBytes: number, retentionUs: bigint | null): { us: bigint; capped: boolean } {
   // Retention drops whole chunks: keep at least ~10 chunks in the retention period.
   const cap = retentionUs !== null && retentionUs / 10n < MAX_INTERVAL_US ? retentionUs / 10n : MAX_INTERVAL_US;
   let pick = LADDER[0]![0];
   let capped = false;
   for (const [us] of LADDER) {
-    if (Number(us) > idealUs) break;
+    if (bytesAt(us) > targetBytes) break;
     if (us > cap) { capped = true; break; }
     pick = us;
   }
@@ -200,7 +225,9 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
     const ht = table as HypertableName;
     const fileDays = scan ? Object.keys(scan.perDay).length : 0;
     const rowsPerDay = scan ? (fileDays > 0 ? Math.max(...Object.values(scan.perDay)) : 0) : m.rowsPerDay;
+    const peakHourRows = scan ? scan.peakHourRecords : m.peakHourRows;
     const bytesPerRow = m.bytesPerRow ?? ESTIMATED_BYTES_PER_ROW[ht];
+    const bytesAt = (us: bigint) => chunkBytesAt(us, rowsPerDay, peakHourRows, bytesPerRow);
     const bytesPerDay = rowsPerDay * bytesPerRow;
     const retention = await retentionOf(engine, ht);
     const warnings: string[] = [];
@@ -216,8 +243,8 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
       continue;
     }
     const retUs = retention ? intervalUs(retention) : null;
-    const { us: recUs, capped } = recommend(bytesPerDay, target, retUs);
-    const chunkBytes = bytesPerDay * (Number(recUs) / 86_400e6);
+    const { us: recUs, capped } = recommend(bytesAt, target, retUs);
+    const chunkBytes = bytesAt(recUs);
     const overRetention = retUs ? Math.ceil(Number(retUs) / Number(recUs)) : null;
     if (overRetention !== null && overRetention > MAX_CHUNKS) {
       warnings.push(`at ${intervalName(recUs)}, ${retention} of retention is ${overRetention} chunks (> ${MAX_CHUNKS}): planning over the whole history slows down; `
@@ -229,14 +256,16 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
       if (would > MAX_CHUNKS) warnings.push(`loading ${options.file} at the current interval (${current}) would bring ${table} to about ${would} chunks (> ${MAX_CHUNKS})`);
     }
     if (m.currentUs !== null && !scan) {
-      const currentChunk = bytesPerDay * (Number(m.currentUs) / 86_400e6);
+      const currentChunk = bytesAt(m.currentUs);
       if (currentChunk > target) warnings.push(`at the current interval (${current}) a chunk holds about ${formatBytes(currentChunk)}, more than 25% of memory`);
     }
     out.push({
       table, basis: scan ? 'file' : 'database', currentInterval: current, chunks: m.chunks, rowsPerDay: Math.round(rowsPerDay), bytesPerRow: Math.round(bytesPerRow),
       bytesPerRowMeasured: m.bytesPerRow !== null, bytesPerDay: Math.round(bytesPerDay), largestRecentChunkBytes: m.largestRecent,
       recommendedInterval: intervalName(recUs), recommendedChunkBytes: Math.round(chunkBytes), chunksOverRetention: overRetention, retention,
-      reason: `${Math.round(rowsPerDay).toLocaleString('en-US')} rows/day × ${Math.round(bytesPerRow)} B/row${m.bytesPerRow === null ? ' (estimated)' : ''} = ${formatBytes(bytesPerDay)}/day; `
+      peakHourRows,
+      reason: `${Math.round(rowsPerDay).toLocaleString('en-US')} rows/day × ${Math.round(bytesPerRow)} B/row${m.bytesPerRow === null ? ' (estimated)' : ''} = ${formatBytes(bytesPerDay)}/day, `
+        + `busiest hour ${peakHourRows.toLocaleString('en-US')} rows (${rowsPerDay > 0 ? Math.round((100 * peakHourRows) / rowsPerDay) : 0}% of a day); `
         + (capped
           ? `memory would allow longer chunks, but retention and compression work in whole chunks: capped at ${intervalName(recUs)} (${formatBytes(chunkBytes)} per chunk)`
           : `the longest interval whose chunk stays ≤ 25% of memory (${formatBytes(target)}) is ${intervalName(recUs)} (${formatBytes(chunkBytes)} per chunk)`),
