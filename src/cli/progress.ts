@@ -1,6 +1,8 @@
 /**
  * Load progress on stderr: a live bar on a TTY (records, MB, rows/s, ETA once the file's record
- * count is known), plain periodic lines otherwise (CI logs), nothing between updates.
+ * count is known), plain periodic lines otherwise (CI logs), nothing between updates. Until the
+ * first records are loaded (the file's hash and structure pre-pass) a TTY shows what is happening
+ * rather than a bar at 0/0. The bar fits the terminal: it drops the least useful fields first.
  */
 import cliProgress from 'cli-progress';
 
@@ -11,25 +13,51 @@ export interface ProgressReporter {
   done: () => void;
 }
 
+/**
+ * The bar's format for a terminal `columns` wide: the fields in order of use (percentage, ETA,
+ * rate, records, MB) as many as fit beside a bar of at least 10 cells, each sized for its widest
+ * value; one column is left free (writing the last one makes some terminals wrap).
+ */
+export function barLayout(label: string, fileMb: string, total: number, columns: number): { format: string; barsize: number; width: number } {
+  const name = label.length > 32 ? `${label.slice(0, 31)}…` : label;
+  const digits = String(Math.max(total, 1)).length;
+  const byPriority: readonly (readonly [string, number])[] = [
+    ['{percentage}%', 4], ['ETA {eta_formatted}', 10], ['{rate} rows/s', 9 + 7], ['{value}/{total} records', 2 * digits + 9], [`{mb}/${fileMb} MB`, 2 * fileMb.length + 4],
+  ];
+  const room = Math.max(24, columns - 1);
+  const widthOf = (fs: readonly (readonly [string, number])[]) => name.length + 2 + 2 + fs.reduce((a, [, w]) => a + 3 + w, 0) - 1;
+  let n = byPriority.length;
+  while (n > 1 && room - widthOf(byPriority.slice(0, n)) < 10) n--;
+  const chosen = byPriority.slice(0, n);
+  const display = ['{percentage}%', '{value}/{total} records', `{mb}/${fileMb} MB`, '{rate} rows/s', 'ETA {eta_formatted}'].filter((f) => chosen.some(([c]) => c === f));
+  const barsize = Math.max(10, Math.min(40, room - widthOf(chosen)));
+  return { format: `${name} |{bar}| ${display.join(' | ')}`, barsize, width: widthOf(chosen) + barsize };
+}
+
 export function progressReporter(label: string, fileBytes: number): ProgressReporter {
   const started = Date.now();
   const rate = (n: number) => Math.round(n / Math.max(0.001, (Date.now() - started) / 1000));
   // MB of the file behind the records done so far (records are fixed-size per schema).
   const mb = (n: number, total?: number) => (total ? (fileBytes * Math.min(1, n / total)) / 1e6 : 0).toFixed(1);
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} |{bar}| {percentage}% | {value}/{total} records | {mb}/${(fileBytes / 1e6).toFixed(1)} MB | {rate} rows/s | ETA {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
-    bar.start(0, 0, { rate: 0, mb: '0.0' });
+    const stream = process.stderr;
+    stream.write(`${label}: checking the file (content hash and structure)…`);
+    let bar: cliProgress.SingleBar | undefined;
     let knownTotal = 0;
+    const clearLine = () => { stream.write('\r\u001b[2K'); };
     return {
       update: (n, total) => {
+        if (!bar) {
+          clearLine();
+          const { format, barsize } = barLayout(label, (fileBytes / 1e6).toFixed(1), total ?? 0, stream.columns ?? 80);
+          bar = new cliProgress.SingleBar({ format, barsize, stream, hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar.start(total ?? 0, 0, { rate: 0, mb: '0.0' });
+          knownTotal = total ?? 0;
+        }
         if (total && total !== knownTotal) { knownTotal = total; bar.setTotal(total); }
         bar.update(n, { rate: rate(n), mb: mb(n, total) });
       },
-      done: () => bar.stop(),
+      done: () => { if (bar) bar.stop(); else clearLine(); },
     };
   }
   let last = started;
