@@ -75,6 +75,17 @@ export function reportError(err: unknown): number {
   return code !== undefined && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failure;
 }
 
+/**
+ * JSON on stdout. bigint as text (exact); fractional numbers — durations, rates, never a stored
+ * value (prices travel as decimal strings) — to 6 decimals, without binary noise such as
+ * 0.19785855600000002.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  process.stdout.write(`${JSON.stringify(value, jsonValue, 2)}\n`);
+}
+
+function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)) return Number(v.toFixed(6));
+  return v;
 }
