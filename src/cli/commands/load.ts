@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { prepareSchema } from '../../schema/schema-state.js';
-import { TickvaultError, errorMessage } from '../../errors.js';
+import { isDynamicPattern, globSync } from 'tinyglobby';
+import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
@@ -13,14 +14,24 @@ import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
 
 interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean }
 
-/** Expands simple globs (`*` and `?` in the last path segment) without a shell. */
-export function expandFiles(args: string[]): string[] {
+const DBN_FILES = '**/*.{dbn,dbn.zst}';
+
+/**
+ * Expands the file arguments without a shell (quoted globs, Windows-style callers): globs with
+ * `**`, braces and character classes (tinyglobby/picomatch), a directory to the DBN files under
+ * it, a plain path as given (a missing file is that file's failure). A pattern or directory that
+ * matches nothing is a usage error naming it.
+ */
+export function expandFiles(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
-    if (!/[*?]/.test(a)) { out.push(a); continue; }
-    const dir = path.dirname(a);
-    const re = new RegExp(`^${path.basename(a).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    for (const f of fs.readdirSync(dir).sort()) if (re.test(f)) out.push(path.join(dir, f));
+    const isDir = !isDynamicPattern(a) && fs.existsSync(a) && fs.statSync(a).isDirectory();
+    if (!isDir && !isDynamicPattern(a)) { out.push(a); continue; }
+    const matches = isDir
+      ? globSync(DBN_FILES, { cwd: a, onlyFiles: true }).map((f) => path.join(a, f))
+      : globSync(a, { onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(a) });
+    if (matches.length === 0) throw new ConfigError(isDir ? `no DBN files (.dbn, .dbn.zst) in directory ${a}` : `no files matched ${a}`);
+    out.push(...matches.sort());
   }
   return out;
 }
@@ -39,7 +50,6 @@ export function registerLoad(program: Command): void {
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
       const paths = expandFiles(files);
-      if (paths.length === 0) throw new Error('no files matched');
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
       const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
       if (opts.dryRun) {
