@@ -22,8 +22,7 @@ export function buildProgram(): Command {
     .option('--database-url <url>', 'PostgreSQL URL (default: $TICKVAULT_DATABASE_URL, $DATABASE_URL, else the embedded engine)')
     .option('--data-dir <dir>', 'embedded engine data directory (default: $TICKVAULT_DATA_DIR or ./.tickvault/data)')
     .option('--lock-wait <seconds>', `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`)
-    .exitOverride()
-    .showHelpAfterError();
+    .exitOverride();
   registerInit(program);
   registerStatus(program);
   registerLoad(program);
@@ -36,7 +35,14 @@ export function buildProgram(): Command {
   registerMaintain(program);
   registerAdvise(program);
   registerConfig(program);
+  usageAfterErrors(program, 'tickvault');
   return program;
+}
+
+/** After a usage error: the command's one-line usage and where the rest is, not the whole help. */
+function usageAfterErrors(cmd: Command, name: string): void {
+  cmd.showHelpAfterError(`usage: ${name} ${cmd.usage()}\n(run \`${name} --help\` for the options)`);
+  for (const sub of cmd.commands) usageAfterErrors(sub, `${name} ${sub.name()}`);
 }
 
 async function main(argv: string[]): Promise<number> {

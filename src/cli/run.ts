@@ -66,7 +66,7 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
 }
 
 /** Errors the user fixes by changing what they run (options, config, `tickvault init`), not by retrying. */
-const USAGE_CODES: ReadonlySet<string> = new Set(['CONFIG', 'DATA_DIR_LOCKED', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER']);
+const USAGE_CODES: ReadonlySet<string> = new Set(['CONFIG', 'QUERY', 'ARGUMENT', 'DATA_DIR_LOCKED', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER']);
 
 export function reportError(err: unknown): number {
   const code = err instanceof TickvaultError ? err.code : undefined;

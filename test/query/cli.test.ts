@@ -98,7 +98,7 @@ describe.each(ENGINE_KINDS)('tickvault query/maintain CLI on %s', (kind) => {
     expect(empty.stdout).toBe('time,volume,buy_volume,sell_volume,trades\n');
 
     const bad = await cli([...target, 'query', 'volume', '--symbol', SYMBOL, '--start', '2024-03-04', '--end', '2024-03-05', '--interval', "1 hour'; DROP TABLE trades_data; --", '--format', 'csv']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a bad argument is a usage error (issue 15.9)
     expect(bad.stdout).toBe('');
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/^tickvault: error \[QUERY\]: bucket must be an interval/);
