@@ -13,6 +13,7 @@ import { registerRoles } from './commands/roles.js';
 import { registerQuery } from './commands/query.js';
 import { registerMaintain } from './commands/maintain.js';
 import { registerAdvise } from './commands/advise.js';
+import { registerPolicy } from './commands/policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerMaintain(program);
   registerAdvise(program);
+  registerPolicy(program);
   return program;
 }
 

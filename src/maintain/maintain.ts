@@ -13,9 +13,9 @@
  */
 import { compressChunk, recoverDecompressedChunks } from '../timescale/chunks.js';
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
-import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
+import type { HypertableName, PolicyOverrides, PolicySettings } from '../config/policies.js';
+import { storedPolicies } from '../timescale/policies.js';
 import { MARKET_TABLES } from '../schema/tables.js';
-import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
 import { ident } from '../sql/ident.js';
 import { refreshRollups, type RefreshAction } from '../timescale/rollup-refresh.js';
 
@@ -76,7 +76,7 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
   const dryRun = options.dryRun ?? false;
   const caps = await engine.capabilities();
   const notes: string[] = [];
-  const { policies, from } = await loadPolicies(engine, options.policies);
+  const { policies, from } = await storedPolicies(engine, options.policies);
   // Chunks a killed backfill left decompressed (the ledger lists them) are compressed again first.
   if (caps.compression && !dryRun) await recoverDecompressedChunks(engine);
   if (caps.jobScheduler) notes.push('a job scheduler runs the policies too; running them now is harmless (idempotent)');
@@ -122,22 +122,6 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
 
   const compressionStats = caps.compression ? await compressionReport(engine) : null;
   return { dryRun, tier: caps.tier, policiesFrom: from, policies, refreshed, retention, compression, analyzed, compressionStats, notes };
-}
-
-async function loadPolicies(db: Queryable, overrides: PolicyOverrides | undefined): Promise<{ policies: PolicySettings; from: 'settings' | 'defaults' }> {
-  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [SETTINGS_TABLE]);
-  let stored: PolicyOverrides | undefined;
-  if (rows[0]!.present) {
-    const res = await db.query<{ value: PolicyOverrides }>(`SELECT value FROM ${ident(SETTINGS_TABLE)} WHERE key = 'policies'`);
-    stored = res.rows[0]?.value;
-  }
-  const merged: PolicyOverrides = {
-    chunkInterval: { ...(stored?.chunkInterval ?? {}), ...(overrides?.chunkInterval ?? {}) },
-    compressAfter: { ...(stored?.compressAfter ?? {}), ...(overrides?.compressAfter ?? {}) },
-    retainFor: { ...(stored?.retainFor ?? {}), ...(overrides?.retainFor ?? {}) },
-    hourlyRefresh: { ...(stored?.hourlyRefresh ?? {}), ...(overrides?.hourlyRefresh ?? {}) },
-  };
-  return { policies: resolvePolicies(merged), from: stored ? 'settings' : 'defaults' };
 }
 
 async function isHypertable(db: Queryable, table: string): Promise<boolean> {
