@@ -63,11 +63,21 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
   }
 }
 
+/**
+ * Codes of errors that refuse a command before it changed anything, for a reason the user can act
+ * on: exit 2 like a usage error, not 1 (a failure).
+ */
+const REFUSALS: ReadonlySet<string> = new Set(['CONFIG', 'DATA_DIR_LOCKED', 'LOAD_IN_PROGRESS', 'RETENTION_EXPIRED']);
+
+export function isRefusal(code: string | undefined): boolean {
+  return code !== undefined && REFUSALS.has(code);
+}
+
 export function reportError(err: unknown): number {
   const code = err instanceof TickvaultError ? err.code : undefined;
   process.stderr.write(`tickvault: error${code ? ` [${code}]` : ''}: ${errorMessage(err)}\n`);
   if (process.env.TICKVAULT_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return code === 'CONFIG' || code === 'DATA_DIR_LOCKED' ? EXIT.usage : EXIT.failure;
+  return isRefusal(code) ? EXIT.usage : EXIT.failure;
 }
 
 export function printJson(value: unknown): void {
