@@ -110,6 +110,8 @@ export interface BulkLoadResult {
   readonly rowsGone?: ledger.RowsGone;
 }
 
+const WINDOW_TTL_MS = 10_000;
+
 export interface LoaderDefaults {
   readonly batchSize: number;
 }
@@ -157,7 +159,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     let inserted = 0;
     let rejected = 0;
     const source = new RecordSource<R>([records]);
-    const window = this.config.allowExpired ? null : await retentionWindow(engine, this.spec.name, this.config.now);
+    const window = this.config.allowExpired ? null : await this.storeBatchWindow(engine);
     await engine.transaction(async (tx) => {
       for await (const item of source.prepare(this.spec, Math.max(1, records.length), () => false)) {
         if ('skipped' in item) continue;
@@ -171,6 +173,20 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
     });
     return { recordsInserted: inserted, recordsRejected: rejected, processingTimeMs: performance.now() - started };
+  }
+
+  private cachedWindow: { at: number; window: RetentionWindow | null } | undefined;
+
+  /**
+   * storeBatch's retention window, read at most every WINDOW_TTL_MS: a feed calling storeBatch
+   * per few records should not pay the policy lookup (4 round trips) each time, and a window of
+   * days does not move measurably in seconds.
+   */
+  private async storeBatchWindow(engine: Engine): Promise<RetentionWindow | null> {
+    if (this.config.now) return retentionWindow(engine, this.spec.name, this.config.now);
+    const t = performance.now();
+    if (!this.cachedWindow || t - this.cachedWindow.at > WINDOW_TTL_MS) this.cachedWindow = { at: t, window: await retentionWindow(engine, this.spec.name) };
+    return this.cachedWindow.window;
   }
 
   /** Streams a source into the table in committed batches; see BulkLoadOptions. */
