@@ -17,6 +17,7 @@ export { migrate, type MigrateResult } from './schema/migrate.js';
 export type { TableName } from './schema/tables.js';
 export type { LoadMode } from './schema/bookkeeping.js';
 export type { PolicyOverrides } from './config/policies.js';
+export { readPolicies, applyPolicyChanges, type PoliciesReport, type TablePolicies, type PolicyChange, type PolicyChanges } from './timescale/policies.js';
 export { collectStatus, type StatusReport } from './health/status.js';
 
 // Loading records.
@@ -39,7 +40,7 @@ export { resolveSymbol, resolveInstrument } from './query/symbols.js';
 export type { TimeInput } from './query/params.js';
 
 // Keeping the database.
-export { maintain, type MaintainOptions, type MaintainReport } from './maintain/maintain.js';
+export { maintain, type MaintainOptions, type MaintainReport, type RetentionQuestion } from './maintain/maintain.js';
 export { HealthMonitor, type HealthReport } from './health/monitor.js';
 export { createRoles } from './security/roles.js';
 
@@ -51,3 +52,4 @@ export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';
 export { DataDirLockedError } from './engine/data-dir-lock.js';
 export { CopyError } from './copy/errors.js';
+export { RetentionExpiredError, type RetentionOptions, type RetentionWindow } from './load/retention-guard.js';

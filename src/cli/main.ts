@@ -14,6 +14,7 @@ import { registerQuery } from './commands/query.js';
 import { registerMaintain } from './commands/maintain.js';
 import { registerAdvise } from './commands/advise.js';
 import { registerConfig } from './commands/config.js';
+import { registerPolicy } from './commands/policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerAdvise(program);
   registerConfig(program);
   usageAfterErrors(program, 'tickvault');
+  registerPolicy(program);
   return program;
 }
 

@@ -65,14 +65,24 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
   }
 }
 
-/** Errors the user fixes by changing what they run (options, config, `tickvault init`), not by retrying. */
-const USAGE_CODES: ReadonlySet<string> = new Set(['CONFIG', 'QUERY', 'ARGUMENT', 'DATA_DIR_LOCKED', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER']);
+/**
+ * Codes of errors that refuse a command before it changed anything, for a reason the user can act
+ * on (options, config, `tickvault init`, another process at work): exit 2 like a usage error, not
+ * 1 (a failure).
+ */
+const REFUSALS: ReadonlySet<string> = new Set([
+  'CONFIG', 'QUERY', 'ARGUMENT', 'DATA_DIR_LOCKED', 'LOAD_IN_PROGRESS', 'RETENTION_EXPIRED', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER',
+]);
+
+export function isRefusal(code: string | undefined): boolean {
+  return code !== undefined && REFUSALS.has(code);
+}
 
 export function reportError(err: unknown): number {
   const code = err instanceof TickvaultError ? err.code : undefined;
   process.stderr.write(`tickvault: error${code ? ` [${code}]` : ''}: ${errorMessage(err)}\n`);
   if (process.env.TICKVAULT_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return code !== undefined && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failure;
+  return isRefusal(code) ? EXIT.usage : EXIT.failure;
 }
 
 /**

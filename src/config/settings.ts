@@ -11,9 +11,13 @@
  *                   { "pool": { "poolSize": 5, "maxOverflow": 10, "poolTimeout": 30,
  *                               "poolRecycle": 3600, "poolPrePing": true, "echo": false,
  *                               "idleTimeoutSeconds": 10, "retryWindow": 60 },
- *                     "ssl": { "caFile": "/etc/ssl/db-ca.pem" } }
+ *                     "ssl": { "caFile": "/etc/ssl/db-ca.pem" },
+ *                     "policies": { "retention": { "trades_data": "none", "tbbo_data": "3 years" },
+ *                                   "compressAfter": { "trades_data": "7 days" },
+ *                                   "chunkInterval": { "trades_data": "30 minutes" } } }
  *                 Other top-level sections are left to their owners; unknown keys inside
- *                 "pool" and "ssl" are rejected.
+ *                 "pool", "ssl" and "policies" are rejected. "policies" is read by `tickvault
+ *                 init` only (readPolicyConfig): the database keeps the policies in force.
  *   4. defaults — DEFAULT_POOL in config/connection.ts.
  * Each key is resolved on its own (env can set poolSize while the file sets poolTimeout). Every
  * invalid value raises a ConfigError naming the key and where it came from.
@@ -26,6 +30,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_POOL, resolvePool, type PoolSettings } from './connection.js';
+import { HYPERTABLE_NAMES, checkAge, checkInterval, type HypertableName, type PolicyOverrides } from './policies.js';
 
 export const CONFIG_FILE_NAME = 'tickvault.config.json';
 
@@ -68,7 +73,7 @@ export interface EngineSettings {
   readonly origin: Readonly<Record<PoolKey, 'code' | 'env' | 'file' | 'default'>>;
 }
 
-interface ConfigFile { readonly path: string; readonly pool: Record<string, unknown>; readonly ssl: Record<string, unknown> }
+interface ConfigFile { readonly path: string; readonly pool: Record<string, unknown>; readonly ssl: Record<string, unknown>; readonly policies: Record<string, unknown> }
 
 /** Resolves pool + TLS settings from code, environment, config file and defaults (see header). */
 export function resolveEngineSettings(sources: SettingsSources = {}): EngineSettings {
@@ -158,7 +163,32 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFile | undef
     }
     return s as Record<string, unknown>;
   };
-  return { path: file, pool: section('pool', POOL_KEYS), ssl: section('ssl', ['caFile']) };
+  return { path: file, pool: section('pool', POOL_KEYS), ssl: section('ssl', ['caFile']), policies: section('policies', ['retention', 'compressAfter', 'chunkInterval']) };
+}
+
+/**
+ * The "policies" section of the config file as policy overrides ({} without a file or section).
+ * Every value is checked here, so a bad one is a ConfigError naming the key and the file.
+ */
+export function readPolicyConfig(sources: Pick<SettingsSources, 'env' | 'cwd'> = {}): PolicyOverrides {
+  const file = readConfigFile(sources.env ?? process.env, sources.cwd ?? process.cwd());
+  if (!file) return {};
+  const part = (key: string, age: boolean): Record<string, string | null> | undefined => {
+    const v = file.policies[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`"policies.${key}" in ${file.path} must be an object of table: ${age ? 'interval or "none"' : 'interval'}`);
+    const out: Record<string, string | null> = {};
+    for (const [table, value] of Object.entries(v)) {
+      if (!HYPERTABLE_NAMES.includes(table as HypertableName)) throw new ConfigError(`unknown table "policies.${key}.${table}" in ${file.path}; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
+      const where = `"policies.${key}.${table}" in ${file.path}`;
+      out[table] = age ? checkAge(where, value) : checkInterval(where, value);
+    }
+    return out;
+  };
+  const retainFor = part('retention', true);
+  const compressAfter = part('compressAfter', true);
+  const chunkInterval = part('chunkInterval', false) as Record<string, string> | undefined;
+  return { ...(retainFor ? { retainFor } : {}), ...(compressAfter ? { compressAfter } : {}), ...(chunkInterval ? { chunkInterval } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

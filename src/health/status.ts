@@ -7,6 +7,7 @@ import { LATEST_VERSION, schemaVersion } from '../schema/migrate.js';
 import { MARKET_TABLES } from '../schema/tables.js';
 import { HOURLY_VIEW } from '../schema/rollups.js';
 import { ident } from '../sql/ident.js';
+import { readPolicies, type TablePolicies } from '../timescale/policies.js';
 
 export type FeatureState = 'native' | 'fallback' | 'unavailable';
 
@@ -34,12 +35,16 @@ export interface StatusReport {
   readonly latestSchemaVersion: number;
   readonly features: readonly FeatureReport[];
   readonly tables: readonly TableReport[];
+  /** Retention and compression of each hypertable: setting, live job, who runs it (empty before init). */
+  readonly policies: readonly TablePolicies[];
+  readonly policyNotes: readonly string[];
 }
 
 export async function collectStatus(engine: Engine): Promise<StatusReport> {
   const caps = await engine.capabilities({ refresh: true });
   const version = await schemaVersion(engine);
   const cagg = caps.continuousAggregates && version > 0 ? await isContinuousAggregate(engine) : false;
+  const policies = version > 0 && caps.hypertables ? await readPolicies(engine) : undefined;
   return {
     engine: engine.kind,
     location: engine.location,
@@ -51,6 +56,8 @@ export async function collectStatus(engine: Engine): Promise<StatusReport> {
     latestSchemaVersion: LATEST_VERSION,
     features: featureStates(caps, cagg),
     tables: version > 0 ? await tableReports(engine, caps) : [],
+    policies: policies?.tables ?? [],
+    policyNotes: policies?.notes ?? [],
   };
 }
 
@@ -127,6 +134,14 @@ export function formatStatus(s: StatusReport): string {
         ? `  ${t.table.padEnd(24)} ERROR ${t.error}`
         : `  ${t.table.padEnd(24)} ${String(t.rows).padStart(12)} rows${t.chunks === null ? '' : `  ${t.chunks} chunks`}`);
     }
+  }
+  if (s.policies.length > 0) {
+    lines.push('policies:');
+    for (const p of s.policies) {
+      lines.push(`  ${p.table.padEnd(24)} retention ${(p.retention ?? 'none').padEnd(10)} ${p.retentionRunsBy}`);
+      lines.push(`  ${''.padEnd(24)} compress  ${(p.compressAfter ?? 'none').padEnd(10)} ${p.compressionRunsBy}`);
+    }
+    for (const n of s.policyNotes) lines.push(`  note: ${n}`);
   }
   return lines.join('\n');
 }

@@ -16,8 +16,10 @@ import { microsToIso } from '../values/time.js';
 import { DbnFileSource } from './dbn-source.js';
 import { tableForSchema } from './dbn-mapping.js';
 import { scanDbnFile, type DbnScan } from './dbn-scan.js';
+import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from '../load/retention-guard.js';
+import { findLoadByHash } from '../load/ledger.js';
 
-export interface LoadFileOptions {
+export interface LoadFileOptions extends RetentionOptions {
   table?: TableName;
   /**
    * 'append' (default): stored keys are quarantined as duplicates; 'upsert': last write wins per
@@ -72,13 +74,42 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   tableSpec(table);
   const requested = options.mode ?? 'append';
   const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;
+  const checked = await guardFile(engine, file, source, table, mode, options);
   const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
   const result = await loader.bulkLoad(source, {
-    mode,
+    mode, allowExpired: options.allowExpired || checked, now: options.now,
     bulk: options.bulk,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
   return { ...result, file, table, skippedRecords: source.stats.skipped, unresolvedIds: source.stats.unresolvedIds };
+}
+
+/**
+ * A day of slack between the file's requested start and the window: vendors filter a request by
+ * ts_recv, and a record's ts_event (the stored time) can be a little earlier.
+ */
+const METADATA_SLACK_US = 86_400_000_000n;
+
+/**
+ * The retention guard for a whole file, before anything is written (load/retention-guard.ts).
+ * The metadata's start clears a file well inside the window at no cost; otherwise a
+ * timestamps-only pre-scan finds the oldest row. A file the ledger has as completed is not
+ * checked: the re-run is a no-op and says so. Returns whether the file was checked (then the
+ * loader need not check each batch).
+ */
+async function guardFile(engine: Engine, file: string, source: DbnFileSource, table: TableName, mode: LoadMode, options: RetentionOptions): Promise<boolean> {
+  if (options.allowExpired) return false;
+  const window = await retentionWindow(engine, table, options.now);
+  if (!window) return false;
+  if (mode !== 'replace' && source.identity) {
+    const done = await findLoadByHash(engine, table, (await source.identity).contentHash);
+    if (done?.status === 'completed') return false;
+  }
+  const startUs = source.metadata.start / 1000n;
+  if (source.metadata.start > 0n && startUs - METADATA_SLACK_US >= window.cutoffUs) return true;
+  const scan = await scanDbnFile(file, table);
+  checkRetention(window, scan.minUs, `loading ${file} into ${table}`);
+  return true;
 }
 
 export interface FilePlan {
@@ -86,12 +117,16 @@ export interface FilePlan {
   readonly scan: DbnScan;
   /** null when the file has no rows for a time-partitioned table. */
   readonly plan: LoadPlan | null;
+  /** The table's retention window and whether the load would be refused by it (null: no retention). */
+  readonly retention: { readonly window: RetentionWindow; readonly expired: boolean } | null;
 }
 
 /** Pre-scans the file (timestamps only) and plans its load into its table. Writes nothing. */
-export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode } = {}): Promise<FilePlan> {
+export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode } & RetentionOptions = {}): Promise<FilePlan> {
   const scan = await scanDbnFile(file, options.table);
-  if (scan.minUs === null || scan.maxUs === null) return { file, scan, plan: null };
+  if (scan.minUs === null || scan.maxUs === null) return { file, scan, plan: null, retention: null };
+  const window = await retentionWindow(engine, scan.table, options.now);
+  const expired = window !== null && scan.minUs < window.cutoffUs;
   const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs));
   const days = Object.keys(scan.perDay);
   const mode = options.mode ?? 'append';
@@ -99,5 +134,10 @@ export async function planDbnFile(engine: Engine, file: string, options: { table
     `file: ${file} (${scan.fileBytes} bytes): ${scan.records} ${scan.table} records, ${scan.instrumentIds.length} instruments, ${days.length} day(s) ${days.length ? `${days[0]} … ${days.at(-1)}` : ''} — pre-scan ${Math.round(scan.ms)} ms`,
     `write mode: ${mode}${mode === 'append' ? ' (rows whose natural key is already stored are quarantined as duplicates)' : mode === 'upsert' ? ' (last write wins per natural key)' : ''}`,
   ];
-  return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] } };
+  notes.push(window === null
+    ? `retention: none on ${scan.table} (history is kept)`
+    : `retention: ${window.policy} drops rows before ${microsToIso(window.cutoffUs)}; oldest row here ${microsToIso(scan.minUs)}: `
+      + (expired ? (options.allowExpired ? 'past the window — loaded anyway (--allow-expired), dropped at the next retention run'
+        : 'past the window — the load would be REFUSED (change the policy, or --allow-expired)') : 'inside the window'));
+  return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] }, retention: window ? { window, expired } : null };
 }

@@ -6,6 +6,7 @@
 import type { Connection, Engine, Queryable } from '../engine/types.js';
 import { LOAD_BATCHES_TABLE, LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
 import { microsToIso } from '../values/time.js';
+import { ident } from '../sql/ident.js';
 import type { PreparedBatch } from './write/batch.js';
 
 export type LoadStatus = 'running' | 'completed' | 'failed' | 'superseded';
@@ -177,4 +178,81 @@ export async function staleRunningLoads(db: Queryable, staleAfterMs: number): Pr
       ORDER BY load_id`,
     [staleAfterMs / 1000]);
   return rows.map((r) => ({ loadId: r.load_id, table: r.target_table, source: r.source, heartbeatAgeSeconds: Math.round(Number(r.age)), owner: r.owner }));
+}
+
+/** Rows of one completed load that a retention drop deletes (or deleted). */
+export interface LoadDropImpact {
+  readonly loadId: string;
+  readonly source: string;
+  /** Rows of the load in the dropped range (exact for batches wholly inside; counted in the table for a batch the boundary cuts). */
+  readonly rows: number;
+  readonly minTime: Date | null;
+  readonly maxTime: Date | null;
+}
+
+/**
+ * The completed loads of `table` with rows still stored in [fromUs, beforeUs) — the range a
+ * retention drop deletes, from the oldest remaining chunk — and how many rows each has there.
+ * Read from the ledger's batches (their time range, instruments and inserted count), so even a
+ * drop of years of history is counted without scanning it; only a batch that the boundary cuts
+ * is counted in the table, over its own range and instruments.
+ */
+export async function loadsInDroppedRange(db: Queryable, table: string, timeColumn: string, fromUs: bigint, beforeUs: bigint): Promise<LoadDropImpact[]> {
+  const t = ident(timeColumn);
+  const { rows } = await db.query<{ load_id: string; source: string; rows: string; min_time: Date | null; max_time: Date | null }>(
+    `SELECT l.load_id::text AS load_id, l.source, l.min_time, l.max_time,
+            sum(CASE WHEN b.min_time >= $2::timestamptz AND b.max_time < $3::timestamptz THEN b.records_inserted::bigint
+                     ELSE (SELECT count(*) FROM ${ident(table)} x
+                            WHERE x.${t} >= greatest(b.min_time, $2::timestamptz) AND x.${t} < least(b.max_time + interval '1 microsecond', $3::timestamptz)
+                              AND x.instrument_id = ANY(b.instrument_ids)) END)::text AS rows
+       FROM ${LOADS_TABLE} l JOIN ${LOAD_BATCHES_TABLE} b ON b.load_id = l.load_id
+      WHERE l.target_table = $1 AND l.status = 'completed' AND b.records_inserted > 0
+        AND b.max_time >= $2::timestamptz AND b.min_time < $3::timestamptz
+      GROUP BY l.load_id, l.source, l.min_time, l.max_time ORDER BY l.load_id`,
+    [table, microsToIso(fromUs), microsToIso(beforeUs)]);
+  return rows.map((r) => ({ loadId: r.load_id, source: r.source, rows: Number(r.rows), minTime: r.min_time, maxTime: r.max_time })).filter((r) => r.rows > 0);
+}
+
+/** Notes in a load's ledger row that a retention drop deleted `rows` more of its rows. */
+export async function recordRetentionDrop(db: Queryable, loadId: string, rows: number, drop: { olderThan: string; beforeUs: bigint }): Promise<void> {
+  await db.query(
+    `UPDATE ${LOADS_TABLE} SET updated_at = NOW(), details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('retentionDropped', jsonb_build_object(
+        'rows', COALESCE((details->'retentionDropped'->>'rows')::bigint, 0) + $2::bigint, 'at', NOW(), 'olderThan', $3::text, 'before', $4::text))
+      WHERE load_id = $1::bigint`,
+    [loadId, rows, drop.olderThan, microsToIso(drop.beforeUs)]);
+}
+
+/** What a completed load no longer has in its table. */
+export interface RowsGone {
+  /** Rows known gone: the larger of what retention drops recorded and what the chunk catalog proves. */
+  readonly rows: number;
+  /** Rows the load inserted. */
+  readonly inserted: number;
+  /** Nothing of the load is stored any more. */
+  readonly all: boolean;
+  /** The last recorded retention drop (by `tickvault maintain`), if any. */
+  readonly lastDrop?: { readonly olderThan: string; readonly before: string; readonly at: string };
+}
+
+/**
+ * Whether rows of a completed load are gone from its hypertable. Retention drops whole chunks
+ * from the oldest, so a batch whose newest row is older than the oldest remaining chunk has no
+ * chunk left to hold it: that proves its rows gone whoever dropped them (`maintain`, the job
+ * scheduler, a manual drop_chunks), at the cost of one catalog query. Null when nothing is gone.
+ */
+export async function rowsGoneSinceLoad(db: Queryable, load: LoadRecord, table: string): Promise<RowsGone | null> {
+  const { rows } = await db.query<{ gone: string; inserted: string }>(
+    `SELECT COALESCE(sum(b.records_inserted) FILTER (WHERE s.start IS NULL OR b.max_time < s.start), 0)::text AS gone,
+            COALESCE(sum(b.records_inserted), 0)::text AS inserted
+       FROM ${LOAD_BATCHES_TABLE} b,
+            (SELECT min(range_start) AS start FROM timescaledb_information.chunks WHERE hypertable_name = $2 AND hypertable_schema = current_schema()) s
+      WHERE b.load_id = $1::bigint AND b.records_inserted > 0`, [load.loadId, table]);
+  const inserted = Number(rows[0]!.inserted);
+  const recorded = (load.details as { retentionDropped?: { rows?: number | string; olderThan?: string; before?: string; at?: string } } | null)?.retentionDropped;
+  const gone = Math.min(inserted, Math.max(Number(rows[0]!.gone), Number(recorded?.rows ?? 0)));
+  if (inserted === 0 || gone === 0) return null;
+  return {
+    rows: gone, inserted, all: gone >= inserted,
+    ...(recorded?.olderThan ? { lastDrop: { olderThan: recorded.olderThan, before: String(recorded.before), at: String(recorded.at) } } : {}),
+  };
 }

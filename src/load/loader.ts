@@ -27,8 +27,9 @@ import { isTransientError, loadBatchRetry, withRetry } from '../engine/retry.js'
 import { compressEligibleChunks } from '../timescale/chunks.js';
 import { WriteSession, type WriteSummary } from './write/session.js';
 import type { LoadStrategy } from '../timescale/plan.js';
+import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from './retention-guard.js';
 
-export interface LoaderConfig extends ConnectionOptions {
+export interface LoaderConfig extends ConnectionOptions, RetentionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
   readonly engine?: Engine;
   /** Input records per batch: the unit of validation, of the ledger and of resume (ready batches may share a COMMIT, see combined-batch.ts). */
@@ -56,7 +57,7 @@ export interface StoreBatchResult {
   readonly processingTimeMs: number;
 }
 
-export interface BulkLoadOptions {
+export interface BulkLoadOptions extends RetentionOptions {
   onProgress?: (completed: number, total?: number) => void;
   /** Identity of the input: makes the load resumable and a re-run a no-op. */
   source?: ledger.SourceIdentity;
@@ -108,7 +109,14 @@ export interface BulkLoadResult {
   readonly duplicates?: number;
   /** Chunks decompressed/recompressed, merge paths taken, rollups refreshed. */
   readonly backfill?: WriteSummary;
+  /**
+   * 'already-loaded' only: rows of the completed load that are no longer stored (dropped by
+   * retention since). A re-run does not bring them back; mode 'replace' loads the source again.
+   */
+  readonly rowsGone?: ledger.RowsGone;
 }
+
+const WINDOW_TTL_MS = 10_000;
 
 export interface LoaderDefaults {
   readonly batchSize: number;
@@ -158,9 +166,12 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     let inserted = 0;
     let rejected = 0;
     const source = new RecordSource<R>([records]);
+    const window = this.config.allowExpired ? null : await this.storeBatchWindow(engine);
     await engine.transaction(async (tx) => {
       for await (const item of source.prepare(this.spec, Math.max(1, records.length), () => false)) {
         if ('skipped' in item) continue;
+        // Inside the transaction, before the write: a refused batch leaves nothing behind.
+        checkRetention(window, item.minTime, `storeBatch into ${this.spec.name}`);
         const out = await this.writePrepared(tx, item);
         const rejections = [...item.rejections, ...out.dbRejections];
         await quarantine(tx, this.spec.name, null, 'storeBatch', rejections);
@@ -169,6 +180,20 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
     });
     return { recordsInserted: inserted, recordsRejected: rejected, processingTimeMs: performance.now() - started };
+  }
+
+  private cachedWindow: { at: number; window: RetentionWindow | null } | undefined;
+
+  /**
+   * storeBatch's retention window, read at most every WINDOW_TTL_MS: a feed calling storeBatch
+   * per few records should not pay the policy lookup (4 round trips) each time, and a window of
+   * days does not move measurably in seconds.
+   */
+  private async storeBatchWindow(engine: Engine): Promise<RetentionWindow | null> {
+    if (this.config.now) return retentionWindow(engine, this.spec.name, this.config.now);
+    const t = performance.now();
+    if (!this.cachedWindow || t - this.cachedWindow.at > WINDOW_TTL_MS) this.cachedWindow = { at: t, window: await retentionWindow(engine, this.spec.name) };
+    return this.cachedWindow.window;
   }
 
   /** Streams a source into the table in committed batches; see BulkLoadOptions. */
@@ -181,17 +206,22 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const identity = options.source ?? (await batchSource.identity) ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
     const total = options.total ?? batchSource.totalRecords;
     const mode = options.mode ?? 'append';
+    const allowExpired = options.allowExpired ?? this.config.allowExpired ?? false;
+    const window = allowExpired ? null : await retentionWindow(engine, this.spec.name, options.now ?? this.config.now);
 
     const claim = await claimLoad(engine, { identity, table: this.spec.name, mode, batchSize: this.batchSize, details: { bulk: options.bulk ?? false } });
     if (claim.kind === 'completed') {
       const existing = claim.existing;
+      // "Already loaded" must not be said of rows retention has dropped since (issue 13).
+      const gone = this.spec.hypertable && caps.hypertables ? await ledger.rowsGoneSinceLoad(engine, existing, this.spec.name) : null;
       return {
+        ...(gone ? { rowsGone: gone } : {}),
         loadId: existing.loadId, status: 'already-loaded', totalRecords: existing.recordsIn, recordsInserted: 0, recordsRejected: 0,
         processingTimeSeconds: (performance.now() - started) / 1000, recordsPerSecond: 0, batchesResumed: 0, replacedLoadId: null, topRejectReasons: [],
       };
     }
     try {
-      return await this.runClaimed(engine, caps, batchSource, identity, total, mode, options, claim, started);
+      return await this.runClaimed(engine, caps, batchSource, identity, total, mode, options, claim, started, window);
     } finally {
       await claim.release();
     }
@@ -199,7 +229,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 
   private async runClaimed(
     engine: Engine, caps: Capabilities, batchSource: BatchSource, identity: ledger.SourceIdentity, total: number | undefined, mode: LoadMode,
-    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number,
+    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number, window: RetentionWindow | null,
   ): Promise<BulkLoadResult> {
     if (this.createIndexes) await ensureIndexes(engine, this.spec);
     const previous = mode === 'replace' ? await ledger.findCompletedLoadBySource(engine, this.spec.name, identity.source) : undefined;
@@ -240,7 +270,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const pacer = new ProducerPacer();
       const pace = () => pacer.pace();
       const encodeFor = this.useCopy ? this.columns : [];
-      const batches = encodeEach(batchSource.prepare(this.spec, batchSize, (n) => committed.has(n), pace), encodeFor, this.spec.naturalKey, pace);
+      const prepared = batchSource.prepare(this.spec, batchSize, (n) => committed.has(n), pace);
+      const batches = encodeEach(window ? guardRetention(prepared, window, `load ${loadId} into ${this.spec.name}`) : prepared, encodeFor, this.spec.naturalKey, pace);
       if (previous) {
         await this.replaceInOneTransaction(engine, previous, batches, (tx, b) => handle(tx, b, [b]), progress);
       } else {
@@ -380,6 +411,19 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
       await ledger.supersede(tx, previous.loadId);
     });
+  }
+}
+
+/**
+ * Each batch checked against the retention window before it reaches a writer. Records from an
+ * iterable have no time range before they are read, so this is the loaders' guard: a source whose
+ * first batch is expired writes nothing; one that turns expired later stops there (its committed
+ * batches stay, resumable). DBN files are checked as a whole before the load (ingest/load-dbn.ts).
+ */
+async function* guardRetention(source: AsyncIterable<BatchOrSkip>, window: RetentionWindow, what: string): AsyncIterable<BatchOrSkip> {
+  for await (const item of source) {
+    if (!('skipped' in item)) checkRetention(window, item.minTime, what);
+    yield item;
   }
 }
 

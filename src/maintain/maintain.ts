@@ -3,7 +3,11 @@
  * engine (no background workers) and on the Apache tier (no policies at all):
  *   1. refresh every rollup up to its last complete bucket (before retention, so the rollups keep
  *      summaries of raw chunks about to be dropped where the tier allows);
- *   2. retention: drop_chunks older than each table's retention interval;
+ *   2. retention: drop_chunks older than each table's retention interval. Before anything runs,
+ *      the ledger says which completed loads the drop deletes rows of, and how many; with a
+ *      `confirm` callback (the CLI passes one on a TTY) the drop happens only if it answers yes —
+ *      without one it runs, as a cron job's maintain always has. Each load's ledger row records
+ *      what the drop deleted, so a re-run of that load says so;
  *   3. compression (capabilities.compression): compress the chunks older than compress_after;
  *   4. ANALYZE the market tables (after the changes, so the planner sees the final state);
  *   5. report compression effectiveness per hypertable and per chunk.
@@ -15,9 +19,12 @@ import { requireSchema } from '../schema/schema-state.js';
 import { requireTableOwner } from '../security/ownership.js';
 import { compressChunk, recoverDecompressedChunks } from '../timescale/chunks.js';
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
-import { resolvePolicies, type HypertableName, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
-import { MARKET_TABLES } from '../schema/tables.js';
-import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
+import type { HypertableName, PolicyOverrides, PolicySettings } from '../config/policies.js';
+import { storedPolicies } from '../timescale/policies.js';
+import { MARKET_TABLES, tableSpec } from '../schema/tables.js';
+import { loadsInDroppedRange, recordRetentionDrop, type LoadDropImpact } from '../load/ledger.js';
+import { usExpr } from '../sql/time.js';
+import { microsToIso } from '../values/time.js';
 import { ident } from '../sql/ident.js';
 import { refreshRollups, type RefreshAction } from '../timescale/rollup-refresh.js';
 
@@ -26,6 +33,21 @@ export interface MaintainOptions {
   readonly dryRun?: boolean;
   /** Override the stored policies (tests, one-off runs). */
   readonly policies?: PolicyOverrides;
+  /** The time retention and compression ages are measured from (default: the database's now()). */
+  readonly now?: Date;
+  /**
+   * Asked before a retention drop deletes rows of completed loads (not asked when it deletes none,
+   * nor on a dry run). false: no chunk is dropped (the other steps still run). Absent: drop.
+   */
+  readonly confirm?: (question: RetentionQuestion) => boolean | Promise<boolean>;
+}
+
+/** What the retention drops of this run would delete of completed loads. */
+export interface RetentionQuestion {
+  readonly actions: readonly ChunkAction[];
+  /** Rows of completed loads deleted, summed over the actions. */
+  readonly loadRows: number;
+  readonly loads: number;
 }
 
 export interface ChunkAction {
@@ -34,8 +56,13 @@ export interface ChunkAction {
   /** The interval that made the chunks due. */
   readonly olderThan: string;
   readonly chunks: readonly string[];
-  readonly status: 'done' | 'planned';
+  /** 'declined': retention the confirm callback said no to; nothing dropped. */
+  readonly status: 'done' | 'planned' | 'declined';
   readonly ms?: number;
+  /** Retention: every row before this time (ISO) goes with the chunks. */
+  readonly before?: string;
+  /** Retention: the completed loads with rows in the dropped chunks, and how many. */
+  readonly loads?: readonly LoadDropImpact[];
 }
 
 export interface ChunkCompression {
@@ -80,28 +107,43 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
   if (!dryRun) await requireTableOwner(engine, 'maintain (rollup refresh, retention, compression, ANALYZE)');
   const caps = await engine.capabilities();
   const notes: string[] = [];
-  const { policies, from } = await loadPolicies(engine, options.policies);
+  const { policies, from } = await storedPolicies(engine, options.policies);
   // Chunks a killed backfill left decompressed (the ledger lists them) are compressed again first.
   if (caps.compression && !dryRun) await recoverDecompressedChunks(engine);
   if (caps.jobScheduler) notes.push('a job scheduler runs the policies too; running them now is harmless (idempotent)');
 
-  const refreshed = await refreshRollups(engine, { dryRun });
-
-  const retention: ChunkAction[] = [];
   const dropped = new Set<string>();
+  let retention: ChunkAction[] = [];
+  let drops: PlannedDrop[] = [];
   if (caps.hypertables) {
-    for (const table of HYPERTABLES) {
-      const keep = policies.retainFor[table];
-      if (!keep || !(await isHypertable(engine, table))) continue;
-      const chunks = await chunksOlderThan(engine, table, keep);
-      if (chunks.length === 0) continue;
-      const t0 = performance.now();
-      if (!dryRun) await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::interval)', [ident(table), keep]);
-      chunks.forEach((c) => dropped.add(c));
-      retention.push({ step: 'retention', hypertable: table, olderThan: keep, chunks, status: dryRun ? 'planned' : 'done', ...(dryRun ? {} : { ms: performance.now() - t0 }) });
+    drops = await planRetention(engine, policies, options.now);
+    retention = drops.map((d) => d.action);
+    const loadRows = retention.reduce((n, a) => n + (a.loads ?? []).reduce((m, l) => m + l.rows, 0), 0);
+    if (!dryRun && loadRows > 0 && options.confirm) {
+      const loads = new Set(retention.flatMap((a) => (a.loads ?? []).map((l) => l.loadId))).size;
+      if (!(await options.confirm({ actions: retention, loadRows, loads }))) {
+        retention = retention.map((a) => ({ ...a, status: 'declined' as const }));
+        drops = [];
+        notes.push('retention declined: no chunk was dropped; change the policy (`tickvault policy --retention <table>=none`) to keep that history, or run `tickvault maintain --yes`');
+      }
+    }
+    // A dry run lists no compression of chunks its retention would drop first.
+    if (dryRun) {
+      for (const d of drops) d.action.chunks.forEach((c) => dropped.add(c));
+      drops = [];
     }
   } else {
     notes.push('retention unavailable without TimescaleDB hypertables');
+  }
+
+  const refreshed = await refreshRollups(engine, { dryRun });
+
+  for (const d of drops) {
+    const t0 = performance.now();
+    await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)', [ident(d.action.hypertable), microsToIso(d.cutoffUs)]);
+    for (const l of d.action.loads ?? []) await recordRetentionDrop(engine, l.loadId, l.rows, { olderThan: d.action.olderThan, beforeUs: d.beforeUs });
+    d.action.chunks.forEach((c) => dropped.add(c));
+    retention[retention.indexOf(d.action)] = { ...d.action, status: 'done', ms: performance.now() - t0 };
   }
 
   const compression: ChunkAction[] = [];
@@ -109,7 +151,7 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
     for (const table of HYPERTABLES) {
       const after = policies.compressAfter[table];
       if (!after || !(await compressionEnabled(engine, table))) continue;
-      const chunks = (await uncompressedChunksOlderThan(engine, table, after)).filter((c) => !dropped.has(c));
+      const chunks = (await uncompressedChunksOlderThan(engine, table, after, options.now)).filter((c) => !dropped.has(c));
       if (chunks.length === 0) continue;
       const t0 = performance.now();
       if (!dryRun) {
@@ -128,22 +170,6 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
   return { dryRun, tier: caps.tier, policiesFrom: from, policies, refreshed, retention, compression, analyzed, compressionStats, notes };
 }
 
-async function loadPolicies(db: Queryable, overrides: PolicyOverrides | undefined): Promise<{ policies: PolicySettings; from: 'settings' | 'defaults' }> {
-  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [SETTINGS_TABLE]);
-  let stored: PolicyOverrides | undefined;
-  if (rows[0]!.present) {
-    const res = await db.query<{ value: PolicyOverrides }>(`SELECT value FROM ${ident(SETTINGS_TABLE)} WHERE key = 'policies'`);
-    stored = res.rows[0]?.value;
-  }
-  const merged: PolicyOverrides = {
-    chunkInterval: { ...(stored?.chunkInterval ?? {}), ...(overrides?.chunkInterval ?? {}) },
-    compressAfter: { ...(stored?.compressAfter ?? {}), ...(overrides?.compressAfter ?? {}) },
-    retainFor: { ...(stored?.retainFor ?? {}), ...(overrides?.retainFor ?? {}) },
-    hourlyRefresh: { ...(stored?.hourlyRefresh ?? {}), ...(overrides?.hourlyRefresh ?? {}) },
-  };
-  return { policies: resolvePolicies(merged), from: stored ? 'settings' : 'defaults' };
-}
-
 async function isHypertable(db: Queryable, table: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
     'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1) AS ok', [table]);
@@ -156,19 +182,47 @@ async function compressionEnabled(db: Queryable, table: string): Promise<boolean
   return rows[0]!.ok;
 }
 
-async function chunksOlderThan(db: Queryable, table: string, interval: string): Promise<string[]> {
-  const { rows } = await db.query<{ chunk: string }>(
-    'SELECT c::text AS chunk FROM show_chunks($1::regclass, older_than => $2::interval) c ORDER BY 1', [ident(table), interval]);
-  return rows.map((r) => r.chunk);
+interface PlannedDrop {
+  readonly action: ChunkAction;
+  /** drop_chunks' older_than, fixed once so the drop deletes exactly the chunks listed. */
+  readonly cutoffUs: bigint;
+  /** The end of the newest dropped chunk: every row before it goes. */
+  readonly beforeUs: bigint;
 }
 
-async function uncompressedChunksOlderThan(db: Queryable, table: string, interval: string): Promise<string[]> {
+/** The chunks each table's retention drops now, and the completed loads they hold rows of. */
+async function planRetention(engine: Engine, policies: PolicySettings, now: Date | undefined): Promise<PlannedDrop[]> {
+  const out: PlannedDrop[] = [];
+  for (const table of HYPERTABLES) {
+    const keep = policies.retainFor[table];
+    if (!keep || !(await isHypertable(engine, table))) continue;
+    const cut = await engine.query<{ us: string }>(`SELECT ${usExpr('(COALESCE($1::timestamptz, now()) - $2::interval)')}::text AS us`, [now?.toISOString() ?? null, keep]);
+    const cutoffUs = BigInt(cut.rows[0]!.us);
+    const { rows } = await engine.query<{ chunk: string; end_us: string; oldest_us: string }>(
+      `SELECT c::text AS chunk, ${usExpr('i.range_end')}::text AS end_us,
+              (SELECT ${usExpr('min(a.range_start)')} FROM timescaledb_information.chunks a WHERE a.hypertable_name = $3 AND a.hypertable_schema = current_schema())::text AS oldest_us
+         FROM show_chunks($1::regclass, older_than => $2::timestamptz) c
+         JOIN timescaledb_information.chunks i ON format('%I.%I', i.chunk_schema, i.chunk_name)::regclass = c
+        ORDER BY 1`, [ident(table), microsToIso(cutoffUs), table]);
+    if (rows.length === 0) continue;
+    const beforeUs = rows.reduce((m, r) => (BigInt(r.end_us) > m ? BigInt(r.end_us) : m), BigInt(rows[0]!.end_us));
+    const timeColumn = tableSpec(table).hypertable!.timeColumn;
+    const loads = await loadsInDroppedRange(engine, table, timeColumn, BigInt(rows[0]!.oldest_us), beforeUs);
+    out.push({
+      cutoffUs, beforeUs,
+      action: { step: 'retention', hypertable: table, olderThan: keep, chunks: rows.map((r) => r.chunk), status: 'planned', before: microsToIso(beforeUs), loads },
+    });
+  }
+  return out;
+}
+
+async function uncompressedChunksOlderThan(db: Queryable, table: string, interval: string, now: Date | undefined): Promise<string[]> {
   const { rows } = await db.query<{ chunk: string }>(
     `SELECT c::text AS chunk
-       FROM show_chunks($1::regclass, older_than => $2::interval) c
+       FROM show_chunks($1::regclass, older_than => (COALESCE($3::timestamptz, now()) - $2::interval)) c
        JOIN timescaledb_information.chunks i ON format('%I.%I', i.chunk_schema, i.chunk_name)::regclass = c
       WHERE NOT i.is_compressed
-      ORDER BY 1`, [ident(table), interval]);
+      ORDER BY 1`, [ident(table), interval, now?.toISOString() ?? null]);
   return rows.map((r) => r.chunk);
 }
 

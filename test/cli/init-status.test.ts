@@ -110,7 +110,7 @@ describe.each(ENGINE_KINDS)('tickvault init / status on the %s engine', (kind) =
     expect(r.stdout).toContain('  - index idx_trades_symbol_price_time');
     if (kind === 'embedded') {
       expect(r.stdout).toContain('  - compression policy trades_data after 1 day');
-      expect(r.stdout).toContain('  - retention ohlcv_data 5 years');
+      expect(r.stdout).not.toMatch(/  - retention [a-z_]+_data /); // no default retention
       expect(r.stdout).toContain('  - rollup ohlcv_hourly (continuous aggregate)');
       expect(r.stdout).toContain('  - refresh policy ohlcv_hourly');
     } else {

@@ -12,7 +12,8 @@ describe('health on the embedded engine (community features)', () => {
 
   beforeAll(async () => {
     engine = await EmbeddedEngine.open({ dataDir: 'memory://' });
-    await migrate(engine);
+    // Retention is off by default; a window far longer than the data's age gives the job to report.
+    await migrate(engine, { policies: { retainFor: { trades_data: '10 years' } } });
     const start = Date.UTC(2025, 5, 1);
     await new TradesLoader({ engine, batchSize: 2_000 }).bulkLoad(
       Array.from({ length: 6_000 }, (_, i) => ({

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
+import { migrate } from '../../src/schema/migrate.js';
 import { TBBOLoader, TradesLoader } from '../../src/load/loaders.js';
 import { maintain } from '../../src/maintain/index.js';
 import type { Engine } from '../../src/engine/types.js';
@@ -26,7 +27,10 @@ describe.each(ENGINE_KINDS)('maintain on %s', (kind) => {
   const ages = { expiredTrade: 3n * 365n * DAY, oldTrade: 3n * DAY, recentTrade: 2n * HOUR, expiredQuote: 400n * DAY, oldQuote: 5n * DAY, recentQuote: HOUR };
 
   beforeAll(async () => {
-    t = await openTestEngine(kind, { name: 'maintain' });
+    // Retention is off by default (no default deletes history): this database asks for the
+    // contract's windows, and the expired rows are stored on purpose (allowExpired).
+    t = await openTestEngine(kind, { name: 'maintain', migrate: false });
+    await migrate(t.engine, { policies: { retainFor: { trades_data: '2 years', tbbo_data: '1 year' } } });
     const trades = [];
     for (const [label, age] of [['expired', ages.expiredTrade], ['old', ages.oldTrade], ['recent', ages.recentTrade]] as const) {
       for (let i = 0; i < 20; i++) {
@@ -34,14 +38,14 @@ describe.each(ENGINE_KINDS)('maintain on %s', (kind) => {
           price: `${100 + i}.125`, size: 1 + i, side: i % 3 ? 'B' : 'S', trade_id: `${label}-${i}` });
       }
     }
-    await new TradesLoader({ engine: t.engine }).storeBatch(trades);
+    await new TradesLoader({ engine: t.engine, allowExpired: true }).storeBatch(trades);
     const quotes = [];
     for (const age of [ages.expiredQuote, ages.oldQuote, ages.recentQuote]) {
       for (let i = 0; i < 10; i++) {
         quotes.push({ timestamp: microsToIso(nowUs - age + BigInt(i) * 1_000_003n), instrument_id: 1, symbol: 'AAA', bid_px_00: '10.5', ask_px_00: `${10.75 + i / 4}`, bid_sz_00: 1, ask_sz_00: 2 });
       }
     }
-    await new TBBOLoader({ engine: t.engine }).storeBatch(quotes);
+    await new TBBOLoader({ engine: t.engine, allowExpired: true }).storeBatch(quotes);
   });
   afterAll(async () => { await t?.dispose(); });
 

@@ -74,7 +74,9 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
         'table ohlcv_data', 'hypertable trades_data (chunk 1 hour)', 'index idx_trades_symbol_price_time',
       ]));
       if (kind === 'embedded') {
-        expect(actions).toEqual(expect.arrayContaining(['compression policy trades_data after 1 day', 'retention tbbo_data 1 year', 'refresh policy ohlcv_hourly']));
+        expect(actions).toEqual(expect.arrayContaining(['compression policy trades_data after 1 day', 'refresh policy ohlcv_hourly']));
+        // No default retention: no default deletes history (config/policies.ts).
+        expect(actions.filter((a) => /^retention [a-z_]+_data /.test(a))).toEqual([]);
       } else {
         expect(actions).toEqual(expect.arrayContaining(['compression unavailable on tier timescaledb-apache']));
         expect(actions.filter((a) => /^(compression policy|retention [a-z_]+_data |refresh policy)/.test(a))).toEqual([]);

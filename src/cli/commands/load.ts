@@ -7,12 +7,12 @@ import { isDynamicPattern, globSync } from 'tinyglobby';
 import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
-import { EXIT, printJson, withEngine } from '../run.js';
+import { EXIT, isRefusal, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
 import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean }
 
 const DBN_FILES = '**/*.{dbn,dbn.zst}';
 
@@ -47,6 +47,7 @@ export function registerLoad(program: Command): void {
     .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
     .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
+    .option('--allow-expired', "load rows past the table's retention window anyway (the next retention run drops them)")
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
       const paths = expandFiles(files);
@@ -74,7 +75,7 @@ export function registerLoad(program: Command): void {
       if (opts.plan) {
         const plans: FilePlan[] = [];
         await withEngine(cmd, async (engine) => {
-          for (const file of paths) plans.push(await planDbnFile(engine, file, { table: opts.table, mode }));
+          for (const file of paths) plans.push(await planDbnFile(engine, file, { table: opts.table, mode, allowExpired: opts.allowExpired }));
         });
         if (opts.json) printJson(plans);
         else for (const p of plans) process.stdout.write(`${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`);
@@ -88,7 +89,7 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, onProgress: progress.update });
+            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, onProgress: progress.update });
             progress.done();
             results.push(r);
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);
@@ -100,15 +101,16 @@ export function registerLoad(program: Command): void {
         }
       });
       if (opts.json) printJson(results);
-      const failed = results.some((r) => 'error' in r && r.code !== 'LOAD_IN_PROGRESS');
-      // The same file being loaded by another live process is a refusal, not a failure of this one.
-      const refused = results.some((r) => 'error' in r && r.code === 'LOAD_IN_PROGRESS');
+      const failed = results.some((r) => 'error' in r && !isRefusal(r.code));
+      // A refusal (the same file loading in another live process, rows past retention) is not a failure of this one.
+      const refused = results.some((r) => 'error' in r && isRefusal(r.code));
       const partial = results.some((r) => 'recordsRejected' in r && r.recordsRejected > 0);
       process.exitCode = failed ? EXIT.failure : refused ? EXIT.usage : partial ? EXIT.partial : EXIT.ok;
     });
 }
 
 function summary(r: LoadFileResult): string {
+  if (r.status === 'already-loaded' && r.rowsGone) return rowsGoneSummary(r);
   if (r.status === 'already-loaded') return `${r.file}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
   const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
   return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
@@ -124,4 +126,11 @@ function counts(r: LoadFileResult): string {
   const run = r.thisRun;
   if (!r.batchesResumed || run === undefined) return `${r.recordsInserted} inserted, ${r.recordsRejected} rejected`;
   return `${run.recordsInserted} inserted, ${run.recordsRejected} rejected this run (load total: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected)`;
+}
+
+function rowsGoneSummary(r: LoadFileResult): string {
+  const g = r.rowsGone!;
+  const drop = g.lastDrop ? ` (retention ${g.lastDrop.olderThan}: rows before ${g.lastDrop.before} dropped at ${g.lastDrop.at})` : ' (its chunks were dropped, e.g. by a retention policy)';
+  return `${r.file}: loaded before (load ${r.loadId}), but ${g.all ? `all ${g.inserted}` : `${g.rows} of its ${g.inserted}`} stored rows are gone${drop}; `
+    + `a re-run does not restore them: \`tickvault load --replace ${r.file}\` loads the file again (with --allow-expired if the rows are past the retention window)`;
 }
