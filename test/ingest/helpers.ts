@@ -59,12 +59,12 @@ export async function loadRows(db: Queryable, table?: string): Promise<LoadRow[]
  */
 export async function tableText(db: Queryable, table: TableName): Promise<string[]> {
   const cols: Record<TableName, string> = {
-    ohlcv_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, open_price::text, high_price::text, low_price::text, close_price::text, volume::text, granularity`,
-    trades_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, price::text, size::text, side, trade_id`,
-    tbbo_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, bid_px_00::text, ask_px_00::text, bid_sz_00::text, ask_sz_00::text, spread::text`,
+    ohlcv_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, open_price::text, high_price::text, low_price::text, close_price::text, volume::text, granularity, publisher_id`,
+    trades_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, price::text, size::text, side, trade_id, publisher_id`,
+    tbbo_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, bid_px_00::text, ask_px_00::text, bid_sz_00::text, ask_sz_00::text, spread::text, publisher_id, sequence::text`,
     statistics_data: `("timestamp" AT TIME ZONE 'UTC')::text, (ts_recv AT TIME ZONE 'UTC')::text, (ts_ref AT TIME ZONE 'UTC')::text, instrument_id, symbol, stat_type,
-      stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags`,
-    instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active`,
+      stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags, publisher_id`,
+    instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active, publisher_id`,
   };
   const { rows } = await db.query<{ line: string }>(`SELECT row(${cols[table]})::text AS line FROM ${table}`);
   // Sorted in JS: a total, collation-independent order of the whole row text.
