@@ -92,8 +92,8 @@ const NO_TABLE: Expected = { table: null, inserted: 0, rejected: 0 };
 
 /** Set A: one schema per file in .dbn (v2) and .v1/.v2/.v3.dbn.zst (status has no v1). */
 const SET_A: Record<string, Expected> = {
-  // MSFT on XNAS: tick size and multiplier UNDEF -> NULL -> NOT NULL quarantines both versions.
-  definition: { table: 'instrument_definitions', inserted: 0, rejected: 2, constraints: { tick_size_not_null: 2 } },
+  // MSFT on XNAS: tick size and multiplier UNDEF -> NULL, stored (nullable since migration 6).
+  definition: ok('instrument_definitions', 2),
   imbalance: NO_TABLE,
   'mbp-1': ok('tbbo_data', 2),
   'ohlcv-1d': ok('ohlcv_data', 0), // metadata only, zero records
@@ -108,15 +108,14 @@ const SET_A: Record<string, Expected> = {
 };
 
 const SET_B: Record<string, Expected> = {
-  'EQUS.MINI/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'EQUS.MINI/test_data.definition.dbn.zst': ok('instrument_definitions', 1), // QQQ: tick size, multiplier NULL
   'EQUS.MINI/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4), // includes the book clear: every level NULL
   'EQUS.MINI/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
   'EQUS.MINI/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
   'EQUS.MINI/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'EQUS.MINI/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
-  // tbbo_data's natural key is (instrument_id, timestamp) and it has no sequence column: the two
-  // trades sharing one ts_event keep one row, the other is quarantined as a duplicate.
-  'EQUS.MINI/test_data.tbbo.dbn.zst': { table: 'tbbo_data', inserted: 3, rejected: 1, constraints: { natural_key: 1 } },
+  // Two trades share one ts_event (sequences 87442, 87443): the sequence keeps both.
+  'EQUS.MINI/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
   'EQUS.MINI/test_data.trades.dbn.zst': ok('trades_data', 4),
   'GLBX.MDP3/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
   'GLBX.MDP3/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
@@ -129,18 +128,18 @@ const SET_B: Record<string, Expected> = {
   'GLBX.MDP3/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
   'GLBX.MDP3/test_data.trades.dbn.zst': ok('trades_data', 4),
   'IFEU.IMPACT/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
-  // Both sides empty: NULL, not quarantined. But ts_event ...002731000/004/005 ns are one µs:
-  // on the (instrument_id, timestamp) natural key two of the three are duplicates.
-  'IFEU.IMPACT/test_data.mbp-1.dbn.zst': { table: 'tbbo_data', inserted: 2, rejected: 2, constraints: { natural_key: 2 } },
+  // Both sides empty: NULL, not quarantined. ts_event ...002731000/004/005 ns are one µs with
+  // one (empty) book: sequences 54087–54089 keep the three apart.
+  'IFEU.IMPACT/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
   'IFEU.IMPACT/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.statistics.dbn.zst': ok('statistics_data', 4),
-  'IFEU.IMPACT/test_data.tbbo.dbn.zst': { table: 'tbbo_data', inserted: 2, rejected: 2, constraints: { natural_key: 2 } },
-  'IFEU.IMPACT/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 0, rejected: 4, constraints: { trades_side_check: 4 } },
+  'IFEU.IMPACT/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'IFEU.IMPACT/test_data.trades.dbn.zst': ok('trades_data', 4), // every side N: stored
   'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: needs --table (see LIVE_BY_TABLE)
-  'XNAS.ITCH/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'XNAS.ITCH/test_data.definition.dbn.zst': ok('instrument_definitions', 1), // NVDA: tick size, multiplier NULL
   'XNAS.ITCH/test_data.imbalance.dbn.zst': NO_TABLE,
   'XNAS.ITCH/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
   'XNAS.ITCH/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
@@ -148,7 +147,7 @@ const SET_B: Record<string, Expected> = {
   'XNAS.ITCH/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'XNAS.ITCH/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
   'XNAS.ITCH/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
-  'XNAS.ITCH/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 3, rejected: 1, constraints: { trades_side_check: 1 } },
+  'XNAS.ITCH/test_data.trades.dbn.zst': ok('trades_data', 4), // one side N: stored
 };
 
 /**
