@@ -187,9 +187,10 @@ export const T0 = 1_704_189_600_000_000_000n;
 export const SYNTH_ID = 42;
 export const SYNTH_SYMBOL = 'TESTH4';
 
-export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
+/** sideN: side 'N' (no aggressor, stored); badSide: side 'X' (no DBN side: quarantined by trades_side_check). */
+export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; badSide?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
 
-/** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N where asked). */
+/** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N or X where asked). */
 export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
   const out: TradeRecord[] = [];
   const step = o.stepNs ?? 1_000_000_123n;
@@ -198,7 +199,7 @@ export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
     out.push({
       kind: 'trade', rtype: 0, publisherId: 1, instrumentId: o.id ?? SYNTH_ID, tsEvent: ts,
       price: 4_780_250_000_000n + BigInt(i % 50) * 250_000_000n + BigInt(i % 3), size: 1 + (i % 7), action: 'T',
-      side: o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
+      side: o.badSide?.(i) ? 'X' : o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
       ...(o.tsOut ? { tsOut: ts + 9_000n } : {}),
     });
   }
