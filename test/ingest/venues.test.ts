@@ -6,6 +6,7 @@
  * Synthetic DBN written by src/dbn/writer.ts; both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import type { Mbp1Record, OhlcvRecord } from '../../src/dbn/records.js';
@@ -93,6 +94,17 @@ describe.each(ENGINE_KINDS)('multi-venue files store every record (%s)', (kind) 
       expect(one).toHaveLength(1);
       expect(one[0]).toMatchObject({ publisherId: 21, open: '11.00000000', close: '11.30000000' });
       expect(one[0]!.volume).toBe(BigInt(rows.find((x) => Number(x.p) === 21)!.v));
+      if (kind === 'server' && mode === 'append') {
+        // The CLI (built dist/) says the same: a publisher column, --publisher for one venue.
+        const cli = (extra: string[]) => spawnSync(process.execPath, [path.resolve('dist/src/cli/main.js'), '--database-url', te.url, 'query', 'bars',
+          '--symbol', SYNTH_SYMBOL, '--start', start, '--end', end, '--interval', '1 hour', '--source', 'ohlcv', '--rollup', 'raw', '--format', 'csv', ...extra], { encoding: 'utf8' });
+        const all = cli([]);
+        expect(all.status, all.stderr).toBe(0);
+        expect(all.stdout.trimEnd().split('\n').map((l) => l.split(',')[1])).toEqual(['publisher', ...PUBLISHERS.map(String)]);
+        const only = cli(['--publisher', '21']);
+        expect(only.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(',').slice(1, 3))).toEqual([['21', '11.00000000']]);
+        expect(cli(['--publisher', 'x']).status).toBe(2);
+      }
     });
 
     it(`tbbo, ${mode}: quotes of distinct trades in one microsecond with one book are all stored (by sequence, per venue)`, async () => {
