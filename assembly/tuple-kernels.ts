@@ -60,10 +60,10 @@ export function init(ptr: usize): void {
   return <i32>(<u64>(nanos - PRICE_MIN) >= <u64>(PRICE_LIMIT - PRICE_MIN));
 }
 
-/** Field count 7, then TIMESTAMPTZ (length 8, µs since 2000 big-endian). 14 bytes. */
+/** Field count (< 256), then TIMESTAMPTZ (length 8, µs since 2000 big-endian). 14 bytes. */
 // @ts-ignore: decorator
-@inline function putHeadAndTimestamp(p: usize, us: u64): usize {
-  store<u64>(p, 0x0000080000000700);
+@inline function putHeadAndTimestamp(p: usize, fields: u64, us: u64): usize {
+  store<u64>(p, 0x0000080000000000 | (fields << 8));
   store<u64>(p, bswap<u64>(<u64>(<i64>us - PG_EPOCH_US)), 6);
   return p + 14;
 }
@@ -162,16 +162,16 @@ export function init(ptr: usize): void {
  * µs, also stored as the record's times entry), instrument_id and symbol.
  */
 // @ts-ignore: decorator
-@inline function putRowStart(p: usize, times: usize, i: i32, ns: u64, id: u32, symTab: usize, syms: usize): usize {
+@inline function putRowStart(p: usize, fields: u64, times: usize, i: i32, ns: u64, id: u32, symTab: usize, syms: usize): usize {
   const us = ns / 1000;
   store<f64>(times + (<usize>i << 3), <f64>us);
   minUs = min(minUs, us);
   maxUs = max(maxUs, us);
-  return putSymbol(putInt4(putHeadAndTimestamp(p, us), id), symTab, load<i32>(syms + (<usize>i << 2)));
+  return putSymbol(putInt4(putHeadAndTimestamp(p, fields, us), id), symTab, load<i32>(syms + (<usize>i << 2)));
 }
 
 /**
- * trades_data tuple (timestamp, instrument_id, symbol, price, size, side, trade_id) of record i
+ * trades_data tuple (timestamp, instrument_id, symbol, price, size, side, trade_id, publisher_id) of record i
  * at `o`, written at p; returns its end, or 0 when a column rule fails (the record goes generic).
  */
 // @ts-ignore: decorator
@@ -181,17 +181,20 @@ export function init(ptr: usize): void {
   const size = load<u32>(o, O_SIZE);
   const nanos = load<i64>(o, O_PRICE);
   const ns = load<u64>(o, O_TS_EVENT);
-  if ((<i32>(id > INT4_MAX) | <i32>(side - 65 > 1) | <i32>(size == 0) | badPrice(nanos) | <i32>(ns >= NS_LIMIT)) != 0) return 0;
-  p = putRowStart(p, times, i, ns, id, symTab, syms);
+  // Sides A, B and N (no aggressor) are stored; anything else goes generic.
+  const badSide = <i32>(side - 65 > 1) & <i32>(side != 78);
+  if ((<i32>(id > INT4_MAX) | badSide | <i32>(size == 0) | badPrice(nanos) | <i32>(ns >= NS_LIMIT)) != 0) return 0;
+  const publisher = <u32>load<u16>(o, O_PUBLISHER);
+  p = putRowStart(p, 8, times, i, ns, id, symTab, syms);
   p = putNumeric8(p, <u64>(nanos + 5) / 10); // 9th decimal rounded half away from zero
   p = putInt8U32(p, size);
   store<u32>(p, 0x01000000);
-  store<u8>(p, <u8>(83 - 17 * (side - 65)), 4); // A (sell aggressor) → 'S', B → 'B'
-  return putIdPair(p + 5, <u32>load<u16>(o, O_PUBLISHER), load<u32>(o, O_SEQUENCE));
+  store<u8>(p, <u8>select<u32>(83, side, side == 65), 4); // A (sell aggressor) → 'S'; B and N as they are
+  return putInt4(putIdPair(p + 5, publisher, load<u32>(o, O_SEQUENCE)), publisher);
 }
 
 /**
- * tbbo_data tuple (timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size), as
+ * tbbo_data tuple (timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size, publisher_id, sequence), as
  * putTrade: both sides present, positive and not crossed, else 0.
  */
 // @ts-ignore: decorator
@@ -205,11 +208,13 @@ export function init(ptr: usize): void {
   const bid = <u64>(bidN + 5) / 10;
   const ask = <u64>(askN + 5) / 10;
   if ((<i32>(id > INT4_MAX) | <i32>(bidSz == 0) | <i32>(askSz == 0) | badPrice(bidN) | badPrice(askN) | <i32>(ask < bid) | <i32>(ns >= NS_LIMIT)) != 0) return 0;
-  p = putRowStart(p, times, i, ns, id, symTab, syms);
+  p = putRowStart(p, 9, times, i, ns, id, symTab, syms);
   p = putNumeric8(p, bid);
   p = putNumeric8(p, ask);
   p = putInt8U32(p, bidSz);
-  return putInt8U32(p, askSz);
+  p = putInt8U32(p, askSz);
+  p = putInt4(p, <u32>load<u16>(o, O_PUBLISHER));
+  return putInt8U32(p, load<u32>(o, O_SEQUENCE));
 }
 
 /** Tables with a kernel (the host passes one). */

@@ -34,7 +34,7 @@ export { openDbn, writeDbn } from './dbn/index.js';
 // Reading back.
 export {
   bars, streamBars, recentOhlcv, aggregatedVolume, spreadAnalysis, asOf,
-  type Bar, type BarsOptions, type OhlcvBar, type VolumeBucket, type SpreadStats, type AsOf,
+  type Bar, type BarsOptions, type OhlcvBar, type VolumeBucket, type SpreadStats, type AsOf, type VenueOptions,
 } from './query/queries.js';
 export { resolveSymbol, resolveInstrument } from './query/symbols.js';
 export type { TimeInput } from './query/params.js';

@@ -12,6 +12,7 @@
  * Nanoseconds are truncated (floored) to microseconds.
  * trades_data.trade_id = "<publisher_id>:<sequence>": DBN has no trade id; the venue sequence
  * number, qualified by the publisher so two venues never collide.
+ * publisher_id (every table) is the record header's; tbbo_data.sequence is the record's.
  */
 import type { RecordBatch } from '../dbn/batch.js';
 import { CHAR, Mbp1Cursor, OhlcvCursor, StatCursor, TradeCursor } from '../dbn/cursor.js';
@@ -46,7 +47,7 @@ function checkId(id: number): string | null {
   return id > INT4_MAX ? `instrument_id ${id} does not fit INTEGER` : null;
 }
 
-/** Side: 'A' (sell aggressor) → 'S', 'B' → 'B'; 'N' and anything else kept as-is so the CHECK names it. */
+/** Side: 'A' (sell aggressor) → 'S', 'B' → 'B', 'N' (no aggressor) stays 'N'; anything else kept as-is so the CHECK names it. */
 function side(code: number): string {
   if (code === CHAR.A) return 'S';
   if (code === CHAR.B) return 'B';
@@ -75,8 +76,9 @@ class TradesMapper extends CursorMapper<TradeCursor> {
   constructor() { super(new TradeCursor()); }
   accepts(rtype: number): boolean { return rtype === RTYPE.MBP_0; }
   protected row(c: TradeCursor, id: number, symbol: string | null): CellValue[] | string {
-    // timestamp, instrument_id, symbol, price, size, side, trade_id
-    return [micros(c.tsEventUs), id, symbol, price(c), BigInt(c.size), side(c.side), `${c.publisherId}:${c.sequence}`];
+    // timestamp, instrument_id, symbol, price, size, side, trade_id, publisher_id
+    const pub = c.publisherId;
+    return [micros(c.tsEventUs), id, symbol, price(c), BigInt(c.size), side(c.side), `${pub}:${c.sequence}`, pub];
   }
 }
 
@@ -88,8 +90,9 @@ class TbboMapper extends CursorMapper<Mbp1Cursor> {
     // An empty book side is UNDEF price with size 0: both become NULL (reference §7).
     const bidSz = c.bidSz;
     const askSz = c.askSz;
+    // timestamp, instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, publisher_id, sequence
     return [micros(c.tsEventUs), id, symbol, px(c.bidPxUndef, c.bidPx), px(c.askPxUndef, c.askPx),
-      bidSz === 0 ? null : BigInt(bidSz), askSz === 0 ? null : BigInt(askSz)];
+      bidSz === 0 ? null : BigInt(bidSz), askSz === 0 ? null : BigInt(askSz), c.publisherId, BigInt(c.sequence)];
   }
 }
 
@@ -103,7 +106,7 @@ class OhlcvMapper extends CursorMapper<OhlcvCursor> {
     const undef = 0x7fffffffffffffffn;
     const o = c.open; const h = c.high; const l = c.low; const cl = c.close;
     return [micros(c.tsEventUs), id, symbol, px(o === undef, o), px(h === undef, h), px(l === undef, l), px(cl === undef, cl),
-      volume, OHLCV_GRANULARITY[c.rtype]!];
+      volume, OHLCV_GRANULARITY[c.rtype]!, c.publisherId];
   }
 }
 
@@ -115,12 +118,12 @@ class StatisticsMapper extends CursorMapper<StatCursor> {
     const statType = c.statType;
     const channel = c.channelId;
     // timestamp, ts_recv, ts_ref, instrument_id, symbol, stat_type, stat_type_name, price, quantity,
-    // sequence, ts_in_delta, channel_id, update_action, stat_flags
+    // sequence, ts_in_delta, channel_id, update_action, stat_flags, publisher_id
     const tsRef = c.tsRefUs;
     return [micros(c.tsEventUs), micros(c.tsRecvUs), tsRef === 0 ? null : micros(tsRef), id, symbol,
       statType > INT2_MAX ? -1 : statType, STAT_TYPE_NAMES[statType] ?? `stat_type_${statType}`,
       px(c.priceUndef, c.priceUndef ? 0n : c.price), c.quantityUndef ? null : c.quantity, BigInt(c.sequence),
-      c.tsInDelta, channel === 0xffff ? null : channel, c.updateAction, c.statFlags];
+      c.tsInDelta, channel === 0xffff ? null : channel, c.updateAction, c.statFlags, c.publisherId];
   }
 }
 

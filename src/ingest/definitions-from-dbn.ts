@@ -1,8 +1,8 @@
 /**
  * DBN instrument definitions → DefinitionsLoader records (reference §7). Definitions are few, so
  * this uses the decoder's object path. Fallbacks are deliberately minimal: an UNDEF tick size or
- * multiplier becomes NULL, which the NOT NULL contract quarantines with its reason (equities on
- * XNAS publish neither) rather than inventing a value.
+ * multiplier becomes NULL (equities on XNAS and EQUS publish neither; both columns are nullable
+ * from schema version 6) rather than an invented value.
  */
 import type { DbnRecord, DefinitionRecord as DbnDefinition } from '../dbn/records.js';
 import { SymbolMap } from '../dbn/symbology.js';
@@ -31,8 +31,9 @@ function toDefinition(d: DbnDefinition, symbols: SymbolMap): DefinitionRecord {
     asset: d.asset,
     exchange: d.exchange,
     currency: d.currency,
-    tick_size: (d.minPriceIncrement === UNDEF_I64 ? null : { value: d.minPriceIncrement, scale: 9 }) as DefinitionRecord['tick_size'],
-    multiplier: (d.unitOfMeasureQty === UNDEF_I64 ? null : { value: d.unitOfMeasureQty, scale: 9 }) as DefinitionRecord['multiplier'],
+    tick_size: d.minPriceIncrement === UNDEF_I64 ? null : { value: d.minPriceIncrement, scale: 9 },
+    multiplier: d.unitOfMeasureQty === UNDEF_I64 ? null : { value: d.unitOfMeasureQty, scale: 9 },
+    publisher_id: d.publisherId,
     expiration_date: expiration,
     is_active: d.securityUpdateAction !== 'D',
     ts_recv: d.tsRecv,

@@ -6,7 +6,7 @@
  * appended to the COPY stream by reference (BinaryCopyWriter.appendEncoded).
  *
  * The fast path is an optimisation only. A record it does not vouch for (UNDEF or non-positive
- * prices, prices at or above 2^53 nanos, side N, size 0, an id above INTEGER, a symbol that is
+ * prices, prices at or above 2^53 nanos, a side other than A/B/N, size 0, an id above INTEGER, a symbol that is
  * not a plain ≤ 50-unit string...) takes the generic path (dbn-mapping.ts + validation), which
  * knows every rule; test/ingest/fast-path.test.ts proves both paths give the same rows, the same
  * rejections and the same COPY bytes.
@@ -30,6 +30,8 @@ const SYMBOL_MAX = Math.min(maxTextLength(columnOf(tradesData, 'symbol').type), 
 const PRICE_HI_LIMIT = 0x200000;
 const A = 65;
 const B = 66;
+/** 'N': no aggressor (ICE and others); stored as it is. */
+const N = 78;
 /** Bytes of every fixed-size part of a tuple, beyond the symbol field: a generous bound. */
 export const TUPLE_FIXED_MAX = 160;
 
@@ -116,30 +118,32 @@ function price8(v: DataView, off: number): number {
   return nanos >= 5 ? nanosTo8(nanos) : -1;
 }
 
-/** trades_data: timestamp, instrument_id, symbol, price, size, side, trade_id. */
+/** trades_data: timestamp, instrument_id, symbol, price, size, side, trade_id, publisher_id. */
 class TradesCodec implements FastRowCodec {
   timeUs = -1;
   encode(b: Uint8Array, d: DataView, p: number, v: DataView, o: number, symbolField: FieldWords): number {
     const id = v.getUint32(o + 4, true);
     const side = v.getUint8(o + TRADE.side);
     const size = v.getUint32(o + TRADE.size, true);
-    if (id > INT4_MAX || (side !== A && side !== B) || size === 0) return -1;
+    if (id > INT4_MAX || (side !== A && side !== B && side !== N) || size === 0) return -1;
     const price = price8(v, o + TRADE.price);
     if (price < 0) return -1;
     const us = eventUs(v, o);
     if (us < 0) return -1;
     this.timeUs = us;
-    p = putRowHeadAndTimestamp(d, p, 7, us);
+    const publisher = v.getUint16(o + 2, true);
+    p = putRowHeadAndTimestamp(d, p, 8, us);
     p = putInt4(d, p, id);
     p = putField(b, d, p, symbolField);
     p = putNumeric8(d, p, price);
     p = putInt8U32(d, p, size);
-    p = putAsciiChar(d, p, side === A ? 83 /* S */ : B);
-    return putIdPair(d, p, v.getUint16(o + 2, true), v.getUint32(o + TRADE.sequence, true));
+    p = putAsciiChar(d, p, side === A ? 83 /* S */ : side);
+    p = putIdPair(d, p, publisher, v.getUint32(o + TRADE.sequence, true));
+    return putInt4(d, p, publisher);
   }
 }
 
-/** tbbo_data: timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size. */
+/** tbbo_data: timestamp, instrument_id, symbol, bid_price, ask_price, bid_size, ask_size, publisher_id, sequence. */
 class TbboCodec implements FastRowCodec {
   timeUs = -1;
   encode(b: Uint8Array, d: DataView, p: number, v: DataView, o: number, symbolField: FieldWords): number {
@@ -155,13 +159,15 @@ class TbboCodec implements FastRowCodec {
     const us = eventUs(v, o);
     if (us < 0) return -1;
     this.timeUs = us;
-    p = putRowHeadAndTimestamp(d, p, 7, us);
+    p = putRowHeadAndTimestamp(d, p, 9, us);
     p = putInt4(d, p, id);
     p = putField(b, d, p, symbolField);
     p = putNumeric8(d, p, bid);
     p = putNumeric8(d, p, ask);
     p = putInt8U32(d, p, bidSz);
-    return putInt8U32(d, p, askSz);
+    p = putInt8U32(d, p, askSz);
+    p = putInt4(d, p, v.getUint16(o + 2, true));
+    return putInt8U32(d, p, v.getUint32(o + TRADE.sequence, true));
   }
 }
 

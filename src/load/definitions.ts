@@ -55,8 +55,12 @@ export interface DefinitionRecord {
   asset: string;
   exchange: string;
   currency: string;
-  tick_size: PriceInput;
-  multiplier: PriceInput;
+  /** NULL when the venue publishes none (equities: DBN min_price_increment undefined). */
+  tick_size: PriceInput | null;
+  /** NULL when the venue publishes none (equities: DBN unit_of_measure_qty undefined). */
+  multiplier: PriceInput | null;
+  /** The venue that published the definition (DBN publisher_id); omitted = 0, "not given". */
+  publisher_id?: number;
   /** Date or 'YYYY-MM-DD'. */
   expiration_date?: Date | string | null;
   /** Default true (as the DDL). Forced to false while the row is renamed (see the module doc). */

@@ -23,6 +23,11 @@ export interface OhlcvRecord {
   volume: IntegerInput;
   /** '1s' | '1m' | '1h' | '1d' */
   granularity: string;
+  /**
+   * The venue (DBN publisher_id). Optional: omitted = 0, "not given". Part of the natural key, so
+   * the same instrument and instant from two venues are two rows.
+   */
+  publisher_id?: number;
 }
 
 export interface TradeRecord {
@@ -31,9 +36,14 @@ export interface TradeRecord {
   symbol: string;
   price: PriceInput;
   size: IntegerInput;
-  /** 'B' buy aggressor, 'S' sell aggressor */
+  /** 'B' buy aggressor, 'S' sell aggressor, 'N' no aggressor */
   side: string;
   trade_id?: string | null;
+  /**
+   * The venue (DBN publisher_id). Optional: omitted = 0, "not given". Part of the natural key, so
+   * the same instrument and instant from two venues are two rows.
+   */
+  publisher_id?: number;
 }
 
 export interface TbboRecord {
@@ -44,6 +54,17 @@ export interface TbboRecord {
   ask_px_00?: PriceInput | null;
   bid_sz_00?: IntegerInput | null;
   ask_sz_00?: IntegerInput | null;
+  /**
+   * The venue (DBN publisher_id). Optional: omitted = 0, "not given". Part of the natural key, so
+   * the same instrument and instant from two venues are two rows.
+   */
+  publisher_id?: number;
+  /**
+   * The venue's sequence number of the record (DBN `sequence`): what tells apart several quotes
+   * in one microsecond. Optional (NULL): quotes without one are keyed by instrument, venue and
+   * timestamp alone, so give it when one microsecond can hold several quotes.
+   */
+  sequence?: IntegerInput | null;
 }
 
 export interface StatisticsRecord {
@@ -61,6 +82,11 @@ export interface StatisticsRecord {
   channel_id?: number | null;
   update_action: number;
   stat_flags: number;
+  /**
+   * The venue (DBN publisher_id). Optional: omitted = 0, "not given". Part of the natural key, so
+   * the same instrument and instant from two venues are two rows.
+   */
+  publisher_id?: number;
 }
 
 export class OHLCVLoader extends BaseLoader<OhlcvRecord> {

@@ -150,6 +150,10 @@ function show(v: unknown): string {
 function jsDefault(col: Column): CellValue {
   if (col.default === 'TRUE') return true;
   if (col.default === 'FALSE') return false;
+  // Integer constants (publisher_id DEFAULT 0: "no publisher given").
+  if (col.default !== undefined && /^-?\d+$/.test(col.default)) {
+    return col.type.kind === 'int8' ? BigInt(col.default) : Number(col.default);
+  }
   return null;
 }
 

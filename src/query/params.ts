@@ -53,6 +53,16 @@ export function symbolParam(symbol: string): string {
   return symbol;
 }
 
+/**
+ * A venue filter: undefined = every venue; else a DBN publisher_id (0 = rows stored without one).
+ * Returned as a bound parameter; the SQL around it is a constant.
+ */
+export function publisherParam(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || v < 0 || v > 65535) throw new QueryError(`publisherId must be a DBN publisher id, an integer 0..65535 (got ${v})`);
+  return v;
+}
+
 export function positiveInt(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 1) throw new QueryError(`${name} must be a positive integer (got ${v})`);
   return v;

@@ -14,13 +14,21 @@
  * SQL: identifiers are constants of this module (quoted), every value is a bound parameter, time
  * bounds are bound as `$n::timestamptz` (microsecond ISO text) and intervals as `$n::interval`
  * after validation (params.ts).
+ *
+ * Venues (publisher_id, schema version 6). One rule: what cannot be blended is per venue, what
+ * adds up is across venues — always with a `publisherId` filter to ask for one venue.
+ * - bars (and recentOhlcv): one bar per venue and bucket (an open from one venue and a close from
+ *   another is no bar); each carries its publisherId, ordered by time, then publisher.
+ * - aggregatedVolume, spreadAnalysis: over every venue's trades / quotes (consolidated).
+ * - asOf: the last trade and quote on any venue; the result names the venue.
+ * Rows stored without a publisher (library records, rows stored before version 6) have 0.
  */
 import type { Engine, Queryable } from '../engine/types.js';
 import { QueryError } from '../errors.js';
 import { ident } from '../sql/ident.js';
 import { OHLCV_HOURLY, TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M, type Rollup } from '../schema/rollups.js';
 import {
-  instant, measureInterval, micros, positiveInt, range, symbolParam, timeParam, usExpr,
+  instant, measureInterval, micros, positiveInt, publisherParam, range, symbolParam, timeParam, usExpr,
   type Instant, type IntervalInfo, type TimeInput,
 } from './params.js';
 import { streamQuery, type StreamOptions } from './stream.js';
@@ -31,8 +39,22 @@ export const AVG_SCALE = 10;
 // ---------------------------------------------------------------------------------------------
 // recentOhlcv
 
+/** The venue filter every query takes (see the module doc). */
+export interface VenueOptions {
+  /** Only this venue's rows (DBN publisher_id; 0 = rows stored without one). Default: every venue. */
+  readonly publisherId?: number;
+}
+
+/** `AND <col> = $n` when a venue is asked for (the value is bound, never spliced). */
+function venueFilter(publisherId: number | undefined, params: unknown[], column = 'publisher_id'): string {
+  if (publisherId === undefined) return '';
+  params.push(publisherId);
+  return ` AND ${ident(column)} = $${params.length}`;
+}
+
 export interface OhlcvBar extends Instant {
   readonly instrumentId: number;
+  readonly publisherId: number;
   readonly symbol: string;
   readonly open: string;
   readonly high: string;
@@ -42,25 +64,30 @@ export interface OhlcvBar extends Instant {
   readonly granularity: string;
 }
 
-interface OhlcvRow { t_us: string; instrument_id: number; symbol: string; open_price: string; high_price: string; low_price: string; close_price: string; volume: string; granularity: string }
+interface OhlcvRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; open_price: string; high_price: string; low_price: string; close_price: string; volume: string; granularity: string }
 
-/** Stored bars of `granularity` (default '1m') at or after `since`, newest first, at most `limit`. */
-export async function recentOhlcv(engine: Queryable, symbol: string, since: TimeInput, limit: number, granularity = '1m'): Promise<OhlcvBar[]> {
+/**
+ * Stored bars of `granularity` (default '1m') at or after `since`, newest first, at most `limit`;
+ * one per venue and start (ties ordered by instrument, then publisher).
+ */
+export async function recentOhlcv(engine: Queryable, symbol: string, since: TimeInput, limit: number, granularity = '1m', options: VenueOptions = {}): Promise<OhlcvBar[]> {
   const sym = symbolParam(symbol);
   const sinceUs = micros('since', since);
   const n = positiveInt('limit', limit);
   if (typeof granularity !== 'string' || granularity.length === 0 || granularity.length > 10) {
     throw new QueryError(`granularity must be a short label such as '1m' or '1h' (got ${JSON.stringify(granularity)})`);
   }
+  const params: unknown[] = [sym, granularity, timeParam(sinceUs), n];
+  const venue = venueFilter(publisherParam(options.publisherId), params);
   const { rows } = await engine.query<OhlcvRow>(
-    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, symbol, open_price, high_price, low_price, close_price, volume, granularity
+    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, open_price, high_price, low_price, close_price, volume, granularity
        FROM ohlcv_data
-      WHERE symbol = $1 AND granularity = $2 AND "timestamp" >= $3::timestamptz
-      ORDER BY "timestamp" DESC, instrument_id
+      WHERE symbol = $1 AND granularity = $2 AND "timestamp" >= $3::timestamptz${venue}
+      ORDER BY "timestamp" DESC, instrument_id, publisher_id
       LIMIT $4`,
-    [sym, granularity, timeParam(sinceUs), n]);
+    params);
   return rows.map((r) => ({
-    ...instant(r.t_us), instrumentId: Number(r.instrument_id), symbol: r.symbol,
+    ...instant(r.t_us), instrumentId: Number(r.instrument_id), publisherId: Number(r.publisher_id), symbol: r.symbol,
     open: r.open_price, high: r.high_price, low: r.low_price, close: r.close_price,
     volume: BigInt(r.volume), granularity: r.granularity,
   }));
@@ -81,12 +108,15 @@ interface VolumeRow { t_us: string; volume: string; buy_volume: string; sell_vol
 
 /**
  * time_bucket(`bucket`) sums of trade size and trade counts for one symbol over [start, end),
- * oldest first. Buckets without trades are absent (no gap filling).
+ * oldest first, summed over every venue unless `publisherId` picks one. Buckets without trades
+ * are absent (no gap filling). Trades without an aggressor (side 'N') count in `volume` only.
  */
-export async function aggregatedVolume(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, bucket: string): Promise<VolumeBucket[]> {
+export async function aggregatedVolume(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, bucket: string, options: VenueOptions = {}): Promise<VolumeBucket[]> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
   const width = await measureInterval(engine, 'bucket', bucket);
+  const params: unknown[] = [sym, width.text, timeParam(startUs), timeParam(endUs)];
+  const venue = venueFilter(publisherParam(options.publisherId), params);
   const { rows } = await engine.query<VolumeRow>(
     `SELECT ${usExpr('b')} AS t_us, volume, buy_volume, sell_volume, trade_count FROM (
        SELECT time_bucket($2::interval, "timestamp") AS b,
@@ -95,10 +125,10 @@ export async function aggregatedVolume(engine: Queryable, symbol: string, start:
               coalesce(sum(size) FILTER (WHERE side = 'S'), 0) AS sell_volume,
               count(*) AS trade_count
          FROM trades_data
-        WHERE symbol = $1 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz
+        WHERE symbol = $1 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz${venue}
         GROUP BY b) v
       ORDER BY b`,
-    [sym, width.text, timeParam(startUs), timeParam(endUs)]);
+    params);
   return rows.map((r) => ({
     ...instant(r.t_us), volume: BigInt(r.volume), buyVolume: BigInt(r.buy_volume),
     sellVolume: BigInt(r.sell_volume), tradeCount: BigInt(r.trade_count),
@@ -126,10 +156,15 @@ export interface SpreadStats {
 
 interface SpreadRow { quotes: string; n: string; avg: string | null; median: string | null; min: string | null; max: string | null }
 
-/** Spread statistics from tbbo_data over [start, end); NULL spreads are ignored (counted in `quotes`). */
-export async function spreadAnalysis(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput): Promise<SpreadStats> {
+/**
+ * Spread statistics from tbbo_data over [start, end), over every venue's quotes unless
+ * `publisherId` picks one; NULL spreads are ignored (counted in `quotes`).
+ */
+export async function spreadAnalysis(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, options: VenueOptions = {}): Promise<SpreadStats> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
+  const params: unknown[] = [sym, timeParam(startUs), timeParam(endUs)];
+  const venue = venueFilter(publisherParam(options.publisherId), params);
   // percentile_disc(0.5) ascending is the lower middle value, descending the upper one (they are
   // the same value for an odd count); their mean is percentile_cont(0.5), exactly.
   const { rows } = await engine.query<SpreadRow>(
@@ -141,8 +176,8 @@ export async function spreadAnalysis(engine: Queryable, symbol: string, start: T
             min(spread) AS min,
             max(spread) AS max
        FROM tbbo_data
-      WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz`,
-    [sym, timeParam(startUs), timeParam(endUs)]);
+      WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${venue}`,
+    params);
   const r = rows[0]!;
   return {
     quotes: BigInt(r.quotes), count: BigInt(r.n), avg: r.avg,
@@ -163,6 +198,8 @@ function trimScale(text: string, scale: number): string {
 // bars
 
 export interface Bar extends Instant {
+  /** The venue of the bar (bars are per venue; 0 = rows stored without a publisher). */
+  readonly publisherId: number;
   readonly open: string;
   readonly high: string;
   readonly low: string;
@@ -191,6 +228,8 @@ export interface BarsOptions {
   /** Stored bar granularity read by source 'ohlcv' (default '1m'). */
   readonly granularity?: string;
   readonly rollup?: RollupChoice;
+  /** Only this venue's bars (DBN publisher_id). Default: every venue, one bar per venue and bucket. */
+  readonly publisherId?: number;
 }
 
 export interface BarsPlan {
@@ -201,7 +240,7 @@ export interface BarsPlan {
   readonly params: readonly unknown[];
 }
 
-interface BarRow { t_us: string; open: string; high: string; low: string; close: string; volume: string; trade_count: string | null }
+interface BarRow { t_us: string; publisher_id: number; open: string; high: string; low: string; close: string; volume: string; trade_count: string | null }
 
 /** Decides where bars come from and builds the statement (exported for tests and `--explain`). */
 export async function planBars(
@@ -218,7 +257,9 @@ export async function planBars(
   }
   const granularity = options.granularity ?? '1m';
   const width = await measureInterval(engine, 'interval', interval);
-  const params = [sym, width.text, timeParam(startUs), timeParam(endUs)];
+  const base: unknown[] = [sym, width.text, timeParam(startUs), timeParam(endUs)];
+  // Per venue: grouped by publisher_id (rollups keep it since schema version 6).
+  const pub = publisherParam(options.publisherId);
 
   let rollup: Rollup | undefined;
   let reason: string;
@@ -237,37 +278,43 @@ export async function planBars(
   }
 
   if (rollup) {
-    const sql = `SELECT ${usExpr('b')} AS t_us, open, high, low, close, volume, trade_count FROM (
-       SELECT time_bucket($2::interval, bucket) AS b,
+    const params = [...base];
+    const venue = venueFilter(pub, params);
+    const sql = `SELECT ${usExpr('b')} AS t_us, publisher_id, open, high, low, close, volume, trade_count FROM (
+       SELECT time_bucket($2::interval, bucket) AS b, publisher_id,
               first(open_price, bucket) AS open, max(high_price) AS high, min(low_price) AS low,
               last(close_price, bucket) AS close, sum(volume) AS volume,
               ${rollup.hasTradeCount ? 'sum(trade_count)' : 'NULL::numeric'} AS trade_count
          FROM ${ident(rollup.name)}
-        WHERE symbol = $1 AND bucket >= $3::timestamptz AND bucket < $4::timestamptz
-        GROUP BY b) x
-      ORDER BY b`;
+        WHERE symbol = $1 AND bucket >= $3::timestamptz AND bucket < $4::timestamptz${venue}
+        GROUP BY b, publisher_id) x
+      ORDER BY b, publisher_id`;
     return { relation: rollup.name, reason, sql, params };
   }
   if (options.source === 'trades') {
-    const sql = `SELECT ${usExpr('b')} AS t_us, open, high, low, close, volume, trade_count FROM (
-       SELECT time_bucket($2::interval, "timestamp") AS b,
+    const params = [...base];
+    const venue = venueFilter(pub, params);
+    const sql = `SELECT ${usExpr('b')} AS t_us, publisher_id, open, high, low, close, volume, trade_count FROM (
+       SELECT time_bucket($2::interval, "timestamp") AS b, publisher_id,
               first(price, "timestamp") AS open, max(price) AS high, min(price) AS low,
               last(price, "timestamp") AS close, sum(size) AS volume, count(*) AS trade_count
          FROM trades_data
-        WHERE symbol = $1 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz
-        GROUP BY b) x
-      ORDER BY b`;
+        WHERE symbol = $1 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz${venue}
+        GROUP BY b, publisher_id) x
+      ORDER BY b, publisher_id`;
     return { relation: 'trades_data', reason, sql, params };
   }
-  const sql = `SELECT ${usExpr('b')} AS t_us, open, high, low, close, volume, trade_count FROM (
-     SELECT time_bucket($2::interval, "timestamp") AS b,
+  const params = [...base, granularity]; // $5
+  const venue = venueFilter(pub, params);
+  const sql = `SELECT ${usExpr('b')} AS t_us, publisher_id, open, high, low, close, volume, trade_count FROM (
+     SELECT time_bucket($2::interval, "timestamp") AS b, publisher_id,
             first(open_price, "timestamp") AS open, max(high_price) AS high, min(low_price) AS low,
             last(close_price, "timestamp") AS close, sum(volume) AS volume, NULL::numeric AS trade_count
        FROM ohlcv_data
-      WHERE symbol = $1 AND granularity = $5 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz
-      GROUP BY b) x
-    ORDER BY b`;
-  return { relation: 'ohlcv_data', reason, sql, params: [...params, granularity] };
+      WHERE symbol = $1 AND granularity = $5 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz${venue}
+      GROUP BY b, publisher_id) x
+    ORDER BY b, publisher_id`;
+  return { relation: 'ohlcv_data', reason, sql, params };
 }
 
 function answersExactly(r: Rollup, width: IntervalInfo, startUs: bigint, endUs: bigint): boolean {
@@ -287,7 +334,7 @@ async function relationExists(db: Queryable, name: string): Promise<boolean> {
 
 function toBar(r: BarRow): Bar {
   return {
-    ...instant(r.t_us), open: r.open, high: r.high, low: r.low, close: r.close,
+    ...instant(r.t_us), publisherId: Number(r.publisher_id), open: r.open, high: r.high, low: r.low, close: r.close,
     volume: BigInt(r.volume), tradeCount: r.trade_count === null ? null : BigInt(r.trade_count),
   };
 }
@@ -317,6 +364,7 @@ export async function* streamBars(
 
 export interface TradeAt extends Instant {
   readonly instrumentId: number;
+  readonly publisherId: number;
   readonly symbol: string;
   readonly price: string;
   readonly size: bigint;
@@ -326,6 +374,7 @@ export interface TradeAt extends Instant {
 
 export interface QuoteAt extends Instant {
   readonly instrumentId: number;
+  readonly publisherId: number;
   readonly symbol: string;
   readonly bid: string | null;
   readonly ask: string | null;
@@ -343,8 +392,8 @@ export interface AsOf {
 
 // The newest timestamp in ($3, $2]: an ordered index scan over (symbol, timestamp DESC) that stops
 // at the first row, newest chunk first. Ties are then broken among that timestamp's rows only.
-function lastAt(table: 'trades_data' | 'tbbo_data'): string {
-  return `SELECT "timestamp" FROM ${ident(table)} WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz ORDER BY "timestamp" DESC LIMIT 1`;
+function lastAt(table: 'trades_data' | 'tbbo_data', venue: string): string {
+  return `SELECT "timestamp" FROM ${ident(table)} WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz${venue} ORDER BY "timestamp" DESC LIMIT 1`;
 }
 
 /**
@@ -355,47 +404,52 @@ function lastAt(table: 'trades_data' | 'tbbo_data'): string {
 const LOOKBACK_US: readonly (bigint | null)[] = [3_600_000_000n, 86_400_000_000n, null];
 const BEGINNING = '-infinity';
 
-async function lastRow<R>(db: Queryable, sql: string, sym: string, atUs: bigint): Promise<R | undefined> {
+async function lastRow<R>(db: Queryable, sql: string, sym: string, atUs: bigint, extra: readonly unknown[]): Promise<R | undefined> {
   for (const back of LOOKBACK_US) {
-    const { rows } = await db.query<R>(sql, [sym, timeParam(atUs), back === null ? BEGINNING : timeParam(atUs - back)]);
+    const { rows } = await db.query<R>(sql, [sym, timeParam(atUs), back === null ? BEGINNING : timeParam(atUs - back), ...extra]);
     if (rows[0]) return rows[0];
   }
   return undefined;
 }
 
-interface TradeRow { t_us: string; instrument_id: number; symbol: string; price: string; size: string; side: string; trade_id: string | null }
-interface QuoteRow { t_us: string; instrument_id: number; symbol: string; bid_px_00: string | null; ask_px_00: string | null; bid_sz_00: string | null; ask_sz_00: string | null; spread: string | null }
+interface TradeRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; price: string; size: string; side: string; trade_id: string | null }
+interface QuoteRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; bid_px_00: string | null; ask_px_00: string | null; bid_sz_00: string | null; ask_sz_00: string | null; spread: string | null }
 
 /**
- * The last trade and the last quote of `symbol` at or before `ts`. Among rows with the same
- * timestamp the one stored last wins (created_at, then trade_id), so the answer is deterministic.
+ * The last trade and the last quote of `symbol` at or before `ts`, on any venue unless
+ * `publisherId` picks one (the result names the venue). Among rows with the same timestamp the
+ * one stored last wins (created_at, then trade_id / sequence), so the answer is deterministic.
  */
-export async function asOf(engine: Queryable, symbol: string, ts: TimeInput): Promise<AsOf> {
+export async function asOf(engine: Queryable, symbol: string, ts: TimeInput, options: VenueOptions = {}): Promise<AsOf> {
   const sym = symbolParam(symbol);
   const atUs = micros('ts', ts);
+  // $4 when a venue is asked for (the look-back bounds are $1..$3 in both statements).
+  const pub = publisherParam(options.publisherId);
+  const where = pub === undefined ? '' : ' AND publisher_id = $4';
+  const extra: unknown[] = pub === undefined ? [] : [pub];
   const t = await lastRow<TradeRow>(engine,
-    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, symbol, price, size, side, trade_id
+    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, price, size, side, trade_id
        FROM trades_data
-      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz
-        AND "timestamp" = (${lastAt('trades_data')})
+      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz${where}
+        AND "timestamp" = (${lastAt('trades_data', where)})
       ORDER BY created_at DESC NULLS LAST, trade_id DESC NULLS LAST
-      LIMIT 1`, sym, atUs);
+      LIMIT 1`, sym, atUs, extra);
   const q = await lastRow<QuoteRow>(engine,
-    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, spread
+    `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, spread
        FROM tbbo_data
-      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz
-        AND "timestamp" = (${lastAt('tbbo_data')})
-      ORDER BY created_at DESC NULLS LAST
-      LIMIT 1`, sym, atUs);
+      WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz${where}
+        AND "timestamp" = (${lastAt('tbbo_data', where)})
+      ORDER BY created_at DESC NULLS LAST, sequence DESC NULLS LAST
+      LIMIT 1`, sym, atUs, extra);
   const big = (v: string | null) => (v === null ? null : BigInt(v));
   return {
     at: instant(atUs),
     trade: t ? {
-      ...instant(t.t_us), instrumentId: Number(t.instrument_id), symbol: t.symbol, price: t.price,
+      ...instant(t.t_us), instrumentId: Number(t.instrument_id), publisherId: Number(t.publisher_id), symbol: t.symbol, price: t.price,
       size: BigInt(t.size), side: t.side, tradeId: t.trade_id,
     } : null,
     quote: q ? {
-      ...instant(q.t_us), instrumentId: Number(q.instrument_id), symbol: q.symbol, bid: q.bid_px_00, ask: q.ask_px_00,
+      ...instant(q.t_us), instrumentId: Number(q.instrument_id), publisherId: Number(q.publisher_id), symbol: q.symbol, bid: q.bid_px_00, ask: q.ask_px_00,
       bidSize: big(q.bid_sz_00), askSize: big(q.ask_sz_00), spread: q.spread,
     } : null,
   };

@@ -28,8 +28,21 @@ export interface MigrateResult {
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-export async function migrate(engine: Engine, options: { policies?: PolicyOverrides } = {}): Promise<MigrateResult> {
+export interface MigrateOptions {
+  readonly policies?: PolicyOverrides;
+  /**
+   * Stop after this schema version (default: the latest). An older database is what the upgrade
+   * tests start from; a version below the database's own changes nothing (no downgrades).
+   */
+  readonly to?: number;
+}
+
+export async function migrate(engine: Engine, options: MigrateOptions = {}): Promise<MigrateResult> {
   const policies = resolvePolicies(options.policies);
+  const target = options.to ?? LATEST_VERSION;
+  if (!Number.isInteger(target) || target < 1 || target > LATEST_VERSION) {
+    throw new MigrationError(`schema version ${String(options.to)} does not exist (versions 1..${LATEST_VERSION})`);
+  }
   // CREATE EXTENSION IF NOT EXISTS races with itself (two sessions both see it missing; the loser
   // fails on pg_extension's unique index), so it too runs under the migration lock.
   const { sharedAccess } = await engine.capabilities();
@@ -50,6 +63,7 @@ export async function migrate(engine: Engine, options: { policies?: PolicyOverri
       const fromVersion = Math.max(0, ...applied);
       const outcomes: MigrationOutcome[] = [];
       for (const m of MIGRATIONS) {
+        if (m.version > target) break;
         if (applied.has(m.version)) {
           outcomes.push({ version: m.version, name: m.name, status: 'already applied', actions: [] });
           continue;
@@ -57,7 +71,7 @@ export async function migrate(engine: Engine, options: { policies?: PolicyOverri
         const actions = await applyOne(conn, m, { caps, policies });
         outcomes.push({ version: m.version, name: m.name, status: 'applied', actions });
       }
-      return { fromVersion, toVersion: LATEST_VERSION, extensionCreated, migrations: outcomes };
+      return { fromVersion, toVersion: Math.max(fromVersion, target), extensionCreated, migrations: outcomes };
     } finally {
       if (caps.sharedAccess) await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     }

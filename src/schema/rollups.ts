@@ -10,18 +10,32 @@
  * same names and columns, refreshed by `maintain` and `refreshAfterLoad` (src/timescale/rollup-refresh.ts), each with a unique
  * index so it can be refreshed CONCURRENTLY (readers are not blocked).
  *
- * Columns of every rollup: bucket, instrument_id, symbol, open_price, high_price, low_price,
- * close_price, volume (numeric: sum of BIGINT), and for the trade candles trade_count.
+ * Columns of every rollup: bucket, instrument_id, symbol, publisher_id (from schema version 6:
+ * one row per venue), open_price, high_price, low_price, close_price, volume (numeric: sum of
+ * BIGINT), and for the trade candles trade_count.
  */
 import type { Capabilities } from '../engine/types.js';
 import { ident } from '../sql/ident.js';
 import { DEFAULT_POLICIES } from '../config/policies.js';
+import { VENUES_VERSION } from './tables.js';
 
 export const HOURLY_VIEW = 'ohlcv_hourly';
 
-const HOURLY_SELECT = `SELECT time_bucket(INTERVAL '1 hour', "timestamp") AS bucket,
+/**
+ * From schema version 6 every rollup is per venue: grouped by publisher_id as well, so bars of one
+ * option from several OPRA venues (or trades of one stock on several exchanges) are never blended
+ * into one bar whose open and close come from different venues. Before it, per instrument.
+ */
+
+function venue(version: number): { col: string; group: string } {
+  return version >= VENUES_VERSION ? { col: '\n       publisher_id,', group: ', publisher_id' } : { col: '', group: '' };
+}
+
+function hourlySelect(version: number): string {
+  const v = venue(version);
+  return `SELECT time_bucket(INTERVAL '1 hour', "timestamp") AS bucket,
        instrument_id,
-       symbol,
+       symbol,${v.col}
        first(open_price, "timestamp") AS open_price,
        max(high_price) AS high_price,
        min(low_price) AS low_price,
@@ -29,7 +43,8 @@ const HOURLY_SELECT = `SELECT time_bucket(INTERVAL '1 hour', "timestamp") AS buc
        sum(volume) AS volume
   FROM ohlcv_data
  WHERE granularity = '1m'
- GROUP BY bucket, instrument_id, symbol`;
+ GROUP BY bucket, instrument_id, symbol${v.group}`;
+}
 
 /**
  * CREATE for a rollup view of the tier: a real-time continuous aggregate (created empty, filled by
@@ -43,9 +58,13 @@ export function createRollupViewSql(name: string, select: string, caps: Capabili
   return `CREATE MATERIALIZED VIEW ${ident(name)} AS\n${select}\nWITH DATA`;
 }
 
-export function createHourlyRollupSql(caps: Capabilities): string {
-  return createRollupViewSql(HOURLY_VIEW, HOURLY_SELECT, caps);
+/** The hourly rollup as schema version `version` defines it (default: the current one). */
+export function createHourlyRollupSql(caps: Capabilities, version = LATEST_ROLLUP_VERSION): string {
+  return createRollupViewSql(HOURLY_VIEW, hourlySelect(version), caps);
 }
+
+/** The newest schema version that changed a rollup's definition. */
+export const LATEST_ROLLUP_VERSION = VENUES_VERSION;
 
 export type RollupSource = 'ohlcv_data' | 'trades_data';
 
@@ -95,12 +114,13 @@ export function rollupsOf(table: string): readonly Rollup[] {
   return ROLLUPS.filter((r) => r.source === table);
 }
 
-function candleSelect(r: Rollup): string {
+function candleSelect(r: Rollup, version: number): string {
   const width = `INTERVAL '${r.width}'`;
+  const v = venue(version);
   if (r.reads === 'trades_data') {
     return `SELECT time_bucket(${width}, "timestamp") AS bucket,
        instrument_id,
-       symbol,
+       symbol,${v.col}
        first(price, "timestamp") AS open_price,
        max(price) AS high_price,
        min(price) AS low_price,
@@ -108,11 +128,11 @@ function candleSelect(r: Rollup): string {
        sum(size) AS volume,
        count(*) AS trade_count
   FROM trades_data
- GROUP BY 1, instrument_id, symbol`;
+ GROUP BY 1, instrument_id, symbol${v.group}`;
   }
   return `SELECT time_bucket(${width}, bucket) AS bucket,
        instrument_id,
-       symbol,
+       symbol,${v.col}
        first(open_price, bucket) AS open_price,
        max(high_price) AS high_price,
        min(low_price) AS low_price,
@@ -120,18 +140,22 @@ function candleSelect(r: Rollup): string {
        sum(volume) AS volume,
        sum(trade_count) AS trade_count
   FROM ${ident(r.reads)}
- GROUP BY 1, instrument_id, symbol`;
+ GROUP BY 1, instrument_id, symbol${v.group}`;
 }
 
-/** DDL creating the trade candles for the tier, in order (each statement on its own). */
-export function createTradeCandlesSql(caps: Capabilities): string[] {
+/** DDL creating the trade candles for the tier as schema version `version` defines them, in order. */
+export function createTradeCandlesSql(caps: Capabilities, version = LATEST_ROLLUP_VERSION): string[] {
   const out: string[] = [];
   for (const r of TRADE_CANDLES) {
-    out.push(createRollupViewSql(r.name, candleSelect(r), caps));
+    out.push(createRollupViewSql(r.name, candleSelect(r, version), caps));
     // Plain views need a unique index to be refreshed CONCURRENTLY.
-    if (!caps.continuousAggregates) {
-      out.push(`CREATE UNIQUE INDEX ${ident(`${r.name}_symbol_bucket_key`)} ON ${ident(r.name)} (symbol, bucket, instrument_id)`);
-    }
+    if (!caps.continuousAggregates) out.push(rollupUniqueIndexSql(r, version));
   }
   return out;
+}
+
+/** The unique index a plain-view rollup needs for REFRESH … CONCURRENTLY: one row per group. */
+export function rollupUniqueIndexSql(r: Rollup, version = LATEST_ROLLUP_VERSION): string {
+  const cols = version >= VENUES_VERSION ? 'symbol, bucket, instrument_id, publisher_id' : 'symbol, bucket, instrument_id';
+  return `CREATE UNIQUE INDEX ${ident(`${r.name}_symbol_bucket_key`)} ON ${ident(r.name)} (${cols})`;
 }

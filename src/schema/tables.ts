@@ -19,6 +19,14 @@ export interface Column {
   readonly generated?: string;
   /** Filled by the database (defaults such as created_at); loaders do not send it. */
   readonly serverFilled?: boolean;
+  /**
+   * The schema version (migration) that added the column; absent = there from version 1. Lets
+   * the DDL of an older version be produced (migrations 1–5 create what they created then, so a
+   * fresh database and an upgraded one go through the same steps).
+   */
+  readonly since?: number;
+  /** The column was NOT NULL before this schema version, nullable from it on. */
+  readonly nullableSince?: number;
 }
 
 export type Row = Readonly<Record<string, CellValue>>;
@@ -30,6 +38,10 @@ export interface CheckConstraint {
   readonly holds: (row: Row) => boolean;
   /** Human-readable reason used in quarantine records. */
   readonly reason: string;
+  /** Schema version that added this form of the constraint (absent = 1). */
+  readonly since?: number;
+  /** Schema version that replaced it (a newer entry of the same name takes over). */
+  readonly until?: number;
 }
 
 export interface IndexSpec {
@@ -55,7 +67,10 @@ export type TableName =
 export interface TableSpec {
   readonly name: TableName;
   readonly columns: readonly Column[];
+  /** The CHECK constraints of the current schema version. */
   readonly checks: readonly CheckConstraint[];
+  /** Earlier forms of constraints, each with the version that replaced it (`until`). */
+  readonly retiredChecks?: readonly CheckConstraint[];
   readonly primaryKey?: readonly string[];
   readonly unique?: readonly { name: string; columns: readonly string[] }[];
   readonly indexes: readonly IndexSpec[];
@@ -64,13 +79,29 @@ export interface TableSpec {
   /**
    * The columns that identify one fact: two rows with equal keys are the same trade/bar/quote.
    * Used for duplicate detection, upserts and replace mode (not a database constraint: the
-   * contract has none on the hypertables, and a unique index would slow every load).
+   * contract has none on the hypertables, and a unique index would slow every load). From
+   * schema version 6 it never merges two distinct source records: it includes the venue
+   * (publisher_id) everywhere and the record's sequence for quotes.
    */
   readonly naturalKey: readonly string[];
+  /** The natural key before schema version 6 (no publisher; quotes keyed by every value). */
+  readonly naturalKeyBefore6?: readonly string[];
 }
 
 const DEC = t.numeric(20, 8);
 const createdAt: Column = { name: 'created_at', type: t.timestamptz, nullable: true, default: 'NOW()', serverFilled: true };
+
+/** The schema version that made every market table venue-aware (publisher_id, tbbo sequence). */
+export const VENUES_VERSION = 6;
+
+/**
+ * DBN record header `publisher_id`: the venue (and dataset) a record came from. Part of every
+ * market table's natural key, so the same instrument and instant from two venues are two rows.
+ * NOT NULL DEFAULT 0: 0 means "not given" — library records without a publisher and rows stored
+ * before migration 6. Databento assigns no publisher 0, and a NOT NULL key column keeps the key
+ * comparisons plain equalities (hash joins in the merge). INTEGER holds DBN's u16 whole.
+ */
+const publisherId: Column = { name: 'publisher_id', type: t.int4, nullable: false, default: '0', since: VENUES_VERSION };
 
 // A column missing from a row reads as NULL, as in SQL: the predicates pass it.
 function gt0(v: CellValue | undefined): boolean { return v == null || (v as bigint | number) > 0; }
@@ -88,6 +119,7 @@ export const ohlcvData: TableSpec = {
     { name: 'close_price', type: DEC, nullable: false },
     { name: 'volume', type: t.int8, nullable: false },
     { name: 'granularity', type: t.varchar(10), nullable: false },
+    publisherId,
     createdAt,
   ],
   checks: [
@@ -110,7 +142,9 @@ export const ohlcvData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'ohlcv_data' },
   compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
-  naturalKey: ['instrument_id', 'granularity', 'timestamp'],
+  // One bar per instrument, venue, granularity and start: OPRA ships one bar per venue.
+  naturalKey: ['instrument_id', 'publisher_id', 'granularity', 'timestamp'],
+  naturalKeyBefore6: ['instrument_id', 'granularity', 'timestamp'],
 };
 
 export const tradesData: TableSpec = {
@@ -123,14 +157,16 @@ export const tradesData: TableSpec = {
     { name: 'size', type: t.int8, nullable: false },
     { name: 'side', type: t.char(1), nullable: false },
     { name: 'trade_id', type: t.varchar(100), nullable: true },
+    publisherId,
     createdAt,
   ],
   checks: [
     { name: 'trades_price_check', sql: 'price > 0', reason: 'price is not positive', holds: (r) => gt0(r.price) },
     { name: 'trades_size_check', sql: 'size > 0', reason: 'size is not positive', holds: (r) => gt0(r.size) },
+    // 'N' (no aggressor) is a real value: every ICE Futures Europe trade carries it (DESIGN.md §3).
     {
-      name: 'trades_side_check', sql: "side IN ('B', 'S')", reason: "side is not 'B' or 'S'",
-      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S',
+      name: 'trades_side_check', sql: "side IN ('B', 'S', 'N')", reason: "side is not 'B', 'S' or 'N'",
+      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S' || r.side === 'N', since: VENUES_VERSION,
     },
   ],
   indexes: [
@@ -140,7 +176,12 @@ export const tradesData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'trades_data' },
   compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
-  naturalKey: ['instrument_id', 'timestamp', 'trade_id'],
+  retiredChecks: [{
+    name: 'trades_side_check', sql: "side IN ('B', 'S')", reason: "side is not 'B' or 'S'",
+    holds: (r) => r.side === null || r.side === 'B' || r.side === 'S', until: VENUES_VERSION,
+  }],
+  naturalKey: ['instrument_id', 'publisher_id', 'timestamp', 'trade_id'],
+  naturalKeyBefore6: ['instrument_id', 'timestamp', 'trade_id'],
 };
 
 export const tbboData: TableSpec = {
@@ -154,6 +195,11 @@ export const tbboData: TableSpec = {
     { name: 'bid_sz_00', type: t.int8, nullable: true },
     { name: 'ask_sz_00', type: t.int8, nullable: true },
     { name: 'spread', type: DEC, nullable: true, generated: 'ask_px_00 - bid_px_00' },
+    publisherId,
+    // The record's venue sequence number: what tells apart the quotes of distinct trades in one
+    // microsecond (ICE sequences 54087–54089 share a µs and a book). NULL = not given (library
+    // quotes without one, rows stored before migration 6); DBN sequence 0 is a real value.
+    { name: 'sequence', type: t.int8, nullable: true, since: VENUES_VERSION },
     createdAt,
   ],
   checks: [
@@ -176,11 +222,11 @@ export const tbboData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'tbbo_data' },
   compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
-  // Not (instrument_id, timestamp): real feeds carry several quotes in one microsecond (a TBBO
-  // record per trade; fixtures EQUS, IFEU), and tbbo_data has no sequence column to tell them
-  // apart. Two quotes are the same fact only when every stored value is equal; upsert then means
-  // "insert if absent".
-  naturalKey: ['instrument_id', 'timestamp', 'bid_px_00', 'ask_px_00', 'bid_sz_00', 'ask_sz_00'],
+  // Real feeds carry several quotes in one microsecond (a TBBO record per trade; fixtures EQUS,
+  // IFEU), often with the same book: the venue's sequence tells them apart, the publisher the
+  // venues. (Before migration 6, without a sequence column, the key was every stored value.)
+  naturalKey: ['instrument_id', 'publisher_id', 'timestamp', 'sequence'],
+  naturalKeyBefore6: ['instrument_id', 'timestamp', 'bid_px_00', 'ask_px_00', 'bid_sz_00', 'ask_sz_00'],
 };
 
 /**
@@ -205,6 +251,7 @@ export const statisticsData: TableSpec = {
     { name: 'channel_id', type: t.int2, nullable: true },
     { name: 'update_action', type: t.int2, nullable: false },
     { name: 'stat_flags', type: t.int2, nullable: false },
+    publisherId,
     createdAt,
   ],
   checks: [
@@ -224,7 +271,8 @@ export const statisticsData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'statistics_data' },
   compression: { segmentBy: ['symbol', 'stat_type'], orderBy: 'timestamp DESC' },
-  naturalKey: ['instrument_id', 'timestamp', 'stat_type', 'sequence'],
+  naturalKey: ['instrument_id', 'publisher_id', 'timestamp', 'stat_type', 'sequence'],
+  naturalKeyBefore6: ['instrument_id', 'timestamp', 'stat_type', 'sequence'],
 };
 
 export const instrumentDefinitions: TableSpec = {
@@ -236,12 +284,16 @@ export const instrumentDefinitions: TableSpec = {
     { name: 'asset', type: t.varchar(20), nullable: false },
     { name: 'exchange', type: t.varchar(20), nullable: false },
     { name: 'currency', type: t.varchar(3), nullable: false },
-    { name: 'tick_size', type: DEC, nullable: false },
-    { name: 'multiplier', type: DEC, nullable: false },
+    // Nullable from migration 6: equity definitions (XNAS, EQUS) leave min_price_increment and
+    // unit_of_measure_qty undefined; NULL says "not published", never an invented value.
+    { name: 'tick_size', type: DEC, nullable: true, nullableSince: VENUES_VERSION },
+    { name: 'multiplier', type: DEC, nullable: true, nullableSince: VENUES_VERSION },
     { name: 'expiration_date', type: t.date, nullable: true },
     { name: 'is_active', type: t.bool, nullable: true, default: 'TRUE' },
     createdAt,
     { name: 'updated_at', type: t.timestamptz, nullable: true, default: 'NOW()', serverFilled: true },
+    // The venue that published the definition (informational: instrument_id stays the key).
+    publisherId,
   ],
   checks: [
     { name: 'positive_tick_size', sql: 'tick_size > 0', reason: 'tick_size is not positive', holds: (r) => gt0(r.tick_size) },
@@ -265,6 +317,25 @@ export function tableSpec(name: string): TableSpec {
     throw new Error(`unknown table "${name}"; expected one of ${MARKET_TABLES.map((s) => s.name).join(', ')}`);
   }
   return spec;
+}
+
+/**
+ * The table as schema version `version` had it: columns added later left out, columns that became
+ * nullable later NOT NULL, CHECKs in the form of that version. The migrations create old
+ * versions' tables from this, and the upgrade test builds a version-5 database with it.
+ */
+export function specAtVersion(spec: TableSpec, version: number): TableSpec {
+  return {
+    ...spec,
+    columns: spec.columns.filter((c) => (c.since ?? 1) <= version)
+      .map((c) => (c.nullableSince !== undefined && version < c.nullableSince ? { ...c, nullable: false } : c)),
+    checks: checksAtVersion(spec, version),
+    naturalKey: version < VENUES_VERSION ? spec.naturalKeyBefore6 ?? spec.naturalKey : spec.naturalKey,
+  };
+}
+
+export function checksAtVersion(spec: TableSpec, version: number): readonly CheckConstraint[] {
+  return [...spec.retiredChecks ?? [], ...spec.checks].filter((c) => (c.since ?? 1) <= version && (c.until === undefined || version < c.until));
 }
 
 /** The columns a loader sends: everything except generated and server-filled columns. */

@@ -91,10 +91,14 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
   }, SLOW);
 
   it('rows quarantined: exit 3 and the top reasons in the summary', async () => {
-    const r = await cli([...target, 'load', XNAS_TRADES]);
+    // XNAS trades (one side N) are all stored since schema version 6; unnamed statistics are not.
+    const stored = await cli([...target, 'load', XNAS_TRADES]);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stderr).toMatch(/test_data\.trades\.dbn\.zst → trades_data: 4 inserted, 0 rejected, /);
+    const r = await cli([...target, 'load', fx('test_data.statistics.dbn')]);
     expectPlain(r);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/test_data\.trades\.dbn\.zst → trades_data: 3 inserted, 1 rejected \(trades_side_check ×1\), /);
+    expect(r.stderr).toMatch(/test_data\.statistics\.dbn → statistics_data: 0 inserted, 2 rejected \(symbol_not_null ×2\), /);
   }, SLOW);
 
   it('a truncated or missing file fails (exit 1, byte offset named) while the other files still load; a re-run is a no-op', async () => {
@@ -121,10 +125,11 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
     const engine = await open();
     try {
       const { rows } = await engine.query<{ symbol: string; n: string }>(`SELECT symbol, count(*)::text AS n FROM trades_data GROUP BY 1 ORDER BY 1`);
-      expect(rows).toEqual([{ symbol: 'ESH1', n: '4' }, { symbol: 'NVDA', n: '3' }]);
+      expect(rows).toEqual([{ symbol: 'ESH1', n: '4' }, { symbol: 'NVDA', n: '4' }]); // NVDA's side-N trade is stored
       const loads = await engine.query<{ status: string; n: string }>(`SELECT status, count(*)::text AS n FROM tickvault_loads GROUP BY 1 ORDER BY 1`);
       // The truncated and the missing file failed before any ledger row was written; the first GLBX load was superseded.
-      expect(loads.rows).toEqual([{ status: 'completed', n: '7' }, { status: 'superseded', n: '1' }]);
+      // (8: the XNAS trades and the unnamed statistics are two loads of the quarantine test.)
+      expect(loads.rows).toEqual([{ status: 'completed', n: '8' }, { status: 'superseded', n: '1' }]);
       expect((await engine.query<{ n: string }>(`SELECT count(*)::text AS n FROM ohlcv_data`)).rows[0]!.n).toBe('14');
     } finally {
       await engine.close();
@@ -183,7 +188,7 @@ describe('tickvault demo', () => {
     const r = await cli(['demo']); // as the README runs it (200,000 generated trades)
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^tickvault demo — embedded PGlite \+ TimescaleDB in /);
-    expect(r.stdout).toMatch(/== load: 11 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table), IFEU trades, the generated file
+    expect(r.stdout).toMatch(/== load: 12 DBN files/); // 9 GLBX.MDP3 fixtures (status has no table), IFEU trades, unnamed statistics, the generated file
     expect(r.stdout).toMatch(/synthetic\.trades\.dbn\.zst +-> trades_data +200000 inserted +0 quarantined +\d+ rows\/s/);
     // Files of the same name from different datasets are told apart; a rate only where it means something.
     expect(r.stdout).toMatch(/GLBX\.MDP3\/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined$/m);
@@ -193,9 +198,10 @@ describe('tickvault demo', () => {
     expect(r.stdout).toMatch(/^time +open +high +low +close +volume +trades\n-+ +-+/m);
     expect(r.stdout).toMatch(/^ESZ6 +\d+ +\d+$/m);
     expect(r.stdout).not.toMatch(/\(index\)|│/);
-    // IFEU's four side-N trades are quarantined, and the demo shows them.
-    expect(r.stdout).toMatch(/IFEU\.IMPACT\/test_data\.trades\.dbn\.zst +-> trades_data +0 inserted +4 quarantined$/m);
-    expect(r.stdout).toMatch(/^trades_data +trades_side_check +.* +4$/m);
+    // IFEU's four side-N trades are stored; the statistics no mapping names are quarantined, and the demo shows them.
+    expect(r.stdout).toMatch(/IFEU\.IMPACT\/test_data\.trades\.dbn\.zst +-> trades_data +4 inserted +0 quarantined$/m);
+    expect(r.stdout).toMatch(/dbn\/test_data\.statistics\.dbn +-> statistics_data +0 inserted +2 quarantined$/m);
+    expect(r.stdout.match(/^statistics_data +symbol_not_null +.*symbol unresolved for instrument_id 146945.* +1$/gm)).toHaveLength(2);
     // The database is kept, with the commands to explore it (and removed here).
     const kept = /and remove it with: rm -rf (\S+)$/m.exec(r.stdout)?.[1];
     expect(kept && existsSync(path.join(kept, 'data'))).toBe(true);

@@ -3,7 +3,7 @@
  * the same records it must accept and reject exactly what the generic path (mapping + the table
  * description's validation) does, with the same reasons, and produce the same COPY bytes.
  * Random trades and quotes with edge values: UNDEF prices, zero/negative/sub-1e-8 prices, 9th
- * decimal rounding, size 0, sides A/B/N, crossed and locked books, empty sides, ids above INTEGER.
+ * decimal rounding, size 0, sides A/B/N (and an unknown one, X), crossed and locked books, empty sides, ids above INTEGER.
  */
 import fc from 'fast-check';
 import { existsSync } from 'node:fs';
@@ -31,7 +31,7 @@ const base = fc.record({
   id: fc.oneof(fc.constant(SYNTH_ID), fc.constant(SYNTH_ID), fc.constant(2_147_483_648)),
   dt: fc.bigInt({ min: 0n, max: 80_000_000_000_000n }),
   size: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_294_967_295 })),
-  side: fc.constantFrom('A', 'B', 'N'),
+  side: fc.constantFrom('A', 'B', 'N', 'X'),
   seq: fc.integer({ min: 0, max: 4_294_967_295 }),
   price,
 });
@@ -113,7 +113,7 @@ describe('DBN fast path equals the generic path', () => {
   });
 
   it('trades that all take the fast path: whole decoder batches and cut ones, any time order', async () => {
-    const ok = fc.record({ dt: fc.bigInt({ min: 0n, max: 80_000_000_000_000n }), size: fc.integer({ min: 1, max: 1000 }), side: fc.constantFrom('A', 'B'),
+    const ok = fc.record({ dt: fc.bigInt({ min: 0n, max: 80_000_000_000_000n }), size: fc.integer({ min: 1, max: 1000 }), side: fc.constantFrom('A', 'B', 'N'),
       seq: fc.nat(), ticks: fc.integer({ min: 1, max: 100_000 }) });
     await fc.assert(fc.asyncProperty(fc.array(ok, { minLength: 1, maxLength: 200 }), fc.constantFrom(7, 64, 1000), async (rs, batchSize) => {
       const records: DbnRecord[] = rs.map((r, i) => ({

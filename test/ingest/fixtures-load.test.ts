@@ -65,46 +65,49 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
     await loadDbnFile(te.engine, fx('test_data.trades.dbn'));
     expect(await readRows(te.engine, tradesData)).toEqual([
       // ts_event 1609160400098821953 ns: .098821953 truncates to .098821 (rounding would give .098822)
-      { timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '5', side: 'S', trade_id: '1:1170380' },
-      { timestamp: '2020-12-28 13:00:00.107665', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '21', side: 'S', trade_id: '1:1170414' },
+      { timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '5', side: 'S', trade_id: '1:1170380', publisher_id: '1' },
+      { timestamp: '2020-12-28 13:00:00.107665', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '21', side: 'S', trade_id: '1:1170414', publisher_id: '1' },
     ]);
   });
 
-  it('trades with side N are quarantined with the CHECK name and the mapped record; B stays B', async () => {
+  it('trades with side N (no aggressor) are stored as N; B stays B, A becomes S', async () => {
     await resetAll(te.engine);
     const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
-    const q = await quarantineRows(te.engine, r.loadId);
-    expect(q).toHaveLength(1);
-    expect(q[0]).toMatchObject({ constraint_name: 'trades_side_check', record_index: '3' });
-    expect(q[0]!.reason).toMatch(/side/);
-    expect(JSON.parse(q[0]!.record)).toMatchObject({ side: 'N', symbol: 'NVDA', instrument_id: 6155, price: '521.01000000', trade_id: '2:428530', dbn_record_index: 3 });
+    expect(await quarantineRows(te.engine, r.loadId)).toEqual([]);
     const rows = await readRows(te.engine, tradesData);
-    expect(rows.map((x) => [x.side, x.trade_id, x.price])).toEqual([
-      ['B', '2:362933', '521.00000000'], ['B', '2:366408', '521.00000000'], ['S', '2:372097', '521.00000000'],
+    expect(rows.map((x) => [x.side, x.trade_id, x.price, x.publisher_id])).toEqual([
+      ['B', '2:362933', '521.00000000', '2'], ['B', '2:366408', '521.00000000', '2'], ['S', '2:372097', '521.00000000', '2'],
+      ['N', '2:428530', '521.01000000', '2'],
     ]);
     // IFEU: all four are side N; ts_event runs backwards in the file (ts_recv order), nothing lost.
     await resetAll(te.engine);
     const ifeu = await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.trades.dbn.zst'));
-    const qi = await quarantineRows(te.engine, ifeu.loadId);
-    expect(qi.map((x) => [x.record_index, x.constraint_name])).toEqual([['0', 'trades_side_check'], ['1', 'trades_side_check'], ['2', 'trades_side_check'], ['3', 'trades_side_check']]);
-    expect(JSON.parse(qi[1]!.record)).toMatchObject({ symbol: 'BRN FMJ0024!', timestamp: '2024-01-18T01:00:00.002731Z', price: '77.61000000', size: '2' });
+    expect(await quarantineRows(te.engine, ifeu.loadId)).toEqual([]);
+    const ifeuRows = await readRows(te.engine, tradesData);
+    expect(ifeuRows.map((x) => x.side)).toEqual(['N', 'N', 'N', 'N']);
+    expect(ifeuRows).toContainEqual(expect.objectContaining({ symbol: 'BRN FMJ0024!', timestamp: '2024-01-18 01:00:00.002731', price: '77.61000000', size: '2', publisher_id: '57' }));
   });
 
   it('tbbo/mbp-1: an empty book side (UNDEF price, size 0) becomes NULL, spread NULL', async () => {
     await resetAll(te.engine);
     await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.tbbo.dbn.zst'));
     const ifeu = await readRows(te.engine, tbboData);
-    expect(ifeu.map((r) => r.timestamp)).toEqual(['2024-01-18 01:00:00.002731', '2024-01-18 01:00:00.03275']); // 3 records share .002731: 2 duplicates
+    // 3 records share .002731 and an empty book: the sequences (54087–54089) keep all three.
+    expect(ifeu.map((r) => [r.timestamp, r.sequence, r.publisher_id])).toEqual([
+      ['2024-01-18 01:00:00.002731', '54087', '57'], ['2024-01-18 01:00:00.002731', '54088', '57'], ['2024-01-18 01:00:00.002731', '54089', '57'],
+      ['2024-01-18 01:00:00.03275', '45652', '57'],
+    ]);
     for (const r of ifeu) expect([r.bid_px_00, r.ask_px_00, r.bid_sz_00, r.ask_sz_00, r.spread]).toEqual([null, null, null, null, null]);
     await resetAll(te.engine);
     await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.mbp-1.dbn.zst'));
     const xnas = await readRows(te.engine, tbboData);
-    expect(xnas[0]).toEqual({ timestamp: '2020-12-28 09:01:28.297098', instrument_id: '6155', symbol: 'NVDA', bid_px_00: '502.00000000', ask_px_00: null, bid_sz_00: '2', ask_sz_00: null, spread: null });
+    expect(xnas[0]).toMatchObject({ timestamp: '2020-12-28 09:01:28.297098', instrument_id: '6155', symbol: 'NVDA', bid_px_00: '502.00000000', ask_px_00: null, bid_sz_00: '2', ask_sz_00: null, spread: null, publisher_id: '2' });
     expect(xnas[2]).toMatchObject({ bid_px_00: '512.01000000', ask_px_00: '539.00000000', bid_sz_00: '1', ask_sz_00: '17', spread: '26.99000000' });
     await resetAll(te.engine);
     await loadDbnFile(te.engine, fx('test_data.tbbo.v1.dbn.zst'));
     expect((await readRows(te.engine, tbboData))[0]).toEqual({
       timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', bid_px_00: '3720.25000000', ask_px_00: '3720.50000000', bid_sz_00: '26', ask_sz_00: '7', spread: '0.25000000',
+      publisher_id: '1', sequence: '1170380',
     });
   });
 
@@ -114,7 +117,7 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
     const { rows } = await te.engine.query<{ granularity: string; n: string }>(`SELECT granularity, count(*)::text AS n FROM ohlcv_data GROUP BY 1 ORDER BY 1`);
     expect(rows).toEqual([{ granularity: '1d', n: '1' }, { granularity: '1h', n: '4' }, { granularity: '1m', n: '4' }, { granularity: '1s', n: '4' }]);
     const bars = await readRows(te.engine, ohlcvData, `granularity, "timestamp"`);
-    expect(bars[0]).toEqual({ timestamp: '2020-12-28 00:00:00', instrument_id: '5482', symbol: 'ESH1', open_price: '3702.75000000', high_price: '3735.00000000', low_price: '3697.25000000', close_price: '3735.00000000', volume: '718174', granularity: '1d' });
+    expect(bars[0]).toEqual({ timestamp: '2020-12-28 00:00:00', instrument_id: '5482', symbol: 'ESH1', open_price: '3702.75000000', high_price: '3735.00000000', low_price: '3697.25000000', close_price: '3735.00000000', volume: '718174', granularity: '1d', publisher_id: '1' });
     // Set A's old capture: 100x prices are stored as they are (372025.0), not "corrected".
     await resetAll(te.engine);
     await loadDbnFile(te.engine, fx('test_data.ohlcv-1h.v3.dbn.zst'));
@@ -139,7 +142,7 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
     expect(ifeu[0]).toMatchObject({ stat_type: '2', stat_type_name: 'indicative_opening_price', price: '77.61000000', quantity: '0', ts_ref: '2024-01-18 00:45:59.254', symbol: 'BRN FMJ0024!' });
   });
 
-  it('definitions: complete ones land (GLBX ESH1), UNDEF tick size is quarantined as tick_size NOT NULL (XNAS)', async () => {
+  it('definitions: complete ones land (GLBX ESH1); equities with UNDEF tick size and multiplier land with NULLs (XNAS, EQUS)', async () => {
     await resetAll(te.engine);
     await loadDbnFile(te.engine, fx('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'));
     expect(await readRows(te.engine, instrumentDefinitions)).toMatchObject([{
@@ -147,10 +150,13 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
       tick_size: '0.25000000', multiplier: '50.00000000', expiration_date: '2021-03-19', is_active: 'true',
     }]);
     const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
-    const q = await quarantineRows(te.engine, r.loadId);
-    expect(q.map((x) => x.constraint_name)).toEqual(['tick_size_not_null']);
-    expect(q[0]!.reason).toMatch(/tick_size/);
-    expect(await rowCount(te.engine, 'instrument_definitions')).toBe(1);
+    expect(await quarantineRows(te.engine, r.loadId)).toEqual([]);
+    const eq = await loadDbnFile(te.engine, fx('databento-python/EQUS.MINI/test_data.definition.dbn.zst'));
+    expect(await quarantineRows(te.engine, eq.loadId)).toEqual([]);
+    const defs = await readRows(te.engine, instrumentDefinitions, 'symbol');
+    expect(defs.map((d) => [d.symbol, d.tick_size, d.multiplier, d.publisher_id])).toEqual([
+      ['ESH1', '0.25000000', '50.00000000', '1'], ['NVDA', null, null, '2'], ['QQQ', null, null, '95'],
+    ]);
   });
 
   it('statistics without mappings: quarantined "symbol unresolved", then resolved once definitions for the id are stored', async () => {

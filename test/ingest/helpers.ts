@@ -59,12 +59,12 @@ export async function loadRows(db: Queryable, table?: string): Promise<LoadRow[]
  */
 export async function tableText(db: Queryable, table: TableName): Promise<string[]> {
   const cols: Record<TableName, string> = {
-    ohlcv_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, open_price::text, high_price::text, low_price::text, close_price::text, volume::text, granularity`,
-    trades_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, price::text, size::text, side, trade_id`,
-    tbbo_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, bid_px_00::text, ask_px_00::text, bid_sz_00::text, ask_sz_00::text, spread::text`,
+    ohlcv_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, open_price::text, high_price::text, low_price::text, close_price::text, volume::text, granularity, publisher_id`,
+    trades_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, price::text, size::text, side, trade_id, publisher_id`,
+    tbbo_data: `("timestamp" AT TIME ZONE 'UTC')::text, instrument_id, symbol, bid_px_00::text, ask_px_00::text, bid_sz_00::text, ask_sz_00::text, spread::text, publisher_id, sequence::text`,
     statistics_data: `("timestamp" AT TIME ZONE 'UTC')::text, (ts_recv AT TIME ZONE 'UTC')::text, (ts_ref AT TIME ZONE 'UTC')::text, instrument_id, symbol, stat_type,
-      stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags`,
-    instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active`,
+      stat_type_name, price::text, quantity::text, sequence::text, ts_in_delta, channel_id, update_action, stat_flags, publisher_id`,
+    instrument_definitions: `instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size::text, multiplier::text, expiration_date::text, is_active, publisher_id`,
   };
   const { rows } = await db.query<{ line: string }>(`SELECT row(${cols[table]})::text AS line FROM ${table}`);
   // Sorted in JS: a total, collation-independent order of the whole row text.
@@ -92,8 +92,8 @@ const NO_TABLE: Expected = { table: null, inserted: 0, rejected: 0 };
 
 /** Set A: one schema per file in .dbn (v2) and .v1/.v2/.v3.dbn.zst (status has no v1). */
 const SET_A: Record<string, Expected> = {
-  // MSFT on XNAS: tick size and multiplier UNDEF -> NULL -> NOT NULL quarantines both versions.
-  definition: { table: 'instrument_definitions', inserted: 0, rejected: 2, constraints: { tick_size_not_null: 2 } },
+  // MSFT on XNAS: tick size and multiplier UNDEF -> NULL, stored (nullable since migration 6).
+  definition: ok('instrument_definitions', 2),
   imbalance: NO_TABLE,
   'mbp-1': ok('tbbo_data', 2),
   'ohlcv-1d': ok('ohlcv_data', 0), // metadata only, zero records
@@ -108,15 +108,14 @@ const SET_A: Record<string, Expected> = {
 };
 
 const SET_B: Record<string, Expected> = {
-  'EQUS.MINI/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'EQUS.MINI/test_data.definition.dbn.zst': ok('instrument_definitions', 1), // QQQ: tick size, multiplier NULL
   'EQUS.MINI/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4), // includes the book clear: every level NULL
   'EQUS.MINI/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
   'EQUS.MINI/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
   'EQUS.MINI/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'EQUS.MINI/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
-  // tbbo_data's natural key is (instrument_id, timestamp) and it has no sequence column: the two
-  // trades sharing one ts_event keep one row, the other is quarantined as a duplicate.
-  'EQUS.MINI/test_data.tbbo.dbn.zst': { table: 'tbbo_data', inserted: 3, rejected: 1, constraints: { natural_key: 1 } },
+  // Two trades share one ts_event (sequences 87442, 87443): the sequence keeps both.
+  'EQUS.MINI/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
   'EQUS.MINI/test_data.trades.dbn.zst': ok('trades_data', 4),
   'GLBX.MDP3/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
   'GLBX.MDP3/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
@@ -129,18 +128,18 @@ const SET_B: Record<string, Expected> = {
   'GLBX.MDP3/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
   'GLBX.MDP3/test_data.trades.dbn.zst': ok('trades_data', 4),
   'IFEU.IMPACT/test_data.definition.dbn.zst': ok('instrument_definitions', 1),
-  // Both sides empty: NULL, not quarantined. But ts_event ...002731000/004/005 ns are one µs:
-  // on the (instrument_id, timestamp) natural key two of the three are duplicates.
-  'IFEU.IMPACT/test_data.mbp-1.dbn.zst': { table: 'tbbo_data', inserted: 2, rejected: 2, constraints: { natural_key: 2 } },
+  // Both sides empty: NULL, not quarantined. ts_event ...002731000/004/005 ns are one µs with
+  // one (empty) book: sequences 54087–54089 keep the three apart.
+  'IFEU.IMPACT/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
   'IFEU.IMPACT/test_data.ohlcv-1h.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
   'IFEU.IMPACT/test_data.statistics.dbn.zst': ok('statistics_data', 4),
-  'IFEU.IMPACT/test_data.tbbo.dbn.zst': { table: 'tbbo_data', inserted: 2, rejected: 2, constraints: { natural_key: 2 } },
-  'IFEU.IMPACT/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 0, rejected: 4, constraints: { trades_side_check: 4 } },
+  'IFEU.IMPACT/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
+  'IFEU.IMPACT/test_data.trades.dbn.zst': ok('trades_data', 4), // every side N: stored
   'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: needs --table (see LIVE_BY_TABLE)
-  'XNAS.ITCH/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
+  'XNAS.ITCH/test_data.definition.dbn.zst': ok('instrument_definitions', 1), // NVDA: tick size, multiplier NULL
   'XNAS.ITCH/test_data.imbalance.dbn.zst': NO_TABLE,
   'XNAS.ITCH/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),
   'XNAS.ITCH/test_data.ohlcv-1d.dbn.zst': ok('ohlcv_data', 1),
@@ -148,7 +147,7 @@ const SET_B: Record<string, Expected> = {
   'XNAS.ITCH/test_data.ohlcv-1m.dbn.zst': ok('ohlcv_data', 4),
   'XNAS.ITCH/test_data.ohlcv-1s.dbn.zst': ok('ohlcv_data', 4),
   'XNAS.ITCH/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
-  'XNAS.ITCH/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 3, rejected: 1, constraints: { trades_side_check: 1 } },
+  'XNAS.ITCH/test_data.trades.dbn.zst': ok('trades_data', 4), // one side N: stored
 };
 
 /**
@@ -188,9 +187,10 @@ export const T0 = 1_704_189_600_000_000_000n;
 export const SYNTH_ID = 42;
 export const SYNTH_SYMBOL = 'TESTH4';
 
-export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
+/** sideN: side 'N' (no aggressor, stored); badSide: side 'X' (no DBN side: quarantined by trades_side_check). */
+export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; badSide?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
 
-/** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N where asked). */
+/** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N or X where asked). */
 export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
   const out: TradeRecord[] = [];
   const step = o.stepNs ?? 1_000_000_123n;
@@ -199,7 +199,7 @@ export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
     out.push({
       kind: 'trade', rtype: 0, publisherId: 1, instrumentId: o.id ?? SYNTH_ID, tsEvent: ts,
       price: 4_780_250_000_000n + BigInt(i % 50) * 250_000_000n + BigInt(i % 3), size: 1 + (i % 7), action: 'T',
-      side: o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
+      side: o.badSide?.(i) ? 'X' : o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
       ...(o.tsOut ? { tsOut: ts + 9_000n } : {}),
     });
   }

@@ -120,14 +120,14 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   it('an interrupted load resumes after its committed batches: every row exactly once', async () => {
     await resetAll(te.engine);
     const f = file('resume.dbn.zst');
-    await writeSynth(synthTrades(N, { sideN: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
+    await writeSynth(synthTrades(N, { badSide: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
     let seen = 0;
     const crash = (done: number) => { seen = done; if (done >= 3 * BATCH) throw new Error('simulated crash after 3 committed batches'); };
     // One COMMIT per batch (batches prepared ahead would otherwise share the third one's COMMIT).
     await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, maxRowsPerCommit: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
     expect(seen).toBe(3 * BATCH);
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['failed']);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side N each
+    expect(await rowCount(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side X each
     const r = await loadDbnFile(te.engine, f, { batchSize: BATCH });
     expect([r.status, r.batchesResumed, r.recordsInserted, r.recordsRejected]).toEqual(['completed', 3, 54, 6]);
     expect(await rowCount(te.engine, 'trades_data')).toBe(54);
@@ -162,13 +162,13 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
 
   it('ts_out records load exactly like the same records without ts_out', async () => {
     await resetAll(te.engine);
-    const recs = synthTrades(N, { sideN: (i) => i % 6 === 5 });
+    const recs = synthTrades(N, { badSide: (i) => i % 6 === 5 });
     await writeSynth(recs, { file: file('plain.dbn') });
     const a = await loadDbnFile(te.engine, file('plain.dbn'));
     expect([a.recordsInserted, a.recordsRejected]).toEqual([50, 10]);
     const plain = await tableText(te.engine, 'trades_data');
     await resetAll(te.engine);
-    await writeSynth(synthTrades(N, { sideN: (i) => i % 6 === 5, tsOut: true }), { file: file('tsout.dbn.zst'), tsOut: true, compress: 'zstd' });
+    await writeSynth(synthTrades(N, { badSide: (i) => i % 6 === 5, tsOut: true }), { file: file('tsout.dbn.zst'), tsOut: true, compress: 'zstd' });
     const b = await loadDbnFile(te.engine, file('tsout.dbn.zst'), { batchSize: 7 });
     expect([b.recordsInserted, b.recordsRejected]).toEqual([50, 10]);
     expect(await quarantineByConstraint(te.engine, b.loadId)).toEqual({ trades_side_check: 10 });
@@ -180,7 +180,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     const n = 5000;
     const w = await writeDbn({
       version: 3, schema: 'trades', start: T0, stypeIn: 1, stypeOut: 0, symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS,
-      records: synthTrades(n, { sideN: (i) => i % 100 === 0, stepNs: 10_000_123n }), path: file('multi.dbn.zst'), compress: 'zstd', multiFrame: true, frameBytes: 16_384,
+      records: synthTrades(n, { badSide: (i) => i % 100 === 0, stepNs: 10_000_123n }), path: file('multi.dbn.zst'), compress: 'zstd', multiFrame: true, frameBytes: 16_384,
     });
     expect(w.frames).toBeGreaterThan(10);
     const r = await loadDbnFile(te.engine, file('multi.dbn.zst'), { batchSize: 700, workers: 2 });

@@ -57,8 +57,8 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     [{ price: { value: 4n, scale: 9 } }, 'trades_price_check', /price is not positive/], // DBN form: 9th decimal rounded, as documented
     [{ size: 0 }, 'trades_size_check', /size is not positive/],
     [{ size: -3n }, 'trades_size_check', /size is not positive/],
-    [{ side: 'N' }, 'trades_side_check', /side is not 'B' or 'S'/],
-    [{ side: 'A' }, 'trades_side_check', /side is not 'B' or 'S'/],
+    [{ side: 'X' }, 'trades_side_check', /side is not 'B', 'S' or 'N'/],
+    [{ side: 'A' }, 'trades_side_check', /side is not 'B', 'S' or 'N'/],
     [null, null, /./],
     [{ symbol: null }, 'symbol_not_null', /symbol is NULL but the column is NOT NULL/],
     [{ price: null }, 'price_not_null', /price is NULL but the column is NOT NULL/],
@@ -208,7 +208,7 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
   describe('rows the database rejects but the validator lets through', () => {
     const EXTRA = 'tv_test_size_limit';
     const bad = new Set([0, 7, 13, 14, 50, 51, 99]);
-    const records = Array.from({ length: 100 }, (_, i) => trade(i, { size: bad.has(i) ? 1_000_000 + i : 1 + (i % 9), ...(i === 20 || i === 33 ? { side: 'N' } : {}) }));
+    const records = Array.from({ length: 100 }, (_, i) => trade(i, { size: bad.has(i) ? 1_000_000 + i : 1 + (i % 9), ...(i === 20 || i === 33 ? { side: 'X' } : {}) }));
     const expected: Expect[] = [...bad, 20, 33].sort((a, b) => a - b).map((index) => (index === 20 || index === 33
       ? { index, constraint: 'trades_side_check', reason: /side is not/ }
       : { index, constraint: EXTRA, reason: /^rejected by the database: .*tv_test_size_limit/ }));

@@ -81,8 +81,8 @@ describe.each(ENGINE_KINDS)('tickvault query/maintain CLI on %s', (kind) => {
     const r = await cli([...target, 'query', 'bars', '--symbol', SYMBOL, '--start', args[1], '--end', args[2], '--interval', args[3], '--format', 'csv', '--batch-size', '4']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('time,open,high,low,close,volume,trades');
-    expect(lines.slice(1)).toEqual(want.map((b) => [microsToIso(b.timeUs), b.open, b.high, b.low, b.close, b.volume, b.tradeCount].join(',')));
+    expect(lines[0]).toBe('time,publisher,open,high,low,close,volume,trades');
+    expect(lines.slice(1)).toEqual(want.map((b) => [microsToIso(b.timeUs), b.publisherId, b.open, b.high, b.low, b.close, b.volume, b.tradeCount].join(',')));
     expect(want.length).toBeGreaterThan(10);
     expect(r.stderr).toMatch(new RegExp(`^tickvault: ${want.length} bars from trades_data`));
   }, SLOW);

@@ -50,7 +50,7 @@ const VIOLATIONS: readonly Case[] = [
   { table: 'trades_data', constraint: 'trades_price_check', what: 'negative price', change: { price: '-12.5' } },
   { table: 'trades_data', constraint: 'trades_size_check', what: 'zero size', change: { size: '0' } },
   { table: 'trades_data', constraint: 'trades_size_check', what: 'negative size', change: { size: '-3' } },
-  { table: 'trades_data', constraint: 'trades_side_check', what: "DBN side 'N'", change: { side: 'N' } },
+  { table: 'trades_data', constraint: 'trades_side_check', what: "a side DBN does not have ('X')", change: { side: 'X' } },
   { table: 'trades_data', constraint: 'trades_side_check', what: "unmapped DBN side 'A'", change: { side: 'A' } },
   { table: 'tbbo_data', constraint: 'tbbo_prices_check', what: 'zero bid', change: { bid_px_00: '0' } },
   { table: 'tbbo_data', constraint: 'tbbo_prices_check', what: 'negative ask', change: { ask_px_00: '-1', bid_px_00: null } },
@@ -70,6 +70,9 @@ const ALLOWED: readonly Case[] = [
   { table: 'tbbo_data', constraint: '-', what: 'locked quote (ask = bid)', change: { ask_px_00: '5100.25' } },
   { table: 'ohlcv_data', constraint: '-', what: 'flat bar with zero volume', change: { open_price: '1', high_price: '1', low_price: '1', close_price: '1', volume: '0' } },
   { table: 'trades_data', constraint: '-', what: "sell side, no trade id", change: { side: 'S', trade_id: null } },
+  // Migration 6: 'N' (no aggressor) is a real value, stored.
+  { table: 'trades_data', constraint: '-', what: "DBN side 'N' (no aggressor)", change: { side: 'N' } },
+  { table: 'instrument_definitions', constraint: '-', what: 'no tick size or multiplier published (equities)', change: { tick_size: null, multiplier: null } },
 ];
 
 // ------------------------------------------------------------------------------------------------

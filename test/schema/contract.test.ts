@@ -22,27 +22,30 @@ const int2 = (name: string, nullable = false): Col => [name, 'smallint', null, 1
 const dec = (name: string, nullable = false): Col => [name, 'numeric', null, 20, 8, nullable, null];
 const vc = (name: string, len: number, nullable = false): Col => [name, 'character varying', len, null, null, nullable, null];
 const createdAt = ts('created_at', true, 'now()');
+/** Migration 6 (DESIGN.md §3 revision): the venue of every row; added columns come last. */
+const publisherId: Col = ['publisher_id', 'integer', null, 32, 0, false, '0'];
 
 const COLUMNS: Record<string, readonly Col[]> = {
   ohlcv_data: [
     ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
     dec('open_price'), dec('high_price'), dec('low_price'), dec('close_price'),
-    int8('volume'), vc('granularity', 10), createdAt,
+    int8('volume'), vc('granularity', 10), createdAt, publisherId,
   ],
   trades_data: [
     ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
     dec('price'), int8('size'), ['side', 'character', 1, null, null, false, null],
-    vc('trade_id', 100, true), createdAt,
+    vc('trade_id', 100, true), createdAt, publisherId,
   ],
   tbbo_data: [
     ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
     dec('bid_px_00', true), dec('ask_px_00', true), int8('bid_sz_00', true), int8('ask_sz_00', true),
-    dec('spread', true), createdAt,
+    dec('spread', true), createdAt, publisherId, int8('sequence', true),
   ],
   instrument_definitions: [
     int4('instrument_id'), vc('symbol', 50), vc('raw_symbol', 100), vc('asset', 20), vc('exchange', 20),
-    vc('currency', 3), dec('tick_size'), dec('multiplier'), ['expiration_date', 'date', null, null, null, true, null],
-    ['is_active', 'boolean', null, null, null, true, 'true'], createdAt, ts('updated_at', true, 'now()'),
+    // tick_size and multiplier nullable since migration 6: equities publish neither.
+    vc('currency', 3), dec('tick_size', true), dec('multiplier', true), ['expiration_date', 'date', null, null, null, true, null],
+    ['is_active', 'boolean', null, null, null, true, 'true'], createdAt, ts('updated_at', true, 'now()'), publisherId,
   ],
   // Not specified by the user; DESIGN.md §2 asks for "at least" ts_event (timestamp), ts_recv,
   // ts_ref, instrument_id, symbol, stat_type (+ name), price DECIMAL(20,8) NULL, quantity NULL,
@@ -51,7 +54,7 @@ const COLUMNS: Record<string, readonly Col[]> = {
     ts('timestamp'), ts('ts_recv'), ts('ts_ref', true), int4('instrument_id'), vc('symbol', 50),
     int2('stat_type'), vc('stat_type_name', 40), dec('price', true), int8('quantity', true),
     int8('sequence'), int4('ts_in_delta', true), int2('channel_id', true), int2('update_action'),
-    int2('stat_flags'), createdAt,
+    int2('stat_flags'), createdAt, publisherId,
   ],
 };
 
@@ -64,7 +67,8 @@ const CONSTRAINTS: Record<string, Record<string, string>> = {
   trades_data: {
     trades_price_check: 'CHECK ((price > (0)::numeric))',
     trades_size_check: 'CHECK ((size > 0))',
-    trades_side_check: "CHECK ((side = ANY (ARRAY['B'::bpchar, 'S'::bpchar])))",
+    // 'N' (no aggressor) admitted by migration 6.
+    trades_side_check: "CHECK ((side = ANY (ARRAY['B'::bpchar, 'S'::bpchar, 'N'::bpchar])))",
   },
   tbbo_data: {
     tbbo_prices_check: 'CHECK ((((bid_px_00 IS NULL) OR (bid_px_00 > (0)::numeric)) AND ((ask_px_00 IS NULL) OR (ask_px_00 > (0)::numeric)) AND ((bid_px_00 IS NULL) OR (ask_px_00 IS NULL) OR (ask_px_00 >= bid_px_00))))',
@@ -352,7 +356,7 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
       `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
         WHERE attrelid = 'ohlcv_hourly'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
     expect(cols.rows.map((c) => [c.attname, c.type])).toEqual([
-      ['bucket', TSTZ], ['instrument_id', 'integer'], ['symbol', 'character varying(50)'],
+      ['bucket', TSTZ], ['instrument_id', 'integer'], ['symbol', 'character varying(50)'], ['publisher_id', 'integer'],
       ['open_price', 'numeric'], ['high_price', 'numeric'], ['low_price', 'numeric'], ['close_price', 'numeric'],
       ['volume', 'numeric'],
     ]);

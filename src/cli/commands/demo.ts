@@ -67,9 +67,13 @@ export function registerDemo(program: Command): void {
         const files: string[] = [];
         const fixtures = path.resolve(process.cwd(), '../shared/fixtures/dbn/databento-python/GLBX.MDP3');
         if (fs.existsSync(fixtures)) files.push(...expandFiles([path.join(fixtures, '*.dbn.zst')]).filter((f) => !/status/.test(f)));
-        // Real trades with side 'N' (no aggressor): they violate the contract's side CHECK and show the quarantine at work.
+        // Real ICE trades with side 'N' (no aggressor): stored as they are (schema version 6).
         const ifeu = path.resolve(fixtures, '../IFEU.IMPACT/test_data.trades.dbn.zst');
         if (fs.existsSync(ifeu)) files.push(ifeu);
+        // Statistics whose instrument no mapping names: quarantined with the reason, never given a
+        // made-up symbol — the quarantine at work.
+        const unnamed = path.resolve(fixtures, '../../test_data.statistics.dbn');
+        if (fs.existsSync(unnamed)) files.push(unnamed);
         const day = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
         const generated = path.join(dir, 'synthetic.trades.dbn.zst');
         await writeDbn({

@@ -67,10 +67,25 @@ function formatOption(): Option {
   return new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table');
 }
 
+/** --publisher: one venue (DBN publisher_id; 0 = rows stored without one). */
+function publisherOption(): Option {
+  return new Option('--publisher <id>', 'only this venue (DBN publisher_id; default: every venue)').argParser(parsePublisher);
+}
+
+function parsePublisher(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > 65535) throw new ConfigError(`--publisher must be a DBN publisher id, 0..65535 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
 function parseLimit(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--limit must be a positive integer (got ${JSON.stringify(v)})`);
   return n;
+}
+
+function venue(o: { publisher?: number }): { publisherId?: number } {
+  return o.publisher === undefined ? {} : { publisherId: o.publisher };
 }
 
 export function registerQuery(program: Command): void {
@@ -86,14 +101,16 @@ export function registerQuery(program: Command): void {
     .option('--granularity <g>', 'stored bar granularity read by --source ohlcv', '1m')
     .addOption(new Option('--rollup <choice>', 'read from rollups when they answer exactly').choices(['auto', 'raw', 'rollup']).default('auto'))
     .option('--batch-size <n>', 'rows per cursor FETCH', '1000')
+    .addOption(publisherOption())
     .addOption(formatOption())
-    .action(async (o: Common & { start: string; end: string; interval: string; source: BarSource; granularity: string; rollup: RollupChoice; batchSize: string }, cmd: Command) => {
+    .action(async (o: Common & { start: string; end: string; interval: string; source: BarSource; granularity: string; rollup: RollupChoice; batchSize: string; publisher?: number }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const options = { source: o.source, granularity: o.granularity, rollup: o.rollup };
+        // One bar per venue and bucket: a bar's open and close never come from two venues.
+        const options = { source: o.source, granularity: o.granularity, rollup: o.rollup, ...(o.publisher === undefined ? {} : { publisherId: o.publisher }) };
         const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
-        const w = new RowWriter(o.format, ['time', 'open', 'high', 'low', 'close', 'volume', 'trades']);
+        const w = new RowWriter(o.format, ['time', 'publisher', 'open', 'high', 'low', 'close', 'volume', 'trades']);
         for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
-          w.row({ time: t(b.timeUs), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
+          w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
         }
         note(`${w.end()} bars from ${plan.relation} (${plan.reason})`);
       });
@@ -105,9 +122,10 @@ export function registerQuery(program: Command): void {
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
     .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
     .requiredOption('--interval <interval>', "bucket width, e.g. '1 hour'")
+    .addOption(publisherOption())
     .addOption(formatOption())
-    .action(async (o: Common & { start: string; end: string; interval: string }, cmd: Command) => {
-      const rows = await withEngine(cmd, (engine) => aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval));
+    .action(async (o: Common & { start: string; end: string; interval: string; publisher?: number }, cmd: Command) => {
+      const rows = await withEngine(cmd, (engine) => aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval, venue(o)));
       const w = new RowWriter(o.format, ['time', 'volume', 'buy_volume', 'sell_volume', 'trades']);
       for (const r of rows) w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
       note(`${w.end()} buckets`);
@@ -118,9 +136,10 @@ export function registerQuery(program: Command): void {
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
     .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
+    .addOption(publisherOption())
     .addOption(formatOption())
-    .action(async (o: Common & { start: string; end: string }, cmd: Command) => {
-      const r = await withEngine(cmd, (engine) => spreadAnalysis(engine, o.symbol, o.start, o.end));
+    .action(async (o: Common & { start: string; end: string; publisher?: number }, cmd: Command) => {
+      const r = await withEngine(cmd, (engine) => spreadAnalysis(engine, o.symbol, o.start, o.end, venue(o)));
       const w = new RowWriter(o.format, ['symbol', 'quotes', 'spreads', 'avg', 'median', 'min', 'max']);
       w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
       w.end();
@@ -133,13 +152,14 @@ export function registerQuery(program: Command): void {
     .requiredOption('--since <time>', 'earliest bar time, ISO 8601')
     .option('--limit <n>', 'at most this many bars', '20')
     .option('--granularity <g>', 'stored bar granularity', '1m')
+    .addOption(publisherOption())
     .addOption(formatOption())
-    .action(async (o: Common & { since: string; limit: string; granularity: string }, cmd: Command) => {
+    .action(async (o: Common & { since: string; limit: string; granularity: string; publisher?: number }, cmd: Command) => {
       const limit = parseLimit(o.limit);
-      const rows = await withEngine(cmd, (engine) => recentOhlcv(engine, o.symbol, o.since, limit, o.granularity));
-      const w = new RowWriter(o.format, ['time', 'instrument_id', 'open', 'high', 'low', 'close', 'volume', 'granularity']);
+      const rows = await withEngine(cmd, (engine) => recentOhlcv(engine, o.symbol, o.since, limit, o.granularity, venue(o)));
+      const w = new RowWriter(o.format, ['time', 'instrument_id', 'publisher', 'open', 'high', 'low', 'close', 'volume', 'granularity']);
       for (const r of rows) {
-        w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
+        w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
       }
       note(`${w.end()} bars`);
     });
@@ -148,17 +168,18 @@ export function registerQuery(program: Command): void {
     .description('the last trade and the last quote at or before a time')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--at <time>', 'time, ISO 8601 (microseconds kept)')
+    .addOption(publisherOption())
     .addOption(formatOption())
-    .action(async (o: Common & { at: string }, cmd: Command) => {
-      const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at));
-      const w = new RowWriter(o.format, ['kind', 'time', 'instrument_id', 'price', 'size', 'side', 'trade_id', 'bid', 'ask', 'bid_size', 'ask_size', 'spread']);
+    .action(async (o: Common & { at: string; publisher?: number }, cmd: Command) => {
+      const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at, venue(o)));
+      const w = new RowWriter(o.format, ['kind', 'time', 'instrument_id', 'publisher', 'price', 'size', 'side', 'trade_id', 'bid', 'ask', 'bid_size', 'ask_size', 'spread']);
       if (r.trade) {
         const x = r.trade;
-        w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
+        w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), publisher: String(x.publisherId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
       }
       if (r.quote) {
         const q = r.quote;
-        w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
+        w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), publisher: String(q.publisherId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
       }
       w.end();
       if (!r.trade && !r.quote) note(`no trade or quote of ${o.symbol} at or before ${t(r.at.timeUs)}`);

@@ -103,7 +103,7 @@ describe.each([['write-recompress', '2024-02'], ['decompress-recompress', '2024-
     expect(res).toMatchObject({ status: 'completed', strategy, recordsInserted: 60, recordsRejected: 21, duplicates: 21 });
     expect(await tradesIn(e, `${day}T00:00:00Z`, next(day))).toEqual(expectedFirstWins([...base(day), ...backfill(day)]));
     const q = (await quarantined(e, 'trades_data')).filter((r) => r.load_id === res.loadId);
-    expect(new Set(q.map((r) => r.reason))).toEqual(new Set(['duplicate of an existing row (natural key instrument_id, timestamp, trade_id)']));
+    expect(new Set(q.map((r) => r.reason))).toEqual(new Set(['duplicate of an existing row (natural key instrument_id, publisher_id, timestamp, trade_id)']));
     expect(q.map((r) => Number(r.record_index))).toEqual([...Array.from({ length: 20 }, (_, i) => 20 + i), 80]);
     expect(await compressedFlags(day)).toEqual([true, true, true, false, false]);
     await expectRollupsCurrent(day);

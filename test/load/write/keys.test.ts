@@ -1,8 +1,9 @@
 /**
- * The natural keys of the other contract tables (server): bars are keyed by instrument +
- * granularity + timestamp (a 1m and a 1h bar at the same instant are different facts), quotes by
- * instrument + timestamp (an upsert recomputes the generated spread), statistics by instrument +
- * timestamp + stat_type + sequence.
+ * The natural keys of the other contract tables (server), each with the venue (publisher_id) since
+ * schema version 6: bars are keyed by instrument + publisher + granularity + timestamp (a 1m and a
+ * 1h bar at the same instant are different facts, so are two venues' bars), quotes by instrument +
+ * publisher + timestamp + sequence (an upsert recomputes the generated spread), statistics by
+ * instrument + publisher + timestamp + stat_type + sequence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord } from '../../../src/load/loaders.js';
@@ -28,29 +29,42 @@ describe('natural keys of bars, quotes and statistics (server)', () => {
     expect(rows).toEqual([{ g: '1d', c: '11.00000000' }, { g: '1h', c: '11.75000000' }, { g: '1m', c: '11.00000000' }]);
   });
 
-  it('tbbo: a quote is one fact only when every stored value is equal; a different quote in the same µs is kept; upsert inserts what is absent', async () => {
-    const q = (ts: string, bid: string, ask: string): TbboRecord => ({ timestamp: ts, instrument_id: 9, symbol: 'NQM4', bid_px_00: bid, ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 2 });
+  it('tbbo: keyed by instrument, venue, timestamp and sequence — quotes of one µs with one book are kept apart by sequence; upsert corrects a quote in place', async () => {
+    const q = (ts: string, bid: string, ask: string, sequence: number | null, publisher_id = 1): TbboRecord => ({
+      timestamp: ts, instrument_id: 9, symbol: 'NQM4', bid_px_00: bid, ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 2, sequence, publisher_id,
+    });
     const loader = new TBBOLoader({ engine: te.engine });
-    await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '100', '100.5'), q('2024-06-03T10:00:00.000002Z', '100', '101')], { source: src('q1') });
+    await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '100', '100.5', 1), q('2024-06-03T10:00:00.000002Z', '100', '101', 2)], { source: src('q1') });
     const res = await loader.bulkLoad([
-      q('2024-06-03T10:00:00.000002Z', '100', '101'), // the stored quote again
-      q('2024-06-03T10:00:00.000002Z', '100.25', '101.5'), // another quote in the same microsecond
-      q('2024-06-03T10:00:00.000003Z', '99', '99.25'),
+      q('2024-06-03T10:00:00.000002Z', '100', '101', 2), // the stored quote again
+      q('2024-06-03T10:00:00.000002Z', '100', '101', 3), // another trade's quote in the same µs, same book
+      q('2024-06-03T10:00:00.000002Z', '100', '101', 2, 7), // the same sequence on another venue
+      q('2024-06-03T10:00:00.000003Z', '99', '99.25', 4),
     ], { source: src('q2'), mode: 'upsert' });
-    expect(res).toMatchObject({ recordsInserted: 2, recordsUpdated: 0 });
-    const { rows } = await te.engine.query<{ s: string }>('SELECT spread::text AS s FROM tbbo_data ORDER BY "timestamp", spread');
-    expect(rows.map((r) => r.s)).toEqual(['0.50000000', '1.00000000', '1.25000000', '0.25000000']);
-    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '100', '100.5')], { source: src('q3') })).toMatchObject({ recordsInserted: 0, duplicates: 1 });
-    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2')], { source: src('q4') })).toMatchObject({ recordsInserted: 1, duplicates: 0 });
+    expect(res).toMatchObject({ recordsInserted: 3, recordsUpdated: 0 });
+    const { rows } = await te.engine.query<{ k: string }>(`SELECT publisher_id || ':' || sequence || ' ' || spread::text AS k FROM tbbo_data ORDER BY "timestamp", publisher_id, sequence`);
+    expect(rows.map((r) => r.k)).toEqual(['1:1 0.50000000', '1:2 1.00000000', '1:3 1.00000000', '7:2 1.00000000', '1:4 0.25000000']);
+    // Same key, other values: a duplicate in append mode, a correction (spread recomputed) in upsert mode.
+    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2', 1)], { source: src('q3') })).toMatchObject({ recordsInserted: 0, duplicates: 1 });
+    expect(await loader.bulkLoad([q('2024-06-03T10:00:00.000001Z', '1', '2', 1)], { source: src('q4'), mode: 'upsert' })).toMatchObject({ recordsInserted: 0, recordsUpdated: 1 });
+    const fixed = await te.engine.query<{ s: string }>(`SELECT spread::text AS s FROM tbbo_data WHERE sequence = 1`);
+    expect(fixed.rows).toEqual([{ s: '1.00000000' }]);
   });
 
   it('a fresh append that repeats a key within one batch: the COPY is undone, the batch staged, the repeat quarantined', async () => {
-    const q = (us: number, ask: string): TbboRecord => ({ timestamp: `2024-07-01T10:00:00.00000${us}Z`, instrument_id: 11, symbol: 'RTYU4', bid_px_00: '1', ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 1 });
-    const res = await new TBBOLoader({ engine: te.engine }).bulkLoad([q(1, '2'), q(2, '2'), q(1, '2'), q(1, '3'), q(3, '2')], { source: src('repeat') });
+    const q = (us: number, ask: string, sequence: number): TbboRecord => ({ timestamp: `2024-07-01T10:00:00.00000${us}Z`, instrument_id: 11, symbol: 'RTYU4', bid_px_00: '1', ask_px_00: ask, bid_sz_00: 1, ask_sz_00: 1, sequence });
+    const res = await new TBBOLoader({ engine: te.engine }).bulkLoad([q(1, '2', 1), q(2, '2', 2), q(1, '2', 1), q(1, '3', 3), q(3, '2', 4)], { source: src('repeat') });
     expect(res).toMatchObject({ recordsInserted: 4, duplicates: 1 });
     expect(res.backfill).toMatchObject({ batchesCopied: 0, batchesStaged: 1 });
     const { rows } = await te.engine.query<{ a: string }>(`SELECT ask_px_00::text AS a FROM tbbo_data WHERE instrument_id = 11 ORDER BY "timestamp", ask_px_00`);
     expect(rows.map((r) => r.a)).toEqual(['2.00000000', '3.00000000', '2.00000000', '2.00000000']);
+  });
+
+  it('ohlcv: the same bar start from two venues is two bars', async () => {
+    const bar = (publisher_id: number): OhlcvRecord => ({
+      timestamp: '2024-06-04T10:00:00Z', instrument_id: 5, symbol: 'ESM4', open_price: '10', high_price: '12', low_price: '9', close_price: '11', volume: 100, granularity: '1m', publisher_id,
+    });
+    expect(await new OHLCVLoader({ engine: te.engine }).bulkLoad([bar(20), bar(21), bar(20)], { source: src('venues') })).toMatchObject({ recordsInserted: 2, duplicates: 1 });
   });
 
   it('statistics: keyed by stat_type and sequence too', async () => {

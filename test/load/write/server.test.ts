@@ -153,7 +153,7 @@ describe('write modes on the server (Apache tier)', () => {
     expect(await tradesIn(te.engine, `${DAY}T00:00:00Z`, END)).toEqual(expectedFirstWins([...base(), ...input]));
     const q = await quarantined(te.engine, 'trades_data');
     expect(q).toHaveLength(dupCount);
-    expect(q.every((r) => r.reason === 'duplicate of an existing row (natural key instrument_id, timestamp, trade_id)' && r.constraint_name === 'natural_key')).toBe(true);
+    expect(q.every((r) => r.reason === 'duplicate of an existing row (natural key instrument_id, publisher_id, timestamp, trade_id)' && r.constraint_name === 'natural_key')).toBe(true);
     // Fresh appends (no overlap) stay on the plain COPY path.
     const fresh = await new TradesLoader({ engine: te.engine, batchSize: 50 })
       .bulkLoad(Array.from({ length: 200 }, (_, k) => trade('2024-03-13', 1, k, 101, `f${k}`, '1.5')), { source: { source: 'fresh', contentHash: uniqueHash('fr') } });

@@ -20,7 +20,7 @@ export function expectedRow(r: TradeRecord): string[] {
   const d = new Date(r.timestamp as string);
   const ts = d.toISOString().replace('T', ' ').replace(/\.000Z$/, '');
   const [int, frac = ''] = String(r.price).split('.');
-  return [ts, String(r.instrument_id), r.symbol, `${int}.${frac.padEnd(8, '0')}`, String(r.size), r.side, r.trade_id ?? null] as string[];
+  return [ts, String(r.instrument_id), r.symbol, `${int}.${frac.padEnd(8, '0')}`, String(r.size), r.side, r.trade_id ?? null, String(r.publisher_id ?? 0)] as string[];
 }
 
 const key = (row: readonly (string | null)[]) => JSON.stringify(row);
