@@ -7,8 +7,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { ConfigError } from '../../errors.js';
-import { aggregatedVolume, asOf, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
+import { ConfigError, QueryError } from '../../errors.js';
+import type { Engine } from '../../engine/types.js';
+import { aggregatedVolume, asOf, closestSymbols, symbolStored, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
 import { withEngine } from '../run.js';
 
@@ -56,6 +57,16 @@ function csvField(v: Cell): string {
 
 const t = (us: bigint) => microsToIso(us);
 const s = (v: bigint | string | null) => (v === null ? null : String(v));
+
+/**
+ * An empty answer for a symbol no row carries is a mistake to point out (exit 2), not an empty
+ * table: the user probably mistyped it, so the closest stored names are offered.
+ */
+async function requireKnownSymbol(engine: Engine, table: string, symbol: string): Promise<void> {
+  if (await symbolStored(engine, table, symbol)) return;
+  const close = await closestSymbols(engine, table, symbol);
+  throw new QueryError(`no symbol ${JSON.stringify(symbol)} is stored in ${table}${close.length ? ` (closest: ${close.join(', ')})` : ' (it is empty)'}`);
+}
 
 function note(message: string): void {
   process.stderr.write(`tickvault: ${message}\n`);
@@ -112,7 +123,9 @@ export function registerQuery(program: Command): void {
         for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
           w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
         }
-        note(`${w.end()} bars from ${plan.relation} (${plan.reason})`);
+        const n = w.end();
+        if (n === 0) await requireKnownSymbol(engine, o.source === 'trades' ? 'trades_data' : 'ohlcv_data', o.symbol);
+        note(`${n} bars from ${plan.relation} (${plan.reason})`);
       });
     });
 
@@ -125,7 +138,11 @@ export function registerQuery(program: Command): void {
     .addOption(publisherOption())
     .addOption(formatOption())
     .action(async (o: Common & { start: string; end: string; interval: string; publisher?: number }, cmd: Command) => {
-      const rows = await withEngine(cmd, (engine) => aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval, venue(o)));
+      const rows = await withEngine(cmd, async (engine) => {
+        const found = await aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval, venue(o));
+        if (found.length === 0) await requireKnownSymbol(engine, 'trades_data', o.symbol);
+        return found;
+      });
       const w = new RowWriter(o.format, ['time', 'volume', 'buy_volume', 'sell_volume', 'trades']);
       for (const r of rows) w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
       note(`${w.end()} buckets`);
@@ -139,7 +156,11 @@ export function registerQuery(program: Command): void {
     .addOption(publisherOption())
     .addOption(formatOption())
     .action(async (o: Common & { start: string; end: string; publisher?: number }, cmd: Command) => {
-      const r = await withEngine(cmd, (engine) => spreadAnalysis(engine, o.symbol, o.start, o.end, venue(o)));
+      const r = await withEngine(cmd, async (engine) => {
+        const found = await spreadAnalysis(engine, o.symbol, o.start, o.end, venue(o));
+        if (found.quotes === 0n) await requireKnownSymbol(engine, 'tbbo_data', o.symbol);
+        return found;
+      });
       const w = new RowWriter(o.format, ['symbol', 'quotes', 'spreads', 'avg', 'median', 'min', 'max']);
       w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
       w.end();
@@ -156,7 +177,11 @@ export function registerQuery(program: Command): void {
     .addOption(formatOption())
     .action(async (o: Common & { since: string; limit: string; granularity: string; publisher?: number }, cmd: Command) => {
       const limit = parseLimit(o.limit);
-      const rows = await withEngine(cmd, (engine) => recentOhlcv(engine, o.symbol, o.since, limit, o.granularity, venue(o)));
+      const rows = await withEngine(cmd, async (engine) => {
+        const found = await recentOhlcv(engine, o.symbol, o.since, limit, o.granularity, venue(o));
+        if (found.length === 0) await requireKnownSymbol(engine, 'ohlcv_data', o.symbol);
+        return found;
+      });
       const w = new RowWriter(o.format, ['time', 'instrument_id', 'publisher', 'open', 'high', 'low', 'close', 'volume', 'granularity']);
       for (const r of rows) {
         w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
