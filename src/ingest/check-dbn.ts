@@ -9,6 +9,7 @@ import { definitionInputSpec } from '../load/definitions.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
 import { DbnFileSource } from './dbn-source.js';
 import { tableForSchema } from './dbn-mapping.js';
+import { notStoredByName } from './load-dbn.js';
 
 export interface CheckFileResult {
   readonly file: string;
@@ -18,6 +19,9 @@ export interface CheckFileResult {
   readonly rejected: number;
   readonly topRejectReasons: readonly { reason: string; count: number }[];
   readonly unresolvedIds: readonly number[];
+  /** As LoadFileResult.notStored / unknownRecords. */
+  readonly notStored: Record<string, number>;
+  readonly unknownRecords: number;
 }
 
 export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
@@ -45,5 +49,7 @@ export async function checkDbnFile(file: string, options: { table?: TableName } 
     file, table, records, valid, rejected,
     topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
     unresolvedIds: source.stats.unresolvedIds,
+    notStored: notStoredByName(source.stats.skipped),
+    unknownRecords: source.stats.unknownRecords,
   };
 }

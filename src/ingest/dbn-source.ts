@@ -15,10 +15,12 @@ import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } fro
 import type { CellValue } from '../schema/types.js';
 import { columnMisfit } from '../schema/column-fit.js';
 import { microsToIso } from '../values/time.js';
-import { valuesToJson } from '../load/write/batch.js';
+import { valuesToJson, type Rejection } from '../load/write/batch.js';
+import { KNOWN_RTYPE } from '../dbn/constants.js';
 import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './dbn-batch.js';
 import type { TupleBlock } from './fast-codecs.js';
 import type { RecordBatch } from '../dbn/batch.js';
+import type { DbnRecord } from '../dbn/records.js';
 import { createTupleEncoder } from './tuple-encoder.js';
 import { hashFile } from './file-hash.js';
 import { firstFailedCheck } from '../load/normalize.js';
@@ -32,8 +34,10 @@ import { definitionRecords } from './definitions-from-dbn.js';
 export interface DbnSourceStats {
   /** Records of the table's record types seen. */
   tableRecords: number;
-  /** Records of other types, skipped, per rtype. */
+  /** Records of other known types, skipped, per rtype. */
   skipped: Record<number, number>;
+  /** Records of no known rtype (constants.ts KNOWN_RTYPE): quarantined, never skipped. */
+  unknownRecords: number;
   unresolvedIds: number[];
 }
 
@@ -66,7 +70,7 @@ async function readMetadata(file: string): Promise<DbnMetadata> {
 }
 
 export class DbnFileSource implements BatchSource {
-  readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
+  readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unknownRecords: 0, unresolvedIds: [] };
 
   private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly history?: SymbolHistory, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
@@ -108,9 +112,19 @@ export class DbnFileSource implements BatchSource {
     symbols.addMetadata(this.metadata);
     const decoder = await openDbn(this.file);
     try {
-      yield* new RecordSource(definitionRecords(decoder.records(), symbols)).prepare(spec, batchSize, isCommitted, pace);
+      yield* new RecordSource(definitionRecords(this.countOthers(decoder.records()), symbols)).prepare(spec, batchSize, isCommitted, pace);
     } finally {
       await decoder.close();
+    }
+  }
+
+  /** Counts the records that are not definitions, as the row path does (skipped per rtype, or unknown). */
+  private async *countOthers(records: AsyncIterable<DbnRecord>): AsyncIterable<DbnRecord> {
+    for await (const r of records) {
+      if (r.kind === 'definition') this.stats.tableRecords += 1;
+      else if (KNOWN_RTYPE[r.rtype]) this.stats.skipped[r.rtype] = (this.stats.skipped[r.rtype] ?? 0) + 1;
+      else this.stats.unknownRecords += 1;
+      yield r;
     }
   }
 
@@ -229,7 +243,21 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       }
       const rt = rtypes[i]!;
       if (!mapper.accepts(rt, schema)) {
-        stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
+        if (KNOWN_RTYPE[rt]) {
+          stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
+        } else {
+          // No known record type has this rtype (a damaged byte, a DBN newer than the decoder):
+          // skipping it would lose a record without a word, so it is a rejection of the current
+          // checkpoint batch, in input order like any other.
+          stats.unknownRecords += 1;
+          if (current) {
+            current.recordsIn += 1;
+            current.rejections.push(unknownRtypeRejection(batch, i));
+            batcher.cutIfFull();
+          } else {
+            batcher.skipOne();
+          }
+        }
         i++;
         continue;
       }
@@ -259,6 +287,21 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       batcher.cutIfFull();
       i++;
     }
+  };
+}
+
+/** The quarantine row of a record whose rtype no DBN record type has: its place in the file and its bytes. */
+export function unknownRtypeRejection(batch: RecordBatch, i: number): Rejection {
+  const at = batch.offsets[i]!;
+  const length = batch.bytes[at]! << 2;
+  const offset = batch.streamOffset + at;
+  const recordIndex = batch.firstRecordIndex + i;
+  const rtype = `0x${batch.rtypes[i]!.toString(16).padStart(2, '0')}`;
+  return {
+    recordIndex,
+    reason: `unknown rtype ${rtype} (${length}-byte record) at byte offset ${offset} of the decompressed stream: not a DBN record type`,
+    constraint: 'unknown_rtype',
+    record: JSON.stringify({ dbn_record_index: recordIndex, byte_offset: offset, rtype, length, bytes: Buffer.from(batch.bytes.subarray(at, at + Math.min(length, 512))).toString('hex') }),
   };
 }
 

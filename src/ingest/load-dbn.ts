@@ -14,6 +14,7 @@ import { tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad, type LoadPlan } from '../timescale/plan.js';
 import { microsToIso } from '../values/time.js';
 import { DbnFileSource } from './dbn-source.js';
+import { CONTROL_RTYPE, RTYPE_NAMES } from '../dbn/constants.js';
 import { tableForSchema } from './dbn-mapping.js';
 import { scanDbnFile, type DbnScan } from './dbn-scan.js';
 
@@ -37,8 +38,29 @@ export interface LoadFileOptions {
 export interface LoadFileResult extends BulkLoadResult {
   readonly file: string;
   readonly table: TableName;
+  /** Records of other known types, per rtype (control records included). */
   readonly skippedRecords: Record<number, number>;
+  /**
+   * Market records of known types this load did not store, by type name (control records —
+   * symbol mappings, system, error — excluded: they are not data). Not empty = not everything
+   * the file holds is in the database; the CLI reports it and exits 3.
+   */
+  readonly notStored: Record<string, number>;
+  /** Records of no known rtype, quarantined (included in recordsRejected where the row path took them). */
+  readonly unknownRecords: number;
   readonly unresolvedIds: number[];
+}
+
+/** skippedRecords → notStored: market records only, named. */
+export function notStoredByName(skipped: Record<number, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [rt, n] of Object.entries(skipped)) {
+    const code = Number(rt);
+    if (CONTROL_RTYPE[code]) continue;
+    const name = RTYPE_NAMES[code] ?? `rtype 0x${code.toString(16)}`;
+    out[name] = (out[name] ?? 0) + n;
+  }
+  return out;
 }
 
 /**
@@ -78,7 +100,8 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
     bulk: options.bulk,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
-  return { ...result, file, table, skippedRecords: source.stats.skipped, unresolvedIds: source.stats.unresolvedIds };
+  const { skipped, unknownRecords, unresolvedIds } = source.stats;
+  return { ...result, file, table, skippedRecords: skipped, notStored: notStoredByName(skipped), unknownRecords, unresolvedIds };
 }
 
 export interface FilePlan {

@@ -50,7 +50,7 @@ export function registerLoad(program: Command): void {
             checks.push(c);
             if (!opts.json) {
               const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-              process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+              process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
             }
           } catch (err) {
             checks.push({ file, error: errorMessage(err) });
@@ -58,7 +58,7 @@ export function registerLoad(program: Command): void {
           }
         }
         if (opts.json) printJson(checks);
-        process.exitCode = checks.some((c) => 'error' in c) ? EXIT.failure : checks.some((c) => 'rejected' in c && c.rejected > 0) ? EXIT.partial : EXIT.ok;
+        process.exitCode = checks.some((c) => 'error' in c) ? EXIT.failure : checks.some((c) => !('error' in c) && incomplete(c.rejected, c)) ? EXIT.partial : EXIT.ok;
         return;
       }
       if (opts.plan) {
@@ -93,7 +93,7 @@ export function registerLoad(program: Command): void {
       const failed = results.some((r) => 'error' in r && r.code !== 'LOAD_IN_PROGRESS');
       // The same file being loaded by another live process is a refusal, not a failure of this one.
       const refused = results.some((r) => 'error' in r && r.code === 'LOAD_IN_PROGRESS');
-      const partial = results.some((r) => 'recordsRejected' in r && r.recordsRejected > 0);
+      const partial = results.some((r) => !('error' in r) && incomplete(r.recordsRejected, r));
       process.exitCode = failed ? EXIT.failure : refused ? EXIT.usage : partial ? EXIT.partial : EXIT.ok;
     });
 }
@@ -105,6 +105,23 @@ function summary(r: LoadFileResult): string {
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
+    + leftOut(r, 'not stored')
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
+}
+
+/**
+ * The one rule of exit code 3: the command finished but not every record of the file is in the
+ * database — rows quarantined, records of a type the target table does not store, records of no
+ * known type.
+ */
+function incomplete(rejected: number, r: { notStored: Record<string, number>; unknownRecords: number }): boolean {
+  return rejected > 0 || r.unknownRecords > 0 || Object.keys(r.notStored).length > 0;
+}
+
+/** What of the file the table did not take: "; not stored: 9 statistics, 5 mbo; 1 record of unknown rtype". */
+function leftOut(r: { table: string; notStored: Record<string, number>; unknownRecords: number }, verb: string): string {
+  const types = Object.entries(r.notStored).map(([name, n]) => `${n} ${name}`).join(', ');
+  return `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}`
+    + `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`;
 }
