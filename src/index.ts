@@ -51,3 +51,4 @@ export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';
 export { DataDirLockedError } from './engine/data-dir-lock.js';
 export { CopyError } from './copy/errors.js';
+export { MaxRejectsError, type MaxRejects } from './load/max-rejects.js';

@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/types.js';
 import { LoadError } from '../errors.js';
 import type { BulkLoadResult } from '../load/loader.js';
+import type { MaxRejects } from '../load/max-rejects.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
 import { DefinitionsLoader } from '../load/definitions.js';
 import { StoredSymbolHistory } from '../load/symbol-history.js';
@@ -31,6 +32,8 @@ export interface LoadFileOptions {
   batchSize?: number;
   /** Rows one COMMIT may carry (LoaderConfig.maxRowsPerCommit). */
   maxRowsPerCommit?: number;
+  /** Stop before quarantining more than this many rows, or this percentage of the file's records ('0.5%'): BulkLoadOptions.maxRejects. */
+  maxRejects?: MaxRejects;
   /** Records done and, when known, the file's record count. */
   onProgress?: (records: number, total?: number) => void;
 }
@@ -98,6 +101,7 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   const result = await loader.bulkLoad(source, {
     mode,
     bulk: options.bulk,
+    maxRejects: options.maxRejects,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
   const { skipped, unknownRecords, unresolvedIds } = source.stats;

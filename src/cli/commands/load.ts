@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { migrate } from '../../schema/migrate.js';
-import { TickvaultError, errorMessage } from '../../errors.js';
+import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
+import { rejectLimit } from '../../load/max-rejects.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
@@ -11,7 +12,7 @@ import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
 import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; maxRejects?: string }
 
 /** Expands simple globs (`*` and `?` in the last path segment) without a shell. */
 export function expandFiles(args: string[]): string[] {
@@ -34,6 +35,7 @@ export function registerLoad(program: Command): void {
     .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
     .option('--replace', 'atomically replace what the previous load of the same file stored')
     .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
+    .option('--max-rejects <n|P%>', 'stop the load (exit 1) before it quarantines more than n rows or P% of the file\'s records; what it committed stays, a re-run resumes, --replace starts over')
     .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--json', 'print results as JSON')
@@ -42,6 +44,10 @@ export function registerLoad(program: Command): void {
       if (paths.length === 0) throw new Error('no files matched');
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
       const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
+      // A bad limit is a usage error before any file is opened, not a failure of each file.
+      if (opts.maxRejects !== undefined) {
+        try { rejectLimit(opts.maxRejects, undefined, 1); } catch (err) { throw new ConfigError(`--max-rejects: ${errorMessage(err)}`); }
+      }
       if (opts.dryRun) {
         const checks: (CheckFileResult | { file: string; error: string })[] = [];
         for (const file of paths) {
@@ -78,7 +84,7 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, onProgress: progress.update });
+            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, maxRejects: opts.maxRejects, onProgress: progress.update });
             progress.done();
             results.push(r);
             if (!opts.json) process.stderr.write(`${summary(r)}\n`);
