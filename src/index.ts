@@ -26,7 +26,7 @@ export type { LoaderConfig, BulkLoadOptions, BulkLoadResult, StoreBatchResult } 
 export type { FixedPoint } from './load/normalize.js';
 
 // Loading DBN files, and planning a load.
-export { loadDbnFile, planDbnFile, type LoadFileOptions, type LoadFileResult, type FilePlan } from './ingest/load-dbn.js';
+export { loadDbnFile, loadDbnFileRouted, planDbnFile, type LoadFileOptions, type LoadFileResult, type RoutedLoadResult, type FilePlan } from './ingest/load-dbn.js';
 export { planLoad, type LoadPlan } from './timescale/plan.js';
 export { openDbn, writeDbn } from './dbn/index.js';
 
@@ -52,3 +52,4 @@ export { TimestampError } from './values/time.js';
 export { DataDirLockedError } from './engine/data-dir-lock.js';
 export { CopyError } from './copy/errors.js';
 export { MaxRejectsError, type MaxRejects } from './load/max-rejects.js';
+export { SchemaNotStoredError, SchemaTableMismatchError } from './ingest/dbn-routing.js';

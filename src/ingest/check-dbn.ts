@@ -8,7 +8,7 @@ import { LoadError } from '../errors.js';
 import { definitionInputSpec } from '../load/definitions.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
 import { DbnFileSource } from './dbn-source.js';
-import { tableForSchema } from './dbn-mapping.js';
+import { routeFile } from './dbn-routing.js';
 import { notStoredByName } from './load-dbn.js';
 
 export interface CheckFileResult {
@@ -24,11 +24,31 @@ export interface CheckFileResult {
   readonly unknownRecords: number;
 }
 
-export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
+/** The dry run of every table the file's records go to (dbn-routing.ts), refused as a load would be. */
+export async function checkDbnFileRouted(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult[]> {
   // A dry run writes no ledger row: the file needs no hash.
+  const first = await DbnFileSource.open(file, { hash: false });
+  const route = routeFile(first.metadata.schema, first.metadata.schemaName, first.rtypeCounts, options.table);
+  const out: CheckFileResult[] = [];
+  let unknownTaken = false;
+  for (const table of route.tables) {
+    const source = out.length === 0 ? first : first.again();
+    source.quarantineUnknown = !unknownTaken && table !== 'instrument_definitions';
+    if (source.quarantineUnknown) unknownTaken = true;
+    const r = await checkInto(file, source, table);
+    out.push(route.tables.length === 1 ? r : { ...r, notStored: route.notStored });
+  }
+  return out;
+}
+
+export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
   const source = await DbnFileSource.open(file, { hash: false });
-  const table = options.table ?? tableForSchema(source.metadata.schema);
-  if (!table) throw new LoadError(`${file}: schema ${source.metadata.schemaName ?? 'mixed'} has no default table; pass --table`);
+  const route = routeFile(source.metadata.schema, source.metadata.schemaName, source.rtypeCounts, options.table);
+  if (route.tables.length !== 1) throw new LoadError(`schema mixed: the file holds records for ${route.tables.join(', ')}; check it with checkDbnFileRouted, or pass a table`);
+  return checkInto(file, source, route.tables[0]!);
+}
+
+async function checkInto(file: string, source: DbnFileSource, table: TableName): Promise<CheckFileResult> {
   // DefinitionsLoader validates its records against the definitions' input description (with ts_recv).
   const spec = table === 'instrument_definitions' ? definitionInputSpec : tableSpec(table);
   const batches = source.prepare(spec, 50_000, () => false);

@@ -41,15 +41,15 @@ export interface DbnSourceStats {
   unresolvedIds: number[];
 }
 
-/** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count. */
-export async function validateDbnFile(file: string): Promise<number> {
+/** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count and the records per rtype. */
+export async function validateDbnFile(file: string): Promise<{ records: number; rtypeCounts: Record<number, number> }> {
   const decoder = await openDbn(file);
   try {
     for await (const _batch of decoder.batches()) { /* the walk checks every length word and the tail */ }
   } finally {
     await decoder.close();
   }
-  return decoder.recordCount;
+  return { records: decoder.recordCount, rtypeCounts: decoder.rtypeCounts() };
 }
 
 /**
@@ -72,11 +72,24 @@ async function readMetadata(file: string): Promise<DbnMetadata> {
 export class DbnFileSource implements BatchSource {
   readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unknownRecords: 0, unresolvedIds: [] };
 
+  /**
+   * Whether records of no known rtype become rejections of this source's batches. A mixed file
+   * loaded into several tables reads the file once per table: only one of them quarantines them.
+   */
+  quarantineUnknown = true;
+
   private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly history?: SymbolHistory, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
-    private readonly tupleWorker?: boolean) {}
+    private readonly tupleWorker?: boolean,
+    /** Records per rtype, from the structure pre-pass (empty without it): what routing decides on. */
+    readonly rtypeCounts: Record<number, number> = {}) {}
+
+  /** The same file (identity, metadata, pre-pass) for another table's load, with stats of its own. */
+  again(): DbnFileSource {
+    return new DbnFileSource(this.file, this.identity, this.metadata, this.history, this.fastPath, this.totalRecords, this.tupleWorker, this.rtypeCounts);
+  }
 
   /**
    * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
@@ -95,8 +108,8 @@ export class DbnFileSource implements BatchSource {
     // awaits it before its first ledger statement.
     const identity = options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
     identity?.catch(() => { /* observed by whoever awaits the identity */ });
-    const total = options.validate === false ? undefined : await validateDbnFile(file);
-    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, total, options.tupleWorker);
+    const checked = options.validate === false ? undefined : await validateDbnFile(file);
+    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, checked?.records, options.tupleWorker, checked?.rtypeCounts);
   }
 
   prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
@@ -145,7 +158,7 @@ export class DbnFileSource implements BatchSource {
     // mapper is positioned on a later decoder batch.
     const rowMapper = mapperFor(spec.name);
     const batcher = new CheckpointBatcher(batchSize, isCommitted, (batchNo) => new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields));
-    const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved);
+    const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved, this.quarantineUnknown);
     const noFast = new Int32Array(0);
     const resolvedBufs: (string | null)[][] = [[], []];
     let flip = 0;
@@ -210,7 +223,7 @@ export class DbnFileSource implements BatchSource {
  * record of the table goes through the generic mapping and validation, as always.
  */
 function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: DbnMapper, symbolFields: SymbolFields, batcher: CheckpointBatcher<DbnRowBatch>,
-  stats: DbnSourceStats, unresolved: Set<number>): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
+  stats: DbnSourceStats, unresolved: Set<number>, quarantineUnknown: boolean): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
   const batchSize = batcher.batchSize;
   const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
   const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
@@ -245,7 +258,7 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       if (!mapper.accepts(rt, schema)) {
         if (KNOWN_RTYPE[rt]) {
           stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
-        } else {
+        } else if (quarantineUnknown) {
           // No known record type has this rtype (a damaged byte, a DBN newer than the decoder):
           // skipping it would lose a record without a word, so it is a rejection of the current
           // checkpoint batch, in input order like any other.

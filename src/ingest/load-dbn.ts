@@ -15,8 +15,8 @@ import { tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad, type LoadPlan } from '../timescale/plan.js';
 import { microsToIso } from '../values/time.js';
 import { DbnFileSource } from './dbn-source.js';
-import { CONTROL_RTYPE, RTYPE_NAMES } from '../dbn/constants.js';
-import { tableForSchema } from './dbn-mapping.js';
+import { CONTROL_RTYPE, KNOWN_RTYPE, RTYPE_NAMES } from '../dbn/constants.js';
+import { routeFile } from './dbn-routing.js';
 import { scanDbnFile, type DbnScan } from './dbn-scan.js';
 
 export interface LoadFileOptions {
@@ -86,14 +86,50 @@ export function loaderFor(table: TableName, engine: Engine, options: { workers?:
   }
 }
 
-function noDefaultTable(file: string, schemaName: string | null | undefined): LoadError {
-  return new LoadError(`${file}: schema ${schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
+export interface RoutedLoadResult {
+  readonly file: string;
+  /** One load per table the file's records go to, in the order they ran. */
+  readonly parts: readonly LoadFileResult[];
+  /** Market records of types none of the file's tables stores, by type name (Route.notStored). */
+  readonly notStored: Record<string, number>;
+  /** Records of no known rtype (quarantined by the first row load, else counted). */
+  readonly unknownRecords: number;
 }
 
+/**
+ * Loads one DBN file into every table its records go to (dbn-routing.ts): a file of one schema
+ * into its table, a mixed file (live capture) into each table whose record types it holds — one
+ * ledger load per table, each resumable and a no-op when re-run. A schema without a table, or a
+ * `table` the records cannot map to, is refused before any ledger row is written.
+ */
+export async function loadDbnFileRouted(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<RoutedLoadResult> {
+  const first = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
+  const route = routeFile(first.metadata.schema, first.metadata.schemaName, first.rtypeCounts, options.table);
+  const parts: LoadFileResult[] = [];
+  let unknownTaken = false;
+  for (const table of route.tables) {
+    const source = parts.length === 0 ? first : first.again();
+    // One pass over the file quarantines the records of no known rtype; definitions only count them.
+    source.quarantineUnknown = !unknownTaken && table !== 'instrument_definitions';
+    if (source.quarantineUnknown) unknownTaken = true;
+    const r = await loadInto(engine, source, file, table, options);
+    parts.push(route.tables.length === 1 ? r : { ...r, notStored: route.notStored });
+  }
+  const unknownRecords = Object.entries(first.rtypeCounts).reduce((n, [rt, c]) => n + (KNOWN_RTYPE[Number(rt)] ? 0 : c), 0);
+  return { file, parts, notStored: route.notStored, unknownRecords };
+}
+
+/** Loads one DBN file into one table: its schema's, or `options.table` (which must be one its records map to). */
 export async function loadDbnFile(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
   const source = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
-  const table = options.table ?? tableForSchema(source.metadata.schema);
-  if (!table) throw noDefaultTable(file, source.metadata.schemaName);
+  const route = routeFile(source.metadata.schema, source.metadata.schemaName, source.rtypeCounts, options.table);
+  if (route.tables.length !== 1) {
+    throw new LoadError(`schema mixed: the file holds records for ${route.tables.join(', ')}; load it with loadDbnFileRouted (tickvault load), or pass a table`);
+  }
+  return loadInto(engine, source, file, route.tables[0]!, options);
+}
+
+async function loadInto(engine: Engine, source: DbnFileSource, file: string, table: TableName, options: LoadFileOptions): Promise<LoadFileResult> {
   tableSpec(table);
   const requested = options.mode ?? 'append';
   const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;

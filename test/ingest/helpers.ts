@@ -139,7 +139,7 @@ const SET_B: Record<string, Expected> = {
   'IFEU.IMPACT/test_data.statistics.dbn.zst': ok('statistics_data', 4),
   'IFEU.IMPACT/test_data.tbbo.dbn.zst': { table: 'tbbo_data', inserted: 2, rejected: 2, constraints: { natural_key: 2 } },
   'IFEU.IMPACT/test_data.trades.dbn.zst': { table: 'trades_data', inserted: 0, rejected: 4, constraints: { trades_side_check: 4 } },
-  'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: needs --table (see LIVE_BY_TABLE)
+  'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: one table each with --table (LIVE_BY_TABLE), all with loadDbnFileRouted
   'XNAS.ITCH/test_data.definition.dbn.zst': { table: 'instrument_definitions', inserted: 0, rejected: 1, constraints: { tick_size_not_null: 1 } },
   'XNAS.ITCH/test_data.imbalance.dbn.zst': NO_TABLE,
   'XNAS.ITCH/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),

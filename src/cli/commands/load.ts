@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
+import { loadDbnFileRouted, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { migrate } from '../../schema/migrate.js';
 import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
 import { rejectLimit } from '../../load/max-rejects.js';
@@ -10,7 +10,7 @@ import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
-import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
+import { checkDbnFileRouted, type CheckFileResult } from '../../ingest/check-dbn.js';
 
 interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; maxRejects?: string }
 
@@ -49,22 +49,23 @@ export function registerLoad(program: Command): void {
         try { rejectLimit(opts.maxRejects, undefined, 1); } catch (err) { throw new ConfigError(`--max-rejects: ${errorMessage(err)}`); }
       }
       if (opts.dryRun) {
-        const checks: (CheckFileResult | { file: string; error: string })[] = [];
+        const checks: (CheckFileResult | { file: string; error: string; code?: string })[] = [];
         for (const file of paths) {
           try {
-            const c = await checkDbnFile(file, { table: opts.table });
-            checks.push(c);
-            if (!opts.json) {
-              const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-              process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+            for (const c of await checkDbnFileRouted(file, { table: opts.table })) {
+              checks.push(c);
+              if (!opts.json) {
+                const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
+                process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+              }
             }
           } catch (err) {
-            checks.push({ file, error: errorMessage(err) });
+            checks.push({ file, error: errorMessage(err), ...(err instanceof TickvaultError ? { code: err.code } : {}) });
             process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
           }
         }
         if (opts.json) printJson(checks);
-        process.exitCode = checks.some((c) => 'error' in c) ? EXIT.failure : checks.some((c) => !('error' in c) && incomplete(c.rejected, c)) ? EXIT.partial : EXIT.ok;
+        process.exitCode = checks.some((c) => 'error' in c && !refusal(c.code)) ? EXIT.failure : checks.some((c) => 'error' in c) ? EXIT.usage : checks.some((c) => !('error' in c) && incomplete(c.rejected, c)) ? EXIT.partial : EXIT.ok;
         return;
       }
       if (opts.plan) {
@@ -84,10 +85,16 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, maxRejects: opts.maxRejects, onProgress: progress.update });
+            const routed = await loadDbnFileRouted(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, maxRejects: opts.maxRejects, onProgress: progress.update });
             progress.done();
-            results.push(r);
-            if (!opts.json) process.stderr.write(`${summary(r)}\n`);
+            results.push(...routed.parts);
+            if (!opts.json) {
+              for (const r of routed.parts) process.stderr.write(`${summary(r, routed.parts.length > 1)}\n`);
+              // A file routed to several tables: what none of them stores, once for the file.
+              if (routed.parts.length > 1 && Object.keys(routed.notStored).length > 0) {
+                process.stderr.write(`${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored).map(([n, c]) => `${c} ${n}`).join(', ')}\n`);
+              }
+            }
           } catch (err) {
             progress?.done();
             results.push({ file, error: errorMessage(err), ...(err instanceof TickvaultError ? { code: err.code } : {}) });
@@ -96,22 +103,22 @@ export function registerLoad(program: Command): void {
         }
       });
       if (opts.json) printJson(results);
-      const failed = results.some((r) => 'error' in r && r.code !== 'LOAD_IN_PROGRESS');
-      // The same file being loaded by another live process is a refusal, not a failure of this one.
-      const refused = results.some((r) => 'error' in r && r.code === 'LOAD_IN_PROGRESS');
+      const failed = results.some((r) => 'error' in r && !refusal(r.code));
+      const refused = results.some((r) => 'error' in r && refusal(r.code));
       const partial = results.some((r) => !('error' in r) && incomplete(r.recordsRejected, r));
       process.exitCode = failed ? EXIT.failure : refused ? EXIT.usage : partial ? EXIT.partial : EXIT.ok;
     });
 }
 
-function summary(r: LoadFileResult): string {
-  if (r.status === 'already-loaded') return `${r.file}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
+/** One line per load; `routed`: one of several tables of the file (what no table stores is said once, after). */
+function summary(r: LoadFileResult, routed = false): string {
+  if (r.status === 'already-loaded') return `${r.file}${routed ? ` → ${r.table}` : ''}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
   const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
   return `${r.file} → ${r.table}: ${r.recordsInserted} inserted, ${r.recordsRejected} rejected${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
-    + leftOut(r, 'not stored')
+    + (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored'))
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
 }
@@ -130,4 +137,12 @@ function leftOut(r: { table: string; notStored: Record<string, number>; unknownR
   const types = Object.entries(r.notStored).map(([name, n]) => `${n} ${name}`).join(', ');
   return `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}`
     + `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`;
+}
+
+/**
+ * Refusals, not failures of this run (exit 2): the same file being loaded by another live process;
+ * a schema tickvault has no table for, or a --table the file cannot map to (nothing recorded).
+ */
+function refusal(code: string | undefined): boolean {
+  return code === 'LOAD_IN_PROGRESS' || code === 'SCHEMA_NOT_STORED' || code === 'SCHEMA_TABLE_MISMATCH';
 }
