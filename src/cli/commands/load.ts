@@ -56,7 +56,7 @@ export function registerLoad(program: Command): void {
               checks.push(c);
               if (!opts.json) {
                 const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-                process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+                process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
               }
             }
           } catch (err) {
