@@ -131,7 +131,7 @@ async function runVariant(variant: string, file: string): Promise<void> {
   let rejected = 0;
   let bytes = 0;
   if (variant === 'validate') {
-    rows = await validateDbnFile(file);
+    rows = (await validateDbnFile(file)).records;
   } else if (variant === 'encode') {
     const source = await DbnFileSource.open(file, { validate: false });
     const w = new BinaryCopyWriter();

@@ -27,7 +27,7 @@ export type { LoaderConfig, BulkLoadOptions, BulkLoadResult, StoreBatchResult } 
 export type { FixedPoint } from './load/normalize.js';
 
 // Loading DBN files, and planning a load.
-export { loadDbnFile, planDbnFile, type LoadFileOptions, type LoadFileResult, type FilePlan } from './ingest/load-dbn.js';
+export { loadDbnFile, loadDbnFileRouted, planDbnFile, type LoadFileOptions, type LoadFileResult, type RoutedLoadResult, type FilePlan } from './ingest/load-dbn.js';
 export { planLoad, type LoadPlan } from './timescale/plan.js';
 export { openDbn, writeDbn } from './dbn/index.js';
 
@@ -53,3 +53,5 @@ export { TimestampError } from './values/time.js';
 export { DataDirLockedError } from './engine/data-dir-lock.js';
 export { CopyError } from './copy/errors.js';
 export { RetentionExpiredError, type RetentionOptions, type RetentionWindow } from './load/retention-guard.js';
+export { MaxRejectsError, type MaxRejects } from './load/max-rejects.js';
+export { SchemaNotStoredError, SchemaTableMismatchError } from './ingest/dbn-routing.js';

@@ -74,3 +74,24 @@ export const STAT_TYPE_NAMES: Readonly<Record<number, string>> = {
   14: 'volatility', 15: 'delta', 16: 'uncrossing_price', 17: 'upper_price_limit',
   18: 'lower_price_limit', 19: 'block_volume', 10001: 'venue_specific_volume_1',
 };
+
+/**
+ * Every rtype DBN defines (reference §4), by name. A record whose rtype is none of these cannot be
+ * a record of any known type (a flipped byte, a newer DBN the decoder does not know): loads
+ * quarantine it rather than skip it as "another type".
+ */
+export const RTYPE_NAMES: Readonly<Record<number, string>> = {
+  0x00: 'trades', 0x01: 'mbp-1/tbbo', 0x0a: 'mbp-10', 0x11: 'ohlcv (legacy)', 0x12: 'status', 0x13: 'definition',
+  0x14: 'imbalance', 0x15: 'error', 0x16: 'symbol mapping', 0x17: 'system', 0x18: 'statistics',
+  0x20: 'ohlcv-1s', 0x21: 'ohlcv-1m', 0x22: 'ohlcv-1h', 0x23: 'ohlcv-1d', 0x24: 'ohlcv-eod', 0xa0: 'mbo',
+  0xb1: 'cmbp-1/tcbbo', 0xc0: 'cbbo-1s', 0xc1: 'cbbo-1m', 0xc2: 'tcbbo', 0xc3: 'bbo-1s', 0xc4: 'bbo-1m',
+};
+
+/** 1 at each known rtype (RTYPE_NAMES), as a lookup table for per-record checks. */
+export const KNOWN_RTYPE: Uint8Array = Uint8Array.from({ length: 256 }, (_, rt) => (RTYPE_NAMES[rt] === undefined ? 0 : 1));
+
+/**
+ * Records that steer a stream rather than carry market data (errors, symbol mappings,
+ * heartbeats): consumed by the decoder and the symbol resolution, never rows of a table.
+ */
+export const CONTROL_RTYPE: Uint8Array = Uint8Array.from({ length: 256 }, (_, rt) => (rt === 0x15 || rt === 0x16 || rt === 0x17 ? 1 : 0));

@@ -11,8 +11,10 @@
  *  2. Metadata mappings with stype_in = instrument_id: the key is the id and the interval symbol
  *     is the output symbol; a row gets that output symbol.
  *  3. Any other metadata pairing names no instrument_id and is ignored (counted in `ignored`).
- *  4. SymbolMappingMsg records in the stream (live captures): a row gets `stype_out_symbol`
- *     (the raw symbol), unless it is empty or all digits, then `stype_in_symbol`; valid from
+ *  4. SymbolMappingMsg records in the stream (live captures): a row gets `stype_in_symbol`, the
+ *     symbol that was REQUESTED (subscribed), as rule 1 gives for a historical file of the same
+ *     request — one request, one name, whichever way the file was made; when it is empty or all
+ *     digits (a request by instrument_id, as rule 2) the row gets `stype_out_symbol`; valid from
  *     start_ts to end_ts (UNDEF/0 = open-ended), from the moment the record is seen.
  * Intervals: metadata dates are UTC days, start inclusive, end exclusive; a record is placed by
  * its index timestamp: ts_recv where the record has one (and it is defined), else ts_event.
@@ -138,8 +140,8 @@ export class SymbolMap {
 
   /** Ingests a SymbolMappingMsg (rule 4). */
   addSymbolMapping(m: { instrumentId: number; stypeInSymbol: string; stypeOutSymbol: string; startTs: bigint; endTs: bigint }): void {
-    const out = m.stypeOutSymbol;
-    const symbol = out === '' || DIGITS.test(out) ? m.stypeInSymbol : out;
+    const requested = m.stypeInSymbol;
+    const symbol = requested === '' || DIGITS.test(requested) ? m.stypeOutSymbol : requested;
     if (symbol === '') return;
     this.addInterval(m.instrumentId, tsToMicros(m.startTs, -Infinity), tsToMicros(m.endTs, Infinity), symbol);
   }

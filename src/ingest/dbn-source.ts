@@ -15,10 +15,12 @@ import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } fro
 import type { CellValue } from '../schema/types.js';
 import { columnMisfit } from '../schema/column-fit.js';
 import { microsToIso } from '../values/time.js';
-import { valuesToJson } from '../load/write/batch.js';
+import { valuesToJson, type Rejection } from '../load/write/batch.js';
+import { KNOWN_RTYPE } from '../dbn/constants.js';
 import { DbnRowBatch, fastCodecFor, SymbolFields, type TupleSegment } from './dbn-batch.js';
 import type { TupleBlock } from './fast-codecs.js';
 import type { RecordBatch } from '../dbn/batch.js';
+import type { DbnRecord } from '../dbn/records.js';
 import { createTupleEncoder } from './tuple-encoder.js';
 import { hashFile } from './file-hash.js';
 import { firstFailedCheck } from '../load/normalize.js';
@@ -32,20 +34,22 @@ import { definitionRecords } from './definitions-from-dbn.js';
 export interface DbnSourceStats {
   /** Records of the table's record types seen. */
   tableRecords: number;
-  /** Records of other types, skipped, per rtype. */
+  /** Records of other known types, skipped, per rtype. */
   skipped: Record<number, number>;
+  /** Records of no known rtype (constants.ts KNOWN_RTYPE): quarantined, never skipped. */
+  unknownRecords: number;
   unresolvedIds: number[];
 }
 
-/** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count. */
-export async function validateDbnFile(file: string): Promise<number> {
+/** Decodes every record boundary of a DBN file (no mapping); throws DbnFormatError where it breaks. Returns the record count and the records per rtype. */
+export async function validateDbnFile(file: string): Promise<{ records: number; rtypeCounts: Record<number, number> }> {
   const decoder = await openDbn(file);
   try {
     for await (const _batch of decoder.batches()) { /* the walk checks every length word and the tail */ }
   } finally {
     await decoder.close();
   }
-  return decoder.recordCount;
+  return { records: decoder.recordCount, rtypeCounts: decoder.rtypeCounts() };
 }
 
 /**
@@ -66,13 +70,26 @@ async function readMetadata(file: string): Promise<DbnMetadata> {
 }
 
 export class DbnFileSource implements BatchSource {
-  readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unresolvedIds: [] };
+  readonly stats: DbnSourceStats = { tableRecords: 0, skipped: {}, unknownRecords: 0, unresolvedIds: [] };
+
+  /**
+   * Whether records of no known rtype become rejections of this source's batches. A mixed file
+   * loaded into several tables reads the file once per table: only one of them quarantines them.
+   */
+  quarantineUnknown = true;
 
   private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly history?: SymbolHistory, private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
-    private readonly tupleWorker?: boolean) {}
+    private readonly tupleWorker?: boolean,
+    /** Records per rtype, from the structure pre-pass (empty without it): what routing decides on. */
+    readonly rtypeCounts: Record<number, number> = {}) {}
+
+  /** The same file (identity, metadata, pre-pass) for another table's load, with stats of its own. */
+  again(): DbnFileSource {
+    return new DbnFileSource(this.file, this.identity, this.metadata, this.history, this.fastPath, this.totalRecords, this.tupleWorker, this.rtypeCounts);
+  }
 
   /**
    * Reads the metadata and hashes the file (the ledger identity) before any row is loaded. With
@@ -91,8 +108,8 @@ export class DbnFileSource implements BatchSource {
     // awaits it before its first ledger statement.
     const identity = options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
     identity?.catch(() => { /* observed by whoever awaits the identity */ });
-    const total = options.validate === false ? undefined : await validateDbnFile(file);
-    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, total, options.tupleWorker);
+    const checked = options.validate === false ? undefined : await validateDbnFile(file);
+    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, checked?.records, options.tupleWorker, checked?.rtypeCounts);
   }
 
   prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
@@ -108,9 +125,19 @@ export class DbnFileSource implements BatchSource {
     symbols.addMetadata(this.metadata);
     const decoder = await openDbn(this.file);
     try {
-      yield* new RecordSource(definitionRecords(decoder.records(), symbols)).prepare(spec, batchSize, isCommitted, pace);
+      yield* new RecordSource(definitionRecords(this.countOthers(decoder.records()), symbols)).prepare(spec, batchSize, isCommitted, pace);
     } finally {
       await decoder.close();
+    }
+  }
+
+  /** Counts the records that are not definitions, as the row path does (skipped per rtype, or unknown). */
+  private async *countOthers(records: AsyncIterable<DbnRecord>): AsyncIterable<DbnRecord> {
+    for await (const r of records) {
+      if (r.kind === 'definition') this.stats.tableRecords += 1;
+      else if (KNOWN_RTYPE[r.rtype]) this.stats.skipped[r.rtype] = (this.stats.skipped[r.rtype] ?? 0) + 1;
+      else this.stats.unknownRecords += 1;
+      yield r;
     }
   }
 
@@ -131,7 +158,7 @@ export class DbnFileSource implements BatchSource {
     // mapper is positioned on a later decoder batch.
     const rowMapper = mapperFor(spec.name);
     const batcher = new CheckpointBatcher(batchSize, isCommitted, (batchNo) => new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields));
-    const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved);
+    const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved, this.quarantineUnknown);
     const noFast = new Int32Array(0);
     const resolvedBufs: (string | null)[][] = [[], []];
     let flip = 0;
@@ -196,7 +223,7 @@ export class DbnFileSource implements BatchSource {
  * record of the table goes through the generic mapping and validation, as always.
  */
 function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: DbnMapper, symbolFields: SymbolFields, batcher: CheckpointBatcher<DbnRowBatch>,
-  stats: DbnSourceStats, unresolved: Set<number>): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
+  stats: DbnSourceStats, unresolved: Set<number>, quarantineUnknown: boolean): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
   const batchSize = batcher.batchSize;
   const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
   const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
@@ -229,7 +256,21 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       }
       const rt = rtypes[i]!;
       if (!mapper.accepts(rt, schema)) {
-        stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
+        if (KNOWN_RTYPE[rt]) {
+          stats.skipped[rt] = (stats.skipped[rt] ?? 0) + 1;
+        } else if (quarantineUnknown) {
+          // No known record type has this rtype (a damaged byte, a DBN newer than the decoder):
+          // skipping it would lose a record without a word, so it is a rejection of the current
+          // checkpoint batch, in input order like any other.
+          stats.unknownRecords += 1;
+          if (current) {
+            current.recordsIn += 1;
+            current.rejections.push(unknownRtypeRejection(batch, i));
+            batcher.cutIfFull();
+          } else {
+            batcher.skipOne();
+          }
+        }
         i++;
         continue;
       }
@@ -259,6 +300,21 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       batcher.cutIfFull();
       i++;
     }
+  };
+}
+
+/** The quarantine row of a record whose rtype no DBN record type has: its place in the file and its bytes. */
+export function unknownRtypeRejection(batch: RecordBatch, i: number): Rejection {
+  const at = batch.offsets[i]!;
+  const length = batch.bytes[at]! << 2;
+  const offset = batch.streamOffset + at;
+  const recordIndex = batch.firstRecordIndex + i;
+  const rtype = `0x${batch.rtypes[i]!.toString(16).padStart(2, '0')}`;
+  return {
+    recordIndex,
+    reason: `unknown rtype ${rtype} (${length}-byte record) at byte offset ${offset} of the decompressed stream: not a DBN record type`,
+    constraint: 'unknown_rtype',
+    record: JSON.stringify({ dbn_record_index: recordIndex, byte_offset: offset, rtype, length, bytes: Buffer.from(batch.bytes.subarray(at, at + Math.min(length, 512))).toString('hex') }),
   };
 }
 

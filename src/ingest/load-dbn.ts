@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/types.js';
 import { LoadError } from '../errors.js';
 import type { BulkLoadResult } from '../load/loader.js';
+import type { MaxRejects } from '../load/max-rejects.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
 import { DefinitionsLoader } from '../load/definitions.js';
 import { StoredSymbolHistory } from '../load/symbol-history.js';
@@ -14,7 +15,8 @@ import { tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad, type LoadPlan } from '../timescale/plan.js';
 import { microsToIso } from '../values/time.js';
 import { DbnFileSource } from './dbn-source.js';
-import { tableForSchema } from './dbn-mapping.js';
+import { CONTROL_RTYPE, KNOWN_RTYPE, RTYPE_NAMES } from '../dbn/constants.js';
+import { routeFile } from './dbn-routing.js';
 import { scanDbnFile, type DbnScan } from './dbn-scan.js';
 import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from '../load/retention-guard.js';
 import { findLoadByHash } from '../load/ledger.js';
@@ -32,6 +34,8 @@ export interface LoadFileOptions extends RetentionOptions {
   batchSize?: number;
   /** Rows one COMMIT may carry (LoaderConfig.maxRowsPerCommit). */
   maxRowsPerCommit?: number;
+  /** Stop before quarantining more than this many rows, or this percentage of the file's records ('0.5%'): BulkLoadOptions.maxRejects. */
+  maxRejects?: MaxRejects;
   /** Records done and, when known, the file's record count. */
   onProgress?: (records: number, total?: number) => void;
 }
@@ -39,8 +43,29 @@ export interface LoadFileOptions extends RetentionOptions {
 export interface LoadFileResult extends BulkLoadResult {
   readonly file: string;
   readonly table: TableName;
+  /** Records of other known types, per rtype (control records included). */
   readonly skippedRecords: Record<number, number>;
+  /**
+   * Market records of known types this load did not store, by type name (control records —
+   * symbol mappings, system, error — excluded: they are not data). Not empty = not everything
+   * the file holds is in the database; the CLI reports it and exits 3.
+   */
+  readonly notStored: Record<string, number>;
+  /** Records of no known rtype, quarantined (included in recordsRejected where the row path took them). */
+  readonly unknownRecords: number;
   readonly unresolvedIds: number[];
+}
+
+/** skippedRecords → notStored: market records only, named. */
+export function notStoredByName(skipped: Record<number, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [rt, n] of Object.entries(skipped)) {
+    const code = Number(rt);
+    if (CONTROL_RTYPE[code]) continue;
+    const name = RTYPE_NAMES[code] ?? `rtype 0x${code.toString(16)}`;
+    out[name] = (out[name] ?? 0) + n;
+  }
+  return out;
 }
 
 /**
@@ -63,14 +88,50 @@ export function loaderFor(table: TableName, engine: Engine, options: { workers?:
   }
 }
 
-function noDefaultTable(file: string, schemaName: string | null | undefined): LoadError {
-  return new LoadError(`${file}: schema ${schemaName ?? 'mixed'} has no default table; pass --table (one of ohlcv_data, trades_data, tbbo_data, statistics_data, instrument_definitions)`);
+export interface RoutedLoadResult {
+  readonly file: string;
+  /** One load per table the file's records go to, in the order they ran. */
+  readonly parts: readonly LoadFileResult[];
+  /** Market records of types none of the file's tables stores, by type name (Route.notStored). */
+  readonly notStored: Record<string, number>;
+  /** Records of no known rtype (quarantined by the first row load, else counted). */
+  readonly unknownRecords: number;
 }
 
+/**
+ * Loads one DBN file into every table its records go to (dbn-routing.ts): a file of one schema
+ * into its table, a mixed file (live capture) into each table whose record types it holds — one
+ * ledger load per table, each resumable and a no-op when re-run. A schema without a table, or a
+ * `table` the records cannot map to, is refused before any ledger row is written.
+ */
+export async function loadDbnFileRouted(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<RoutedLoadResult> {
+  const first = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
+  const route = routeFile(first.metadata.schema, first.metadata.schemaName, first.rtypeCounts, options.table);
+  const parts: LoadFileResult[] = [];
+  let unknownTaken = false;
+  for (const table of route.tables) {
+    const source = parts.length === 0 ? first : first.again();
+    // One pass over the file quarantines the records of no known rtype; definitions only count them.
+    source.quarantineUnknown = !unknownTaken && table !== 'instrument_definitions';
+    if (source.quarantineUnknown) unknownTaken = true;
+    const r = await loadInto(engine, source, file, table, options);
+    parts.push(route.tables.length === 1 ? r : { ...r, notStored: route.notStored });
+  }
+  const unknownRecords = Object.entries(first.rtypeCounts).reduce((n, [rt, c]) => n + (KNOWN_RTYPE[Number(rt)] ? 0 : c), 0);
+  return { file, parts, notStored: route.notStored, unknownRecords };
+}
+
+/** Loads one DBN file into one table: its schema's, or `options.table` (which must be one its records map to). */
 export async function loadDbnFile(engine: Engine, file: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
   const source = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
-  const table = options.table ?? tableForSchema(source.metadata.schema);
-  if (!table) throw noDefaultTable(file, source.metadata.schemaName);
+  const route = routeFile(source.metadata.schema, source.metadata.schemaName, source.rtypeCounts, options.table);
+  if (route.tables.length !== 1) {
+    throw new LoadError(`schema mixed: the file holds records for ${route.tables.join(', ')}; load it with loadDbnFileRouted (tickvault load), or pass a table`);
+  }
+  return loadInto(engine, source, file, route.tables[0]!, options);
+}
+
+async function loadInto(engine: Engine, source: DbnFileSource, file: string, table: TableName, options: LoadFileOptions): Promise<LoadFileResult> {
   tableSpec(table);
   const requested = options.mode ?? 'append';
   const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;
@@ -79,9 +140,11 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   const result = await loader.bulkLoad(source, {
     mode, allowExpired: options.allowExpired || checked, now: options.now,
     bulk: options.bulk,
+    maxRejects: options.maxRejects,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
-  return { ...result, file, table, skippedRecords: source.stats.skipped, unresolvedIds: source.stats.unresolvedIds };
+  const { skipped, unknownRecords, unresolvedIds } = source.stats;
+  return { ...result, file, table, skippedRecords: skipped, notStored: notStoredByName(skipped), unknownRecords, unresolvedIds };
 }
 
 /**

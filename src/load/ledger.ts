@@ -119,13 +119,54 @@ export async function recordBatches(conn: Connection, loadId: string, outcomes: 
       outcomes.map((o) => iso(o.batch.minTime)), outcomes.map((o) => iso(o.batch.maxTime)), outcomes.map((o) => JSON.stringify([...o.batch.instrumentIds]))]);
 }
 
-/** The totals of a load's committed batches so far. */
-export async function batchTotals(db: Queryable, loadId: string): Promise<{ recordsIn: number; recordsInserted: number; recordsRejected: number }> {
-  const { rows } = await db.query<{ i: string; n: string; r: string }>(
-    `SELECT COALESCE(sum(records_in), 0)::text AS i, COALESCE(sum(records_inserted), 0)::text AS n, COALESCE(sum(records_rejected), 0)::text AS r
+/**
+ * What `replace` replaces: the newest completed load of this source into this table, or the
+ * newest failed one with committed batches when that is newer (a load stopped part-way, e.g. by
+ * maxRejects, left them in the table; a failed one without batches stored nothing). A failed load's row holds no totals, so they are summed from
+ * its batches first: its instruments and time range are what the replacement deletes.
+ */
+export async function findReplaceableLoadBySource(db: Queryable, table: string, source: string): Promise<LoadRecord | undefined> {
+  const { rows } = await db.query<LoadRowDb>(
+    `${SELECT_LOAD} WHERE target_table = $1 AND source = $2
+       AND (status = 'completed' OR (status = 'failed' AND EXISTS (SELECT 1 FROM ${LOAD_BATCHES_TABLE} b WHERE b.load_id = ${LOADS_TABLE}.load_id)))
+     ORDER BY load_id DESC LIMIT 1`, [table, source]);
+  const found = rows[0] ? toRecord(rows[0]) : undefined;
+  if (found?.status !== 'failed') return found;
+  await summarize(db, found.loadId);
+  return getLoad(db, found.loadId);
+}
+
+/** How far a load got: its committed batches and their totals. */
+export interface LoadProgress {
+  readonly batches: number;
+  /** Highest committed batch number, null before the first commit. */
+  readonly lastBatch: number | null;
+  readonly recordsIn: number;
+  readonly recordsInserted: number;
+  readonly recordsRejected: number;
+}
+
+export async function loadProgress(db: Queryable, loadId: string): Promise<LoadProgress> {
+  const { rows } = await db.query<{ n: string; last: number | null; r_in: string; ok: string; bad: string }>(
+    `SELECT count(*)::text AS n, max(batch_no) AS last, COALESCE(sum(records_in), 0)::text AS r_in,
+            COALESCE(sum(records_inserted), 0)::text AS ok, COALESCE(sum(records_rejected), 0)::text AS bad
        FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [loadId]);
-  const row = rows[0]!;
-  return { recordsIn: Number(row.i), recordsInserted: Number(row.n), recordsRejected: Number(row.r) };
+  const r = rows[0]!;
+  return { batches: Number(r.n), lastBatch: r.last === null ? null : Number(r.last), recordsIn: Number(r.r_in), recordsInserted: Number(r.ok), recordsRejected: Number(r.bad) };
+}
+
+/** Sums a load's committed batches into its row: totals, time range, instruments. */
+async function summarize(db: Queryable, loadId: string): Promise<void> {
+  await db.query(
+    `UPDATE ${LOADS_TABLE} l SET updated_at = NOW(),
+        instrument_ids = ARRAY(SELECT DISTINCT unnest(instrument_ids) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint ORDER BY 1),
+        records_in = b.records_in, records_inserted = b.records_inserted, records_rejected = b.records_rejected,
+        min_time = b.min_time, max_time = b.max_time
+       FROM (SELECT COALESCE(sum(records_in), 0) AS records_in, COALESCE(sum(records_inserted), 0) AS records_inserted,
+                    COALESCE(sum(records_rejected), 0) AS records_rejected, min(min_time) AS min_time, max(max_time) AS max_time
+               FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint) b
+      WHERE l.load_id = $1::bigint`,
+    [loadId]);
 }
 
 /** Marks a load completed with totals summed from its committed batches. */

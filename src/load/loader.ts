@@ -28,6 +28,7 @@ import { compressEligibleChunks } from '../timescale/chunks.js';
 import { WriteSession, type WriteSummary } from './write/session.js';
 import type { LoadStrategy } from '../timescale/plan.js';
 import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from './retention-guard.js';
+import { MaxRejectsError, RejectLimitReached, rejectLimit, type MaxRejects, type RejectLimit } from './max-rejects.js';
 
 export interface LoaderConfig extends ConnectionOptions, RetentionOptions {
   /** Use an already open engine (shared by several loaders); otherwise one is opened lazily. */
@@ -79,6 +80,12 @@ export interface BulkLoadOptions extends RetentionOptions {
   onDecompressed?: (chunks: readonly string[]) => void;
   /** Drop secondary indexes during the load and build them afterwards (for backfills into empty ranges). */
   bulk?: boolean;
+  /**
+   * Stop the load before it quarantines more than this: a number of rows, or a percentage of the
+   * load's records ('0.5%'). The load fails with MaxRejectsError; its committed batches stay, a
+   * re-run resumes it, 'replace' loads the source anew (max-rejects.ts).
+   */
+  maxRejects?: MaxRejects;
 }
 
 export interface RejectReason { readonly reason: string; readonly count: number }
@@ -208,6 +215,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const mode = options.mode ?? 'append';
     const allowExpired = options.allowExpired ?? this.config.allowExpired ?? false;
     const window = allowExpired ? null : await retentionWindow(engine, this.spec.name, options.now ?? this.config.now);
+    // Parsed before the claim: a bad limit is the caller's error, not a failed load.
+    const limit = rejectLimit(options.maxRejects, total, this.batchSize);
 
     const claim = await claimLoad(engine, { identity, table: this.spec.name, mode, batchSize: this.batchSize, details: { bulk: options.bulk ?? false } });
     if (claim.kind === 'completed') {
@@ -221,7 +230,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       };
     }
     try {
-      return await this.runClaimed(engine, caps, batchSource, identity, total, mode, options, claim, started, window);
+      return await this.runClaimed(engine, caps, batchSource, identity, total, mode, options, claim, started, window, limit);
     } finally {
       await claim.release();
     }
@@ -229,15 +238,19 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 
   private async runClaimed(
     engine: Engine, caps: Capabilities, batchSource: BatchSource, identity: ledger.SourceIdentity, total: number | undefined, mode: LoadMode,
-    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number, window: RetentionWindow | null,
+    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number, window: RetentionWindow | null, limit: RejectLimit | undefined,
   ): Promise<BulkLoadResult> {
     if (this.createIndexes) await ensureIndexes(engine, this.spec);
-    const previous = mode === 'replace' ? await ledger.findCompletedLoadBySource(engine, this.spec.name, identity.source) : undefined;
+    const previous = mode === 'replace' ? await ledger.findReplaceableLoadBySource(engine, this.spec.name, identity.source) : undefined;
     const resumable = claim.resumed;
     const batchSize = resumable?.batchSize ?? this.batchSize;
     const loadId = claim.loadId;
     const committed = resumable ? await ledger.committedBatches(engine, loadId) : new Set<number>();
-    const before = resumable ? await ledger.batchTotals(engine, loadId) : { recordsIn: 0, recordsInserted: 0, recordsRejected: 0 };
+    // The committed batches of earlier runs: this run's counts are the totals minus these, and the
+    // reject limit counts the load's whole (a resumed load's earlier runs count).
+    const before = resumable ? await ledger.loadProgress(engine, loadId) : undefined;
+    let rejectedSoFar = before?.recordsRejected ?? 0;
+    let recordsSoFar = before?.recordsIn ?? 0;
 
     const reasons = new Map<string, number>();
     let completed = 0;
@@ -249,11 +262,19 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const out = session!.merges ? await session!.write(tx, unit, members.length, optimistic) : await this.writePrepared(tx, unit, optimistic);
       if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0)) throw new GroupNeedsSplit('not every row was written');
       const rejections = [...unit.rejections, ...out.dbRejections];
+      if (limit?.exceeded(rejectedSoFar + rejections.length, recordsSoFar + unit.recordsIn)) {
+        // Batches committed together: the ones before the one that passes the limit still land.
+        if (grouped) throw new GroupNeedsSplit('the reject limit falls inside the group');
+        throw new RejectLimitReached(rejectedSoFar + rejections.length);
+      }
       await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
       if (grouped) await ledger.recordBatches(tx, loadId, members.map((m) => ({ batch: m, inserted: m.rowCount, rejected: m.rejections.length })));
       else await ledger.recordBatch(tx, loadId, unit, out.inserted, rejections.length);
       countReasons(reasons, rejections);
+      return { rejected: rejections.length, records: unit.recordsIn };
     };
+    /** Counted once the transaction that wrote them has committed. */
+    const counted = (c: { rejected: number; records: number }) => { rejectedSoFar += c.rejected; recordsSoFar += c.records; };
 
     const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
     try {
@@ -273,7 +294,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const prepared = batchSource.prepare(this.spec, batchSize, (n) => committed.has(n), pace);
       const batches = encodeEach(window ? guardRetention(prepared, window, `load ${loadId} into ${this.spec.name}`) : prepared, encodeFor, this.spec.naturalKey, pace);
       if (previous) {
-        await this.replaceInOneTransaction(engine, previous, batches, (tx, b) => handle(tx, b, [b]), progress);
+        // One transaction: a batch counts as it is written (a stop rolls all of it back).
+        await this.replaceInOneTransaction(engine, previous, batches, async (tx, b) => counted(await handle(tx, b, [b])), progress);
       } else {
         const workers = caps.multipleConnections ? this.parallelWorkers : 1;
         const time = this.spec.hypertable?.timeColumn;
@@ -309,12 +331,12 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
                 }
                 const target = pending === members ? unit : combine(pending);
                 try {
-                  await engine.transaction((tx) => handle(pacer.pacedConnection(tx), target, pending, true));
+                  counted(await engine.transaction((tx) => handle(pacer.pacedConnection(tx), target, pending, true)));
                 } catch (err) {
                   // A row the validator let through, or a group the fast path cannot take: write the
                   // batches one by one, isolating the rows the database rejects.
                   if (!(err instanceof RowsNeedIsolation || err instanceof GroupNeedsSplit)) throw err;
-                  for (const m of pending) await engine.transaction((tx) => handle(pacer.pacedConnection(tx), m, [m]));
+                  for (const m of pending) counted(await engine.transaction((tx) => handle(pacer.pacedConnection(tx), m, [m])));
                 }
               }, loadBatchRetry(engine.retryWindowMs));
             });
@@ -337,7 +359,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
       const seconds = (performance.now() - started) / 1000;
       const thisRun = {
-        records: done.recordsIn - before.recordsIn, recordsInserted: done.recordsInserted - before.recordsInserted, recordsRejected: done.recordsRejected - before.recordsRejected,
+        records: done.recordsIn - (before?.recordsIn ?? 0), recordsInserted: done.recordsInserted - (before?.recordsInserted ?? 0),
+        recordsRejected: done.recordsRejected - (before?.recordsRejected ?? 0),
       };
       return {
         loadId, status: 'completed', totalRecords: done.recordsIn, recordsInserted: done.recordsInserted, recordsRejected: done.recordsRejected,
@@ -346,7 +369,13 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
         strategy: backfill.strategy, recordsUpdated: backfill.updated, duplicates: backfill.duplicates, backfill,
       };
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (err instanceof RejectLimitReached) {
+        // The batch that would pass the limit rolled back; the message says how far the load got.
+        const reached = await ledger.loadProgress(engine, loadId).catch(() => undefined);
+        if (reached) err = new MaxRejectsError(loadId, this.spec.name, limit!.text, reached, err.rejected);
+      }
       // The failure may be the server itself: the ledger gets the same window to learn the outcome.
       // If it stays unreachable the row stays 'running' and its heartbeat stops: status shows it
       // stale, and the next run takes it over (load-claim.ts).

@@ -126,13 +126,14 @@ describe('instrument_id -> symbol', () => {
     expect(map.unresolvedIds()).toEqual([]);
   });
 
-  it('a record before any mapping stays unresolved; all-digit output symbols fall back to the input symbol', async () => {
+  it('a record before any mapping stays unresolved; rows get the requested (input) symbol, the output one when the input is an id', async () => {
     const smr = (id: number, inSym: string, outSym: string): DbnRecord => ({ kind: 'symbolMapping', rtype: 0x16, publisherId: 0, instrumentId: id, tsEvent: 10n, stypeIn: STYPE.PARENT, stypeInSymbol: inSym, stypeOut: STYPE.RAW_SYMBOL, stypeOutSymbol: outSym, startTs: (1n << 64n) - 1n, endTs: (1n << 64n) - 1n });
-    const records = [trade(5, 1_000_000_000n), smr(5, 'ES.FUT', 'ESZ4'), trade(5, 2_000_000_000n), smr(6, 'CL.FUT', '123'), trade(6, 3_000_000_000n)];
+    const records = [trade(5, 1_000_000_000n), smr(5, 'ES.FUT', 'ESZ4'), trade(5, 2_000_000_000n), smr(6, 'CL.FUT', '123'), trade(6, 3_000_000_000n),
+      smr(7, '7', 'NQZ4'), trade(7, 4_000_000_000n)];
     for (const version of [1, 2, 3] as const) {
       const { bytes } = await writeDbn({ version, schema: null, records, stypeIn: null });
       const { symbols, map } = await resolveAll(bytes!);
-      expect(symbols).toEqual([null, 'ESZ4', 'ESZ4', 'CL.FUT', 'CL.FUT']);
+      expect(symbols).toEqual([null, 'ES.FUT', 'ES.FUT', 'CL.FUT', 'CL.FUT', 'NQZ4', 'NQZ4']);
       expect(map.unresolvedIds()).toEqual([5]);
     }
   });

@@ -138,7 +138,7 @@ const SET_B: Record<string, Expected> = {
   'IFEU.IMPACT/test_data.statistics.dbn.zst': ok('statistics_data', 4),
   'IFEU.IMPACT/test_data.tbbo.dbn.zst': ok('tbbo_data', 4),
   'IFEU.IMPACT/test_data.trades.dbn.zst': ok('trades_data', 4), // every side N: stored
-  'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: needs --table (see LIVE_BY_TABLE)
+  'LIVE/test_data.live.dbn.zst': NO_TABLE, // mixed schema: one table each with --table (LIVE_BY_TABLE), all with loadDbnFileRouted
   'XNAS.ITCH/test_data.definition.dbn.zst': ok('instrument_definitions', 1), // NVDA: tick size, multiplier NULL
   'XNAS.ITCH/test_data.imbalance.dbn.zst': NO_TABLE,
   'XNAS.ITCH/test_data.mbp-1.dbn.zst': ok('tbbo_data', 4),

@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDbnFile, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
+import { loadDbnFileRouted, planDbnFile, type FilePlan, type LoadFileResult } from '../../ingest/load-dbn.js';
 import { prepareSchema } from '../../schema/schema-state.js';
 import { isDynamicPattern, globSync } from 'tinyglobby';
 import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
+import { rejectLimit } from '../../load/max-rejects.js';
 import type { TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, isRefusal, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
-import { checkDbnFile, type CheckFileResult } from '../../ingest/check-dbn.js';
+import { checkDbnFileRouted, type CheckFileResult } from '../../ingest/check-dbn.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean; maxRejects?: string }
 
 const DBN_FILES = '**/*.{dbn,dbn.zst}';
 
@@ -45,6 +46,7 @@ export function registerLoad(program: Command): void {
     .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
     .option('--replace', 'atomically replace what the previous load of the same file stored')
     .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
+    .option('--max-rejects <n|P%>', 'stop the load (exit 1) before it quarantines more than n rows or P% of the file\'s records; what it committed stays, a re-run resumes, --replace starts over')
     .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--allow-expired', "load rows past the table's retention window anyway (the next retention run drops them)")
@@ -53,23 +55,28 @@ export function registerLoad(program: Command): void {
       const paths = expandFiles(files);
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
       const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
+      // A bad limit is a usage error before any file is opened, not a failure of each file.
+      if (opts.maxRejects !== undefined) {
+        try { rejectLimit(opts.maxRejects, undefined, 1); } catch (err) { throw new ConfigError(`--max-rejects: ${errorMessage(err)}`); }
+      }
       if (opts.dryRun) {
-        const checks: (CheckFileResult | { file: string; error: string })[] = [];
+        const checks: (CheckFileResult | { file: string; error: string; code?: string })[] = [];
         for (const file of paths) {
           try {
-            const c = await checkDbnFile(file, { table: opts.table });
-            checks.push(c);
-            if (!opts.json) {
-              const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-              process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+            for (const c of await checkDbnFileRouted(file, { table: opts.table })) {
+              checks.push(c);
+              if (!opts.json) {
+                const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
+                process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+              }
             }
           } catch (err) {
-            checks.push({ file, error: errorMessage(err) });
+            checks.push({ file, error: errorMessage(err), ...(err instanceof TickvaultError ? { code: err.code } : {}) });
             process.stderr.write(`${file}: FAILED: ${errorMessage(err)}\n`);
           }
         }
         if (opts.json) printJson(checks);
-        process.exitCode = checks.some((c) => 'error' in c) ? EXIT.failure : checks.some((c) => 'rejected' in c && c.rejected > 0) ? EXIT.partial : EXIT.ok;
+        process.exitCode = checks.some((c) => 'error' in c && !isRefusal(c.code)) ? EXIT.failure : checks.some((c) => 'error' in c) ? EXIT.usage : checks.some((c) => !('error' in c) && incomplete(c.rejected, c)) ? EXIT.partial : EXIT.ok;
         return;
       }
       if (opts.plan) {
@@ -89,10 +96,16 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const r = await loadDbnFile(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, onProgress: progress.update });
+            const routed = await loadDbnFileRouted(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, maxRejects: opts.maxRejects, onProgress: progress.update });
             progress.done();
-            results.push(r);
-            if (!opts.json) process.stderr.write(`${summary(r)}\n`);
+            results.push(...routed.parts);
+            if (!opts.json) {
+              for (const r of routed.parts) process.stderr.write(`${summary(r, routed.parts.length > 1)}\n`);
+              // A file routed to several tables: what none of them stores, once for the file.
+              if (routed.parts.length > 1 && Object.keys(routed.notStored).length > 0) {
+                process.stderr.write(`${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored).map(([n, c]) => `${c} ${n}`).join(', ')}\n`);
+              }
+            }
           } catch (err) {
             progress?.done();
             results.push({ file, error: errorMessage(err), ...(err instanceof TickvaultError ? { code: err.code } : {}) });
@@ -101,22 +114,25 @@ export function registerLoad(program: Command): void {
         }
       });
       if (opts.json) printJson(results);
+      // A refusal (the same file loading in another live process, rows past retention, a schema
+      // without a table) is not a failure of this run.
       const failed = results.some((r) => 'error' in r && !isRefusal(r.code));
-      // A refusal (the same file loading in another live process, rows past retention) is not a failure of this one.
       const refused = results.some((r) => 'error' in r && isRefusal(r.code));
-      const partial = results.some((r) => 'recordsRejected' in r && r.recordsRejected > 0);
+      const partial = results.some((r) => !('error' in r) && incomplete(r.recordsRejected, r));
       process.exitCode = failed ? EXIT.failure : refused ? EXIT.usage : partial ? EXIT.partial : EXIT.ok;
     });
 }
 
-function summary(r: LoadFileResult): string {
+/** One line per load; `routed`: one of several tables of the file (what no table stores is said once, after). */
+function summary(r: LoadFileResult, routed = false): string {
   if (r.status === 'already-loaded' && r.rowsGone) return rowsGoneSummary(r);
-  if (r.status === 'already-loaded') return `${r.file}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
+  if (r.status === 'already-loaded') return `${r.file}${routed ? ` → ${r.table}` : ''}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
   const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
   return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
+    + (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored'))
     + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
 }
@@ -133,4 +149,20 @@ function rowsGoneSummary(r: LoadFileResult): string {
   const drop = g.lastDrop ? ` (retention ${g.lastDrop.olderThan}: rows before ${g.lastDrop.before} dropped at ${g.lastDrop.at})` : ' (its chunks were dropped, e.g. by a retention policy)';
   return `${r.file}: loaded before (load ${r.loadId}), but ${g.all ? `all ${g.inserted}` : `${g.rows} of its ${g.inserted}`} stored rows are gone${drop}; `
     + `a re-run does not restore them: \`tickvault load --replace ${r.file}\` loads the file again (with --allow-expired if the rows are past the retention window)`;
+}
+
+/**
+ * The one rule of exit code 3: the command finished but not every record of the file is in the
+ * database — rows quarantined, records of a type the target table does not store, records of no
+ * known type.
+ */
+function incomplete(rejected: number, r: { notStored: Record<string, number>; unknownRecords: number }): boolean {
+  return rejected > 0 || r.unknownRecords > 0 || Object.keys(r.notStored).length > 0;
+}
+
+/** What of the file the table did not take: "; not stored: 9 statistics, 5 mbo; 1 record of unknown rtype". */
+function leftOut(r: { table: string; notStored: Record<string, number>; unknownRecords: number }, verb: string): string {
+  const types = Object.entries(r.notStored).map(([name, n]) => `${n} ${name}`).join(', ');
+  return `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}`
+    + `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`;
 }
