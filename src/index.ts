@@ -21,7 +21,7 @@ export { readPolicies, applyPolicyChanges, type PoliciesReport, type TablePolici
 export { collectStatus, type StatusReport } from './health/status.js';
 
 // Loading records.
-export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
+export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TradeSide, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
 export { DefinitionsLoader, type DefinitionRecord } from './load/definitions.js';
 export type { LoaderConfig, BulkLoadOptions, BulkLoadResult, StoreBatchResult } from './load/loader.js';
 export type { FixedPoint } from './load/normalize.js';

@@ -30,14 +30,17 @@ export interface OhlcvRecord {
   publisher_id?: number;
 }
 
+/** The trade sides the table stores. */
+export type TradeSide = 'B' | 'S' | 'N';
+
 export interface TradeRecord {
   timestamp: TimestampInput;
   instrument_id: number;
   symbol: string;
   price: PriceInput;
   size: IntegerInput;
-  /** 'B' buy aggressor, 'S' sell aggressor, 'N' no aggressor */
-  side: string;
+  /** 'B' buy aggressor, 'S' sell aggressor, 'N' no aggressor (other values from untyped input are quarantined) */
+  side: TradeSide;
   trade_id?: string | null;
   /**
    * The venue (DBN publisher_id). Optional: omitted = 0, "not given". Part of the natural key, so

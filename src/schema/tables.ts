@@ -319,6 +319,19 @@ export function tableSpec(name: string): TableSpec {
   return spec;
 }
 
+/** Rules a quarantined row can break besides the tables' CHECKs (loaders and the DBN source). */
+const OTHER_RULES: Readonly<Record<string, string>> = {
+  natural_key: 'the same natural key is already stored or repeated in the input',
+  symbol_not_null: 'no symbol is known for the instrument id',
+  unknown_rtype: 'a record of no known DBN type',
+};
+
+/** What breaking constraint `name` of `table` means, in words (undefined when it is not tickvault's). */
+export function constraintMeaning(table: string, name: string): string | undefined {
+  const spec = MARKET_TABLES.find((s) => s.name === table);
+  return spec?.checks.find((c) => c.name === name)?.reason ?? OTHER_RULES[name];
+}
+
 /**
  * The table as schema version `version` had it: columns added later left out, columns that became
  * nullable later NOT NULL, CHECKs in the form of that version. The migrations create old

@@ -97,13 +97,13 @@ describe('backfill CLI', () => {
 
       const up = await cli([...url, 'load', '--upsert', fixed]);
       expect(up.code, up.stderr).toBe(0);
-      expect(up.stderr).toMatch(/0 inserted, 0 rejected, 2000 updated/);
+      expect(up.stdout).toMatch(/0 inserted, 0 rejected, 2000 updated/);
       const { rows } = await engine.query<{ n: string; bad: string }>(
         `SELECT count(*)::text AS n, count(*) FILTER (WHERE price <> 6001 + ((split_part(trade_id, ':', 2)::int - 1) % 13))::text AS bad FROM trades_data`);
       expect(rows[0]).toEqual({ n: '2000', bad: '0' });
 
       const dup = await cli([...url, 'load', fixed]); // the upserted file again, append mode: the ledger knows it
-      expect(dup.stderr).toMatch(/already loaded/);
+      expect(dup.stdout).toMatch(/already loaded/);
       expect((await cli([...url, 'load', '--upsert', '--replace', fixed])).code).not.toBe(0);
     } finally {
       await engine.close();

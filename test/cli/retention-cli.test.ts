@@ -137,9 +137,9 @@ describe.each(ENGINE_KINDS)('retention through the CLI (%s)', (kind) => {
 
     const rerun = await cli(['load', file]);
     expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(/all 50 stored rows are gone \(retention 1y/);
-    expect(rerun.stderr).toMatch(/tickvault load --replace/);
-    expect(rerun.stderr).not.toMatch(/nothing to do/);
+    expect(rerun.stdout).toMatch(/all 50 stored rows are gone \(retention 1y/);
+    expect(rerun.stdout).toMatch(/tickvault load --replace/);
+    expect(rerun.stdout).not.toMatch(/nothing to do/);
 
     const back = await cli(['load', '--replace', '--allow-expired', file]);
     expect(back.code, back.stderr).toBe(0);

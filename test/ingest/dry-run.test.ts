@@ -36,7 +36,7 @@ describe('checkDbnFile (dry run)', () => {
     const cli = path.resolve('dist/src/cli/main.js');
     const partial = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('test_data.statistics.dbn')], { cwd, encoding: 'utf8' });
     expect(partial.status, partial.stderr).toBe(3);
-    expect(partial.stderr).toMatch(/2 records, 0 valid, 2 would be quarantined/);
+    expect(partial.stdout).toMatch(/2 records, 0 valid, 2 would be quarantined/);
     const clean = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('test_data.trades.v3.dbn.zst')], { cwd, encoding: 'utf8' });
     expect(clean.status, clean.stderr).toBe(0);
     expect(fs.existsSync(path.join(cwd, '.tickvault'))).toBe(false);

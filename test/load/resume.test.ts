@@ -167,12 +167,12 @@ describe.each(ENGINE_KINDS)('resume, re-run and replace (%s)', (kind) => {
     const loader = new TradesLoader({ engine: te.engine, batchSize: 64 });
     // A: instruments 1 and 2 over ~100 s, timestamps with µs (and ns) precision
     const at = (i: number) => T0 + BigInt(i) * 1_000_123_457n;
-    const a: TradeRecord[] = Array.from({ length: 200 }, (_, i) => ({ timestamp: at(i >> 1), instrument_id: 1 + (i & 1), symbol: i & 1 ? 'NQH4' : 'ESH4', price: `${100 + i}.125`, size: 1 + i, side: 'B', trade_id: `a${i}` }));
+    const a: TradeRecord[] = Array.from({ length: 200 }, (_, i) => ({ timestamp: at(i >> 1), instrument_id: 1 + (i & 1), symbol: i & 1 ? 'NQH4' : 'ESH4', price: `${100 + i}.125`, size: 1 + i, side: 'B' as const, trade_id: `a${i}` }));
     // Other data that replace must not touch: another instrument in the same range, the same instrument outside it.
     const others: TradeRecord[] = [
-      { timestamp: at(50), instrument_id: 3, symbol: 'CLJ4', price: '72.35', size: 5, side: 'S', trade_id: 'o1' },
-      { timestamp: at(150), instrument_id: 1, symbol: 'ESH4', price: '4780', size: 2, side: 'S', trade_id: 'o2' },
-      { timestamp: T0 - 1_000n, instrument_id: 2, symbol: 'NQH4', price: '16850', size: 2, side: 'B', trade_id: 'o3' },
+      { timestamp: at(50), instrument_id: 3, symbol: 'CLJ4', price: '72.35', size: 5, side: 'S' as const, trade_id: 'o1' },
+      { timestamp: at(150), instrument_id: 1, symbol: 'ESH4', price: '4780', size: 2, side: 'S' as const, trade_id: 'o2' },
+      { timestamp: T0 - 1_000n, instrument_id: 2, symbol: 'NQH4', price: '16850', size: 2, side: 'B' as const, trade_id: 'o3' },
     ];
     const la = await loader.bulkLoad(a, { source: { source: 'vendor/2024-01-02.trades', contentHash: uniqueHash('A') } });
     const lo = await loader.bulkLoad(others, { source: { source: 'other-feed', contentHash: uniqueHash('O') } });
@@ -199,7 +199,7 @@ describe.each(ENGINE_KINDS)('resume, re-run and replace (%s)', (kind) => {
   it('a replace that fails leaves the earlier load in place', async () => {
     await reset(te.engine, ['trades_data']);
     const loader = new TradesLoader({ engine: te.engine, batchSize: 10 });
-    const a = Array.from({ length: 50 }, (_, i) => ({ timestamp: T0 + BigInt(i) * 1_000_000n, instrument_id: 7, symbol: 'GCJ4', price: '2045.3', size: 1, side: 'B', trade_id: `a${i}` }));
+    const a = Array.from({ length: 50 }, (_, i) => ({ timestamp: T0 + BigInt(i) * 1_000_000n, instrument_id: 7, symbol: 'GCJ4', price: '2045.3', size: 1, side: 'B' as const, trade_id: `a${i}` }));
     const la = await loader.bulkLoad(a, { source: { source: 'gold', contentHash: uniqueHash('gold') } });
     const before = await snapshot(te.engine, tradesData);
     function* broken(): Generator<TradeRecord> {

@@ -86,7 +86,7 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     expect(Number((await t.engine.query<{ n: string }>(`SELECT count(*) AS n FROM ${LOADS_TABLE}`)).rows[0]!.n)).toBe(0);
 
     // The loaders check each batch: records from an iterable, and storeBatch.
-    const records = synthTrades(5).map((r, i) => ({ timestamp: r.tsEvent, instrument_id: 7, symbol: 'OLD', price: '10.5', size: 1, side: 'B', trade_id: `o-${i}` }));
+    const records = synthTrades(5).map((r, i) => ({ timestamp: r.tsEvent, instrument_id: 7, symbol: 'OLD', price: '10.5', size: 1, side: 'B' as const, trade_id: `o-${i}` }));
     const loader = new TradesLoader({ engine: t.engine, now: NOW });
     await expect(loader.storeBatch(records)).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
     await expect(loader.bulkLoad(records, { source: { source: 'old', contentHash: 'h-old' } })).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });

@@ -35,7 +35,7 @@ describe.each(ENGINE_KINDS)('maintain on %s', (kind) => {
     for (const [label, age] of [['expired', ages.expiredTrade], ['old', ages.oldTrade], ['recent', ages.recentTrade]] as const) {
       for (let i = 0; i < 20; i++) {
         trades.push({ timestamp: microsToIso(nowUs - age + BigInt(i) * 1_000_001n), instrument_id: 1, symbol: i % 2 ? 'AAA' : 'BBB',
-          price: `${100 + i}.125`, size: 1 + i, side: i % 3 ? 'B' : 'S', trade_id: `${label}-${i}` });
+          price: `${100 + i}.125`, size: 1 + i, side: i % 3 ? 'B' as const : 'S' as const, trade_id: `${label}-${i}` });
       }
     }
     await new TradesLoader({ engine: t.engine, allowExpired: true }).storeBatch(trades);

@@ -75,7 +75,7 @@ describe('two processes on one embedded data directory', () => {
       const [a, b] = await Promise.all([cli(['--data-dir', dir, 'load', files[2 * r]!]), cli(['--data-dir', dir, 'load', files[2 * r + 1]!])]);
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
-      expect(`${a.stderr}\n${b.stderr}`).toMatch(new RegExp(`${ROWS} inserted[\\s\\S]*${ROWS} inserted`));
+      expect(`${a.stdout}\n${b.stdout}`).toMatch(new RegExp(`${ROWS} inserted[\\s\\S]*${ROWS} inserted`));
       stderr.push(a.stderr + b.stderr);
     }
     const s = await stored();

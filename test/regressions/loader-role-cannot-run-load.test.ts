@@ -45,10 +45,10 @@ describe('the loader role runs tickvault load (private cluster, password auth)',
     const first = await cli(['load', TRADES], { env });
     expect(first.stderr).not.toMatch(/permission denied/);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/inserted/);
+    expect(first.stdout).toMatch(/inserted/);
     const again = await cli(['load', TRADES], { env });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/already loaded/);
+    expect(again.stdout).toMatch(/already loaded/);
     const n = await as(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n));
     expect(n).toBeGreaterThan(0);
   });

@@ -76,7 +76,7 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
   it('one load of a mixed file fills five tables, one ledger load each; a re-run is a no-op', async () => {
     const run = await cli(['load', mixed, ...target, '--lock-wait', '0']);
     expect(run.code, run.stderr).toBe(0);
-    for (const table of DATA_TABLES) expect(run.stderr).toContain(`${mixed} → ${table}: `);
+    for (const table of DATA_TABLES) expect(run.stdout).toContain(`${mixed} → ${table}: `);
     await read(async (e) => {
       const counts = Object.fromEntries(await Promise.all(DATA_TABLES.map(async (tb) => [tb, await rowCount(e, tb)] as const)));
       expect(counts).toEqual({ ohlcv_data: 4, trades_data: 5, tbbo_data: 5, statistics_data: 3, instrument_definitions: 1 });
@@ -87,7 +87,7 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
     });
     const again = await cli(['load', mixed, ...target, '--lock-wait', '0']);
     expect(again.code).toBe(0);
-    expect(again.stderr.match(/already loaded/g)).toHaveLength(5);
+    expect(again.stdout.match(/already loaded/g)).toHaveLength(5);
   }, 200_000);
 
   it('a glob loads what it can and reports the rest; the LIVE capture names what no table stores', async () => {
@@ -95,8 +95,8 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
     const run = await cli(['load', glob, fx('databento-python/LIVE/test_data.live.dbn.zst'), ...target, '--lock-wait', '0']);
     expect(run.code).toBe(2); // the bbo file was refused
     expect(run.stderr).toContain(`${bbo}: FAILED: schema bbo-1s is not stored by tickvault`);
-    expect(run.stderr).toContain(`${mixed} → trades_data: already loaded`);
-    expect(run.stderr).toMatch(/LIVE\/test_data\.live\.dbn\.zst → statistics_data: 9 inserted/);
-    expect(run.stderr).toMatch(/LIVE\/test_data\.live\.dbn\.zst: not stored \(tickvault has no table for them\): 2 mbp-10, 5 mbo/);
+    expect(run.stdout).toContain(`${mixed} → trades_data: already loaded`);
+    expect(run.stdout).toMatch(/LIVE\/test_data\.live\.dbn\.zst → statistics_data: 9 inserted/);
+    expect(run.stdout).toMatch(/LIVE\/test_data\.live\.dbn\.zst: not stored \(tickvault has no table for them\): 2 mbp-10, 5 mbo/);
   }, 200_000);
 });

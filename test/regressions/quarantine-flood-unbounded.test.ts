@@ -63,7 +63,8 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
 
     // Resumable: without the limit the same load continues after its committed batch.
     const resume = await cli(['load', file, ...target, '--lock-wait', '0']);
-    expect(resume.stderr).toMatch(/60000 inserted, 60000 rejected .*resumed after 1 committed batches/);
+    // This run's counts, then the load's totals (issue 14.4).
+    expect(resume.stdout).toMatch(/10000 inserted, 60000 rejected this run \(load total: 60000 inserted, 60000 rejected\) \(price_not_null ×60000\), resumed after 1 committed batches/);
     expect(resume.code).toBe(3);
     await read(async (x) => {
       expect(await rowCount(x.engine, 'trades_data')).toBe(GOOD);
@@ -84,7 +85,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     await read((x) => resetAll(x.engine));
     expect((await cli(['load', file, '--max-rejects', '0', ...target, '--lock-wait', '0'])).code).toBe(1);
     const replace = await cli(['load', file, '--replace', ...target, '--lock-wait', '0']);
-    expect(replace.stderr, replace.stderr + replace.stdout).toMatch(/60000 inserted, 60000 rejected/);
+    expect(replace.stdout, replace.stdout + replace.stdout).toMatch(/60000 inserted, 60000 rejected/);
     expect(replace.code).toBe(3);
     await read(async (x) => {
       expect(await rowCount(x.engine, 'trades_data')).toBe(GOOD);
@@ -101,7 +102,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     const loader = new TradesLoader({ engine: t.engine, batchSize: 100 });
     const rows = Array.from({ length: 1000 }, (_, i) => ({
       timestamp: new Date(Date.UTC(2024, 0, 2, 10, 0, 0, i)), instrument_id: 7, symbol: 'ESH4', price: '5100.25',
-      size: i >= 300 ? -1 : 1, side: 'B', trade_id: `t${i}`,
+      size: i >= 300 ? -1 : 1, side: 'B' as const, trade_id: `t${i}`,
     }));
     const source = { source: 'js-records', contentHash: 'max-rejects-js' };
     const err = await loader.bulkLoad(rows, { source, maxRejects: '10%' }).catch((e: unknown) => e);

@@ -8,7 +8,7 @@ import { SchemaError } from '../../src/schema/schema-state.js';
 import { planLoad } from '../../src/timescale/plan.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 
-const TRADE = { timestamp: '2024-01-02T00:00:00Z', instrument_id: 1, symbol: 'X', price: '1.5', size: 1, side: 'B' };
+const TRADE = { timestamp: '2024-01-02T00:00:00Z', instrument_id: 1, symbol: 'X', price: '1.5', size: 1, side: 'B' as const };
 
 describe.each(ENGINE_KINDS)('a database without the tickvault schema (%s)', (kind) => {
   let t: TestEngine | undefined;

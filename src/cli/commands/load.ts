@@ -6,7 +6,7 @@ import { prepareSchema } from '../../schema/schema-state.js';
 import { isDynamicPattern, globSync } from 'tinyglobby';
 import { ConfigError, TickvaultError, errorMessage } from '../../errors.js';
 import { rejectLimit } from '../../load/max-rejects.js';
-import type { TableName } from '../../schema/tables.js';
+import { constraintMeaning, type TableName } from '../../schema/tables.js';
 import type { LoadMode } from '../../schema/bookkeeping.js';
 import { EXIT, isRefusal, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
@@ -66,8 +66,8 @@ export function registerLoad(program: Command): void {
             for (const c of await checkDbnFileRouted(file, { table: opts.table })) {
               checks.push(c);
               if (!opts.json) {
-                const reasons = c.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
-                process.stderr.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+                const reasons = readableReasons(c.table, c.topRejectReasons);
+                process.stdout.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
               }
             }
           } catch (err) {
@@ -100,10 +100,10 @@ export function registerLoad(program: Command): void {
             progress.done();
             results.push(...routed.parts);
             if (!opts.json) {
-              for (const r of routed.parts) process.stderr.write(`${summary(r, routed.parts.length > 1)}\n`);
+              for (const r of routed.parts) process.stdout.write(`${summary(r, routed.parts.length > 1)}\n`);
               // A file routed to several tables: what none of them stores, once for the file.
               if (routed.parts.length > 1 && Object.keys(routed.notStored).length > 0) {
-                process.stderr.write(`${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored).map(([n, c]) => `${c} ${n}`).join(', ')}\n`);
+                process.stdout.write(`${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored).map(([n, c]) => `${c} ${n}`).join(', ')}\n`);
               }
             }
           } catch (err) {
@@ -127,13 +127,14 @@ export function registerLoad(program: Command): void {
 function summary(r: LoadFileResult, routed = false): string {
   if (r.status === 'already-loaded' && r.rowsGone) return rowsGoneSummary(r);
   if (r.status === 'already-loaded') return `${r.file}${routed ? ` → ${r.table}` : ''}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
-  const reasons = r.topRejectReasons.map((x) => `${x.reason} ×${x.count}`).join(', ');
+  const reasons = readableReasons(r.table, r.topRejectReasons);
   return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
-    + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${r.duplicates} duplicates of stored rows)` : ''}`
+    + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${plural(r.duplicates, 'duplicate')} of stored rows)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
     + (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored'))
-    + `, ${r.processingTimeSeconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} rows/s (load ${r.loadId})`
+    // A rate over a few rows measures start-up, not throughput.
+    + `, ${r.processingTimeSeconds.toFixed(2)} s${(r.thisRun?.records ?? r.totalRecords) >= RATE_MIN_ROWS ? `, ${Math.round(r.recordsPerSecond)} rows/s` : ''} (load ${r.loadId})`
     + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
 }
 
@@ -165,4 +166,19 @@ function leftOut(r: { table: string; notStored: Record<string, number>; unknownR
   const types = Object.entries(r.notStored).map(([name, n]) => `${n} ${name}`).join(', ');
   return `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}`
     + `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`;
+}
+
+/** Below this many rows a load's rows/s is not printed. */
+const RATE_MIN_ROWS = 10_000;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** "trades_side_check ×4: side is not 'B', 'S' or 'N'": the constraint, its count and what it means. */
+function readableReasons(table: string, reasons: readonly { reason: string; count: number }[]): string {
+  return reasons.map((x) => {
+    const meaning = constraintMeaning(table, x.reason);
+    return `${x.reason} ×${x.count}${meaning ? `: ${meaning}` : ''}`;
+  }).join(', ');
 }
