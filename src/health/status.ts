@@ -2,6 +2,7 @@
  * `status`: what this database is, what it can do, and what it holds. Feature states say how
  * each seed feature is served here: natively, by tickvault's fallback, or not at all.
  */
+import { tickvaultVersion } from '../config/version.js';
 import type { Capabilities, Engine, EngineKind, Tier } from '../engine/types.js';
 import { LATEST_VERSION, schemaVersion } from '../schema/migrate.js';
 import { MARKET_TABLES } from '../schema/tables.js';
@@ -25,6 +26,8 @@ export interface TableReport {
 }
 
 export interface StatusReport {
+  /** This tickvault's version (package.json). */
+  readonly tickvaultVersion: string;
   readonly engine: EngineKind;
   readonly location: string;
   readonly postgresVersion: string;
@@ -46,6 +49,7 @@ export async function collectStatus(engine: Engine): Promise<StatusReport> {
   const cagg = caps.continuousAggregates && version > 0 ? await isContinuousAggregate(engine) : false;
   const policies = version > 0 && caps.hypertables ? await readPolicies(engine) : undefined;
   return {
+    tickvaultVersion: tickvaultVersion(),
     engine: engine.kind,
     location: engine.location,
     postgresVersion: caps.postgresVersion,
@@ -119,6 +123,7 @@ async function tableReports(engine: Engine, caps: Capabilities): Promise<TableRe
 
 export function formatStatus(s: StatusReport): string {
   const lines = [
+    `tickvault:    ${s.tickvaultVersion}`,
     `engine:       ${s.engine} (${s.location})`,
     `PostgreSQL:   ${s.postgresVersion}`,
     `TimescaleDB:  ${s.timescaledbVersion ? `${s.timescaledbVersion} (${s.timescaledbEdition} edition)` : 'not installed'}`,

@@ -23,6 +23,7 @@
  * - asOf: the last trade and quote on any venue; the result names the venue.
  * Rows stored without a publisher (library records, rows stored before version 6) have 0.
  */
+import { requireSchema } from '../schema/schema-state.js';
 import type { Engine, Queryable } from '../engine/types.js';
 import { QueryError } from '../errors.js';
 import { ident } from '../sql/ident.js';
@@ -79,6 +80,7 @@ export async function recentOhlcv(engine: Queryable, symbol: string, since: Time
   }
   const params: unknown[] = [sym, granularity, timeParam(sinceUs), n];
   const venue = venueFilter(publisherParam(options.publisherId), params);
+  await requireSchema(engine); // a missing schema is one line naming `tickvault init`, not a driver error
   const { rows } = await engine.query<OhlcvRow>(
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, open_price, high_price, low_price, close_price, volume, granularity
        FROM ohlcv_data
@@ -114,6 +116,7 @@ interface VolumeRow { t_us: string; volume: string; buy_volume: string; sell_vol
 export async function aggregatedVolume(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, bucket: string, options: VenueOptions = {}): Promise<VolumeBucket[]> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
+  await requireSchema(engine);
   const width = await measureInterval(engine, 'bucket', bucket);
   const params: unknown[] = [sym, width.text, timeParam(startUs), timeParam(endUs)];
   const venue = venueFilter(publisherParam(options.publisherId), params);
@@ -167,6 +170,7 @@ export async function spreadAnalysis(engine: Queryable, symbol: string, start: T
   const venue = venueFilter(publisherParam(options.publisherId), params);
   // percentile_disc(0.5) ascending is the lower middle value, descending the upper one (they are
   // the same value for an odd count); their mean is percentile_cont(0.5), exactly.
+  await requireSchema(engine);
   const { rows } = await engine.query<SpreadRow>(
     `SELECT count(*) AS quotes,
             count(spread) AS n,
@@ -256,6 +260,7 @@ export async function planBars(
     throw new QueryError(`rollup must be 'auto', 'raw' or 'rollup' (got ${JSON.stringify(choice)})`);
   }
   const granularity = options.granularity ?? '1m';
+  await requireSchema(engine);
   const width = await measureInterval(engine, 'interval', interval);
   const base: unknown[] = [sym, width.text, timeParam(startUs), timeParam(endUs)];
   // Per venue: grouped by publisher_id (rollups keep it since schema version 6).
@@ -427,6 +432,7 @@ export async function asOf(engine: Queryable, symbol: string, ts: TimeInput, opt
   const pub = publisherParam(options.publisherId);
   const where = pub === undefined ? '' : ' AND publisher_id = $4';
   const extra: unknown[] = pub === undefined ? [] : [pub];
+  await requireSchema(engine);
   const t = await lastRow<TradeRow>(engine,
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, price, size, side, trade_id
        FROM trades_data

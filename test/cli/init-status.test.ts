@@ -6,7 +6,7 @@
  * clean line, no stack trace, no password).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine, EngineKind } from '../../src/engine/types.js';
 import { ENGINE_KINDS } from '../support/engines.js';
+
+const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -144,8 +146,10 @@ describe.each(ENGINE_KINDS)('tickvault init / status on the %s engine', (kind) =
     const r = await cli([...target, 'status', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout) as StatusJson;
+    const s = JSON.parse(r.stdout) as StatusJson & { tickvaultVersion: string };
     expect(s.engine).toBe(kind);
+    // This tickvault's version beside the schema's (issue 15.3).
+    expect(s.tickvaultVersion).toBe((JSON.parse(readFileSync(path.join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version);
     expect(s.schemaVersion).toBe(latest);
     expect(s.latestSchemaVersion).toBe(latest);
     expect(s.postgresVersion).toMatch(/^\d+\.\d+/);

@@ -6,6 +6,7 @@ import { TradesLoader } from '../../src/load/loaders.js';
 import { maintain } from '../../src/maintain/maintain.js';
 import { SchemaError } from '../../src/schema/schema-state.js';
 import { planLoad } from '../../src/timescale/plan.js';
+import { aggregatedVolume, asOf, bars, recentOhlcv, spreadAnalysis } from '../../src/query/index.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 
 const TRADE = { timestamp: '2024-01-02T00:00:00Z', instrument_id: 1, symbol: 'X', price: '1.5', size: 1, side: 'B' as const };
@@ -14,7 +15,7 @@ describe.each(ENGINE_KINDS)('a database without the tickvault schema (%s)', (kin
   let t: TestEngine | undefined;
   afterEach(async () => { await t?.dispose(); t = undefined; });
 
-  it('loaders, maintain and planLoad throw SCHEMA_MISSING naming `tickvault init` / migrate(engine)', async () => {
+  it('loaders, maintain, planLoad and the queries throw SCHEMA_MISSING naming `tickvault init` / migrate(engine)', async () => {
     t = await openTestEngine(kind, { migrate: false, name: 'noschema' });
     const loader = new TradesLoader({ engine: t.engine });
     const calls: (() => Promise<unknown>)[] = [
@@ -22,6 +23,11 @@ describe.each(ENGINE_KINDS)('a database without the tickvault schema (%s)', (kin
       () => loader.bulkLoad([TRADE], { source: { source: 'x', contentHash: 'h1' } }),
       () => maintain(t!.engine),
       () => planLoad(t!.engine, 'trades_data', '2024-01-01', '2024-01-03'),
+      () => bars(t!.engine, 'X', '2024-01-01', '2024-01-02', '1 hour', { source: 'trades' }),
+      () => recentOhlcv(t!.engine, 'X', '2024-01-01', 5),
+      () => aggregatedVolume(t!.engine, 'X', '2024-01-01', '2024-01-02', '1 hour'),
+      () => spreadAnalysis(t!.engine, 'X', '2024-01-01', '2024-01-02'),
+      () => asOf(t!.engine, 'X', '2024-01-01'),
     ];
     for (const call of calls) {
       const err = await call().then(() => undefined, (e: unknown) => e);
