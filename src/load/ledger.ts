@@ -155,32 +155,29 @@ export async function loadProgress(db: Queryable, loadId: string): Promise<LoadP
   return { batches: Number(r.n), lastBatch: r.last === null ? null : Number(r.last), recordsIn: Number(r.r_in), recordsInserted: Number(r.ok), recordsRejected: Number(r.bad) };
 }
 
-/** Sums a load's committed batches into its row: totals, time range, instruments. */
-async function summarize(db: Queryable, loadId: string): Promise<void> {
-  await db.query(
-    `UPDATE ${LOADS_TABLE} l SET updated_at = NOW(),
+/**
+ * UPDATE of a load's row ($1) with its totals, time range and instruments summed from its
+ * committed batches, plus the assignments in `set`.
+ */
+function summedFromBatches(set: string): string {
+  return `UPDATE ${LOADS_TABLE} l SET ${set}updated_at = NOW(),
         instrument_ids = ARRAY(SELECT DISTINCT unnest(instrument_ids) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint ORDER BY 1),
         records_in = b.records_in, records_inserted = b.records_inserted, records_rejected = b.records_rejected,
         min_time = b.min_time, max_time = b.max_time
        FROM (SELECT COALESCE(sum(records_in), 0) AS records_in, COALESCE(sum(records_inserted), 0) AS records_inserted,
                     COALESCE(sum(records_rejected), 0) AS records_rejected, min(min_time) AS min_time, max(max_time) AS max_time
                FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint) b
-      WHERE l.load_id = $1::bigint`,
-    [loadId]);
+      WHERE l.load_id = $1::bigint`;
+}
+
+/** Sums a load's committed batches into its row: totals, time range, instruments. */
+async function summarize(db: Queryable, loadId: string): Promise<void> {
+  await db.query(summedFromBatches(''), [loadId]);
 }
 
 /** Marks a load completed with totals summed from its committed batches. */
 export async function completeLoad(db: Queryable, loadId: string, durationMs: number): Promise<LoadRecord> {
-  await db.query(
-    `UPDATE ${LOADS_TABLE} l SET status = 'completed', finished_at = NOW(), updated_at = NOW(), duration_ms = $2, error = NULL,
-        instrument_ids = ARRAY(SELECT DISTINCT unnest(instrument_ids) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint ORDER BY 1),
-        records_in = b.records_in, records_inserted = b.records_inserted, records_rejected = b.records_rejected,
-        min_time = b.min_time, max_time = b.max_time
-       FROM (SELECT COALESCE(sum(records_in), 0) AS records_in, COALESCE(sum(records_inserted), 0) AS records_inserted,
-                    COALESCE(sum(records_rejected), 0) AS records_rejected, min(min_time) AS min_time, max(max_time) AS max_time
-               FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint) b
-      WHERE l.load_id = $1::bigint`,
-    [loadId, Math.round(durationMs)]);
+  await db.query(summedFromBatches("status = 'completed', finished_at = NOW(), duration_ms = $2, error = NULL, "), [loadId, Math.round(durationMs)]);
   return (await getLoad(db, loadId))!;
 }
 
