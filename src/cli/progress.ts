@@ -21,17 +21,22 @@ export interface ProgressReporter {
 export function barLayout(label: string, fileMb: string, total: number, columns: number): { format: string; barsize: number; width: number } {
   const name = label.length > 32 ? `${label.slice(0, 31)}…` : label;
   const digits = String(Math.max(total, 1)).length;
-  const byPriority: readonly (readonly [string, number])[] = [
-    ['{percentage}%', 4], ['ETA {eta_formatted}', 10], ['{rate} rows/s', 9 + 7], ['{value}/{total} records', 2 * digits + 9], [`{mb}/${fileMb} MB`, 2 * fileMb.length + 4],
+  // In display order; `rank` is the order of use (0 is dropped last), `width` the widest value.
+  const fields: readonly { text: string; width: number; rank: number }[] = [
+    { text: '{percentage}%', width: 4, rank: 0 },
+    { text: '{value}/{total} records', width: 2 * digits + 9, rank: 3 },
+    { text: `{mb}/${fileMb} MB`, width: 2 * fileMb.length + 4, rank: 4 },
+    { text: '{rate} rows/s', width: 9 + 7, rank: 2 },
+    { text: 'ETA {eta_formatted}', width: 10, rank: 1 },
   ];
   const room = Math.max(24, columns - 1);
-  const widthOf = (fs: readonly (readonly [string, number])[]) => name.length + 2 + 2 + fs.reduce((a, [, w]) => a + 3 + w, 0) - 1;
-  let n = byPriority.length;
-  while (n > 1 && room - widthOf(byPriority.slice(0, n)) < 10) n--;
-  const chosen = byPriority.slice(0, n);
-  const display = ['{percentage}%', '{value}/{total} records', `{mb}/${fileMb} MB`, '{rate} rows/s', 'ETA {eta_formatted}'].filter((f) => chosen.some(([c]) => c === f));
+  const widthOf = (fs: readonly { width: number }[]) => name.length + 2 + 2 + fs.reduce((a, f) => a + 3 + f.width, 0) - 1;
+  const upTo = (n: number) => fields.filter((f) => f.rank < n);
+  let n = fields.length;
+  while (n > 1 && room - widthOf(upTo(n)) < 10) n--;
+  const chosen = upTo(n);
   const barsize = Math.max(10, Math.min(40, room - widthOf(chosen)));
-  return { format: `${name} |{bar}| ${display.join(' | ')}`, barsize, width: widthOf(chosen) + barsize };
+  return { format: `${name} |{bar}| ${chosen.map((f) => f.text).join(' | ')}`, barsize, width: widthOf(chosen) + barsize };
 }
 
 export function progressReporter(label: string, fileBytes: number): ProgressReporter {
