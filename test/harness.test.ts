@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withClient } from './support/pg-client.js';
 import {
   createTestDatabase,
   startServerCluster,
@@ -12,15 +13,6 @@ import {
   type TestDatabase,
 } from './support/server-cluster.js';
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('shared test server (globalSetup)', () => {
   const serverUrl = inject('serverUrl');

@@ -1,15 +1,9 @@
-/**
- * The backfill CLI, end to end (the real built CLI as a subprocess, like test/cli): `load --plan`
- * prints the chunks a DBN file touches and writes nothing, `load --upsert` applies corrections,
- * `advise` recommends intervals and warns. Server database (fast subprocesses); one embedded run
- * for the compressed plan. Plus `adviseChunkIntervals` warnings on a table with > 1,000 chunks.
- */
-import { execFile } from 'node:child_process';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cli, } from '../support/cli.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { ServerEngine } from '../../src/engine/server.js';
@@ -17,23 +11,10 @@ import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { adviseChunkIntervals, formatAdvice } from '../../src/maintain/advise.js';
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
 import { openTestEngine } from '../support/engines.js';
-import { chunkStates } from '../load/write/support.js';
+import { chunkStates } from '../support/backfill-trades.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SLOW = 180_000;
 
-interface Run { code: number; stdout: string; stderr: string }
-function cli(args: readonly string[]): Promise<Run> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) clean[k] = v;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: os.tmpdir(), env: clean, timeout: SLOW - 10_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
 const DAY_NS = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
 

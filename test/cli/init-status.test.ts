@@ -1,46 +1,23 @@
-/**
- * End to end: the real built CLI (`node dist/src/cli/main.js`, built by `npm run setup`) run as a
- * subprocess against an embedded database on disk (--data-dir) and against a database on the
- * throwaway TimescaleDB server (--database-url). Checks what `init` prints, that a second `init`
- * is a no-op, what `status --json` reports on each tier, and the error boundary (exit codes, one
- * clean line, no stack trace, no password).
- */
-import { execFile } from 'node:child_process';
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cli, type CliRun, CLI, ROOT } from '../support/cli.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine, EngineKind } from '../../src/engine/types.js';
 import { ENGINE_KINDS } from '../support/engines.js';
 
-const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** Embedded runs start PGlite + TimescaleDB in the subprocess: seconds each on a busy 2-core machine. */
 const SLOW = 180_000;
 
-interface Run { code: number; stdout: string; stderr: string }
 
 /** Runs the CLI in a scratch cwd with no database configured in the environment (unless given). */
-function cli(args: readonly string[], env: Record<string, string> = {}, cwd = os.tmpdir()): Promise<Run> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) clean[k] = v;
-  }
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env }, timeout: SLOW - 10_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
-function expectCleanError(r: Run): void {
+function expectCleanError(r: CliRun): void {
   expect(r.code).not.toBe(0);
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
@@ -149,7 +126,7 @@ describe.each(ENGINE_KINDS)('tickvault init / status on the %s engine', (kind) =
     const s = JSON.parse(r.stdout) as StatusJson & { tickvaultVersion: string };
     expect(s.engine).toBe(kind);
     // This tickvault's version beside the schema's (issue 15.3).
-    expect(s.tickvaultVersion).toBe((JSON.parse(readFileSync(path.join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version);
+    expect(s.tickvaultVersion).toBe((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     expect(s.schemaVersion).toBe(latest);
     expect(s.latestSchemaVersion).toBe(latest);
     expect(s.postgresVersion).toMatch(/^\d+\.\d+/);
@@ -199,7 +176,7 @@ describe('CLI errors', () => {
     ['init (URL from TICKVAULT_DATABASE_URL)', ['init'], { TICKVAULT_DATABASE_URL: UNREACHABLE }],
     ['status (URL from DATABASE_URL)', ['status'], { DATABASE_URL: UNREACHABLE }],
   ] as const)('unreachable server, %s: exit 1, one line, no stack trace, no password', async (_name, args, env) => {
-    const r = await cli(args, env);
+    const r = await cli(args, { env });
     expectCleanError(r);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');

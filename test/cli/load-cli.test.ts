@@ -5,46 +5,35 @@
  * exit codes (0 success, 3 rows quarantined, 1 a file failed), that a non-TTY gets no progress-bar
  * escape codes, what `inspect` prints, and that `demo` runs.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cli, type CliRun, CLI } from '../support/cli.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine } from '../../src/engine/types.js';
 import { ENGINE_KINDS } from '../support/engines.js';
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
-import { fx, headerLength, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { fixture } from '../support/fixtures.js';
+import { headerLength, synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SLOW = 180_000;
 const ESC = '\u001b[';
 
-interface Run { code: number; stdout: string; stderr: string }
 
-function cli(args: readonly string[], cwd = ROOT): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) env[k] = v;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env, timeout: SLOW - 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Non-TTY output: plain lines, never a cursor/colour escape sequence. */
-function expectPlain(r: Run): void {
+function expectPlain(r: CliRun): void {
   expect(r.stderr.includes(ESC) || r.stdout.includes(ESC), 'escape codes in non-TTY output').toBe(false);
   expect(r.stderr).not.toMatch(/^\s+at /m);
 }
 
-const GLBX_TRADES = fx('databento-python/GLBX.MDP3/test_data.trades.dbn.zst');
-const XNAS_TRADES = fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst');
-const GLBX_OHLCV_GLOB = fx('databento-python/GLBX.MDP3/test_data.ohlcv-*.dbn.zst');
-const XNAS_OHLCV_1D = fx('databento-python/XNAS.ITCH/test_data.ohlcv-1d.dbn.zst');
+const GLBX_TRADES = fixture('databento-python/GLBX.MDP3/test_data.trades.dbn.zst');
+const XNAS_TRADES = fixture('databento-python/XNAS.ITCH/test_data.trades.dbn.zst');
+const GLBX_OHLCV_GLOB = fixture('databento-python/GLBX.MDP3/test_data.ohlcv-*.dbn.zst');
+const XNAS_OHLCV_1D = fixture('databento-python/XNAS.ITCH/test_data.ohlcv-1d.dbn.zst');
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p .)`);
@@ -97,7 +86,7 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
     const stored = await cli([...target, 'load', XNAS_TRADES]);
     expect(stored.code, stored.stderr).toBe(0);
     expect(stored.stdout).toMatch(/test_data\.trades\.dbn\.zst → trades_data: 4 inserted, 0 rejected, /);
-    const r = await cli([...target, 'load', fx('test_data.statistics.dbn')]);
+    const r = await cli([...target, 'load', fixture('test_data.statistics.dbn')]);
     expectPlain(r);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toMatch(/test_data\.statistics\.dbn → statistics_data: 0 inserted, 2 rejected \(symbol_not_null ×2: no symbol is known for the instrument id\), /);
@@ -143,7 +132,7 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
 
   it('on a TTY (a pty from script(1)) the live progress bar IS drawn — the non-TTY checks above are not vacuous', async () => {
     if (kind !== 'server' || spawnSync('script', ['--version']).status !== 0) return; // once is enough; needs util-linux script
-    const cmd = [process.execPath, CLI, ...target, 'load', fx('databento-python/XNAS.ITCH/test_data.ohlcv-1h.dbn.zst')].map((a) => `'${a}'`).join(' ');
+    const cmd = [process.execPath, CLI, ...target, 'load', fixture('databento-python/XNAS.ITCH/test_data.ohlcv-1h.dbn.zst')].map((a) => `'${a}'`).join(' ');
     // A wide terminal: the bar drops fields to fit narrower ones (test/cli/progress.test.ts).
     const r = spawnSync('script', ['-qec', `stty cols 200; ${cmd}`, '/dev/null'], { encoding: 'utf8', timeout: SLOW - 10_000 });
     expect(r.status, r.stderr).toBe(0);
@@ -156,7 +145,7 @@ describe.each(ENGINE_KINDS)('tickvault load on the %s engine', (kind) => {
 
 describe('tickvault inspect', () => {
   it('prints the metadata and the record counts by type (LIVE: mixed stream)', async () => {
-    const r = await cli(['inspect', fx('databento-python/LIVE/test_data.live.dbn.zst')]);
+    const r = await cli(['inspect', fixture('databento-python/LIVE/test_data.live.dbn.zst')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^file: +.*test_data\.live\.dbn\.zst \(zstd\)$/m);
@@ -168,7 +157,7 @@ describe('tickvault inspect', () => {
   });
 
   it('--json on set A v1 statistics: version, schema, no mappings', async () => {
-    const r = await cli(['inspect', '--json', fx('test_data.statistics.v1.dbn.zst')]);
+    const r = await cli(['inspect', '--json', fixture('test_data.statistics.v1.dbn.zst')]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ version: 1, compressed: true, dataset: 'GLBX.MDP3', schema: 'statistics', stypeIn: 0, mappings: 0, records: 2, recordsByType: { statistics: 2 } });
   });

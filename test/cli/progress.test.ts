@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { barLayout } from '../../src/cli/progress.js';
-import { fx } from '../ingest/helpers.js';
+import { fixture } from '../support/fixtures.js';
 import { CLI, cleanEnv, cliCwd } from '../support/cli.js';
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ describe('progress bar layout', () => {
 
 describe('tickvault load on a 100-column terminal', () => {
   it('says what the pre-pass is doing, then draws a bar that fits', async () => {
-    const file = fx('test_data.trades.v3.dbn.zst');
+    const file = fixture('test_data.trades.v3.dbn.zst');
     const { stdout } = await run('script', ['-qfec', `stty cols 100; ${process.execPath} ${CLI} --database-url memory:// load ${file}`, '/dev/null'],
       { cwd: cliCwd(), env: cleanEnv(), timeout: 120_000 });
     expect(stdout).toContain('test_data.trades.v3.dbn.zst: checking the file (content hash and structure)…');

@@ -19,7 +19,9 @@ import { ServerEngine } from '../../src/engine/server.js';
 import type { Engine } from '../../src/engine/types.js';
 import { ENGINE_KINDS } from '../support/engines.js';
 import { createTestDatabase, type TestDatabase } from '../support/server-cluster.js';
-import { rowCount, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { count } from '../support/db.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -59,7 +61,7 @@ describe.each(ENGINE_KINDS)('retention through the CLI (%s)', (kind) => {
     const e = kind === 'embedded' ? await EmbeddedEngine.open({ dataDir: path.join(tmp.dir, 'data') }) : new ServerEngine({ url: db!.url });
     try { return await fn(e); } finally { await e.close(); }
   }
-  const trades = () => withDb((e) => rowCount(e, 'trades_data'));
+  const trades = () => withDb((e) => count(e, 'trades_data'));
 
   beforeAll(async () => {
     tmp = tmpDir('tickvault-retention-cli-');

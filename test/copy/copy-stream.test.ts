@@ -17,7 +17,7 @@ import {
 } from '../../src/copy/copy-stream.js';
 import { CopyEncodeError } from '../../src/copy/errors.js';
 import { t, type CellValue } from '../../src/schema/types.js';
-import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from './helpers/all-types.js';
+import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from '../support/copy-all-types.js';
 
 const TRADES = [
   { type: t.timestamptz },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryCopyWriter, encodeRows, fieldWriterFor } from '../../src/copy/index.js';
 import { t, type CellValue, type ColumnType } from '../../src/schema/types.js';
-import { catchError, fieldHex, HEADER_HEX, TRAILER_HEX } from './helpers/copy-bytes.js';
+import { catchError, fieldHex, HEADER_HEX, TRAILER_HEX } from '../support/copy-bytes.js';
 
 // Every expected payload below is PostgreSQL 15's own *_send output
 // (SELECT encode(<type>send(...), 'hex')), prefixed with the int32 field length.

@@ -11,7 +11,7 @@ import {
   parseDecimal,
   rescaleFixed,
 } from '../../src/copy/numeric.js';
-import { decodeNumeric } from './helpers/pgcopy-decode.js';
+import { decodeNumeric } from '../support/pgcopy-decode.js';
 
 const MAX_20_8 = 99999999999999999999n; // 999999999999.99999999
 

@@ -10,9 +10,9 @@ import {
 } from '../../src/copy/index.js';
 import { CopyEncodeError } from '../../src/copy/errors.js';
 import { t } from '../../src/schema/types.js';
-import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from './helpers/all-types.js';
-import { catchError, HEADER_HEX, TRAILER_HEX } from './helpers/copy-bytes.js';
-import { decodeCopy } from './helpers/pgcopy-decode.js';
+import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from '../support/copy-all-types.js';
+import { catchError, HEADER_HEX, TRAILER_HEX } from '../support/copy-bytes.js';
+import { decodeCopy } from '../support/pgcopy-decode.js';
 
 describe('stream framing', () => {
   it('header and trailer', () => {

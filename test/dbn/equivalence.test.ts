@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type DbnRecord, zstdCliAvailable } from '../../src/dbn/index.js';
-import { chunked, fixture, fixtureFiles, readAll } from './helpers.js';
+import { chunked, fixture, fixtureFiles, readAll } from '../support/fixtures.js';
 
 /** Keeps only the fields both records have (v1/v2 definitions have fields v3 dropped, and v.v.). */
 function common(a: DbnRecord, b: DbnRecord): [Record<string, unknown>, Record<string, unknown>] {

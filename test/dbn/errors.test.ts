@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DbnFormatError, type DbnInput, type DbnOpenOptions, openDbn, zstdCliAvailable } from '../../src/dbn/index.js';
-import { fixture, readAll } from './helpers.js';
+import { fixture, readAll } from '../support/fixtures.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tickvault-dbn-err-'));
 const trades = new Uint8Array(readFileSync(fixture('test_data.trades.dbn'))); // v2, 353-byte header + 2 x 48

@@ -5,7 +5,7 @@ import {
   type DefinitionRecord, type Mbp1Record, type OhlcvRecord, type StatRecord, type TradeRecord,
   newFixedParts, openDbn, writeDbn,
 } from '../../src/dbn/index.js';
-import { fixture, fixtureFiles, readAll, sourceTable } from './helpers.js';
+import { fixture, fixtureFiles, readAll, sourceTable } from '../support/fixtures.js';
 
 const table = sourceTable();
 const files = fixtureFiles();

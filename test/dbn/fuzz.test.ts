@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DbnFormatError, type DbnOpenOptions, SymbolMap, openDbn, zstdCliAvailable } from '../../src/dbn/index.js';
-import { fixture, fixtureFiles } from './helpers.js';
+import { fixture, fixtureFiles } from '../support/fixtures.js';
 
 const inputs = fixtureFiles().map((f) => new Uint8Array(readFileSync(fixture(f))));
 const PER_RUN_MS = 10_000;

@@ -3,7 +3,7 @@ import {
   type DbnMetadata, type DbnRecord, type RecordBatch, STYPE, SymbolMap, type TradeRecord, openDbn, writeDbn,
   yyyymmddToMicros,
 } from '../../src/dbn/index.js';
-import { fixture } from './helpers.js';
+import { fixture } from '../support/fixtures.js';
 
 /** Resolves every record of a decoded input with a SymbolMap built from its metadata. */
 async function resolveAll(input: string | Uint8Array): Promise<{ symbols: (string | null)[]; map: SymbolMap; metadata: DbnMetadata }> {

@@ -6,7 +6,7 @@ import {
   DbnFormatError, type DbnRecord, type DbnVersion, type TradeRecord, type WriteDbnOptions, TradeCursor, newFixedParts, openDbn,
   writeDbn, zstdCliAvailable,
 } from '../../src/dbn/index.js';
-import { fixture, fixtureFiles, readAll } from './helpers.js';
+import { fixture, fixtureFiles, readAll } from '../support/fixtures.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tickvault-dbn-writer-'));
 const hasZstd = zstdCliAvailable();

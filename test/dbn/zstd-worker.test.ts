@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DbnFormatError } from '../../src/dbn/errors.js';
 import { zstdCliFileChunks } from '../../src/dbn/zstd-worker.js';
-import { tmpDir } from '../ingest/helpers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const dir = tmpDir('tickvault-zstdw-');
 afterAll(() => dir.cleanup());

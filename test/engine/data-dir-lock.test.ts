@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLock, DataDirLockedError, lockFileFor } from '../../src/engine/data-dir-lock.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
-import { tmpDir } from '../ingest/helpers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILT = pathToFileURL(path.join(ROOT, 'dist', 'src', 'engine', 'data-dir-lock.js')).href;

@@ -5,7 +5,7 @@ import { ledgerTotals, renderMetrics } from '../../src/health/metrics.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
-import { parsePrometheus } from './prometheus-parser.js';
+import { parsePrometheus } from '../support/prometheus-parser.js';
 
 describe('health on the embedded engine (community features)', () => {
   let engine: EmbeddedEngine;

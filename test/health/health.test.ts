@@ -1,8 +1,8 @@
 // Health on a PRIVATE cluster: this file drops tables and stops the server.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cliSync, cleanEnv } from '../support/cli.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { startHealthServer, PROMETHEUS_CONTENT_TYPE } from '../../src/health/http.js';
 import { ledgerTotals, renderMetrics } from '../../src/health/metrics.js';
@@ -10,14 +10,10 @@ import { HealthMonitor, formatHealth } from '../../src/health/monitor.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { createTestDatabase, startServerCluster, type ServerCluster } from '../support/server-cluster.js';
-import { parsePrometheus } from './prometheus-parser.js';
+import { parsePrometheus } from '../support/prometheus-parser.js';
 
-const CLI = path.resolve('dist/src/cli/main.js');
 
-function cli(args: string[], url: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, TICKVAULT_DATABASE_URL: url, TICKVAULT_CONFIG: '' }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], url: string) => cliSync(args, { env: { TICKVAULT_DATABASE_URL: url } });
 
 describe('health (private cluster)', () => {
   let cluster: ServerCluster;
@@ -123,7 +119,7 @@ describe('health (private cluster)', () => {
   });
 
   it('`tickvault serve --port 0` serves /health and /metrics until SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: { ...process.env, TICKVAULT_DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: cleanEnv({ TICKVAULT_DATABASE_URL: url }), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

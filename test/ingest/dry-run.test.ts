@@ -1,22 +1,24 @@
-/** `load --dry-run`: decode and validate only — the counts a real load would give, no database. */
-import { spawnSync } from 'node:child_process';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliSync } from '../support/cli.js';
 import { DbnFormatError } from '../../src/dbn/errors.js';
 import { checkDbnFile } from '../../src/ingest/check-dbn.js';
-import { fx, synthTrades, tmpDir, writeSynth } from './helpers.js';
+import { fixture } from '../support/fixtures.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
 const dir = tmpDir('tickvault-dryrun-');
 afterAll(() => dir.cleanup());
 
 describe('checkDbnFile (dry run)', () => {
   it('counts valid and would-be-quarantined rows per the table rules', async () => {
-    const xnas = await checkDbnFile(fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
+    const xnas = await checkDbnFile(fixture('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
     expect(xnas).toMatchObject({ table: 'trades_data', records: 4, valid: 4, rejected: 0 }); // side N is stored
-    const stats = await checkDbnFile(fx('test_data.statistics.dbn'));
+    const stats = await checkDbnFile(fixture('test_data.statistics.dbn'));
     expect(stats).toMatchObject({ table: 'statistics_data', records: 2, valid: 0, rejected: 2, unresolvedIds: [146945] });
-    const defs = await checkDbnFile(fx('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
+    const defs = await checkDbnFile(fixture('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
     expect(defs).toMatchObject({ table: 'instrument_definitions', records: 1, valid: 1, rejected: 0 }); // NULL tick size is stored
     const synth = path.join(dir.dir, 'ok.dbn');
     await writeSynth(synthTrades(1000, { badSide: (i) => i % 10 === 0 }), { file: synth });
@@ -33,12 +35,11 @@ describe('checkDbnFile (dry run)', () => {
 
   it('CLI: exit 3 when rows would be quarantined, 0 when clean, and no database is created', () => {
     const cwd = dir.dir;
-    const cli = path.resolve('dist/src/cli/main.js');
-    const partial = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('test_data.statistics.dbn')], { cwd, encoding: 'utf8' });
-    expect(partial.status, partial.stderr).toBe(3);
+    const partial = cliSync(['load', '--dry-run', fixture('test_data.statistics.dbn')], { cwd });
+    expect(partial.code, partial.stderr).toBe(3);
     expect(partial.stdout).toMatch(/2 records, 0 valid, 2 would be quarantined/);
-    const clean = spawnSync(process.execPath, [cli, 'load', '--dry-run', fx('test_data.trades.v3.dbn.zst')], { cwd, encoding: 'utf8' });
-    expect(clean.status, clean.stderr).toBe(0);
+    const clean = cliSync(['load', '--dry-run', fixture('test_data.trades.v3.dbn.zst')], { cwd });
+    expect(clean.code, clean.stderr).toBe(0);
     expect(fs.existsSync(path.join(cwd, '.tickvault'))).toBe(false);
   });
 });

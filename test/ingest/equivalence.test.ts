@@ -13,7 +13,11 @@ import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { DefinitionsLoader } from '../../src/load/definitions.js';
 import type { TableName } from '../../src/schema/tables.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { SYNTH_ID, T0, fx, resetAll, synthTrades, tableText, tmpDir, writeSynth } from './helpers.js';
+import { SYNTH_ID, synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { fixture } from '../support/fixtures.js';
+import { reset, tableText } from '../support/db.js';
+import { tmpDir } from '../support/tmp.js';
 
 const UNDEF_PRICE = 0x7fffffffffffffffn;
 const UNDEF_QTY = 0x7fffffffffffffffn;
@@ -83,9 +87,9 @@ describe.each(ENGINE_KINDS)('identical contents across DBN versions and compress
   it.each(SET_A)('set A %s: .dbn (v2) = v1 = v2 = v3 .dbn.zst', async (schema, table) => {
     const texts: string[][] = [];
     for (const f of VARIANTS(schema)) {
-      await resetAll(te.engine);
+      await reset(te.engine);
       if (table === 'statistics_data') await define146945();
-      const r = await loadDbnFile(te.engine, fx(f));
+      const r = await loadDbnFile(te.engine, fixture(f));
       expect(r.status).toBe('completed');
       // Definitions too: since migration 6 the MSFT versions (tick size and multiplier UNDEF) are
       // stored with NULLs, no longer quarantined.
@@ -103,7 +107,7 @@ describe.each(ENGINE_KINDS)('identical contents across DBN versions and compress
       for (const compress of ['none', 'zstd'] as const) {
         const file = path.join(tmp.dir, `${label}.v${version}.dbn${compress === 'zstd' ? '.zst' : ''}`);
         await writeSynth(records, { file, version, schema, compress });
-        await resetAll(te.engine);
+        await reset(te.engine);
         const r = await loadDbnFile(te.engine, file, { batchSize: 16 });
         expect(r.totalRecords).toBe(records.length);
         texts.push([...await tableText(te.engine, table), `inserted=${r.recordsInserted} rejected=${r.recordsRejected}`]);

@@ -16,7 +16,9 @@ import { DbnFileSource } from '../../src/ingest/dbn-source.js';
 import type { PreparedBatch } from '../../src/load/write/batch.js';
 import { encodeRowRange } from '../../src/load/write/encoded-batch.js';
 import { tableSpec, type TableName } from '../../src/schema/tables.js';
-import { SYNTH_ID, T0, tmpDir, writeSynth } from './helpers.js';
+import { SYNTH_ID, writeSynth } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { tmpDir } from '../support/tmp.js';
 
 const UNDEF = 0x7fffffffffffffffn;
 const dir = tmpDir('tickvault-fastpath-');

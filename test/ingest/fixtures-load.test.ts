@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { DefinitionsLoader } from '../../src/load/definitions.js';
-import { readRows } from '../load/support/helpers.js';
+import { readRows, loadRows, quarantineByConstraint, quarantineRows, reset, count } from '../support/db.js';
+import { fixtureFiles, fixture } from '../support/fixtures.js';
+import { LIVE_BY_TABLE, fixtureExpectations } from '../support/fixture-outcomes.js';
 import { instrumentDefinitions, ohlcvData, statisticsData, tbboData, tradesData, type TableName } from '../../src/schema/tables.js';
-import { fixtureFiles } from '../dbn/helpers.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { LIVE_BY_TABLE, fixtureExpectations, fx, loadRows, quarantineByConstraint, quarantineRows, resetAll, rowCount } from './helpers.js';
 
 const EXPECTED = fixtureExpectations();
 
@@ -26,18 +26,18 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   afterAll(async () => { await te?.dispose(); });
 
   it.each(EXPECTED)('%s', async (rel, exp) => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     if (exp.table === null) {
       // A schema without a table is refused; a mixed file holds several (loadDbnFileRouted loads them all).
-      await expect(loadDbnFile(te.engine, fx(rel))).rejects.toThrow(rel.includes('LIVE') ? /schema mixed: the file holds records for/ : /is not stored by tickvault \(stored: /);
+      await expect(loadDbnFile(te.engine, fixture(rel))).rejects.toThrow(rel.includes('LIVE') ? /schema mixed: the file holds records for/ : /is not stored by tickvault \(stored: /);
       expect(await loadRows(te.engine)).toEqual([]);
       return;
     }
-    const r = await loadDbnFile(te.engine, fx(rel));
+    const r = await loadDbnFile(te.engine, fixture(rel));
     expect(r.table).toBe(exp.table);
     expect(r.status).toBe('completed');
     expect({ inserted: r.recordsInserted, rejected: r.recordsRejected }).toEqual({ inserted: exp.inserted, rejected: exp.rejected });
-    expect(await rowCount(te.engine, exp.table)).toBe(exp.inserted);
+    expect(await count(te.engine, exp.table)).toBe(exp.inserted);
     expect(await quarantineByConstraint(te.engine, r.loadId)).toEqual(exp.constraints ?? {});
     const [ledger] = await loadRows(te.engine, exp.table === 'instrument_definitions' ? 'instrument_definitions' : exp.table);
     expect(ledger).toMatchObject({ status: 'completed', records_inserted: String(exp.inserted), records_rejected: String(exp.rejected) });
@@ -45,11 +45,11 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it.each(Object.entries(LIVE_BY_TABLE))('LIVE mixed stream with --table %s', async (table, exp) => {
-    await resetAll(te.engine);
-    const r = await loadDbnFile(te.engine, fx('databento-python/LIVE/test_data.live.dbn.zst'), { table: table as TableName });
+    await reset(te.engine);
+    const r = await loadDbnFile(te.engine, fixture('databento-python/LIVE/test_data.live.dbn.zst'), { table: table as TableName });
     expect({ inserted: r.recordsInserted, rejected: r.recordsRejected, total: r.totalRecords })
       .toEqual({ inserted: exp.inserted, rejected: exp.rejected, total: exp.totalRecords });
-    expect(await rowCount(te.engine, table)).toBe(exp.inserted);
+    expect(await count(te.engine, table)).toBe(exp.inserted);
     if (table !== 'instrument_definitions') {
       expect(r.unresolvedIds).toEqual([]);
       const { rows } = await te.engine.query<{ symbol: string }>(`SELECT DISTINCT symbol FROM ${table}`);
@@ -62,8 +62,8 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it('ESH1 trades: exact decimal prices, ts_event truncated to µs, side A → S, trade_id publisher:sequence', async () => {
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('test_data.trades.dbn'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('test_data.trades.dbn'));
     expect(await readRows(te.engine, tradesData)).toEqual([
       // ts_event 1609160400098821953 ns: .098821953 truncates to .098821 (rounding would give .098822)
       { timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', price: '3720.25000000', size: '5', side: 'S', trade_id: '1:1170380', publisher_id: '1' },
@@ -72,8 +72,8 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it('trades with side N (no aggressor) are stored as N; B stays B, A becomes S', async () => {
-    await resetAll(te.engine);
-    const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
+    await reset(te.engine);
+    const r = await loadDbnFile(te.engine, fixture('databento-python/XNAS.ITCH/test_data.trades.dbn.zst'));
     expect(await quarantineRows(te.engine, r.loadId)).toEqual([]);
     const rows = await readRows(te.engine, tradesData);
     expect(rows.map((x) => [x.side, x.trade_id, x.price, x.publisher_id])).toEqual([
@@ -81,8 +81,8 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
       ['N', '2:428530', '521.01000000', '2'],
     ]);
     // IFEU: all four are side N; ts_event runs backwards in the file (ts_recv order), nothing lost.
-    await resetAll(te.engine);
-    const ifeu = await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.trades.dbn.zst'));
+    await reset(te.engine);
+    const ifeu = await loadDbnFile(te.engine, fixture('databento-python/IFEU.IMPACT/test_data.trades.dbn.zst'));
     expect(await quarantineRows(te.engine, ifeu.loadId)).toEqual([]);
     const ifeuRows = await readRows(te.engine, tradesData);
     expect(ifeuRows.map((x) => x.side)).toEqual(['N', 'N', 'N', 'N']);
@@ -90,8 +90,8 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it('tbbo/mbp-1: an empty book side (UNDEF price, size 0) becomes NULL, spread NULL', async () => {
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.tbbo.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('databento-python/IFEU.IMPACT/test_data.tbbo.dbn.zst'));
     const ifeu = await readRows(te.engine, tbboData);
     // 3 records share .002731 and an empty book: the sequences (54087–54089) keep all three.
     expect(ifeu.map((r) => [r.timestamp, r.sequence, r.publisher_id])).toEqual([
@@ -99,13 +99,13 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
       ['2024-01-18 01:00:00.03275', '45652', '57'],
     ]);
     for (const r of ifeu) expect([r.bid_px_00, r.ask_px_00, r.bid_sz_00, r.ask_sz_00, r.spread]).toEqual([null, null, null, null, null]);
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.mbp-1.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('databento-python/XNAS.ITCH/test_data.mbp-1.dbn.zst'));
     const xnas = await readRows(te.engine, tbboData);
     expect(xnas[0]).toMatchObject({ timestamp: '2020-12-28 09:01:28.297098', instrument_id: '6155', symbol: 'NVDA', bid_px_00: '502.00000000', ask_px_00: null, bid_sz_00: '2', ask_sz_00: null, spread: null, publisher_id: '2' });
     expect(xnas[2]).toMatchObject({ bid_px_00: '512.01000000', ask_px_00: '539.00000000', bid_sz_00: '1', ask_sz_00: '17', spread: '26.99000000' });
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('test_data.tbbo.v1.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('test_data.tbbo.v1.dbn.zst'));
     expect((await readRows(te.engine, tbboData))[0]).toEqual({
       timestamp: '2020-12-28 13:00:00.098821', instrument_id: '5482', symbol: 'ESH1', bid_px_00: '3720.25000000', ask_px_00: '3720.50000000', bid_sz_00: '26', ask_sz_00: '7', spread: '0.25000000',
       publisher_id: '1', sequence: '1170380',
@@ -113,22 +113,22 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it('ohlcv: granularity from the rtype, bar start as timestamp, exact prices', async () => {
-    await resetAll(te.engine);
-    for (const g of ['1s', '1m', '1h', '1d']) await loadDbnFile(te.engine, fx(`databento-python/GLBX.MDP3/test_data.ohlcv-${g}.dbn.zst`));
+    await reset(te.engine);
+    for (const g of ['1s', '1m', '1h', '1d']) await loadDbnFile(te.engine, fixture(`databento-python/GLBX.MDP3/test_data.ohlcv-${g}.dbn.zst`));
     const { rows } = await te.engine.query<{ granularity: string; n: string }>(`SELECT granularity, count(*)::text AS n FROM ohlcv_data GROUP BY 1 ORDER BY 1`);
     expect(rows).toEqual([{ granularity: '1d', n: '1' }, { granularity: '1h', n: '4' }, { granularity: '1m', n: '4' }, { granularity: '1s', n: '4' }]);
     const bars = await readRows(te.engine, ohlcvData, `granularity, "timestamp"`);
     expect(bars[0]).toEqual({ timestamp: '2020-12-28 00:00:00', instrument_id: '5482', symbol: 'ESH1', open_price: '3702.75000000', high_price: '3735.00000000', low_price: '3697.25000000', close_price: '3735.00000000', volume: '718174', granularity: '1d', publisher_id: '1' });
     // Set A's old capture: 100x prices are stored as they are (372025.0), not "corrected".
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('test_data.ohlcv-1h.v3.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('test_data.ohlcv-1h.v3.dbn.zst'));
     const a = await readRows(te.engine, ohlcvData);
     expect(a.map((b) => [b.granularity, b.open_price])).toEqual([['1h', '372025.00000000'], ['1h', '372225.00000000']]);
   });
 
   it('statistics: quantity UNDEF → NULL, ts_ref UNDEF → NULL, stat_type_name by lookup', async () => {
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('databento-python/GLBX.MDP3/test_data.statistics.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('databento-python/GLBX.MDP3/test_data.statistics.dbn.zst'));
     const rows = await readRows(te.engine, statisticsData, `"timestamp", sequence`);
     expect(rows.map((r) => [r.stat_type, r.stat_type_name, r.price, r.quantity, r.ts_ref, r.sequence])).toEqual([
       ['8', 'highest_bid', '3707.75000000', null, null, '210043'],
@@ -137,22 +137,22 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
       ['8', 'highest_bid', '3708.25000000', null, null, '210354'],
     ]);
     expect(rows[0]).toMatchObject({ timestamp: '2020-12-28 01:09:29.47022', ts_recv: '2020-12-28 01:09:29.471598', symbol: 'ESH1', ts_in_delta: '22850', channel_id: '0', update_action: '1', stat_flags: '255' });
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('databento-python/IFEU.IMPACT/test_data.statistics.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('databento-python/IFEU.IMPACT/test_data.statistics.dbn.zst'));
     const ifeu = await readRows(te.engine, statisticsData);
     expect(ifeu[0]).toMatchObject({ stat_type: '2', stat_type_name: 'indicative_opening_price', price: '77.61000000', quantity: '0', ts_ref: '2024-01-18 00:45:59.254', symbol: 'BRN FMJ0024!' });
   });
 
   it('definitions: complete ones land (GLBX ESH1); equities with UNDEF tick size and multiplier land with NULLs (XNAS, EQUS)', async () => {
-    await resetAll(te.engine);
-    await loadDbnFile(te.engine, fx('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'));
+    await reset(te.engine);
+    await loadDbnFile(te.engine, fixture('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'));
     expect(await readRows(te.engine, instrumentDefinitions)).toMatchObject([{
       instrument_id: '5482', symbol: 'ESH1', raw_symbol: 'ESH1', asset: 'ES', exchange: 'XCME', currency: 'USD',
       tick_size: '0.25000000', multiplier: '50.00000000', expiration_date: '2021-03-19', is_active: 'true',
     }]);
-    const r = await loadDbnFile(te.engine, fx('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
+    const r = await loadDbnFile(te.engine, fixture('databento-python/XNAS.ITCH/test_data.definition.dbn.zst'));
     expect(await quarantineRows(te.engine, r.loadId)).toEqual([]);
-    const eq = await loadDbnFile(te.engine, fx('databento-python/EQUS.MINI/test_data.definition.dbn.zst'));
+    const eq = await loadDbnFile(te.engine, fixture('databento-python/EQUS.MINI/test_data.definition.dbn.zst'));
     expect(await quarantineRows(te.engine, eq.loadId)).toEqual([]);
     const defs = await readRows(te.engine, instrumentDefinitions, 'symbol');
     expect(defs.map((d) => [d.symbol, d.tick_size, d.multiplier, d.publisher_id])).toEqual([
@@ -161,8 +161,8 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
   });
 
   it('statistics without mappings: quarantined "symbol unresolved", then resolved once definitions for the id are stored', async () => {
-    await resetAll(te.engine);
-    const before = await loadDbnFile(te.engine, fx('test_data.statistics.dbn'));
+    await reset(te.engine);
+    const before = await loadDbnFile(te.engine, fixture('test_data.statistics.dbn'));
     expect([before.recordsInserted, before.recordsRejected, before.unresolvedIds]).toEqual([0, 2, [146945]]);
     const q = await quarantineRows(te.engine, before.loadId);
     expect(q).toHaveLength(2);
@@ -180,7 +180,7 @@ describe.each(ENGINE_KINDS)('DBN fixtures → tables (%s)', (kind) => {
     expect(d.recordsInserted).toBe(1);
 
     // Another encoding of the same records (v3 zstd): a different file, so not a ledger repeat.
-    const after = await loadDbnFile(te.engine, fx('test_data.statistics.v3.dbn.zst'));
+    const after = await loadDbnFile(te.engine, fixture('test_data.statistics.v3.dbn.zst'));
     expect([after.status, after.recordsInserted, after.recordsRejected]).toEqual(['completed', 2, 0]);
     expect(after.unresolvedIds).toEqual([]);
     const rows = await readRows(te.engine, statisticsData);

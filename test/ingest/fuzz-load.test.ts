@@ -13,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbnFormatError } from '../../src/dbn/errors.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { openTestEngine, type TestEngine } from '../support/engines.js';
-import { fx, headerLength, rowCount, tmpDir } from './helpers.js';
+import { fixture } from '../support/fixtures.js';
+import { headerLength } from '../support/synthetic-dbn.js';
+import { count } from '../support/db.js';
+import { tmpDir } from '../support/tmp.js';
 
 const FILES = [
   'test_data.trades.dbn', 'test_data.tbbo.dbn', 'test_data.ohlcv-1s.dbn', 'test_data.statistics.dbn', 'test_data.definition.dbn', 'test_data.mbp-1.v1.dbn.zst',
@@ -30,7 +33,7 @@ describe('fuzzed fixtures load or fail cleanly (embedded)', () => {
     te = await openTestEngine('embedded', { name: 'ingest_fuzz' });
     tmp = tmpDir();
     plain = FILES.map((f) => {
-      const b = readFileSync(fx(f));
+      const b = readFileSync(fixture(f));
       return f.endsWith('.zst') ? spawnSync('zstd', ['-dc'], { input: b }).stdout : b;
     });
   });
@@ -51,14 +54,14 @@ describe('fuzzed fixtures load or fail cleanly (embedded)', () => {
       for (let m = 0; m < n; m++) b[hdr + Math.floor(rnd() * (b.length - hdr))] = Math.floor(rnd() * 256);
       const f = path.join(tmp.dir, `fuzz-${seed}-${it}.dbn`);
       writeFileSync(f, b);
-      const before = await Promise.all(TABLES.map((t) => rowCount(te.engine, t)));
+      const before = await Promise.all(TABLES.map((t) => count(te.engine, t)));
       try {
         const r = await loadDbnFile(te.engine, f);
         if (r.table !== 'instrument_definitions') expect(r.recordsInserted + r.recordsRejected, FILES[k]).toBe(r.totalRecords);
         outcomes.ok = (outcomes.ok ?? 0) + 1;
       } catch (err) {
         expect(err, `${FILES[k]} mutated (seed ${seed}, #${it}): ${(err as Error).message}`).toBeInstanceOf(DbnFormatError);
-        expect(await Promise.all(TABLES.map((t) => rowCount(te.engine, t)))).toEqual(before);
+        expect(await Promise.all(TABLES.map((t) => count(te.engine, t)))).toEqual(before);
         outcomes[(err as DbnFormatError).code] = (outcomes[(err as DbnFormatError).code] ?? 0) + 1;
       }
     }

@@ -13,9 +13,10 @@ import type { DbnRecord } from '../../src/dbn/records.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import {
-  SYNTH_ID, SYNTH_MAPPINGS, SYNTH_SYMBOL, T0, headerLength, loadRows, quarantineByConstraint, quarantineRows, resetAll, rowCount, synthTrades, tableText, tmpDir, writeSynth,
-} from './helpers.js';
+import { SYNTH_ID, SYNTH_MAPPINGS, SYNTH_SYMBOL, headerLength, synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { loadRows, quarantineByConstraint, quarantineRows, reset, count, tableText } from '../support/db.js';
+import { tmpDir } from '../support/tmp.js';
 
 const TRADE = 48; // bytes per v3 trade record
 const N = 60;
@@ -55,13 +56,13 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
 
   /** Loads a broken file: it must throw DbnFormatError (code, offset) and leave the table empty, no ledger row completed. */
   async function expectCleanFailure(f: string, code: string, message: RegExp): Promise<void> {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const err = await loadDbnFile(te.engine, f, { batchSize: BATCH }).then(() => null, (e: unknown) => e);
     expect(err, 'the load must fail').toBeInstanceOf(DbnFormatError);
     expect((err as DbnFormatError).code).toBe(code);
     expect((err as Error).message).toMatch(message);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(0);
-    expect(await rowCount(te.engine, 'tickvault_quarantine')).toBe(0);
+    expect(await count(te.engine, 'trades_data')).toBe(0);
+    expect(await count(te.engine, 'tickvault_quarantine')).toBe(0);
     for (const l of await loadRows(te.engine)) expect(l.status).toBe('failed');
   }
 
@@ -105,7 +106,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('re-loading the same file is a no-op; a renamed copy is recognised by content', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     writeFileSync(file('ok.dbn'), good);
     const first = await loadDbnFile(te.engine, file('ok.dbn'), { batchSize: BATCH });
     expect([first.status, first.recordsInserted, first.recordsRejected]).toEqual(['completed', N, 0]);
@@ -113,12 +114,12 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect([again.status, again.loadId, again.recordsInserted, again.totalRecords]).toEqual(['already-loaded', first.loadId, 0, N]);
     writeFileSync(file('copy.dbn'), good);
     expect((await loadDbnFile(te.engine, file('copy.dbn'))).status).toBe('already-loaded');
-    expect(await rowCount(te.engine, 'trades_data')).toBe(N);
+    expect(await count(te.engine, 'trades_data')).toBe(N);
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['completed']);
   });
 
   it('an interrupted load resumes after its committed batches: every row exactly once', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const f = file('resume.dbn.zst');
     await writeSynth(synthTrades(N, { badSide: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
     let seen = 0;
@@ -127,17 +128,17 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, maxRowsPerCommit: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
     expect(seen).toBe(3 * BATCH);
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['failed']);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side X each
+    expect(await count(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side X each
     const r = await loadDbnFile(te.engine, f, { batchSize: BATCH });
     expect([r.status, r.batchesResumed, r.recordsInserted, r.recordsRejected]).toEqual(['completed', 3, 54, 6]);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(54);
-    expect(await rowCount(te.engine, 'tickvault_quarantine')).toBe(6);
+    expect(await count(te.engine, 'trades_data')).toBe(54);
+    expect(await count(te.engine, 'tickvault_quarantine')).toBe(6);
     const { rows } = await te.engine.query<{ n: string }>(`SELECT count(DISTINCT trade_id)::text AS n FROM trades_data`);
     expect(rows[0]!.n).toBe('54');
   });
 
   it('--replace: the new contents of a file replace what its previous load stored, atomically', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const f = file('replace.dbn');
     writeFileSync(f, good);
     const first = await loadDbnFile(te.engine, f, { batchSize: BATCH });
@@ -157,17 +158,17 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     // Replacing with identical contents is also fine (same rows, not doubled).
     const same = await loadDbnFile(te.engine, f, { mode: 'replace' });
     expect(same.replacedLoadId).toBe(r.loadId);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(25);
+    expect(await count(te.engine, 'trades_data')).toBe(25);
   });
 
   it('ts_out records load exactly like the same records without ts_out', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const recs = synthTrades(N, { badSide: (i) => i % 6 === 5 });
     await writeSynth(recs, { file: file('plain.dbn') });
     const a = await loadDbnFile(te.engine, file('plain.dbn'));
     expect([a.recordsInserted, a.recordsRejected]).toEqual([50, 10]);
     const plain = await tableText(te.engine, 'trades_data');
-    await resetAll(te.engine);
+    await reset(te.engine);
     await writeSynth(synthTrades(N, { badSide: (i) => i % 6 === 5, tsOut: true }), { file: file('tsout.dbn.zst'), tsOut: true, compress: 'zstd' });
     const b = await loadDbnFile(te.engine, file('tsout.dbn.zst'), { batchSize: 7 });
     expect([b.recordsInserted, b.recordsRejected]).toEqual([50, 10]);
@@ -176,7 +177,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('multi-frame zstd: every frame is read, exact counts', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const n = 5000;
     const w = await writeDbn({
       version: 3, schema: 'trades', start: T0, stypeIn: 1, stypeOut: 0, symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS,
@@ -185,13 +186,13 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect(w.frames).toBeGreaterThan(10);
     const r = await loadDbnFile(te.engine, file('multi.dbn.zst'), { batchSize: 700, workers: 2 });
     expect([r.recordsInserted, r.recordsRejected, r.totalRecords]).toEqual([n - 50, 50, n]);
-    expect(await rowCount(te.engine, 'trades_data')).toBe(n - 50);
+    expect(await count(te.engine, 'trades_data')).toBe(n - 50);
     const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(`SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`);
     expect(rows[0]).toEqual({ n: String(n - 50), lo: '1:1001', hi: '1:5999' });
   });
 
   it('synthetic edge values: UNDEF/zero/negative prices and zero sizes quarantined, 9th decimal rounded half away from zero, crossed vs locked quotes', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const base = synthTrades(8);
     const px = [0x7fffffffffffffffn, 0n, -1_000_000_000n, 123_456_785n, 123_456_775n, 4_780_250_000_001n, 4_780_250_000_005n, 1_000_000_000n];
     const trades = base.map((t, i) => ({ ...t, price: px[i]!, size: i === 7 ? 0 : t.size }));
@@ -219,7 +220,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('values a column cannot hold are quarantined per row, never abort the load (u16 channel_id, 60-char symbol)', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     const stats = [40000, 5, 0xffff].map((channelId, i) => ({
       kind: 'stat' as const, rtype: 0x18, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i), tsRecv: T0 + 10n, tsRef: T0,
       price: 1_000_000_000n, quantity: 5n, sequence: i, tsInDelta: 0, statType: 3, channelId, updateAction: 1, statFlags: 0,
@@ -242,7 +243,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('rows carry the REQUESTED symbol: a continuous request (ES.c.0) labels rows ES.c.0 across the roll', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     // Day 1 the front month is id 42, day 2 it is id 43 (a roll): both map to the requested ES.c.0.
     const day1 = synthTrades(3);
     const day2 = synthTrades(3, { id: 43 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 100 }));
@@ -258,7 +259,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('an unmapped instrument_id above INTEGER is quarantined, not a failed history lookup that aborts the load', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     await writeSynth([...synthTrades(3), ...synthTrades(2, { id: 3_000_000_000 }).map((t) => ({ ...t, sequence: t.sequence + 50 }))], { file: file('bigid.dbn') });
     const r = await loadDbnFile(te.engine, file('bigid.dbn'));
     expect([r.status, r.recordsInserted, r.recordsRejected, r.unresolvedIds]).toEqual(['completed', 3, 2, [3_000_000_000]]);
@@ -266,7 +267,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('over many decoder batches, only ids the file cannot name are looked up in the stored history', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     // The history knows 77 (not in the file) and also 42 under another name: the file's own
     // mapping of 42 must win on every row, whichever batch a row falls in.
     await te.engine.query(`INSERT INTO tickvault_symbol_history (instrument_id, symbol, valid_from, valid_to) VALUES
@@ -283,7 +284,7 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   });
 
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
-    await resetAll(te.engine);
+    await reset(te.engine);
     // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
     const recs = [...synthTrades(20), ...synthTrades(7, { id: 77 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 1n, sequence: t.sequence + 500 }))];
     const late = synthTrades(3).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 900 }));

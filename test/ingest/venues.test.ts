@@ -6,14 +6,17 @@
  * Synthetic DBN written by src/dbn/writer.ts; both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { cliSync } from '../support/cli.js';
 import path from 'node:path';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import type { Mbp1Record, OhlcvRecord } from '../../src/dbn/records.js';
 import { RTYPE } from '../../src/dbn/constants.js';
 import { bars } from '../../src/query/queries.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { resetAll, rowCount, SYNTH_ID, SYNTH_SYMBOL, T0, tmpDir, writeSynth } from './helpers.js';
+import { reset, count } from '../support/db.js';
+import { SYNTH_ID, SYNTH_SYMBOL, writeSynth } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { tmpDir } from '../support/tmp.js';
 
 const PUBLISHERS = [20, 21, 22, 23]; // four OPRA venues
 const MINUTES = 30;
@@ -69,12 +72,12 @@ describe.each(ENGINE_KINDS)('multi-venue files store every record (%s)', (kind) 
 
   for (const mode of ['append', 'upsert'] as const) {
     it(`ohlcv, ${mode}: one bar per venue and minute, none quarantined or superseded; re-run and the same records again change nothing`, async () => {
-      await resetAll(te.engine);
+      await reset(te.engine);
       const n = PUBLISHERS.length * MINUTES;
       const r = await loadDbnFile(te.engine, barsFile, { mode });
       expect({ status: r.status, inserted: r.recordsInserted, rejected: r.recordsRejected, superseded: r.backfill?.superseded ?? 0 })
         .toEqual({ status: 'completed', inserted: n, rejected: 0, superseded: 0 });
-      expect(await rowCount(te.engine, 'ohlcv_data')).toBe(n);
+      expect(await count(te.engine, 'ohlcv_data')).toBe(n);
       const { rows } = await te.engine.query<{ p: number; n: string; v: string }>(
         'SELECT publisher_id AS p, count(*)::text AS n, sum(volume)::text AS v FROM ohlcv_data GROUP BY 1 ORDER BY 1');
       expect(rows.map((x) => [Number(x.p), Number(x.n)])).toEqual(PUBLISHERS.map((p) => [p, MINUTES]));
@@ -83,7 +86,7 @@ describe.each(ENGINE_KINDS)('multi-venue files store every record (%s)', (kind) 
       const again = await loadDbnFile(te.engine, barsAgain, { mode });
       if (mode === 'append') expect([again.recordsInserted, again.duplicates]).toEqual([0, n]);
       else expect([again.recordsInserted, again.recordsUpdated, again.backfill?.superseded ?? 0]).toEqual([0, 0, 0]);
-      expect(await rowCount(te.engine, 'ohlcv_data')).toBe(n);
+      expect(await count(te.engine, 'ohlcv_data')).toBe(n);
 
       // Bars are per venue by default; a publisher filter picks one venue.
       const start = '2024-01-02T10:00:00Z';
@@ -96,19 +99,19 @@ describe.each(ENGINE_KINDS)('multi-venue files store every record (%s)', (kind) 
       expect(one[0]!.volume).toBe(BigInt(rows.find((x) => Number(x.p) === 21)!.v));
       if (kind === 'server' && mode === 'append') {
         // The CLI (built dist/) says the same: a publisher column, --publisher for one venue.
-        const cli = (extra: string[]) => spawnSync(process.execPath, [path.resolve('dist/src/cli/main.js'), '--database-url', te.url, 'query', 'bars',
-          '--symbol', SYNTH_SYMBOL, '--start', start, '--end', end, '--interval', '1 hour', '--source', 'ohlcv', '--rollup', 'raw', '--format', 'csv', ...extra], { encoding: 'utf8' });
+        const cli = (extra: string[]) => cliSync(['--database-url', te.url, 'query', 'bars',
+          '--symbol', SYNTH_SYMBOL, '--start', start, '--end', end, '--interval', '1 hour', '--source', 'ohlcv', '--rollup', 'raw', '--format', 'csv', ...extra]);
         const all = cli([]);
-        expect(all.status, all.stderr).toBe(0);
+        expect(all.code, all.stderr).toBe(0);
         expect(all.stdout.trimEnd().split('\n').map((l) => l.split(',')[1])).toEqual(['publisher', ...PUBLISHERS.map(String)]);
         const only = cli(['--publisher', '21']);
         expect(only.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(',').slice(1, 3))).toEqual([['21', '11.00000000']]);
-        expect(cli(['--publisher', 'x']).status).toBe(2);
+        expect(cli(['--publisher', 'x']).code).toBe(2);
       }
     });
 
     it(`tbbo, ${mode}: quotes of distinct trades in one microsecond with one book are all stored (by sequence, per venue)`, async () => {
-      await resetAll(te.engine);
+      await reset(te.engine);
       const r = await loadDbnFile(te.engine, quotesFile, { mode });
       expect({ inserted: r.recordsInserted, rejected: r.recordsRejected, superseded: r.backfill?.superseded ?? 0 }).toEqual({ inserted: 10, rejected: 0, superseded: 0 });
       const { rows } = await te.engine.query<{ p: number; s: string; t: string }>(
@@ -118,7 +121,7 @@ describe.each(ENGINE_KINDS)('multi-venue files store every record (%s)', (kind) 
       const again = await loadDbnFile(te.engine, quotesAgain, { mode });
       if (mode === 'append') expect([again.recordsInserted, again.duplicates]).toEqual([0, 10]);
       else expect([again.recordsInserted, again.recordsUpdated]).toEqual([0, 0]);
-      expect(await rowCount(te.engine, 'tbbo_data')).toBe(10);
+      expect(await count(te.engine, 'tbbo_data')).toBe(10);
     });
   }
 });

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefetchGroups } from '../../src/load/loader.js';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, quarantined, reset, uniqueHash } from './support/helpers.js';
+import { count, quarantined, reset, uniqueHash } from '../support/db.js';
+import { T0 } from '../support/time.js';
 
-const T0 = 1_704_189_600_000_000_000n; // 2024-01-02T10:00:00Z
 const trade = (i: number, size = 1 + (i % 9)): TradeRecord =>
   ({ timestamp: T0 + BigInt(i) * 1_000_000n, instrument_id: 5002, symbol: 'ESH4', price: '4780.25', size, side: i % 2 ? 'B' : 'S', trade_id: `t${i}` }) as TradeRecord;
 

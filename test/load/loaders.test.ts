@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord, type TradeRecord } from '../../src/load/loaders.js';
 import { ohlcvData, statisticsData, tbboData, tradesData } from '../../src/schema/tables.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, ledgerRows, quarantined, readRows, reset, uniqueHash } from './support/helpers.js';
+import { count, ledgerRows, quarantined, readRows, reset, uniqueHash } from '../support/db.js';
+import { T0 } from '../support/time.js';
 
-const T0 = 1_704_189_600_000_000_000n; // 2024-01-02T10:00:00Z in ns
 const sec = (s: number) => T0 + BigInt(s) * 1_000_000_000n;
 
 describe.each(ENGINE_KINDS)('loaders, happy path (%s)', (kind) => {

@@ -10,7 +10,7 @@ import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { tradesData } from '../../src/schema/tables.js';
 import { syntheticTradeChunks, syntheticTrades } from '../../bench/synthetic-trades.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, indexNames, ledgerRows, reset, snapshot, uniqueHash } from './support/helpers.js';
+import { count, indexNames, ledgerRows, reset, snapshot, uniqueHash } from '../support/db.js';
 
 const CONTRACT_INDEXES = tradesData.indexes.map((i) => i.name).sort();
 

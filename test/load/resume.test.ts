@@ -14,17 +14,18 @@ import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { tradesData } from '../../src/schema/tables.js';
 import { syntheticTradeChunks, syntheticTrades } from '../../bench/synthetic-trades.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, ledgerRows, reset, snapshot, uniqueHash } from './support/helpers.js';
+import { count, ledgerRows, reset, snapshot, uniqueHash } from '../support/db.js';
+import { T0 } from '../support/time.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHILD_SRC = 'test/load/support/kill-child.ts';
+const CHILD_SRC = 'test/support/kill-child.ts';
 /**
  * The child runs compiled JavaScript, built privately (not into dist/, which other tests may be
  * running from at the same time). The directory sits under node_modules/ so that the compiled
  * files resolve the project's packages; its package.json makes them ES modules.
  */
 const BUILD = path.join(ROOT, 'node_modules', '.cache', `tickvault-kill-test-${process.pid}`);
-const CHILD = path.join(BUILD, 'test/load/support/kill-child.js');
+const CHILD = path.join(BUILD, 'test/support/kill-child.js');
 
 /** Compiles the child and what it imports. tsc emits even when unrelated files have type errors. */
 function buildChild(): void {
@@ -39,7 +40,6 @@ function buildChild(): void {
   writeFileSync(path.join(BUILD, 'package.json'), '{ "type": "module" }\n');
 }
 
-const T0 = 1_704_189_600_000_000_000n;
 
 describe('kill -9 mid-load, then re-run (server)', () => {
   let te: TestEngine;

@@ -13,7 +13,9 @@ import { maintain, type RetentionQuestion } from '../../src/maintain/index.js';
 import { applyPolicyChanges, readPolicies } from '../../src/timescale/policies.js';
 import { LOADS_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { rowCount, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { count } from '../support/db.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
 /** The synthetic trades are from 2024-01-02: past a 1-year window on this day, inside a 3-year one. */
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -82,7 +84,7 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     expect(e.message).toContain('2024-01-02T10:00:00');
     expect(e.message).toContain('--allow-expired');
     expect(e.message).toContain('tickvault policy --retention trades_data=');
-    expect(await rowCount(t.engine, 'trades_data')).toBe(0);
+    expect(await count(t.engine, 'trades_data')).toBe(0);
     expect(Number((await t.engine.query<{ n: string }>(`SELECT count(*) AS n FROM ${LOADS_TABLE}`)).rows[0]!.n)).toBe(0);
 
     // The loaders check each batch: records from an iterable, and storeBatch.
@@ -90,11 +92,11 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     const loader = new TradesLoader({ engine: t.engine, now: NOW });
     await expect(loader.storeBatch(records)).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
     await expect(loader.bulkLoad(records, { source: { source: 'old', contentHash: 'h-old' } })).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
-    expect(await rowCount(t.engine, 'trades_data')).toBe(0);
+    expect(await count(t.engine, 'trades_data')).toBe(0);
 
     const loaded = await loadDbnFile(t.engine, file, { now: NOW, allowExpired: true });
     expect(loaded.recordsInserted).toBe(ROWS);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(ROWS);
+    expect(await count(t.engine, 'trades_data')).toBe(ROWS);
   });
 
   it('maintain names the load a drop deletes and asks; no keeps the rows, yes drops them; the re-run says they are gone; replace reloads', { timeout: 120_000 }, async () => {
@@ -104,14 +106,14 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     expect(asked[0]!.loadRows).toBe(ROWS);
     expect(asked[0]!.actions[0]!.loads!.map((l) => [l.source.endsWith(`old-${kind}.trades.dbn`), l.rows])).toEqual([[true, ROWS]]);
     expect(declined.retention.map((a) => [a.hypertable, a.status])).toEqual([['trades_data', 'declined']]);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(ROWS);
+    expect(await count(t.engine, 'trades_data')).toBe(ROWS);
 
     const dryRun = await maintain(t.engine, { now: NOW, dryRun: true, confirm: () => { throw new Error('a dry run asks nothing'); } });
     expect(dryRun.retention[0]!.loads![0]!.rows).toBe(ROWS);
 
     const done = await maintain(t.engine, { now: NOW, confirm: () => true });
     expect(done.retention.map((a) => [a.hypertable, a.status, a.loads!.map((l) => l.rows)])).toEqual([['trades_data', 'done', [ROWS]]]);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(0);
+    expect(await count(t.engine, 'trades_data')).toBe(0);
 
     const rerun = await loadDbnFile(t.engine, file, { now: NOW });
     expect(rerun.status).toBe('already-loaded');
@@ -121,7 +123,7 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     await expect(loadDbnFile(t.engine, file, { now: NOW, mode: 'replace' })).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
     const replaced = await loadDbnFile(t.engine, file, { now: NOW, mode: 'replace', allowExpired: true });
     expect([replaced.status, replaced.recordsInserted]).toEqual(['completed', ROWS]);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(ROWS);
+    expect(await count(t.engine, 'trades_data')).toBe(ROWS);
     expect((await loadDbnFile(t.engine, file, { now: NOW })).rowsGone).toBeUndefined();
   });
 

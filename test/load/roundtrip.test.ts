@@ -9,7 +9,7 @@ import { createTableSql } from '../../src/schema/ddl.js';
 import type { TableSpec } from '../../src/schema/tables.js';
 import { t } from '../../src/schema/types.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, quarantined, reset } from './support/helpers.js';
+import { count, quarantined, reset } from '../support/db.js';
 
 const spec = {
   name: 'tv_roundtrip',

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordShapeError } from '../../src/errors.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { count, ledgerRows, quarantined, readRows, reset, uniqueHash, type QuarantineRow } from './support/helpers.js';
+import { count, ledgerRows, quarantined, readRows, reset, uniqueHash, type QuarantineRow } from '../support/db.js';
 import { tradesData } from '../../src/schema/tables.js';
+import { T0 } from '../support/time.js';
 
-const T0 = 1_704_189_600_000_000_000n; // 2024-01-02T10:00:00Z
 const ts = (i: number) => T0 + BigInt(i) * 1_000_000n; // i ms later
 
 function trade(i: number, over: Partial<Record<keyof TradeRecord, unknown>> = {}): TradeRecord {

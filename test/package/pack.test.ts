@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tmpDir } from '../ingest/helpers.js';
+import { tmpDir } from '../support/tmp.js';
 import { cleanEnv } from '../support/cli.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,6 @@
-// A bulk load that loses its connection, or whose server restarts, finishes on its own with
-// exactly one copy of every row. PRIVATE cluster: the restart must not disturb other test files.
-import pg from 'pg';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../support/pg-client.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
@@ -22,11 +21,6 @@ function* trades(n: number, startMs: number): Generator<TradeRecord> {
   }
 }
 
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end().catch(() => undefined); }
-}
 
 describe('bulk load recovery (private cluster)', () => {
   let cluster: ServerCluster;
@@ -63,7 +57,7 @@ describe('bulk load recovery (private cluster)', () => {
         if (!fired && done >= 10_000) {
           fired = true;
           // Not awaited: the next batch is on the wire when the backend dies.
-          void admin(cluster.url.replace(/\/[^/]*$/, '/postgres'), async (c) => {
+          void withClient(cluster.url.replace(/\/[^/]*$/, '/postgres'), async (c) => {
             await new Promise((r) => setTimeout(r, 20));
             const r = await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
               WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [new URL(url).pathname.slice(1)]);
@@ -157,7 +151,7 @@ describe('bulk load recovery (private cluster)', () => {
     }
 
     // Pretend the heartbeat stopped long ago (the owner is gone): health names the stale load.
-    await admin(url, (c) => c.query(`UPDATE tickvault_loads SET updated_at = NOW() - interval '10 minutes' WHERE source = $1`, [identity.source]));
+    await withClient(url, (c) => c.query(`UPDATE tickvault_loads SET updated_at = NOW() - interval '10 minutes' WHERE source = $1`, [identity.source]));
     const fresh = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 2 }, log: () => undefined });
     try {
       const report = await new HealthMonitor(fresh).check();

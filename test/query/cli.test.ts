@@ -1,13 +1,9 @@
-/**
- * End to end: the built CLI (`node dist/src/cli/main.js`, build with `npx tsc -p .` first) run as a
- * subprocess. `query … --format csv` prints exactly what the library returns; messages go to stderr.
- */
-import { execFile } from 'node:child_process';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, } from '../support/cli.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import type { Engine } from '../../src/engine/types.js';
 import { TBBOLoader, TradesLoader } from '../../src/load/loaders.js';
@@ -15,24 +11,11 @@ import { bars, spreadAnalysis } from '../../src/query/index.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { microsToIso } from '../../src/values/time.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { SYMBOL, iso, makeQuotes, makeTrades } from './fixtures.js';
+import { SYMBOL, iso, makeQuotes, makeTrades } from '../support/query-data.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SLOW = 180_000;
 
-interface Run { code: number; stdout: string; stderr: string }
 
-function cli(args: readonly string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) env[k] = v;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: os.tmpdir(), env, timeout: SLOW - 10_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function seed(engine: Engine): Promise<void> {
   await new TradesLoader({ engine }).storeBatch(makeTrades().map((x) => ({

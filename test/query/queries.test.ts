@@ -5,7 +5,7 @@ import { aggregatedVolume, asOf, bars, planBars, recentOhlcv, spreadAnalysis, st
 import { refreshRollups } from '../../src/maintain/index.js';
 import { QueryError } from '../../src/errors.js';
 import { isoToMicros } from '../../src/values/time.js';
-import { DAY, OTHER, SYMBOL, US, dec, fmt, iso, makeBars, makeQuotes, makeTrades, refBars, type RefBar } from './fixtures.js';
+import { DAY, OTHER, SYMBOL, US, dec, fmt, iso, makeBars, makeQuotes, makeTrades, refBars, type RefBar } from '../support/query-data.js';
 
 const trades = makeTrades();
 const quotes = makeQuotes();

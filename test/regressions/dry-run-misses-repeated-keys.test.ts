@@ -9,8 +9,8 @@ import { checkDbnFileRouted } from '../../src/ingest/check-dbn.js';
 import { loadDbnFileRouted } from '../../src/ingest/load-dbn.js';
 import { TickvaultError } from '../../src/errors.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { fixtureFiles } from '../dbn/helpers.js';
-import { fx, resetAll } from '../ingest/helpers.js';
+import { fixtureFiles, fixture } from '../support/fixtures.js';
+import { reset } from '../support/db.js';
 
 const FILES = fixtureFiles();
 
@@ -31,9 +31,9 @@ describe.each(ENGINE_KINDS)('dry run = load into an empty database (%s)', (kind)
   });
 
   it.each(FILES)('%s', async (rel) => {
-    await resetAll(t.engine);
-    const check = await outcome(checkDbnFileRouted(fx(rel)));
-    const load = await outcome(loadDbnFileRouted(t.engine, fx(rel)));
+    await reset(t.engine);
+    const check = await outcome(checkDbnFileRouted(fixture(rel)));
+    const load = await outcome(loadDbnFileRouted(t.engine, fixture(rel)));
     if ('refused' in check || 'refused' in load) {
       expect(check).toEqual(load);
       return;

@@ -5,36 +5,22 @@
  * for the first (both stored in full) or, with --lock-wait 0, fails with exit 2 and writes nothing.
  * The same holds for a load beside `tickvault serve`.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, CLI, ROOT, cleanEnv } from '../support/cli.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { lockFileFor } from '../../src/engine/data-dir-lock.js';
-import { loadRows, rowCount, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { loadRows, count } from '../support/db.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SLOW = 300_000;
 const ROWS = 20_000;
 
-interface Run { code: number; stdout: string; stderr: string }
 
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) env[k] = v;
-  return env;
-}
 
-function cli(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(), timeout: SLOW - 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
 let tmp: ReturnType<typeof tmpDir>;
 let dir: string;
@@ -52,7 +38,7 @@ async function tradesFile(i: number): Promise<string> {
 async function stored(): Promise<{ rows: number; loads: { source: string; status: string; records_inserted: string }[] }> {
   const engine = await EmbeddedEngine.open({ dataDir: dir });
   try {
-    return { rows: await rowCount(engine, 'trades_data'), loads: await loadRows(engine, 'trades_data') };
+    return { rows: await count(engine, 'trades_data'), loads: await loadRows(engine, 'trades_data') };
   } finally {
     await engine.close();
   }
@@ -104,7 +90,7 @@ describe('two processes on one embedded data directory', () => {
 
   it('a load beside `serve` fails clearly while serve runs and works once it stops', async () => {
     const before = await stored();
-    const serve = spawn(process.execPath, [CLI, '--data-dir', dir, 'serve', '--port', '0'], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const serve = spawn(process.execPath, [CLI, '--data-dir', dir, 'serve', '--port', '0'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       await new Promise<void>((resolve, reject) => {
         serve.stdout.on('data', (d: Buffer) => { if (d.toString().includes('serving')) resolve(); });

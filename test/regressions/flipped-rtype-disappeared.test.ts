@@ -11,8 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { QUARANTINE_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { fx, headerLength, resetAll, rowCount, tmpDir } from '../ingest/helpers.js';
-import { cli } from './cli-run.js';
+import { fixture } from '../support/fixtures.js';
+import { headerLength } from '../support/synthetic-dbn.js';
+import { reset, count } from '../support/db.js';
+import { tmpDir } from '../support/tmp.js';
+import { cli } from '../support/cli.js';
 
 let tmp: ReturnType<typeof tmpDir>;
 let flipped: string;
@@ -22,7 +25,7 @@ beforeAll(() => {
   tmp = tmpDir('tickvault-flipped-rtype-');
   // A copy of a real fixture (2 trades, uncompressed), the second record's rtype 0x00 → 0xEE.
   flipped = path.join(tmp.dir, 'flipped.trades.dbn');
-  copyFileSync(fx('test_data.trades.dbn'), flipped);
+  copyFileSync(fixture('test_data.trades.dbn'), flipped);
   const bytes = readFileSync(flipped);
   flippedOffset = headerLength(bytes) + 48;
   expect(bytes[flippedOffset + 1]).toBe(0x00);
@@ -40,7 +43,7 @@ describe.each(ENGINE_KINDS)('a flipped rtype byte on the %s engine', (kind) => {
     const r = await loadDbnFile(t.engine, flipped);
     expect([r.recordsInserted, r.recordsRejected, r.unknownRecords, r.totalRecords]).toEqual([1, 1, 1, 2]);
     expect(r.topRejectReasons).toEqual([{ reason: 'unknown_rtype', count: 1 }]);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(1);
+    expect(await count(t.engine, 'trades_data')).toBe(1);
     const q = await t.engine.query<{ reason: string; constraint_name: string; record_index: string; record: { byte_offset: number; rtype: string } }>(
       `SELECT reason, constraint_name, record_index::text AS record_index, record FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint`, [r.loadId]);
     expect(q.rows).toHaveLength(1);
@@ -49,13 +52,13 @@ describe.each(ENGINE_KINDS)('a flipped rtype byte on the %s engine', (kind) => {
   });
 
   it('the CLI says so and exits 3; records of other known types are named, in text and --json', async () => {
-    if (kind === 'server') await resetAll(t.engine); // the library test loaded the file into this database
+    if (kind === 'server') await reset(t.engine); // the library test loaded the file into this database
     const target = kind === 'embedded' ? ['--data-dir', path.join(tmp.dir, 'data')] : ['--database-url', t.url];
     const run = await cli(['load', flipped, ...target, '--lock-wait', '0']);
     expect(run.stdout).toMatch(/1 inserted, 1 rejected \(unknown_rtype ×1: a record of no known DBN type\).*1 record of unknown rtype \(quarantined\)/);
     expect(run.code).toBe(3);
 
-    const live = fx('databento-python/LIVE/test_data.live.dbn.zst');
+    const live = fixture('databento-python/LIVE/test_data.live.dbn.zst');
     const text = await cli(['load', live, '--table', 'trades_data', ...target, '--lock-wait', '0']);
     expect(text.stdout).toMatch(/2 inserted, 0 rejected; not stored \(trades_data does not hold them\): .*9 statistics/);
     expect(text.stdout).toContain('5 mbo');

@@ -10,7 +10,9 @@ import type { DbnRecord } from '../../src/dbn/records.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import { loadDbnFileRouted } from '../../src/ingest/load-dbn.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { T0, synthTrades, tmpDir } from '../ingest/helpers.js';
+import { T0 } from '../support/time.js';
+import { synthTrades } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
 const UNDEF_TS = 0xffffffffffffffffn;
 let tmp: ReturnType<typeof tmpDir>;

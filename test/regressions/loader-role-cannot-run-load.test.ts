@@ -1,25 +1,17 @@
-// Issue 13.8: the least-privilege loader role that `tickvault roles` creates could not run
-// `tickvault load` (every load ran the migrations, which issue CREATE: "permission denied for
-// schema public"). Now a load only reads the schema version; it fails — one line, exit 2, naming
-// `tickvault init` — only when migrations are pending. Private cluster with password auth.
-import pg from 'pg';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../support/pg-client.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { createRoles } from '../../src/security/roles.js';
-import { fx } from '../ingest/helpers.js';
+import { fixture } from '../support/fixtures.js';
+import { startPasswordCluster, withCredentials } from '../support/password-cluster.js';
 import { cli } from '../support/cli.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
-import { startPasswordCluster, withCredentials } from '../security/support.js';
 
-const TRADES = fx('test_data.trades.v3.dbn.zst');
+const TRADES = fixture('test_data.trades.v3.dbn.zst');
 const LOADER_PW = 'ld-Pw-9c2v7b';
 
-async function as<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end().catch(() => undefined); }
-}
 
 describe('the loader role runs tickvault load (private cluster, password auth)', () => {
   let cluster: ServerCluster;
@@ -49,23 +41,23 @@ describe('the loader role runs tickvault load (private cluster, password auth)',
     const again = await cli(['load', TRADES], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already loaded/);
-    const n = await as(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n));
+    const n = await withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n));
     expect(n).toBeGreaterThan(0);
   });
 
   it('with migrations pending, the loader is told to run `tickvault init` as the owner (exit 2, nothing written)', async () => {
-    const latest = await as(url, async (c) => Number((await c.query('SELECT max(version) AS v FROM tickvault_schema_version')).rows[0].v));
-    const before = await as(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n));
-    await as(url, (c) => c.query('DELETE FROM tickvault_schema_version WHERE version = $1', [latest]));
+    const latest = await withClient(url, async (c) => Number((await c.query('SELECT max(version) AS v FROM tickvault_schema_version')).rows[0].v));
+    const before = await withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n));
+    await withClient(url, (c) => c.query('DELETE FROM tickvault_schema_version WHERE version = $1', [latest]));
     try {
-      const r = await cli(['load', fx('test_data.trades.v2.dbn.zst')], { env: { TICKVAULT_DATABASE_URL: loaderUrl } });
+      const r = await cli(['load', fixture('test_data.trades.v2.dbn.zst')], { env: { TICKVAULT_DATABASE_URL: loaderUrl } });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/\[SCHEMA_OUTDATED\].*version \d+.*needs version \d+.*tickvault init.*owner/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      const after = await as(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n));
+      const after = await withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n));
       expect(after).toBe(before);
     } finally {
-      await as(url, (c) => c.query(`INSERT INTO tickvault_schema_version (version, name) VALUES ($1, 'restored by test')`, [latest]));
+      await withClient(url, (c) => c.query(`INSERT INTO tickvault_schema_version (version, name) VALUES ($1, 'restored by test')`, [latest]));
     }
   });
 

@@ -14,10 +14,13 @@ import type { DbnRecord } from '../../src/dbn/records.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import type { Engine } from '../../src/engine/types.js';
-import { readAll } from '../dbn/helpers.js';
+import { readAll, fixture } from '../support/fixtures.js';
+import { DATA_TABLES, loadRows, count } from '../support/db.js';
+import { SYNTH_ID, synthTrades } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { tmpDir } from '../support/tmp.js';
+import { cli } from '../support/cli.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { DATA_TABLES, SYNTH_ID, T0, fx, loadRows, rowCount, synthTrades, tmpDir } from '../ingest/helpers.js';
-import { cli } from './cli-run.js';
 
 const UNDEF_TS = 0xffffffffffffffffn;
 let tmp: ReturnType<typeof tmpDir>;
@@ -27,7 +30,7 @@ let bbo: string;
 beforeAll(async () => {
   tmp = tmpDir('tickvault-mixed-');
   // A real definition (GLBX, v3) re-issued for the synthetic instrument.
-  const def = (await readAll(fx('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'))).records.find((r) => r.kind === 'definition')!;
+  const def = (await readAll(fixture('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'))).records.find((r) => r.kind === 'definition')!;
   const trades = synthTrades(5);
   const records: DbnRecord[] = [
     { kind: 'symbolMapping', rtype: 0x16, publisherId: 0, instrumentId: SYNTH_ID, tsEvent: T0 - 1n, stypeIn: 1, stypeInSymbol: 'TESTH4', stypeOut: 0, stypeOutSymbol: 'TESTH4', startTs: UNDEF_TS, endTs: UNDEF_TS },
@@ -62,7 +65,7 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
   }
 
   it('a schema without a table, and a --table that cannot map, are refused before any ledger row (exit 2)', async () => {
-    for (const args of [[bbo], [bbo, '--table', 'tbbo_data'], [fx('test_data.status.dbn')], [fx('test_data.trades.dbn'), '--table', 'tbbo_data'], [mixed, '--table', 'tbbo_data', '--dry-run']]) {
+    for (const args of [[bbo], [bbo, '--table', 'tbbo_data'], [fixture('test_data.status.dbn')], [fixture('test_data.trades.dbn'), '--table', 'tbbo_data'], [mixed, '--table', 'tbbo_data', '--dry-run']]) {
       const run = await cli(['load', ...args, ...target, '--lock-wait', '0']);
       // The dry run of one table of a mixed file: the other tables' records would not be stored (3).
       expect(run.code, run.stderr).toBe(args.includes('--dry-run') ? 3 : 2);
@@ -78,7 +81,7 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
     expect(run.code, run.stderr).toBe(0);
     for (const table of DATA_TABLES) expect(run.stdout).toContain(`${mixed} → ${table}: `);
     await read(async (e) => {
-      const counts = Object.fromEntries(await Promise.all(DATA_TABLES.map(async (tb) => [tb, await rowCount(e, tb)] as const)));
+      const counts = Object.fromEntries(await Promise.all(DATA_TABLES.map(async (tb) => [tb, await count(e, tb)] as const)));
       expect(counts).toEqual({ ohlcv_data: 4, trades_data: 5, tbbo_data: 5, statistics_data: 3, instrument_definitions: 1 });
       const rows = await loadRows(e);
       expect(rows.map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed']);
@@ -92,7 +95,7 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
 
   it('a glob loads what it can and reports the rest; the LIVE capture names what no table stores', async () => {
     const glob = path.join(tmp.dir, '*.dbn');
-    const run = await cli(['load', glob, fx('databento-python/LIVE/test_data.live.dbn.zst'), ...target, '--lock-wait', '0']);
+    const run = await cli(['load', glob, fixture('databento-python/LIVE/test_data.live.dbn.zst'), ...target, '--lock-wait', '0']);
     expect(run.code).toBe(2); // the bbo file was refused
     expect(run.stderr).toContain(`${bbo}: FAILED: schema bbo-1s is not stored by tickvault`);
     expect(run.stdout).toContain(`${mixed} → trades_data: already loaded`);

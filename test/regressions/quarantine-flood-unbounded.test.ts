@@ -11,8 +11,10 @@ import { TradesLoader } from '../../src/load/loaders.js';
 import { MaxRejectsError } from '../../src/load/max-rejects.js';
 import { QUARANTINE_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { loadRows, resetAll, rowCount, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
-import { cli } from './cli-run.js';
+import { loadRows, reset, count } from '../support/db.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
+import { cli } from '../support/cli.js';
 
 // 120,000 trades in three 50,000-record checkpoint batches (the DBN trades batch size): the first
 // 60,000 good, the rest without a price (UNDEF → NULL into NOT NULL price: quarantined).
@@ -30,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => tmp?.cleanup());
 
 async function quarantined(t: TestEngine): Promise<number> {
-  return rowCount(t.engine, QUARANTINE_TABLE);
+  return count(t.engine, QUARANTINE_TABLE);
 }
 
 describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
@@ -56,7 +58,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     expect(stop.stderr).toMatch(/past the limit \(max rejects 1000\)\. So far: 50000 rows stored and 0 quarantined, in 1 committed batch \(last committed batch 0, 50000 records read\)/);
     expect(stop.stderr.split(file).length - 1, stop.stderr).toBe(1); // the path once
     await read(async (x) => {
-      expect(await rowCount(x.engine, 'trades_data')).toBe(50_000);
+      expect(await count(x.engine, 'trades_data')).toBe(50_000);
       expect(await quarantined(x)).toBe(0);
       expect((await loadRows(x.engine, 'trades_data')).map((r) => r.status)).toEqual(['failed']);
     });
@@ -67,7 +69,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     expect(resume.stdout).toMatch(/10000 inserted, 60000 rejected this run \(load total: 60000 inserted, 60000 rejected\) \(price_not_null ×60000\), resumed after 1 committed batches/);
     expect(resume.code).toBe(3);
     await read(async (x) => {
-      expect(await rowCount(x.engine, 'trades_data')).toBe(GOOD);
+      expect(await count(x.engine, 'trades_data')).toBe(GOOD);
       expect((await loadRows(x.engine, 'trades_data')).map((r) => r.status)).toEqual(['completed']);
     });
 
@@ -76,19 +78,19 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     expect(replaceStop.code).toBe(1);
     expect(replaceStop.stderr).toContain('max rejects 5%');
     await read(async (x) => {
-      expect(await rowCount(x.engine, 'trades_data')).toBe(GOOD);
+      expect(await count(x.engine, 'trades_data')).toBe(GOOD);
       expect(await quarantined(x)).toBe(N - GOOD);
     });
   }, 300_000);
 
   it('a stopped load is replaceable: --replace deletes what it stored and loads the file anew', async () => {
-    await read((x) => resetAll(x.engine));
+    await read((x) => reset(x.engine));
     expect((await cli(['load', file, '--max-rejects', '0', ...target, '--lock-wait', '0'])).code).toBe(1);
     const replace = await cli(['load', file, '--replace', ...target, '--lock-wait', '0']);
     expect(replace.stdout, replace.stdout + replace.stdout).toMatch(/60000 inserted, 60000 rejected/);
     expect(replace.code).toBe(3);
     await read(async (x) => {
-      expect(await rowCount(x.engine, 'trades_data')).toBe(GOOD);
+      expect(await count(x.engine, 'trades_data')).toBe(GOOD);
       // No duplicates of the stopped load's 50,000 rows: only the 60,000 unresolved ones.
       expect(await quarantined(x)).toBe(N - GOOD);
       expect((await loadRows(x.engine, 'trades_data')).map((r) => r.status)).toEqual(['superseded', 'completed']);
@@ -98,7 +100,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
   }, 300_000);
 
   it('library: maxRejects on JS records stops with MaxRejectsError and resumes', async () => {
-    await resetAll(t.engine);
+    await reset(t.engine);
     const loader = new TradesLoader({ engine: t.engine, batchSize: 100 });
     const rows = Array.from({ length: 1000 }, (_, i) => ({
       timestamp: new Date(Date.UTC(2024, 0, 2, 10, 0, 0, i)), instrument_id: 7, symbol: 'ESH4', price: '5100.25',
@@ -110,7 +112,7 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     expect((err as MaxRejectsError).code).toBe('MAX_REJECTS');
     // 10% of the records seen: batch 3 (all bad) would make 100 of 400 — the load stops after 3 batches.
     expect((err as MaxRejectsError).progress).toMatchObject({ batches: 3, lastBatch: 2, recordsInserted: 300, recordsRejected: 0 });
-    expect(await rowCount(t.engine, 'trades_data')).toBe(300);
+    expect(await count(t.engine, 'trades_data')).toBe(300);
     const done = await loader.bulkLoad(rows, { source });
     expect(done).toMatchObject({ status: 'completed', batchesResumed: 3, recordsInserted: 300, recordsRejected: 700 });
     await expect(loader.bulkLoad(rows, { source: { ...source, contentHash: 'x' }, maxRejects: '1e3' })).rejects.toThrow(/maxRejects must be/);

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { maintain } from '../../src/maintain/index.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { rowCount, synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { count } from '../support/db.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
 /** 2026-06-01: the synthetic trades (2024-01-02) are then 2 years and 5 months old. */
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -33,11 +35,11 @@ describe.each(ENGINE_KINDS)('loaded history survives maintain with the default p
 
     const report = await maintain(t.engine, { now: NOW });
     expect(report.retention).toEqual([]);
-    expect(await rowCount(t.engine, 'trades_data')).toBe(ROWS);
+    expect(await count(t.engine, 'trades_data')).toBe(ROWS);
 
     const again = await loadDbnFile(t.engine, file, { now: NOW });
     expect(again.status).toBe('already-loaded');
     expect(again.rowsGone).toBeUndefined();
-    expect(await rowCount(t.engine, 'trades_data')).toBe(ROWS);
+    expect(await count(t.engine, 'trades_data')).toBe(ROWS);
   });
 });

@@ -1,40 +1,20 @@
-/**
- * Regression (issue 14.2): two loads of the same file at once both got a ledger row and stayed
- * `running`, each quarantining the other's rows as duplicates. Now the load's ledger row is claimed
- * under a lock: the second is refused (LoadInProgressError; the CLI exits 2 naming the running
- * load's id, pid and host) or, if it starts after the first finished, says "already loaded".
- * Exactly one copy, no quarantine rows, one completed ledger row — checked over 20 races of two
- * processes started at the same instant. A running load whose process is gone is taken over.
- */
-import { execFile } from 'node:child_process';
+
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, } from '../support/cli.js';
 import { hashFile } from '../../src/ingest/file-hash.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { LoadInProgressError } from '../../src/load/load-claim.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { LOADS_TABLE, QUARANTINE_TABLE } from '../../src/schema/bookkeeping.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { synthTrades, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { synthTrades, writeSynth } from '../support/synthetic-dbn.js';
+import { tmpDir } from '../support/tmp.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const ROWS = 30_000;
 const SLOW = 300_000;
 
-interface Run { code: number; stdout: string; stderr: string }
-function cli(args: readonly string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TICKVAULT_|DATABASE_URL$|PG)/.test(k)) env[k] = v;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env, timeout: SLOW - 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeAll(() => { tmp = tmpDir('tickvault-same-file-'); });

@@ -11,7 +11,10 @@ import { RTYPE } from '../../src/dbn/constants.js';
 import type { Mbp1Record, OhlcvRecord } from '../../src/dbn/records.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { resetAll, rowCount, SYNTH_ID, T0, tmpDir, writeSynth } from '../ingest/helpers.js';
+import { reset, count } from '../support/db.js';
+import { SYNTH_ID, writeSynth } from '../support/synthetic-dbn.js';
+import { T0 } from '../support/time.js';
+import { tmpDir } from '../support/tmp.js';
 
 const venueBars: OhlcvRecord[] = [20, 21, 22, 23].map((publisherId, k) => ({
   kind: 'ohlcv', rtype: RTYPE.OHLCV_1M, publisherId, instrumentId: SYNTH_ID, tsEvent: T0,
@@ -37,13 +40,13 @@ describe.each(ENGINE_KINDS)('venues and same-microsecond quotes on the %s engine
 
   for (const mode of ['append', 'upsert'] as const) {
     it(`${mode}: four venues' bars of one minute are four rows; three quotes of one µs and book are three rows`, async () => {
-      await resetAll(t.engine);
+      await reset(t.engine);
       const b = await loadDbnFile(t.engine, bars, { mode });
       expect([b.recordsInserted, b.recordsRejected, b.backfill?.superseded ?? 0]).toEqual([4, 0, 0]);
-      expect(await rowCount(t.engine, 'ohlcv_data')).toBe(4);
+      expect(await count(t.engine, 'ohlcv_data')).toBe(4);
       const q = await loadDbnFile(t.engine, quotes, { mode });
       expect([q.recordsInserted, q.recordsRejected, q.backfill?.superseded ?? 0]).toEqual([3, 0, 0]);
-      expect(await rowCount(t.engine, 'tbbo_data')).toBe(3);
+      expect(await count(t.engine, 'tbbo_data')).toBe(3);
     });
   }
 });

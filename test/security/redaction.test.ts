@@ -13,7 +13,7 @@ import { migrate } from '../../src/schema/migrate.js';
 import { SecretScrubber } from '../../src/engine/redact.js';
 import { redactUrl } from '../../src/errors.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
-import { startPasswordCluster, withCredentials } from './support.js';
+import { startPasswordCluster, withCredentials } from '../support/password-cluster.js';
 
 const CLI = path.resolve('dist/src/cli/main.js');
 // Characters that must be percent-encoded in a URL, so raw, encoded and decoded forms all differ.

@@ -1,23 +1,16 @@
-// Least-privilege roles on a PRIVATE cluster with password authentication (roles are cluster-wide).
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import pg from 'pg';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../support/pg-client.js';
+import { cliSync } from '../support/cli.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { ConfigError } from '../../src/errors.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { createRoles, validateRoleName } from '../../src/security/roles.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
-import { startPasswordCluster, withCredentials } from './support.js';
+import { startPasswordCluster, withCredentials } from '../support/password-cluster.js';
 
-const CLI = path.resolve('dist/src/cli/main.js');
 
-async function as<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end().catch(() => undefined); }
-}
 
 const errCode = (p: Promise<unknown>) => p.then(() => 'no error', (e: { code?: string }) => e.code);
 
@@ -78,7 +71,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
       await loaderEngine.close();
     }
 
-    await as(loaderUrl, async (c) => {
+    await withClient(loaderUrl, async (c) => {
       expect(Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n)).toBe(119);
       expect(await errCode(c.query('DROP TABLE trades_data'))).toBe('42501');
       expect(await errCode(c.query('DROP TABLE tickvault_loads'))).toBe('42501');
@@ -89,7 +82,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
       expect(await errCode(c.query('DELETE FROM tickvault_schema_version'))).toBe('42501');
     });
 
-    await as(readerUrl, async (c) => {
+    await withClient(readerUrl, async (c) => {
       expect(Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n)).toBe(119);
       expect(Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n)).toBe(1);
       await c.query('SELECT * FROM ohlcv_hourly LIMIT 1');
@@ -102,23 +95,23 @@ describe('least-privilege roles (private cluster, password auth)', () => {
     });
 
     // The passwords really are required.
-    expect(await errCode(as(withCredentials(url, 'tv_reader', 'wrong-password'), async () => undefined))).toBe('28P01');
+    expect(await errCode(withClient(withCredentials(url, 'tv_reader', 'wrong-password'), async () => undefined))).toBe('28P01');
   });
 
   it('`tickvault init --roles` and `tickvault roles --json` create the roles from the CLI', () => {
-    const env = { ...process.env, TICKVAULT_DATABASE_URL: url, TICKVAULT_LOADER_PASSWORD: 'cli-loader-secret-99' };
-    const init = spawnSync(process.execPath, [CLI, 'init', '--roles', '--reader-role', 'cli_reader', '--loader-role', 'cli_loader'], { env, encoding: 'utf8' });
+    const env = { TICKVAULT_DATABASE_URL: url, TICKVAULT_LOADER_PASSWORD: 'cli-loader-secret-99' };
+    const init = cliSync(['init', '--roles', '--reader-role', 'cli_reader', '--loader-role', 'cli_loader'], { env });
     // Only the loader got a password: the reader is a LOGIN role without one, and `roles` says so.
     expect(init.stderr.trim()).toMatch(/^tickvault: warning: role cli_reader was created with LOGIN but without a password: .*TICKVAULT_READER_PASSWORD/);
     expect(init.stderr).not.toMatch(/role cli_loader was created/);
-    expect(init.status).toBe(0);
+    expect(init.code).toBe(0);
     expect(init.stdout).toMatch(/created role cli_reader[\s\S]*created role cli_loader[\s\S]*roles ready/);
     expect(init.stdout + init.stderr).not.toContain('cli-loader-secret-99');
-    const again = spawnSync(process.execPath, [CLI, 'roles', '--json', '--reader-role', 'cli_reader', '--loader-role', 'cli_loader'], { env, encoding: 'utf8' });
-    expect(again.status).toBe(0);
+    const again = cliSync(['roles', '--json', '--reader-role', 'cli_reader', '--loader-role', 'cli_loader'], { env });
+    expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ readerRole: 'cli_reader', loaderRole: 'cli_loader', created: [] });
-    const bad = spawnSync(process.execPath, [CLI, 'roles', '--reader-role', 'bad;name'], { env, encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    const bad = cliSync(['roles', '--reader-role', 'bad;name'], { env });
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/\[CONFIG\].*not a valid role name/);
   });
 });

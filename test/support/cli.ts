@@ -4,7 +4,7 @@
  * test sees) and, unless told otherwise, in a working directory this test run created (the
  * embedded engine's default data directory is relative to it).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,4 +48,14 @@ export function cli(args: readonly string[], options: CliOptions = {}): Promise<
         resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
       });
   });
+}
+
+/** The same run, synchronously (for checks that need no event loop while the CLI runs). */
+export function cliSync(args: readonly string[], options: CliOptions = {}): CliRun {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? cliCwd(), env: cleanEnv(options.env), timeout: options.timeoutMs ?? 170_000, maxBuffer: 16 << 20, encoding: 'utf8',
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -12,8 +12,8 @@ import { planLoad, formatPlan, type LoadStrategy } from '../../../src/timescale/
 import { LOADS_TABLE } from '../../../src/schema/bookkeeping.js';
 import { refreshRollups } from '../../../src/maintain/index.js';
 import { openTestEngine, type TestEngine } from '../../support/engines.js';
-import { quarantined, uniqueHash } from '../support/helpers.js';
-import { candlesVsRaw, chunkStates, compressRange, expectedFirstWins, expectedLastWins, trade, tradesIn } from './support.js';
+import { quarantined, uniqueHash } from '../../support/db.js';
+import { candlesVsRaw, chunkStates, compressRange, expectedFirstWins, expectedLastWins, trade, tradesIn } from '../../support/backfill-trades.js';
 
 function base(day: string): TradeRecord[] {
   const out: TradeRecord[] = [];

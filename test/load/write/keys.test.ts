@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, type OhlcvRecord, type StatisticsRecord, type TbboRecord } from '../../../src/load/loaders.js';
 import { openTestEngine, type TestEngine } from '../../support/engines.js';
-import { uniqueHash } from '../support/helpers.js';
+import { uniqueHash } from '../../support/db.js';
 
 const src = (label: string) => ({ source: label, contentHash: uniqueHash(label) });
 

@@ -9,8 +9,8 @@ import { TradesLoader, type TradeRecord } from '../../../src/load/loaders.js';
 import { formatPlan, planLoad } from '../../../src/timescale/plan.js';
 import { lockSlots } from '../../../src/load/write/slot-locks.js';
 import { openTestEngine, type TestEngine } from '../../support/engines.js';
-import { quarantined, reset, uniqueHash } from '../support/helpers.js';
-import { candlesVsRaw, chunkStates, expectedFirstWins, expectedLastWins, trade, tradesIn } from './support.js';
+import { quarantined, reset, uniqueHash } from '../../support/db.js';
+import { candlesVsRaw, chunkStates, expectedFirstWins, expectedLastWins, trade, tradesIn } from '../../support/backfill-trades.js';
 
 const DAY = '2024-03-11';
 const END = '2024-03-12T00:00:00Z';

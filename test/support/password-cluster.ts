@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServerCluster, type ServerCluster } from '../support/server-cluster.js';
+import { startServerCluster, type ServerCluster } from './server-cluster.js';
 
 /**
  * A private cluster where TCP logins need a password (scram-sha-256), except the `postgres`

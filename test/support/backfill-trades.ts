@@ -2,10 +2,10 @@
  * Helpers of the backfill tests: a small deterministic trade layout (whole seconds, two prices
  * per instrument) whose exact stored text is known in advance, and chunk-state readers.
  */
-import type { Engine, Queryable } from '../../../src/engine/types.js';
-import type { TradeRecord } from '../../../src/load/loaders.js';
-import { tradesData } from '../../../src/schema/tables.js';
-import { snapshot } from '../support/helpers.js';
+import type { Engine, Queryable } from '../../src/engine/types.js';
+import type { TradeRecord } from '../../src/load/loaders.js';
+import { tradesData } from '../../src/schema/tables.js';
+import { snapshot } from './db.js';
 
 export const SYMBOLS: Record<number, string> = { 101: 'ESH4', 102: 'NQH4', 103: 'CLJ4', 104: 'GCJ4' };
 

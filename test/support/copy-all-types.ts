@@ -9,7 +9,7 @@
  *
  * The comment on each row is what `SELECT * FROM g` printed (TimeZone UTC).
  */
-import { t, type CellValue, type ColumnType } from '../../../src/schema/types.js';
+import { t, type CellValue, type ColumnType } from '../../src/schema/types.js';
 
 export const ALL_TYPES_COLUMNS: { name: string; type: ColumnType }[] = [
   { name: 'ts', type: t.timestamptz },

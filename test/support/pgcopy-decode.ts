@@ -3,7 +3,7 @@
  * Buffer reads and bigint arithmetic, no shared code), used to check the encoder's output.
  * Values come back in the representation of src/schema/types.ts.
  */
-import type { CellValue, ColumnKind } from '../../../src/schema/types.js';
+import type { CellValue, ColumnKind } from '../../src/schema/types.js';
 
 export interface DecodedNumeric {
   ndigits: number;

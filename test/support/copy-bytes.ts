@@ -1,7 +1,7 @@
 /** Shared by the writer tests: the stream framing as hex, one field's bytes, a caught encode error. */
 import { expect } from 'vitest';
-import { BinaryCopyWriter } from '../../../src/copy/index.js';
-import { CopyEncodeError } from '../../../src/copy/errors.js';
+import { BinaryCopyWriter } from '../../src/copy/index.js';
+import { CopyEncodeError } from '../../src/copy/errors.js';
 
 export const HEADER_HEX = '5047434f50590aff0d0a00' + '00000000' + '00000000';
 export const TRAILER_HEX = 'ffff';
