@@ -59,6 +59,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let finished = false;
+// A command whose promise never settles (a wait that nothing will wake) would otherwise end with
+// exit 0 and no output once the event loop is empty: the caller would take it for success.
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('tickvault: error [INTERNAL]: the command stopped without finishing (nothing was left to wait for); its result is unknown — please report this\n');
+  process.exitCode = EXIT.failure;
+});
+
 main(process.argv).then((code) => {
+  finished = true;
   process.exitCode = code;
 });

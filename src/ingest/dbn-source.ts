@@ -87,8 +87,15 @@ export class DbnFileSource implements BatchSource {
     readonly rtypeCounts: Record<number, number> = {}) {}
 
   /** The same file (identity, metadata, pre-pass) for another table's load, with stats of its own. */
-  again(): DbnFileSource {
-    return new DbnFileSource(this.file, this.identity, this.metadata, this.history, this.fastPath, this.totalRecords, this.tupleWorker, this.rtypeCounts);
+  again(history: SymbolHistory | undefined = this.history): DbnFileSource {
+    return new DbnFileSource(this.file, this.identity, this.metadata, history, this.fastPath, this.totalRecords, this.tupleWorker, this.rtypeCounts);
+  }
+
+  /** This source with symbols the file lacks answered by `history` (same settings, fresh stats). */
+  withHistory(history: SymbolHistory): DbnFileSource {
+    const next = this.again(history);
+    next.quarantineUnknown = this.quarantineUnknown;
+    return next;
   }
 
   /**

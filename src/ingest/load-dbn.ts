@@ -9,7 +9,7 @@ import type { BulkLoadResult } from '../load/loader.js';
 import type { MaxRejects } from '../load/max-rejects.js';
 import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader } from '../load/loaders.js';
 import { DefinitionsLoader } from '../load/definitions.js';
-import { StoredSymbolHistory } from '../load/symbol-history.js';
+import { PreloadedSymbolHistory, StoredSymbolHistory } from '../load/symbol-history.js';
 import type { LoadMode } from '../schema/bookkeeping.js';
 import { tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad, type LoadPlan } from '../timescale/plan.js';
@@ -131,10 +131,15 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   return loadInto(engine, source, file, route.tables[0]!, options);
 }
 
-async function loadInto(engine: Engine, source: DbnFileSource, file: string, table: TableName, options: LoadFileOptions): Promise<LoadFileResult> {
+async function loadInto(engine: Engine, given: DbnFileSource, file: string, table: TableName, options: LoadFileOptions): Promise<LoadFileResult> {
   tableSpec(table);
   const requested = options.mode ?? 'append';
   const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;
+  // A replace runs in one transaction; on a single-connection engine the symbols the file lacks
+  // are read before it starts (asked mid-load, the question would wait behind that transaction).
+  const source = mode === 'replace' && table !== 'instrument_definitions' && !(await engine.capabilities()).multipleConnections
+    ? given.withHistory(await PreloadedSymbolHistory.load(engine, (await scanDbnFile(file, table)).instrumentIds))
+    : given;
   const checked = await guardFile(engine, file, source, table, mode, options);
   const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
   const result = await loader.bulkLoad(source, {

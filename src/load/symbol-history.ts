@@ -28,3 +28,26 @@ export class StoredSymbolHistory {
     return rows.map((r) => ({ instrumentId: Number(r.instrument_id), symbol: r.symbol, fromUs: Number(r.f), toUs: r.t === null ? null : Number(r.t) }));
   }
 }
+
+/**
+ * The stored intervals of a known set of ids, read once up front and answered from memory. A load
+ * that holds the embedded engine's only connection in one transaction (mode 'replace') cannot ask
+ * the database mid-load: the question would wait behind the transaction it is part of.
+ */
+export class PreloadedSymbolHistory {
+  private constructor(private readonly byId: ReadonlyMap<number, readonly StoredSymbolInterval[]>) {}
+
+  static async load(db: Queryable, ids: readonly number[]): Promise<PreloadedSymbolHistory> {
+    const byId = new Map<number, StoredSymbolInterval[]>();
+    for (const r of await new StoredSymbolHistory(db).intervalsFor(ids)) {
+      const list = byId.get(r.instrumentId);
+      if (list) list.push(r);
+      else byId.set(r.instrumentId, [r]);
+    }
+    return new PreloadedSymbolHistory(byId);
+  }
+
+  async intervalsFor(ids: readonly number[]): Promise<StoredSymbolInterval[]> {
+    return ids.flatMap((id) => this.byId.get(id) ?? []);
+  }
+}
