@@ -18,6 +18,7 @@ import { bars } from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
 import { expandFiles } from './load.js';
 import { RowWriter } from './query.js';
+import { packageRoot } from '../../config/version.js';
 
 const SYMBOLS = [
   { symbol: 'ESZ6', id: 101, px: 6_000_25n, tick: 25n, weight: 6 },
@@ -65,7 +66,8 @@ export function registerDemo(program: Command): void {
         const init = await migrate(engine);
         say(`\n== init: schema version ${init.fromVersion} -> ${init.toVersion}`);
         const files: string[] = [];
-        const fixtures = path.resolve(process.cwd(), '../shared/fixtures/dbn/databento-python/GLBX.MDP3');
+        // Beside the checkout, wherever the command runs from.
+        const fixtures = path.resolve(packageRoot() ?? process.cwd(), '../shared/fixtures/dbn/databento-python/GLBX.MDP3');
         if (fs.existsSync(fixtures)) files.push(...expandFiles([path.join(fixtures, '*.dbn.zst')]).filter((f) => !/status/.test(f)));
         // Real ICE trades with side 'N' (no aggressor): stored as they are (schema version 6).
         const ifeu = path.resolve(fixtures, '../IFEU.IMPACT/test_data.trades.dbn.zst');
