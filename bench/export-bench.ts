@@ -42,7 +42,7 @@ import { withClient } from './support.js';
 const here = fileURLToPath(import.meta.url);
 const columns = exportColumns(tradesData);
 const CANDIDATES = ['csv', 'arrow', 'parquet-hyparquet-zstd', 'parquet-hyparquet-snappy', 'parquet-wasm-zstd'] as const;
-type Candidate = typeof CANDIDATES[number];
+type Candidate = (typeof CANDIDATES)[number];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -52,12 +52,23 @@ const num = (name: string, d: number) => Number((arg(name) ?? String(d)).replace
 
 function writerFor(c: Candidate, out: string): FormatWriter {
   const sink = fileSink(out);
-  const w = c === 'csv' ? new CsvWriter(columns, sink)
-    : c === 'arrow' ? new ArrowWriter(columns, sink)
-      : c === 'parquet-hyparquet-zstd' ? new ParquetExportWriter(columns, sink)
-        : c === 'parquet-hyparquet-snappy' ? new ParquetExportWriter(columns, sink, { codec: 'SNAPPY' })
-          : new ParquetWasmWriter(columns, sink);
-  return { write: (r) => w.write(r), finish: async () => { await w.finish(); await sink.close(); } };
+  const w =
+    c === 'csv'
+      ? new CsvWriter(columns, sink)
+      : c === 'arrow'
+        ? new ArrowWriter(columns, sink)
+        : c === 'parquet-hyparquet-zstd'
+          ? new ParquetExportWriter(columns, sink)
+          : c === 'parquet-hyparquet-snappy'
+            ? new ParquetExportWriter(columns, sink, { codec: 'SNAPPY' })
+            : new ParquetWasmWriter(columns, sink);
+  return {
+    write: (r) => w.write(r),
+    finish: async () => {
+      await w.finish();
+      await sink.close();
+    },
+  };
 }
 
 /** Child: one candidate, rows generated in batches of 10,000 (as the cursor would deliver them). */
@@ -69,14 +80,30 @@ async function child(c: Candidate, rows: number, out: string): Promise<void> {
   const t0 = performance.now();
   for (const r of rawTrades({ rows })) {
     sum += r.price / 10n;
-    batch.push({ timestamp: String(r.ts / 1000n), instrument_id: r.ins.instrumentId, symbol: r.ins.symbol, price: priceText(r.price), size: String(r.size), side: r.side, trade_id: String(r.seq), publisher_id: 1, created_at: String(1709596800000000n) });
-    if (batch.length === 10_000) { await w.write(batch); batch = []; }
+    batch.push({
+      timestamp: String(r.ts / 1000n),
+      instrument_id: r.ins.instrumentId,
+      symbol: r.ins.symbol,
+      price: priceText(r.price),
+      size: String(r.size),
+      side: r.side,
+      trade_id: String(r.seq),
+      publisher_id: 1,
+      created_at: String(1709596800000000n),
+    });
+    if (batch.length === 10_000) {
+      await w.write(batch);
+      batch = [];
+    }
   }
   if (batch.length) await w.write(batch);
   await w.finish();
   const ms = performance.now() - t0;
-  void created; void nsToIsoMicros;
-  process.stdout.write(JSON.stringify({ ms, bytes: (await stat(out)).size, rssMb: process.resourceUsage().maxRSS / 1024, sum: sum.toString() }));
+  void created;
+  void nsToIsoMicros;
+  process.stdout.write(
+    JSON.stringify({ ms, bytes: (await stat(out)).size, rssMb: process.resourceUsage().maxRSS / 1024, sum: sum.toString() }),
+  );
 }
 
 async function dbChild(kind: string, url: string, out: string): Promise<void> {
@@ -84,18 +111,34 @@ async function dbChild(kind: string, url: string, out: string): Promise<void> {
   let rows = 0;
   if (kind === 'copy-csv') {
     await withClient(url, async (c) => {
-      const stream = c.query(copyTo(`COPY (SELECT "timestamp", instrument_id, symbol, price, size, side, trade_id, publisher_id, created_at FROM trades_data ORDER BY "timestamp", instrument_id, publisher_id, trade_id) TO STDOUT (FORMAT csv, HEADER)`));
+      const stream = c.query(
+        copyTo(
+          `COPY (SELECT "timestamp", instrument_id, symbol, price, size, side, trade_id, publisher_id, created_at FROM trades_data ORDER BY "timestamp", instrument_id, publisher_id, trade_id) TO STDOUT (FORMAT csv, HEADER)`,
+        ),
+      );
       await pipeline(stream, createWriteStream(out));
       rows = Number((stream as unknown as { rowCount: number }).rowCount);
     });
   } else {
     const engine = new ServerEngine({ url });
-    try { rows = (await exportTable(engine, { table: 'trades_data', format: kind as 'parquet' | 'csv', out })).rows; } finally { await engine.close(); }
+    try {
+      rows = (await exportTable(engine, { table: 'trades_data', format: kind as 'parquet' | 'csv', out })).rows;
+    } finally {
+      await engine.close();
+    }
   }
-  process.stdout.write(JSON.stringify({ ms: performance.now() - t0, bytes: (await stat(out)).size, rssMb: process.resourceUsage().maxRSS / 1024, rows }));
+  process.stdout.write(
+    JSON.stringify({ ms: performance.now() - t0, bytes: (await stat(out)).size, rssMb: process.resourceUsage().maxRSS / 1024, rows }),
+  );
 }
 
-interface Result { ms: number; bytes: number; rssMb: number; sum?: string; rows?: number }
+interface Result {
+  ms: number;
+  bytes: number;
+  rssMb: number;
+  sum?: string;
+  rows?: number;
+}
 function run(args: string[]): Result {
   const r = spawnSync(process.execPath, ['--max-old-space-size=4096', here, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed: ${r.stderr}`);
@@ -105,7 +148,10 @@ function run(args: string[]): Result {
 async function verify(file: string, kind: 'parquet' | 'arrow' | 'csv'): Promise<{ type: string; sum: string; n: string }> {
   if (kind === 'arrow') return { type: 'Decimal128(20,8) (apache-arrow)', sum: '', n: '' };
   const con = await (await DuckDBInstance.create(':memory:')).connect();
-  const src = kind === 'parquet' ? `read_parquet('${file}')` : `read_csv('${file}', header = true, columns = {'timestamp': 'TIMESTAMPTZ', 'instrument_id': 'INTEGER', 'symbol': 'VARCHAR', 'price': 'DECIMAL(20,8)', 'size': 'BIGINT', 'side': 'VARCHAR', 'trade_id': 'VARCHAR', 'publisher_id': 'INTEGER', 'created_at': 'TIMESTAMPTZ'})`;
+  const src =
+    kind === 'parquet'
+      ? `read_parquet('${file}')`
+      : `read_csv('${file}', header = true, columns = {'timestamp': 'TIMESTAMPTZ', 'instrument_id': 'INTEGER', 'symbol': 'VARCHAR', 'price': 'DECIMAL(20,8)', 'size': 'BIGINT', 'side': 'VARCHAR', 'trade_id': 'VARCHAR', 'publisher_id': 'INTEGER', 'created_at': 'TIMESTAMPTZ'})`;
   const rows = (await con.runAndReadAll(`SELECT typeof(any_value(price)), sum(price)::VARCHAR, count(*)::VARCHAR FROM ${src}`)).getRowsJS();
   const [type, sum, n] = rows[0]!.map(String);
   return { type: type!, sum: sum!, n: n! };
@@ -118,14 +164,22 @@ async function main(): Promise<void> {
   if (arg('--db-child')) return dbChild(arg('--db-child')!, arg('--url')!, arg('--out')!);
   const rows = num('--rows', 5_000_000);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tv-export-bench-'));
-  const lines: string[] = ['| candidate | rows/s | file MB | peak RSS MB | price type (DuckDB) | sum exact |', '|---|---:|---:|---:|---|---|'];
+  const lines: string[] = [
+    '| candidate | rows/s | file MB | peak RSS MB | price type (DuckDB) | sum exact |',
+    '|---|---:|---:|---:|---|---|',
+  ];
   for (const c of CANDIDATES) {
     const out = path.join(dir, `${c}.${c.startsWith('parquet') ? 'parquet' : c}`);
     process.stderr.write(`export-bench: ${c}, ${fmt(rows)} rows…\n`);
     const r = run(['--child', c, '--rows', String(rows), '--out', out]);
     const kind = c.startsWith('parquet') ? 'parquet' : c === 'arrow' ? 'arrow' : 'csv';
     const v = await verify(out, kind);
-    const exact = kind === 'arrow' ? 'n/a' : v.sum.replace(/\.?0+$/, '') === `${r.sum!.slice(0, -8)}.${r.sum!.slice(-8)}`.replace(/\.?0+$/, '') && v.n === String(rows) ? 'yes' : `NO (${v.sum})`;
+    const exact =
+      kind === 'arrow'
+        ? 'n/a'
+        : v.sum.replace(/\.?0+$/, '') === `${r.sum!.slice(0, -8)}.${r.sum!.slice(-8)}`.replace(/\.?0+$/, '') && v.n === String(rows)
+          ? 'yes'
+          : `NO (${v.sum})`;
     lines.push(`| ${c} | ${fmt(rows / (r.ms / 1000))} | ${(r.bytes / 1e6).toFixed(1)} | ${fmt(r.rssMb)} | ${v.type} | ${exact} |`);
     process.stderr.write(`${lines.at(-1)}\n`);
   }
@@ -144,7 +198,14 @@ async function main(): Promise<void> {
     let ref = 0;
     for (const kind of ['copy-csv', 'parquet', 'csv']) {
       process.stderr.write(`export-bench: ${kind} from the database…\n`);
-      const r = run(['--db-child', kind, '--url', cluster.url, '--out', path.join(dir, `db-${kind}.${kind === 'parquet' ? 'parquet' : 'csv'}`)]);
+      const r = run([
+        '--db-child',
+        kind,
+        '--url',
+        cluster.url,
+        '--out',
+        path.join(dir, `db-${kind}.${kind === 'parquet' ? 'parquet' : 'csv'}`),
+      ]);
       const rate = dbRows / (r.ms / 1000);
       if (kind === 'copy-csv') ref = rate;
       const label = kind === 'copy-csv' ? '`COPY (SELECT …) TO STDOUT (FORMAT csv)` → file (reference)' : `exportTable → ${kind}`;

@@ -21,16 +21,24 @@ export class ParquetWasmWriter implements FormatWriter {
   private wakeWrite: (() => void) | null = null;
   private readonly pump: Promise<void>;
 
-  constructor(private readonly columns: readonly ExportColumn[], private readonly sink: ByteSink, rowGroupRows = DEFAULT_ROW_GROUP_ROWS) {
+  constructor(
+    private readonly columns: readonly ExportColumn[],
+    private readonly sink: ByteSink,
+    rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
+  ) {
     this.schema = arrowSchema(columns);
     this.grouper = new RowGrouper(rowGroupRows, (rows) => this.writeGroup(rows));
     const source = new ReadableStream<pw.RecordBatch>({
       pull: async (controller) => {
-        while (this.pending === undefined) await new Promise<void>((r) => { this.wakePull = r; });
+        while (this.pending === undefined)
+          await new Promise<void>((r) => {
+            this.wakePull = r;
+          });
         const b = this.pending;
         this.pending = undefined;
         this.wakeWrite?.();
-        if (b === null) controller.close(); else controller.enqueue(b);
+        if (b === null) controller.close();
+        else controller.enqueue(b);
       },
     });
     const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).setMaxRowGroupSize(rowGroupRows).build();
@@ -40,7 +48,9 @@ export class ParquetWasmWriter implements FormatWriter {
     })();
   }
 
-  write(rows: readonly RawRow[]): Promise<void> { return this.grouper.add(rows); }
+  write(rows: readonly RawRow[]): Promise<void> {
+    return this.grouper.add(rows);
+  }
 
   async finish(): Promise<void> {
     await this.grouper.flush();
@@ -49,7 +59,10 @@ export class ParquetWasmWriter implements FormatWriter {
   }
 
   private async hand(b: pw.RecordBatch | null): Promise<void> {
-    while (this.pending !== undefined) await new Promise<void>((r) => { this.wakeWrite = r; });
+    while (this.pending !== undefined)
+      await new Promise<void>((r) => {
+        this.wakeWrite = r;
+      });
     this.pending = b;
     const w = this.wakePull;
     this.wakePull = null;

@@ -6,22 +6,43 @@
  * Parquet writer share this mapping.
  */
 import {
-  Bool, DateDay, Decimal, Field, Int16, Int32, Int64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8,
-  type Data, type DataType,
+  Bool,
+  DateDay,
+  Decimal,
+  Field,
+  Int16,
+  Int32,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMicrosecond,
+  Utf8,
+  type Data,
+  type DataType,
 } from 'apache-arrow';
 import type { ColumnBatch, Cell } from './batch.js';
 import type { ExportColumn } from './columns.js';
 
 function arrowType(col: ExportColumn): DataType {
   switch (col.kind) {
-    case 'timestamp': return new TimestampMicrosecond('UTC');
-    case 'decimal': return new Decimal(col.scale, col.precision, 128);
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'date': return new DateDay();
-    case 'bool': return new Bool();
-    case 'string': return new Utf8();
+    case 'timestamp':
+      return new TimestampMicrosecond('UTC');
+    case 'decimal':
+      return new Decimal(col.scale, col.precision, 128);
+    case 'int16':
+      return new Int16();
+    case 'int32':
+      return new Int32();
+    case 'int64':
+      return new Int64();
+    case 'date':
+      return new DateDay();
+    case 'bool':
+      return new Bool();
+    case 'string':
+      return new Utf8();
   }
 }
 

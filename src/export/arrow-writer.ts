@@ -34,7 +34,11 @@ export class ArrowWriter implements FormatWriter {
   private readonly collector = new Collector();
   private readonly grouper: RowGrouper;
 
-  constructor(private readonly columns: readonly ExportColumn[], private readonly sink: ByteSink, private readonly options: BatchedWriterOptions = {}) {
+  constructor(
+    private readonly columns: readonly ExportColumn[],
+    private readonly sink: ByteSink,
+    private readonly options: BatchedWriterOptions = {},
+  ) {
     this.schema = arrowSchema(columns);
     this.writer.reset(this.collector, this.schema); // writes the magic and the schema
     this.grouper = new RowGrouper(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (rows) => this.writeGroup(rows));

@@ -18,11 +18,19 @@ export interface ColumnBatch {
 
 function converter(col: ExportColumn): (v: RawCell) => Cell {
   switch (col.kind) {
-    case 'timestamp': case 'int64': return (v) => BigInt(v as string);
-    case 'decimal': return (v) => decimalToUnscaled(v as string, col.scale);
-    case 'int16': case 'int32': case 'date': return (v) => Number(v);
-    case 'bool': return (v) => Boolean(v);
-    case 'string': return (v) => String(v);
+    case 'timestamp':
+    case 'int64':
+      return (v) => BigInt(v as string);
+    case 'decimal':
+      return (v) => decimalToUnscaled(v as string, col.scale);
+    case 'int16':
+    case 'int32':
+    case 'date':
+      return (v) => Number(v);
+    case 'bool':
+      return (v) => Boolean(v);
+    case 'string':
+      return (v) => String(v);
   }
 }
 

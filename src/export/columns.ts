@@ -31,14 +31,25 @@ export type RawRow = Readonly<Record<string, RawCell>>;
 function kindOf(c: Column): Pick<ExportColumn, 'kind' | 'precision' | 'scale'> {
   const t = c.type;
   switch (t.kind) {
-    case 'timestamptz': return { kind: 'timestamp', precision: 0, scale: 0 };
-    case 'numeric': return { kind: 'decimal', precision: t.precision, scale: t.scale };
-    case 'int2': return { kind: 'int16', precision: 0, scale: 0 };
-    case 'int4': return { kind: 'int32', precision: 0, scale: 0 };
-    case 'int8': return { kind: 'int64', precision: 0, scale: 0 };
-    case 'bool': return { kind: 'bool', precision: 0, scale: 0 };
-    case 'date': return { kind: 'date', precision: 0, scale: 0 };
-    case 'varchar': case 'char': case 'text': case 'jsonb': return { kind: 'string', precision: 0, scale: 0 };
+    case 'timestamptz':
+      return { kind: 'timestamp', precision: 0, scale: 0 };
+    case 'numeric':
+      return { kind: 'decimal', precision: t.precision, scale: t.scale };
+    case 'int2':
+      return { kind: 'int16', precision: 0, scale: 0 };
+    case 'int4':
+      return { kind: 'int32', precision: 0, scale: 0 };
+    case 'int8':
+      return { kind: 'int64', precision: 0, scale: 0 };
+    case 'bool':
+      return { kind: 'bool', precision: 0, scale: 0 };
+    case 'date':
+      return { kind: 'date', precision: 0, scale: 0 };
+    case 'varchar':
+    case 'char':
+    case 'text':
+    case 'jsonb':
+      return { kind: 'string', precision: 0, scale: 0 };
   }
 }
 
@@ -47,12 +58,18 @@ export function selectOf(name: string, kind: ExportKind): string {
   const col = ident(name);
   switch (kind) {
     // int8 microseconds as text: a JS number cannot hold every one exactly.
-    case 'timestamp': return `${usExpr(col)}::text AS ${col}`;
-    case 'decimal': case 'int64': return `${col}::text AS ${col}`;
-    case 'date': return `(${col} - DATE '1970-01-01') AS ${col}`;
+    case 'timestamp':
+      return `${usExpr(col)}::text AS ${col}`;
+    case 'decimal':
+    case 'int64':
+      return `${col}::text AS ${col}`;
+    case 'date':
+      return `(${col} - DATE '1970-01-01') AS ${col}`;
     // CHAR(n) is read as text so its padding is what was stored, not what the driver adds.
-    case 'string': return `${col}::text AS ${col}`;
-    default: return col;
+    case 'string':
+      return `${col}::text AS ${col}`;
+    default:
+      return col;
   }
 }
 

@@ -17,11 +17,16 @@ export function csvField(v: string): string {
 
 function formatter(col: ExportColumn): (v: RawCell) => string {
   switch (col.kind) {
-    case 'timestamp': return (v) => microsToIso(BigInt(v as string));
-    case 'date': return (v) => epochDaysToIso(Number(v));
-    case 'bool': return (v) => (v ? 'true' : 'false');
-    case 'string': return (v) => csvField(String(v));
-    default: return (v) => String(v);
+    case 'timestamp':
+      return (v) => microsToIso(BigInt(v as string));
+    case 'date':
+      return (v) => epochDaysToIso(Number(v));
+    case 'bool':
+      return (v) => (v ? 'true' : 'false');
+    case 'string':
+      return (v) => csvField(String(v));
+    default:
+      return (v) => String(v);
   }
 }
 
@@ -30,7 +35,10 @@ export class CsvWriter implements FormatWriter {
   private readonly formats: readonly ((v: RawCell) => string)[];
   private text: string;
 
-  constructor(columns: readonly ExportColumn[], private readonly sink: ByteSink) {
+  constructor(
+    columns: readonly ExportColumn[],
+    private readonly sink: ByteSink,
+  ) {
     this.names = columns.map((c) => c.name);
     this.formats = columns.map(formatter);
     this.text = `${this.names.map(csvField).join(',')}\n`;

@@ -53,7 +53,10 @@ export interface ExportResult {
   readonly out?: string;
 }
 
-interface TableQuery { readonly sql: string; readonly params: unknown[] }
+interface TableQuery {
+  readonly sql: string;
+  readonly params: unknown[];
+}
 
 function tableQuery(options: ExportOptions, columns: readonly ExportColumn[]): TableQuery {
   const spec = exportTableSpec(options.table);
@@ -70,12 +73,19 @@ function tableQuery(options: ExportOptions, columns: readonly ExportColumn[]): T
     const startUs = options.start === undefined ? undefined : micros('start', options.start);
     const endUs = options.end === undefined ? undefined : micros('end', options.end);
     if (startUs !== undefined && endUs !== undefined && endUs < startUs) throw new QueryError('end is before start');
-    if (startUs !== undefined) { params.push(timeParam(startUs)); where.push(`${ident(timeColumn)} >= $${params.length}::timestamptz`); }
-    if (endUs !== undefined) { params.push(timeParam(endUs)); where.push(`${ident(timeColumn)} < $${params.length}::timestamptz`); }
+    if (startUs !== undefined) {
+      params.push(timeParam(startUs));
+      where.push(`${ident(timeColumn)} >= $${params.length}::timestamptz`);
+    }
+    if (endUs !== undefined) {
+      params.push(timeParam(endUs));
+      where.push(`${ident(timeColumn)} < $${params.length}::timestamptz`);
+    }
   }
   const order = [...(timeColumn ? [timeColumn] : []), ...spec.naturalKey.filter((k) => k !== timeColumn)].map(ident).join(', ');
-  const sql = `SELECT ${columns.map((c) => selectOf(c.name, c.kind)).join(', ')} FROM ${ident(spec.name)}`
-    + `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
+  const sql =
+    `SELECT ${columns.map((c) => selectOf(c.name, c.kind)).join(', ')} FROM ${ident(spec.name)}` +
+    `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
   return { sql, params };
 }
 
@@ -85,7 +95,8 @@ function openSink(options: { out?: string; stream?: Writable }): ByteSink {
 }
 
 function checkFormat(format: string): ExportFormat {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new QueryError(`unknown export format ${JSON.stringify(format)}; expected one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new QueryError(`unknown export format ${JSON.stringify(format)}; expected one of ${EXPORT_FORMATS.join(', ')}`);
   return format as ExportFormat;
 }
 
@@ -94,7 +105,10 @@ function checkFormat(format: string): ExportFormat {
  * it when anything fails. Shared by exportTable and the CLI's `query --format parquet|arrow`.
  */
 export async function writeExport(
-  rows: AsyncIterable<readonly RawRow[]>, columns: readonly ExportColumn[], format: ExportFormat, sink: ByteSink,
+  rows: AsyncIterable<readonly RawRow[]>,
+  columns: readonly ExportColumn[],
+  format: ExportFormat,
+  sink: ByteSink,
   options: { rowGroupRows?: number; onRowGroup?: (rows: number) => void } = {},
 ): Promise<{ rows: number; bytes: number }> {
   let writer: FormatWriter;
@@ -122,7 +136,10 @@ async function* inBatches(rows: AsyncIterable<RawRow>, size: number): AsyncGener
   let batch: RawRow[] = [];
   for await (const r of rows) {
     batch.push(r);
-    if (batch.length >= size) { yield batch; batch = []; }
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
   }
   if (batch.length) yield batch;
 }

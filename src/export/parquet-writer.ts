@@ -32,20 +32,38 @@ function element(col: ExportColumn): SchemaElement {
   const name = col.name;
   switch (col.kind) {
     case 'timestamp':
-      return { name, repetition_type, type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } };
+      return {
+        name,
+        repetition_type,
+        type: 'INT64',
+        converted_type: 'TIMESTAMP_MICROS',
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
+      };
     case 'decimal':
       return {
-        name, repetition_type, type: 'FIXED_LEN_BYTE_ARRAY', type_length: decimalByteLength(col.precision),
-        converted_type: 'DECIMAL', scale: col.scale, precision: col.precision, logical_type: { type: 'DECIMAL', scale: col.scale, precision: col.precision },
+        name,
+        repetition_type,
+        type: 'FIXED_LEN_BYTE_ARRAY',
+        type_length: decimalByteLength(col.precision),
+        converted_type: 'DECIMAL',
+        scale: col.scale,
+        precision: col.precision,
+        logical_type: { type: 'DECIMAL', scale: col.scale, precision: col.precision },
       };
-    case 'int64': return { name, repetition_type, type: 'INT64' };
-    case 'int32': return { name, repetition_type, type: 'INT32' };
+    case 'int64':
+      return { name, repetition_type, type: 'INT64' };
+    case 'int32':
+      return { name, repetition_type, type: 'INT32' };
     // converted type only: hyparquet-writer encodes IntType's i8 bitWidth as a varint, which
     // DuckDB's strict Thrift reader refuses; INT_16 means the same to every reader.
-    case 'int16': return { name, repetition_type, type: 'INT32', converted_type: 'INT_16' };
-    case 'date': return { name, repetition_type, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } };
-    case 'bool': return { name, repetition_type, type: 'BOOLEAN' };
-    case 'string': return { name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } };
+    case 'int16':
+      return { name, repetition_type, type: 'INT32', converted_type: 'INT_16' };
+    case 'date':
+      return { name, repetition_type, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } };
+    case 'bool':
+      return { name, repetition_type, type: 'BOOLEAN' };
+    case 'string':
+      return { name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } };
   }
 }
 
@@ -63,7 +81,11 @@ export class ParquetExportWriter implements FormatWriter {
   private readonly writer: ParquetWriter;
   private readonly grouper: RowGrouper;
 
-  constructor(private readonly columns: readonly ExportColumn[], private readonly sink: ByteSink, private readonly options: ParquetWriterOptions = {}) {
+  constructor(
+    private readonly columns: readonly ExportColumn[],
+    private readonly sink: ByteSink,
+    private readonly options: ParquetWriterOptions = {},
+  ) {
     this.writer = new ParquetWriter({
       writer: this.bytes,
       schema: parquetSchema(columns),

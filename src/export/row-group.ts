@@ -15,7 +15,10 @@ export interface BatchedWriterOptions {
 /** Gathers cursor rows into groups of `rowGroupRows` for a columnar writer. */
 export class RowGrouper {
   private rows: RawRow[] = [];
-  constructor(readonly size: number, private readonly flushGroup: (rows: readonly RawRow[]) => Promise<void>) {}
+  constructor(
+    readonly size: number,
+    private readonly flushGroup: (rows: readonly RawRow[]) => Promise<void>,
+  ) {}
 
   async add(rows: readonly RawRow[]): Promise<void> {
     for (const r of rows) {
@@ -31,4 +34,3 @@ export class RowGrouper {
     await this.flushGroup(group);
   }
 }
-

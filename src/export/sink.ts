@@ -22,8 +22,13 @@ export interface ByteSink {
 class WritableSink implements ByteSink {
   bytes = 0;
   private failure: Error | null = null;
-  constructor(protected readonly out: Writable, private readonly ends: boolean) {
-    out.on('error', (err: Error) => { this.failure ??= err; });
+  constructor(
+    protected readonly out: Writable,
+    private readonly ends: boolean,
+  ) {
+    out.on('error', (err: Error) => {
+      this.failure ??= err;
+    });
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -32,7 +37,12 @@ class WritableSink implements ByteSink {
     this.bytes += chunk.byteLength;
     if (!this.out.write(chunk)) {
       await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error) => { this.out.off('drain', done); this.out.off('error', done); if (err) reject(new ExportError(`cannot write the export: ${err.message}`, { cause: err })); else resolve(); };
+        const done = (err?: Error) => {
+          this.out.off('drain', done);
+          this.out.off('error', done);
+          if (err) reject(new ExportError(`cannot write the export: ${err.message}`, { cause: err }));
+          else resolve();
+        };
         this.out.on('drain', done);
         this.out.on('error', done);
       });
@@ -43,7 +53,9 @@ class WritableSink implements ByteSink {
     if (this.failure) throw new ExportError(`cannot write the export: ${this.failure.message}`, { cause: this.failure });
     if (!this.ends) return;
     await new Promise<void>((resolve, reject) => {
-      this.out.end((err?: Error | null) => (err ? reject(new ExportError(`cannot write the export: ${err.message}`, { cause: err })) : resolve()));
+      this.out.end((err?: Error | null) =>
+        err ? reject(new ExportError(`cannot write the export: ${err.message}`, { cause: err })) : resolve(),
+      );
     });
   }
 
@@ -58,7 +70,10 @@ export function streamSink(out: Writable): ByteSink {
 }
 
 class FileSink extends WritableSink {
-  constructor(private readonly path: string, private readonly partial: string) {
+  constructor(
+    private readonly path: string,
+    private readonly partial: string,
+  ) {
     super(createWriteStream(partial), true);
   }
 

@@ -6,10 +6,18 @@ import type { ExportFormat, FormatWriter } from './format.js';
 import { ParquetExportWriter, type ParquetWriterOptions } from './parquet-writer.js';
 import type { ByteSink } from './sink.js';
 
-export function createFormatWriter(format: ExportFormat, columns: readonly ExportColumn[], sink: ByteSink, options: ParquetWriterOptions = {}): FormatWriter {
+export function createFormatWriter(
+  format: ExportFormat,
+  columns: readonly ExportColumn[],
+  sink: ByteSink,
+  options: ParquetWriterOptions = {},
+): FormatWriter {
   switch (format) {
-    case 'csv': return new CsvWriter(columns, sink);
-    case 'arrow': return new ArrowWriter(columns, sink, options);
-    case 'parquet': return new ParquetExportWriter(columns, sink, options);
+    case 'csv':
+      return new CsvWriter(columns, sink);
+    case 'arrow':
+      return new ArrowWriter(columns, sink, options);
+    case 'parquet':
+      return new ParquetExportWriter(columns, sink, options);
   }
 }

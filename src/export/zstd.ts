@@ -12,7 +12,10 @@ export const ZSTD_LEVEL = 3;
 
 export function zstdCompress(input: Uint8Array, level = ZSTD_LEVEL): Uint8Array {
   const r = spawnSync('zstd', ['-q', '-c', `-${level}`, '--no-check'], { input, maxBuffer: input.byteLength + (1 << 20) });
-  if (r.error) throw new ExportError(`zstd is needed to write zstd-compressed Parquet (install the zstd package): ${r.error.message}`, { cause: r.error });
+  if (r.error)
+    throw new ExportError(`zstd is needed to write zstd-compressed Parquet (install the zstd package): ${r.error.message}`, {
+      cause: r.error,
+    });
   if (r.status !== 0) throw new ExportError(`zstd failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
   return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
 }

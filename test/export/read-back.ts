@@ -28,23 +28,35 @@ const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 function duckText(c: ExportColumn): string {
   switch (c.kind) {
-    case 'timestamp': return `epoch_us(${q(c.name)})::VARCHAR`;
-    case 'date': return `strftime(${q(c.name)}, '%Y-%m-%d')`;
-    case 'bool': return `CASE WHEN ${q(c.name)} THEN 'true' WHEN NOT ${q(c.name)} THEN 'false' END`;
-    default: return `${q(c.name)}::VARCHAR`;
+    case 'timestamp':
+      return `epoch_us(${q(c.name)})::VARCHAR`;
+    case 'date':
+      return `strftime(${q(c.name)}, '%Y-%m-%d')`;
+    case 'bool':
+      return `CASE WHEN ${q(c.name)} THEN 'true' WHEN NOT ${q(c.name)} THEN 'false' END`;
+    default:
+      return `${q(c.name)}::VARCHAR`;
   }
 }
 
 function duckType(c: ExportColumn): string {
   switch (c.kind) {
-    case 'timestamp': return 'TIMESTAMPTZ';
-    case 'decimal': return `DECIMAL(${c.precision},${c.scale})`;
-    case 'int16': return 'SMALLINT';
-    case 'int32': return 'INTEGER';
-    case 'int64': return 'BIGINT';
-    case 'date': return 'DATE';
-    case 'bool': return 'BOOLEAN';
-    case 'string': return 'VARCHAR';
+    case 'timestamp':
+      return 'TIMESTAMPTZ';
+    case 'decimal':
+      return `DECIMAL(${c.precision},${c.scale})`;
+    case 'int16':
+      return 'SMALLINT';
+    case 'int32':
+      return 'INTEGER';
+    case 'int64':
+      return 'BIGINT';
+    case 'date':
+      return 'DATE';
+    case 'bool':
+      return 'BOOLEAN';
+    case 'string':
+      return 'VARCHAR';
   }
 }
 
@@ -55,7 +67,9 @@ export function readParquet(file: string, columns: readonly ExportColumn[]): Pro
 /** The CSV read with the table's types declared (no sniffing: a price must parse as the exact DECIMAL). */
 export function readCsv(file: string, columns: readonly ExportColumn[]): Promise<TextRow[]> {
   const types = `{${columns.map((c) => `${lit(c.name)}: ${lit(duckType(c))}`).join(', ')}}`;
-  return duckRows(`SELECT ${columns.map(duckText).join(', ')} FROM read_csv(${lit(file)}, header = true, columns = ${types}, timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ')`);
+  return duckRows(
+    `SELECT ${columns.map(duckText).join(', ')} FROM read_csv(${lit(file)}, header = true, columns = ${types}, timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ')`,
+  );
 }
 
 /** DuckDB's view of a Parquet file's column types (`typeof` of each column). */
@@ -73,7 +87,10 @@ function decimalText(v: bigint, scale: number): string {
   return `${neg ? '-' : ''}${digits.slice(0, digits.length - scale)}${scale ? `.${digits.slice(digits.length - scale)}` : ''}`;
 }
 
-export function readArrow(file: string, columns: readonly ExportColumn[]): { rows: TextRow[]; types: Record<string, string>; batches: number } {
+export function readArrow(
+  file: string,
+  columns: readonly ExportColumn[],
+): { rows: TextRow[]; types: Record<string, string>; batches: number } {
   const table = tableFromIPC(readFileSync(file));
   const types: Record<string, string> = {};
   for (const f of table.schema.fields) {
@@ -86,7 +103,10 @@ export function readArrow(file: string, columns: readonly ExportColumn[]): { row
     let i = 0;
     for (const data of vec.data) {
       for (let j = 0; j < data.length; j++, i++) {
-        if (!data.getValid(j)) { rows[i]!.push(null); continue; }
+        if (!data.getValid(j)) {
+          rows[i]!.push(null);
+          continue;
+        }
         if (c.kind === 'decimal') {
           const w = data.values as Uint32Array;
           const lo = BigInt(w[4 * j]!) | (BigInt(w[4 * j + 1]!) << 32n);
@@ -106,16 +126,27 @@ export function readArrow(file: string, columns: readonly ExportColumn[]): { row
 }
 
 /** The database's rows of `table` as canonical text, in the export's order. */
-export async function dbRows(engine: Engine, table: string, columns: readonly ExportColumn[], order: string, where = ''): Promise<TextRow[]> {
+export async function dbRows(
+  engine: Engine,
+  table: string,
+  columns: readonly ExportColumn[],
+  order: string,
+  where = '',
+): Promise<TextRow[]> {
   const exprs = columns.map((c) => {
     switch (c.kind) {
-      case 'timestamp': return `(extract(epoch FROM ${q(c.name)}) * 1000000)::int8::text`;
-      case 'date': return `to_char(${q(c.name)}, 'YYYY-MM-DD')`;
-      case 'bool': return `CASE WHEN ${q(c.name)} THEN 'true' WHEN NOT ${q(c.name)} THEN 'false' END`;
-      default: return `${q(c.name)}::text`;
+      case 'timestamp':
+        return `(extract(epoch FROM ${q(c.name)}) * 1000000)::int8::text`;
+      case 'date':
+        return `to_char(${q(c.name)}, 'YYYY-MM-DD')`;
+      case 'bool':
+        return `CASE WHEN ${q(c.name)} THEN 'true' WHEN NOT ${q(c.name)} THEN 'false' END`;
+      default:
+        return `${q(c.name)}::text`;
     }
   });
   const { rows } = await engine.query<Record<string, string | null>>(
-    `SELECT ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${q(table)} ${where} ORDER BY ${order}`);
+    `SELECT ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${q(table)} ${where} ORDER BY ${order}`,
+  );
   return rows.map((r) => columns.map((_, i) => r[`c${i}`] ?? null));
 }
