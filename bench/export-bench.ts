@@ -35,7 +35,7 @@ import { ServerEngine } from '../src/engine/server.js';
 import { TradesLoader } from '../src/load/loaders.js';
 import { migrate } from '../src/schema/migrate.js';
 import { startServerCluster } from '../test/support/server-cluster.js';
-import { ParquetWasmWriter } from './parquet-wasm-writer.js';
+import { HyparquetWriter } from './hyparquet-writer.js';
 import { nsToIsoMicros, priceText, rawTrades, syntheticTradeChunks } from './synthetic-trades.js';
 import { withClient } from './support.js';
 
@@ -58,10 +58,10 @@ function writerFor(c: Candidate, out: string): FormatWriter {
       : c === 'arrow'
         ? new ArrowWriter(columns, sink)
         : c === 'parquet-hyparquet-zstd'
-          ? new ParquetExportWriter(columns, sink)
+          ? new HyparquetWriter(columns, sink)
           : c === 'parquet-hyparquet-snappy'
-            ? new ParquetExportWriter(columns, sink, { codec: 'SNAPPY' })
-            : new ParquetWasmWriter(columns, sink);
+            ? new HyparquetWriter(columns, sink, { codec: 'SNAPPY' })
+            : new ParquetExportWriter(columns, sink);
   return {
     write: (r) => w.write(r),
     finish: async () => {
@@ -140,7 +140,7 @@ interface Result {
   rows?: number;
 }
 function run(args: string[]): Result {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', here, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [here, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Result;
 }

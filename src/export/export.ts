@@ -111,7 +111,7 @@ export async function writeExport(
   sink: ByteSink,
   options: { rowGroupRows?: number; onRowGroup?: (rows: number) => void } = {},
 ): Promise<{ rows: number; bytes: number }> {
-  let writer: FormatWriter;
+  let writer: FormatWriter | undefined;
   let count = 0;
   try {
     writer = createFormatWriter(format, columns, sink, {
@@ -125,6 +125,7 @@ export async function writeExport(
     await writer.finish();
     await sink.close();
   } catch (err) {
+    writer?.abort?.(err);
     await sink.abort().catch(() => undefined);
     throw err;
   }

@@ -12,6 +12,8 @@ export interface FormatWriter {
   write(rows: readonly RawRow[]): Promise<void>;
   /** Writes what is buffered and the format's trailer (Parquet footer, Arrow footer). */
   finish(): Promise<void>;
+  /** Stops after a failure elsewhere (the sink, the cursor): releases what the writer holds. */
+  abort?(reason: unknown): void;
 }
 
 /**

@@ -1,99 +1,92 @@
 /**
- * Parquet through hyparquet-writer, one row group per `rowGroupRows` rows, every page
- * zstd-compressed. The schema comes from the table description:
+ * Parquet through parquet-wasm (arrow-rs's Parquet writer compiled to WebAssembly, zstd built
+ * in: Node 20's zlib has none). Rows become the same Arrow record batches the Arrow writer makes
+ * (arrow-batch.ts), handed one row group at a time to parquet-wasm's streaming writer; the
+ * encoded bytes are written to the sink as they come. Chosen over hyparquet-writer by
+ * bench/export-bench.ts (README "Export"): several times faster with zstd.
  *
- * | column          | Parquet physical type          | logical type                      |
- * |-----------------|--------------------------------|-----------------------------------|
- * | TIMESTAMPTZ     | INT64                          | TIMESTAMP(isAdjustedToUTC, MICROS) |
- * | DECIMAL(p, s)   | FIXED_LEN_BYTE_ARRAY(n)        | DECIMAL(p, s) (n = 9 for p = 20)   |
- * | BIGINT          | INT64                          | —                                 |
- * | INTEGER         | INT32                          | —                                 |
- * | SMALLINT        | INT32                          | INT_16 (converted type)           |
- * | VARCHAR/CHAR    | BYTE_ARRAY                     | STRING                            |
- * | DATE            | INT32                          | DATE                              |
- * | BOOLEAN         | BOOLEAN                        | —                                 |
+ * Types, as arrow-rs maps them:
  *
- * NOT NULL columns are REQUIRED, the others OPTIONAL. Each row group is written to the sink as
- * soon as it is encoded; the footer at the end.
+ * | column        | Parquet physical type    | logical type                        |
+ * |---------------|--------------------------|-------------------------------------|
+ * | TIMESTAMPTZ   | INT64                    | TIMESTAMP(isAdjustedToUTC, MICROS)  |
+ * | DECIMAL(p, s) | FIXED_LEN_BYTE_ARRAY(9)  | DECIMAL(20, 8) (p > 18)             |
+ * | BIGINT        | INT64                    | —                                   |
+ * | INTEGER       | INT32                    | —                                   |
+ * | SMALLINT      | INT32                    | INTEGER(16, signed)                 |
+ * | VARCHAR/CHAR  | BYTE_ARRAY               | STRING                              |
+ * | DATE          | INT32                    | DATE                                |
+ * | BOOLEAN       | BOOLEAN                  | —                                   |
+ *
+ * NOT NULL columns are REQUIRED, the others OPTIONAL.
  */
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
+import { RecordBatch as ArrowBatch, tableToIPC, Table as ArrowTable, type Schema } from 'apache-arrow';
+import * as pw from 'parquet-wasm';
 import { tickvaultVersion } from '../config/version.js';
+import { ExportError } from '../errors.js';
+import { arrowSchema, toArrowBatch } from './arrow-batch.js';
 import { toColumnBatch } from './batch.js';
 import type { ExportColumn, RawRow } from './columns.js';
-import { decimalByteLength } from './decimal.js';
 import { DEFAULT_ROW_GROUP_ROWS, type FormatWriter } from './format.js';
 import { RowGrouper, type BatchedWriterOptions } from './row-group.js';
 import type { ByteSink } from './sink.js';
-import { zstdCompress } from './zstd.js';
 
-function element(col: ExportColumn): SchemaElement {
-  const repetition_type = col.nullable ? 'OPTIONAL' : 'REQUIRED';
-  const name = col.name;
-  switch (col.kind) {
-    case 'timestamp':
-      return {
-        name,
-        repetition_type,
-        type: 'INT64',
-        converted_type: 'TIMESTAMP_MICROS',
-        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
-      };
-    case 'decimal':
-      return {
-        name,
-        repetition_type,
-        type: 'FIXED_LEN_BYTE_ARRAY',
-        type_length: decimalByteLength(col.precision),
-        converted_type: 'DECIMAL',
-        scale: col.scale,
-        precision: col.precision,
-        logical_type: { type: 'DECIMAL', scale: col.scale, precision: col.precision },
-      };
-    case 'int64':
-      return { name, repetition_type, type: 'INT64' };
-    case 'int32':
-      return { name, repetition_type, type: 'INT32' };
-    // converted type only: hyparquet-writer encodes IntType's i8 bitWidth as a varint, which
-    // DuckDB's strict Thrift reader refuses; INT_16 means the same to every reader.
-    case 'int16':
-      return { name, repetition_type, type: 'INT32', converted_type: 'INT_16' };
-    case 'date':
-      return { name, repetition_type, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } };
-    case 'bool':
-      return { name, repetition_type, type: 'BOOLEAN' };
-    case 'string':
-      return { name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } };
-  }
-}
+/** zstd's own default level: most of the size gain of higher levels at a fraction of the time. */
+export const ZSTD_LEVEL = 3;
 
-export function parquetSchema(columns: readonly ExportColumn[]): SchemaElement[] {
-  return [{ name: 'schema', num_children: columns.length }, ...columns.map(element)];
-}
-
-export interface ParquetWriterOptions extends BatchedWriterOptions {
-  /** 'ZSTD' (default, what the issue asks) or 'SNAPPY' / 'UNCOMPRESSED' (benchmarks, debugging). */
-  readonly codec?: 'ZSTD' | 'SNAPPY' | 'UNCOMPRESSED';
-}
+/** One hand-over slot between our writes and parquet-wasm's pulls: at most one batch waits. */
+type Slot = { batch: pw.RecordBatch | null } | undefined;
 
 export class ParquetExportWriter implements FormatWriter {
-  private readonly bytes = new ByteWriter(1 << 20);
-  private readonly writer: ParquetWriter;
+  private readonly schema: Schema;
   private readonly grouper: RowGrouper;
+  private slot: Slot;
+  private handed = 0;
+  private failure: { err: unknown } | null = null;
+  private wakePull: (() => void) | null = null;
+  private wakeWrite: (() => void) | null = null;
+  private controller: ReadableStreamDefaultController<pw.RecordBatch> | undefined;
+  private readonly pump: Promise<void>;
 
   constructor(
     private readonly columns: readonly ExportColumn[],
     private readonly sink: ByteSink,
-    private readonly options: ParquetWriterOptions = {},
+    private readonly options: BatchedWriterOptions = {},
   ) {
-    this.writer = new ParquetWriter({
-      writer: this.bytes,
-      schema: parquetSchema(columns),
-      codec: options.codec ?? 'ZSTD',
-      compressors: { ZSTD: (b: Uint8Array) => zstdCompress(b) },
-      createdBy: `tickvault version ${tickvaultVersion()}`,
+    const rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+    this.schema = arrowSchema(columns);
+    this.grouper = new RowGrouper(rowGroupRows, (rows) => this.writeGroup(rows));
+    const source = new ReadableStream<pw.RecordBatch>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: async (controller) => {
+          while (this.slot === undefined)
+            await new Promise<void>((r) => {
+              this.wakePull = r;
+            });
+          const { batch } = this.slot;
+          this.slot = undefined;
+          this.wake('write');
+          if (batch === null) controller.close();
+          else controller.enqueue(batch);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(pw.Compression.ZSTD)
+      .setMaxRowGroupSize(rowGroupRows)
+      .setCreatedBy(`tickvault version ${tickvaultVersion()}`)
+      .build();
+    this.pump = (async () => {
+      const out = await pw.transformParquetStream(source, props);
+      for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) await this.sink.write(chunk);
+    })().catch((err: unknown) => {
+      this.failure ??= { err };
+      this.wake('write');
     });
-    this.grouper = new RowGrouper(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (rows) => this.writeGroup(rows));
   }
 
   write(rows: readonly RawRow[]): Promise<void> {
@@ -102,26 +95,60 @@ export class ParquetExportWriter implements FormatWriter {
 
   async finish(): Promise<void> {
     await this.grouper.flush();
-    await this.writer.finish();
-    await this.drain();
+    // parquet-wasm takes the file's schema from the first batch: an empty export sends an empty one.
+    if (this.handed === 0)
+      await this.hand(this.wasmBatches(toArrowBatch(this.schema, { length: 0, columns: this.columns.map(() => []) }))[0]!);
+    await this.hand(null);
+    await this.pump;
+    this.check();
+  }
+
+  abort(reason: unknown): void {
+    this.failure ??= { err: reason };
+    try {
+      this.controller?.error(reason);
+    } catch {
+      /* already closed */
+    }
+    this.wake('write');
+  }
+
+  private wake(who: 'pull' | 'write'): void {
+    const w = who === 'pull' ? this.wakePull : this.wakeWrite;
+    if (who === 'pull') this.wakePull = null;
+    else this.wakeWrite = null;
+    w?.();
+  }
+
+  private check(): void {
+    if (!this.failure) return;
+    const { err } = this.failure;
+    throw err instanceof Error && 'code' in err
+      ? err
+      : new ExportError(`Parquet writer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  /** Waits for the slot to be free (the previous batch taken), then fills it. */
+  private async hand(batch: pw.RecordBatch | null): Promise<void> {
+    while (this.slot !== undefined && !this.failure)
+      await new Promise<void>((r) => {
+        this.wakeWrite = r;
+      });
+    this.check();
+    this.slot = { batch };
+    if (batch) this.handed += 1;
+    this.wake('pull');
+  }
+
+  /** An Arrow JS batch into WebAssembly memory, through Arrow IPC (the format both sides speak). */
+  private wasmBatches(batch: ArrowBatch): pw.RecordBatch[] {
+    const ipc = tableToIPC(new ArrowTable(this.schema, [batch] as never) as never, 'stream');
+    return pw.Table.fromIPCStream(ipc).recordBatches();
   }
 
   private async writeGroup(rows: readonly RawRow[]): Promise<void> {
-    const batch = toColumnBatch(this.columns, rows);
-    // One write() call with rowGroupSize = the group's rows: exactly one row group per call.
-    await this.writer.write({
-      columnData: this.columns.map((c, i) => ({ name: c.name, data: batch.columns[i] as unknown[] as never, nullable: c.nullable })),
-      rowGroupSize: rows.length,
-    });
+    const batch = toArrowBatch(this.schema, toColumnBatch(this.columns, rows));
+    for (const b of this.wasmBatches(batch)) await this.hand(b);
     this.options.onRowGroup?.(rows.length);
-    await this.drain();
-  }
-
-  /** Hands the encoded bytes to the sink and rewinds the buffer (offsets in the footer stay absolute). */
-  private async drain(): Promise<void> {
-    if (this.bytes.index === 0) return;
-    const chunk = new Uint8Array(this.bytes.buffer.slice(0, this.bytes.index));
-    this.bytes.index = 0;
-    await this.sink.write(chunk);
   }
 }

@@ -3,14 +3,15 @@ import { ArrowWriter } from './arrow-writer.js';
 import type { ExportColumn } from './columns.js';
 import { CsvWriter } from './csv-writer.js';
 import type { ExportFormat, FormatWriter } from './format.js';
-import { ParquetExportWriter, type ParquetWriterOptions } from './parquet-writer.js';
+import { ParquetExportWriter } from './parquet-writer.js';
+import type { BatchedWriterOptions } from './row-group.js';
 import type { ByteSink } from './sink.js';
 
 export function createFormatWriter(
   format: ExportFormat,
   columns: readonly ExportColumn[],
   sink: ByteSink,
-  options: ParquetWriterOptions = {},
+  options: BatchedWriterOptions = {},
 ): FormatWriter {
   switch (format) {
     case 'csv':

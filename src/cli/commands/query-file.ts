@@ -122,6 +122,7 @@ export class FileRowWriter {
       await this.writer.finish();
       await this.sink.close();
     } catch (err) {
+      this.writer.abort?.(err);
       await this.sink.abort();
       throw err;
     }

@@ -1,11 +1,11 @@
 /**
- * zstd compression for Parquet pages. Node 20 has no zstd in zlib and hyparquet-writer takes a
+ * Benchmark only: zstd compression for hyparquet-writer's Parquet pages. Node 20 has no zstd in zlib and hyparquet-writer takes a
  * synchronous compressor per page, so each page goes through the `zstd` program tickvault already
  * needs for .dbn.zst files (README: DBN decoding runs `zstd -d`). Pages are ~1 MiB, so the
  * process start is paid a few times per row group, not per row (bench/export-bench.ts measures it).
  */
 import { spawnSync } from 'node:child_process';
-import { ExportError } from '../errors.js';
+import { ExportError } from '../src/errors.js';
 
 /** zstd's own default level: fast, and most of the size gain of higher levels on market data. */
 export const ZSTD_LEVEL = 3;
