@@ -21,7 +21,7 @@
  * NOT NULL columns are REQUIRED, the others OPTIONAL.
  */
 import { RecordBatch as ArrowBatch, tableToIPC, Table as ArrowTable, type Schema } from 'apache-arrow';
-import * as pw from 'parquet-wasm';
+import type * as ParquetWasm from 'parquet-wasm';
 import { tickvaultVersion } from '../config/version.js';
 import { ExportError } from '../errors.js';
 import { arrowSchema, toArrowBatch } from './arrow-batch.js';
@@ -34,8 +34,23 @@ import type { ByteSink } from './sink.js';
 /** zstd's own default level: most of the size gain of higher levels at a fraction of the time. */
 export const ZSTD_LEVEL = 3;
 
+type PW = typeof ParquetWasm;
+let loaded: Promise<PW> | undefined;
+
+/**
+ * parquet-wasm is loaded on first use: its 5 MB WebAssembly module would otherwise be compiled by
+ * every command and every program that imports tickvault, Parquet or not.
+ */
+function parquetWasm(): Promise<PW> {
+  loaded ??= import('parquet-wasm').catch((err: unknown) => {
+    loaded = undefined;
+    throw new ExportError('Parquet export needs the parquet-wasm package (npm install parquet-wasm)', { cause: err });
+  });
+  return loaded;
+}
+
 /** One hand-over slot between our writes and parquet-wasm's pulls: at most one batch waits. */
-type Slot = { batch: pw.RecordBatch | null } | undefined;
+type Slot = { batch: ParquetWasm.RecordBatch | null } | undefined;
 
 export class ParquetExportWriter implements FormatWriter {
   private readonly schema: Schema;
@@ -45,7 +60,8 @@ export class ParquetExportWriter implements FormatWriter {
   private failure: { err: unknown } | null = null;
   private wakePull: (() => void) | null = null;
   private wakeWrite: (() => void) | null = null;
-  private controller: ReadableStreamDefaultController<pw.RecordBatch> | undefined;
+  private controller: ReadableStreamDefaultController<ParquetWasm.RecordBatch> | undefined;
+  private readonly lib = parquetWasm();
   private readonly pump: Promise<void>;
 
   constructor(
@@ -56,7 +72,7 @@ export class ParquetExportWriter implements FormatWriter {
     const rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.schema = arrowSchema(columns);
     this.grouper = new RowGrouper(rowGroupRows, (rows) => this.writeGroup(rows));
-    const source = new ReadableStream<pw.RecordBatch>(
+    const source = new ReadableStream<ParquetWasm.RecordBatch>(
       {
         start: (controller) => {
           this.controller = controller;
@@ -75,12 +91,13 @@ export class ParquetExportWriter implements FormatWriter {
       },
       { highWaterMark: 0 },
     );
-    const props = new pw.WriterPropertiesBuilder()
-      .setCompression(pw.Compression.ZSTD)
-      .setMaxRowGroupSize(rowGroupRows)
-      .setCreatedBy(`tickvault version ${tickvaultVersion()}`)
-      .build();
     this.pump = (async () => {
+      const pw = await this.lib;
+      const props = new pw.WriterPropertiesBuilder()
+        .setCompression(pw.Compression.ZSTD)
+        .setMaxRowGroupSize(rowGroupRows)
+        .setCreatedBy(`tickvault version ${tickvaultVersion()}`)
+        .build();
       const out = await pw.transformParquetStream(source, props);
       for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) await this.sink.write(chunk);
     })().catch((err: unknown) => {
@@ -96,8 +113,10 @@ export class ParquetExportWriter implements FormatWriter {
   async finish(): Promise<void> {
     await this.grouper.flush();
     // parquet-wasm takes the file's schema from the first batch: an empty export sends an empty one.
-    if (this.handed === 0)
-      await this.hand(this.wasmBatches(toArrowBatch(this.schema, { length: 0, columns: this.columns.map(() => []) }))[0]!);
+    if (this.handed === 0) {
+      const [empty] = await this.wasmBatches(toArrowBatch(this.schema, { length: 0, columns: this.columns.map(() => []) }));
+      await this.hand(empty!);
+    }
     await this.hand(null);
     await this.pump;
     this.check();
@@ -129,7 +148,7 @@ export class ParquetExportWriter implements FormatWriter {
   }
 
   /** Waits for the slot to be free (the previous batch taken), then fills it. */
-  private async hand(batch: pw.RecordBatch | null): Promise<void> {
+  private async hand(batch: ParquetWasm.RecordBatch | null): Promise<void> {
     while (this.slot !== undefined && !this.failure)
       await new Promise<void>((r) => {
         this.wakeWrite = r;
@@ -141,14 +160,15 @@ export class ParquetExportWriter implements FormatWriter {
   }
 
   /** An Arrow JS batch into WebAssembly memory, through Arrow IPC (the format both sides speak). */
-  private wasmBatches(batch: ArrowBatch): pw.RecordBatch[] {
+  private async wasmBatches(batch: ArrowBatch): Promise<ParquetWasm.RecordBatch[]> {
+    const pw = await this.lib;
     const ipc = tableToIPC(new ArrowTable(this.schema, [batch] as never) as never, 'stream');
     return pw.Table.fromIPCStream(ipc).recordBatches();
   }
 
   private async writeGroup(rows: readonly RawRow[]): Promise<void> {
     const batch = toArrowBatch(this.schema, toColumnBatch(this.columns, rows));
-    for (const b of this.wasmBatches(batch)) await this.hand(b);
+    for (const b of await this.wasmBatches(batch)) await this.hand(b);
     this.options.onRowGroup?.(rows.length);
   }
 }
