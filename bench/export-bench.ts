@@ -1,7 +1,7 @@
 /**
  * Export benchmark (issue 17, item 3: which library writes each format).
  *
- *   npx tsc -p . && node dist/bench/export-bench.js [--rows N] [--db-rows N] [--no-db]
+ *   npx tsc -p . && node dist/bench/export-bench.js [--rows N] [--db-rows N] [--no-db | --db-only]
  *
  * Part 1, no database: N synthetic trades (bench/synthetic-trades.ts, as trades_data rows the way
  * the cursor returns them: decimals and int8 as text) → a file, each candidate in its own process
@@ -21,7 +21,6 @@ import os from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { to as copyTo } from 'pg-copy-streams';
 import { exportColumns, type RawRow } from '../src/export/columns.js';
 import { ArrowWriter } from '../src/export/arrow-writer.js';
@@ -147,6 +146,8 @@ function run(args: string[]): Result {
 
 async function verify(file: string, kind: 'parquet' | 'arrow' | 'csv'): Promise<{ type: string; sum: string; n: string }> {
   if (kind === 'arrow') return { type: 'Decimal128(20,8) (apache-arrow)', sum: '', n: '' };
+  // Imported here, not at the top: the writer processes must not carry DuckDB's native library in their RSS.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const con = await (await DuckDBInstance.create(':memory:')).connect();
   const src =
     kind === 'parquet'
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     '| candidate | rows/s | file MB | peak RSS MB | price type (DuckDB) | sum exact |',
     '|---|---:|---:|---:|---|---|',
   ];
-  for (const c of CANDIDATES) {
+  for (const c of process.argv.includes('--db-only') ? [] : CANDIDATES) {
     const out = path.join(dir, `${c}.${c.startsWith('parquet') ? 'parquet' : c}`);
     process.stderr.write(`export-bench: ${c}, ${fmt(rows)} rows…\n`);
     const r = run(['--child', c, '--rows', String(rows), '--out', out]);
@@ -183,7 +184,8 @@ async function main(): Promise<void> {
     lines.push(`| ${c} | ${fmt(rows / (r.ms / 1000))} | ${(r.bytes / 1e6).toFixed(1)} | ${fmt(r.rssMb)} | ${v.type} | ${exact} |`);
     process.stderr.write(`${lines.at(-1)}\n`);
   }
-  process.stdout.write(`\nexport-bench, ${fmt(rows)} synthetic trades, no database\n${lines.join('\n')}\n`);
+  if (!process.argv.includes('--db-only'))
+    process.stdout.write(`\nexport-bench, ${fmt(rows)} synthetic trades, no database\n${lines.join('\n')}\n`);
   if (process.argv.includes('--no-db')) return;
   const dbRows = num('--db-rows', rows);
   const cluster = await startServerCluster({ tmpPrefix: 'tv-export-bench-' });

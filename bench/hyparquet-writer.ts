@@ -20,7 +20,7 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { tickvaultVersion } from '../src/config/version.js';
-import { toColumnBatch } from '../src/export/batch.js';
+import type { ColumnBatch } from '../src/export/batch.js';
 import type { ExportColumn, RawRow } from '../src/export/columns.js';
 import { decimalByteLength } from '../src/export/decimal.js';
 import { DEFAULT_ROW_GROUP_ROWS, type FormatWriter } from '../src/export/format.js';
@@ -94,7 +94,7 @@ export class HyparquetWriter implements FormatWriter {
       compressors: { ZSTD: (b: Uint8Array) => zstdCompress(b) },
       createdBy: `tickvault version ${tickvaultVersion()}`,
     });
-    this.grouper = new RowGrouper(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (rows) => this.writeGroup(rows));
+    this.grouper = new RowGrouper(columns, options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (batch) => this.writeGroup(batch));
   }
 
   write(rows: readonly RawRow[]): Promise<void> {
@@ -107,14 +107,13 @@ export class HyparquetWriter implements FormatWriter {
     await this.drain();
   }
 
-  private async writeGroup(rows: readonly RawRow[]): Promise<void> {
-    const batch = toColumnBatch(this.columns, rows);
+  private async writeGroup(batch: ColumnBatch): Promise<void> {
     // One write() call with rowGroupSize = the group's rows: exactly one row group per call.
     await this.writer.write({
       columnData: this.columns.map((c, i) => ({ name: c.name, data: batch.columns[i] as unknown[] as never, nullable: c.nullable })),
-      rowGroupSize: rows.length,
+      rowGroupSize: batch.length,
     });
-    this.options.onRowGroup?.(rows.length);
+    this.options.onRowGroup?.(batch.length);
     await this.drain();
   }
 

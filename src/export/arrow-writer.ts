@@ -5,7 +5,7 @@
  * as soon as it is encoded, and the footer (a list of batch offsets) is written at the end.
  */
 import { AsyncByteQueue, RecordBatchFileWriter, type Schema } from 'apache-arrow';
-import { toColumnBatch } from './batch.js';
+import type { ColumnBatch } from './batch.js';
 import { arrowSchema, toArrowBatch } from './arrow-batch.js';
 import type { ExportColumn, RawRow } from './columns.js';
 import { DEFAULT_ROW_GROUP_ROWS, type FormatWriter } from './format.js';
@@ -41,7 +41,7 @@ export class ArrowWriter implements FormatWriter {
   ) {
     this.schema = arrowSchema(columns);
     this.writer.reset(this.collector, this.schema); // writes the magic and the schema
-    this.grouper = new RowGrouper(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (rows) => this.writeGroup(rows));
+    this.grouper = new RowGrouper(columns, options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, (batch) => this.writeGroup(batch));
   }
 
   write(rows: readonly RawRow[]): Promise<void> {
@@ -54,9 +54,9 @@ export class ArrowWriter implements FormatWriter {
     await this.drain();
   }
 
-  private async writeGroup(rows: readonly RawRow[]): Promise<void> {
-    this.writer.write(toArrowBatch(this.schema, toColumnBatch(this.columns, rows)));
-    this.options.onRowGroup?.(rows.length);
+  private async writeGroup(batch: ColumnBatch): Promise<void> {
+    this.writer.write(toArrowBatch(this.schema, batch));
+    this.options.onRowGroup?.(batch.length);
     await this.drain();
   }
 

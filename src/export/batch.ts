@@ -34,21 +34,23 @@ function converter(col: ExportColumn): (v: RawCell) => Cell {
   }
 }
 
-/** Converts a run of cursor rows; a NULL in a NOT NULL column is an ExportError (the schema says it cannot be). */
+/** One column's cursor value → its typed cell; a NULL in a NOT NULL column is an ExportError (the schema says it cannot be). */
+export function cellConverter(col: ExportColumn): (v: RawCell | undefined) => Cell {
+  const conv = converter(col);
+  return (v) => {
+    if (v === null || v === undefined) {
+      if (!col.nullable) throw new ExportError(`column ${col.name} is NULL in a row but declared NOT NULL`);
+      return null;
+    }
+    return conv(v);
+  };
+}
+
+/** Converts a run of cursor rows at once. */
 export function toColumnBatch(columns: readonly ExportColumn[], rows: readonly RawRow[]): ColumnBatch {
   const out = columns.map((col) => {
-    const conv = converter(col);
-    const values: Cell[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const v = rows[i]![col.name];
-      if (v === null || v === undefined) {
-        if (!col.nullable) throw new ExportError(`column ${col.name} is NULL in a row but declared NOT NULL`);
-        values[i] = null;
-      } else {
-        values[i] = conv(v);
-      }
-    }
-    return values;
+    const conv = cellConverter(col);
+    return rows.map((r) => conv(r[col.name]));
   });
   return { length: rows.length, columns: out };
 }
