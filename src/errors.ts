@@ -52,6 +52,11 @@ export class QueryError extends TickvaultError {
   constructor(message: string, options?: { cause?: unknown }) { super('QUERY', message, options); }
 }
 
+/** An export could not be written (a value the format cannot hold, the output file). */
+export class ExportError extends TickvaultError {
+  constructor(message: string, options?: { cause?: unknown }) { super('EXPORT', message, options); }
+}
+
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):[^@/\s]*@/gi;
 const PASSWORD_PARAM = /((?:^|[\s?&])password=)[^\s&]*/gi;
 

@@ -39,6 +39,10 @@ export {
 export { resolveSymbol, resolveInstrument } from './query/symbols.js';
 export type { TimeInput } from './query/params.js';
 
+// Exporting: Parquet, CSV and Arrow files.
+export { exportTable, type ExportOptions, type ExportResult } from './export/export.js';
+export { EXPORT_FORMATS, type ExportFormat } from './export/format.js';
+
 // Keeping the database.
 export { maintain, type MaintainOptions, type MaintainReport, type RetentionQuestion } from './maintain/maintain.js';
 export { HealthMonitor, type HealthReport } from './health/monitor.js';
@@ -46,7 +50,7 @@ export { createRoles } from './security/roles.js';
 
 // Errors: every one a TickvaultError with a stable `code`.
 export {
-  TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, ArgumentError,
+  TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, ArgumentError, ExportError,
 } from './errors.js';
 export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';

@@ -15,6 +15,7 @@ import { registerMaintain } from './commands/maintain.js';
 import { registerAdvise } from './commands/advise.js';
 import { registerConfig } from './commands/config.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerExport } from './commands/export.js';
 
 export function buildProgram(): Command {
   const program = new Command('tickvault')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRoles(program); // after registerInit: adds `init --roles`
   registerQuery(program);
+  registerExport(program);
   registerMaintain(program);
   registerAdvise(program);
   registerConfig(program);

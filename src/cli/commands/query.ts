@@ -12,8 +12,10 @@ import type { Engine } from '../../engine/types.js';
 import { aggregatedVolume, asOf, closestSymbols, symbolStored, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
 import { withEngine } from '../run.js';
+import { FileRowWriter, QUERY_COLUMNS } from './query-file.js';
 
-export type Format = 'table' | 'csv' | 'json';
+export type Format = 'table' | 'csv' | 'json' | 'parquet' | 'arrow';
+type TextFormat = 'table' | 'csv' | 'json';
 type Cell = string | null;
 type Row = Record<string, Cell>;
 
@@ -21,7 +23,7 @@ type Row = Record<string, Cell>;
 export class RowWriter {
   private readonly buffered: Row[] = [];
   private count = 0;
-  constructor(private readonly format: Format, private readonly columns: readonly string[], private readonly out: (s: string) => void = (s) => { process.stdout.write(s); }) {}
+  constructor(private readonly format: TextFormat, private readonly columns: readonly string[], private readonly out: (s: string) => void = (s) => { process.stdout.write(s); }) {}
 
   row(r: Row): void {
     if (this.format === 'table') { this.buffered.push(r); this.count += 1; return; }
@@ -72,10 +74,23 @@ function note(message: string): void {
   process.stderr.write(`tickvault: ${message}\n`);
 }
 
-interface Common { symbol: string; format: Format }
+interface Common { symbol: string; format: Format; out?: string }
+
+/** Rows out: text formats on stdout (RowWriter), parquet and arrow into --out FILE (FileRowWriter). */
+interface Out { row(r: Row): void | Promise<void>; end(): number | Promise<number> }
+
+function output(o: Common, command: keyof typeof QUERY_COLUMNS): Out {
+  if (o.format === 'parquet' || o.format === 'arrow') return new FileRowWriter(o.format, QUERY_COLUMNS[command], o.out);
+  if (o.out !== undefined) throw new ConfigError('--out is for --format parquet or arrow (text formats go to stdout)');
+  return new RowWriter(o.format, QUERY_COLUMNS[command].map((c) => c.name));
+}
 
 function formatOption(): Option {
-  return new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table');
+  return new Option('--format <format>', 'output format (parquet and arrow write --out FILE)').choices(['table', 'csv', 'json', 'parquet', 'arrow']).default('table');
+}
+
+function outOption(): Option {
+  return new Option('--out <file>', 'the file --format parquet|arrow writes');
 }
 
 /** --publisher: one venue (DBN publisher_id; 0 = rows stored without one). */
@@ -114,16 +129,17 @@ export function registerQuery(program: Command): void {
     .option('--batch-size <n>', 'rows per cursor FETCH', '1000')
     .addOption(publisherOption())
     .addOption(formatOption())
+    .addOption(outOption())
     .action(async (o: Common & { start: string; end: string; interval: string; source: BarSource; granularity: string; rollup: RollupChoice; batchSize: string; publisher?: number }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         // One bar per venue and bucket: a bar's open and close never come from two venues.
         const options = { source: o.source, granularity: o.granularity, rollup: o.rollup, ...(o.publisher === undefined ? {} : { publisherId: o.publisher }) };
         const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
-        const w = new RowWriter(o.format, ['time', 'publisher', 'open', 'high', 'low', 'close', 'volume', 'trades']);
+        const w = output(o, 'bars');
         for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
-          w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
+          await w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
         }
-        const n = w.end();
+        const n = await w.end();
         if (n === 0) await requireKnownSymbol(engine, o.source === 'trades' ? 'trades_data' : 'ohlcv_data', o.symbol);
         note(`${n} bars from ${plan.relation} (${plan.reason})`);
       });
@@ -137,15 +153,16 @@ export function registerQuery(program: Command): void {
     .requiredOption('--interval <interval>', "bucket width, e.g. '1 hour'")
     .addOption(publisherOption())
     .addOption(formatOption())
+    .addOption(outOption())
     .action(async (o: Common & { start: string; end: string; interval: string; publisher?: number }, cmd: Command) => {
       const rows = await withEngine(cmd, async (engine) => {
         const found = await aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval, venue(o));
         if (found.length === 0) await requireKnownSymbol(engine, 'trades_data', o.symbol);
         return found;
       });
-      const w = new RowWriter(o.format, ['time', 'volume', 'buy_volume', 'sell_volume', 'trades']);
-      for (const r of rows) w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
-      note(`${w.end()} buckets`);
+      const w = output(o, 'volume');
+      for (const r of rows) await w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
+      note(`${await w.end()} buckets`);
     });
 
   query.command('spread')
@@ -155,15 +172,16 @@ export function registerQuery(program: Command): void {
     .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
     .addOption(publisherOption())
     .addOption(formatOption())
+    .addOption(outOption())
     .action(async (o: Common & { start: string; end: string; publisher?: number }, cmd: Command) => {
       const r = await withEngine(cmd, async (engine) => {
         const found = await spreadAnalysis(engine, o.symbol, o.start, o.end, venue(o));
         if (found.quotes === 0n) await requireKnownSymbol(engine, 'tbbo_data', o.symbol);
         return found;
       });
-      const w = new RowWriter(o.format, ['symbol', 'quotes', 'spreads', 'avg', 'median', 'min', 'max']);
-      w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
-      w.end();
+      const w = output(o, 'spread');
+      await w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
+      await w.end();
       if (r.count === 0n) note('no spreads in the range');
     });
 
@@ -175,6 +193,7 @@ export function registerQuery(program: Command): void {
     .option('--granularity <g>', 'stored bar granularity', '1m')
     .addOption(publisherOption())
     .addOption(formatOption())
+    .addOption(outOption())
     .action(async (o: Common & { since: string; limit: string; granularity: string; publisher?: number }, cmd: Command) => {
       const limit = parseLimit(o.limit);
       const rows = await withEngine(cmd, async (engine) => {
@@ -182,11 +201,11 @@ export function registerQuery(program: Command): void {
         if (found.length === 0) await requireKnownSymbol(engine, 'ohlcv_data', o.symbol);
         return found;
       });
-      const w = new RowWriter(o.format, ['time', 'instrument_id', 'publisher', 'open', 'high', 'low', 'close', 'volume', 'granularity']);
+      const w = output(o, 'recent');
       for (const r of rows) {
-        w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
+        await w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
       }
-      note(`${w.end()} bars`);
+      note(`${await w.end()} bars`);
     });
 
   query.command('asof')
@@ -195,18 +214,19 @@ export function registerQuery(program: Command): void {
     .requiredOption('--at <time>', 'time, ISO 8601 (microseconds kept)')
     .addOption(publisherOption())
     .addOption(formatOption())
+    .addOption(outOption())
     .action(async (o: Common & { at: string; publisher?: number }, cmd: Command) => {
       const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at, venue(o)));
-      const w = new RowWriter(o.format, ['kind', 'time', 'instrument_id', 'publisher', 'price', 'size', 'side', 'trade_id', 'bid', 'ask', 'bid_size', 'ask_size', 'spread']);
+      const w = output(o, 'asof');
       if (r.trade) {
         const x = r.trade;
-        w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), publisher: String(x.publisherId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
+        await w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), publisher: String(x.publisherId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
       }
       if (r.quote) {
         const q = r.quote;
-        w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), publisher: String(q.publisherId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
+        await w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), publisher: String(q.publisherId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
       }
-      w.end();
+      await w.end();
       if (!r.trade && !r.quote) note(`no trade or quote of ${o.symbol} at or before ${t(r.at.timeUs)}`);
     });
 }
