@@ -16,7 +16,7 @@ import { tradesData } from '../../src/schema/tables.js';
 import { QUERY_COLUMNS } from '../../src/cli/commands/query-file.js';
 import { cli } from '../support/cli.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
-import { dbRows, duckRows, readArrow, readParquet } from './read-back.js';
+import { dbRows, duckRows, readArrow, readParquet } from '../support/read-back.js';
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'tickvault-export-cli-'));
 

@@ -9,7 +9,7 @@ import { OHLCVLoader, StatisticsLoader, TBBOLoader, TradesLoader, type TradeReco
 import { exportColumns, exportTable, type ExportFormat } from '../../src/export/index.js';
 import { tableSpec } from '../../src/schema/tables.js';
 import { ExportError, QueryError } from '../../src/errors.js';
-import { dbRows, duckRows, parquetTypes, readArrow, readCsv, readParquet, type TextRow } from './read-back.js';
+import { dbRows, duckRows, parquetTypes, readArrow, readCsv, readParquet, type TextRow } from '../support/read-back.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tickvault-export-'));
 const file = (name: string) => path.join(dir, name);
