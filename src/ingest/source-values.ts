@@ -6,7 +6,7 @@
  * that the double stands for. Each converter throws a CellProblem naming the value; the source
  * turns it into a quarantined row.
  */
-import { parseDecimal } from '../copy/numeric.js';
+import { formatDecimal, parseDecimal } from '../copy/numeric.js';
 import type { FixedPoint } from '../load/normalize.js';
 
 export class CellProblem extends Error {}
@@ -105,7 +105,12 @@ export type PriceEncoding =
 /** A price cell → what the normalizer takes exactly: a FixedPoint, decimal text, or null. */
 export function priceValue(cell: unknown, enc: PriceEncoding): FixedPoint | string | null {
   if (cell === null || cell === undefined) return null;
-  if (typeof cell === 'object' && cell !== null && 'scale' in cell) return cell as FixedPoint; // a Parquet DECIMAL, unscaled
+  if (typeof cell === 'object' && cell !== null && 'scale' in cell) {
+    // A Parquet DECIMAL, unscaled. Only Databento's prices take the DBN rule for a 9th decimal
+    // (FixedPoint scale 9 is rounded); anyone else's digits are kept or the row refused.
+    const fp = cell as FixedPoint;
+    return enc.kind === 'databento' ? fp : formatDecimal(fp.value, fp.scale);
+  }
   if (typeof cell === 'number' && !Number.isFinite(cell)) return null; // NaN: pandas' UNDEF price
   const text =
     typeof cell === 'string'
@@ -123,7 +128,8 @@ export function priceValue(cell: unknown, enc: PriceEncoding): FixedPoint | stri
       return text;
     case 'fixed': {
       if (!integer) throw new CellProblem(`price ${JSON.stringify(text)} is not an integer in units of 1e-${enc.scale}`);
-      return { value: BigInt(text), scale: enc.scale };
+      // As text: a fixed-point FixedPoint of scale 9 would take the DBN rounding rule.
+      return formatDecimal(BigInt(text), enc.scale);
     }
     case 'databento': {
       if (integer) {
