@@ -10,7 +10,9 @@
  * Each row carries its place: `source_row_group` and `source_row` (0-based within the group).
  */
 import fs from 'node:fs';
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { SourceFormatError } from '../errors.js';
 import type { FixedPoint } from '../load/normalize.js';
 import type { ColumnKind } from './column-mapping.js';
@@ -38,6 +40,17 @@ async function fileBuffer(file: string): Promise<{ buffer: AsyncBuffer; close: (
     close: () => fh.close(),
   };
 }
+
+/**
+ * Codecs hyparquet leaves to the caller (it has SNAPPY built in): ZSTD (DuckDB's and polars'
+ * default, common for pyarrow too) by fzstd, which the project already uses for DBN; GZIP and
+ * BROTLI by zlib. LZ4 is not supported: such a file fails with hyparquet's message naming the codec.
+ */
+const COMPRESSORS: Compressors = {
+  ZSTD: (input, outputLength) => zstdDecompress(input, new Uint8Array(outputLength)),
+  GZIP: (input) => new Uint8Array(gunzipSync(input)),
+  BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
+};
 
 const PARSERS = {
   timestampFromMilliseconds: (v: bigint) => BigInt(v) * 1_000_000n,
@@ -129,6 +142,7 @@ export class ParquetReader implements TabularReader {
             rowEnd: rowStart + n,
             rowFormat: 'array',
             parsers: PARSERS,
+            compressors: COMPRESSORS,
             onComplete: (r: unknown[][]) => {
               rows = r;
             },
