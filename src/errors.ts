@@ -71,3 +71,13 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return redactUrl(err.message);
   return redactUrl(String(err));
 }
+
+/** A CSV or Parquet file cannot be read as a table (unreadable header, broken quoting, not Parquet). */
+export class SourceFormatError extends TickvaultError {
+  constructor(message: string, options?: { cause?: unknown }) { super('SOURCE_FORMAT', message, options); }
+}
+
+/** A column mapping (`--map`, a mapping file, or the detected Databento encoding) cannot map the file's columns to the table. */
+export class MappingError extends TickvaultError {
+  constructor(message: string) { super('MAPPING', message); }
+}

@@ -28,6 +28,8 @@ export type { FixedPoint } from './load/normalize.js';
 
 // Loading DBN files, and planning a load.
 export { loadDbnFile, loadDbnFileRouted, planDbnFile, type LoadFileOptions, type LoadFileResult, type RoutedLoadResult, type FilePlan } from './ingest/load-dbn.js';
+export { loadFile, checkTabularFile, planTabularFile, fileFormat, type FileFormat, type TabularOptions } from './ingest/load-file.js';
+export { parseMapArg, parseMappingJson, type ColumnMapping, type FieldRule } from './ingest/column-mapping.js';
 export { planLoad, type LoadPlan } from './timescale/plan.js';
 export { openDbn, writeDbn } from './dbn/index.js';
 
@@ -51,6 +53,7 @@ export { createRoles } from './security/roles.js';
 // Errors: every one a TickvaultError with a stable `code`.
 export {
   TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, ArgumentError, ExportError,
+  SourceFormatError, MappingError,
 } from './errors.js';
 export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';

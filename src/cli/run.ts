@@ -71,7 +71,7 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
  * 1 (a failure).
  */
 const REFUSALS: ReadonlySet<string> = new Set([
-  'CONFIG', 'QUERY', 'ARGUMENT', 'DATA_DIR_LOCKED', 'LOAD_IN_PROGRESS', 'RETENTION_EXPIRED', 'SCHEMA_NOT_STORED', 'SCHEMA_TABLE_MISMATCH', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER',
+  'CONFIG', 'QUERY', 'ARGUMENT', 'MAPPING', 'DATA_DIR_LOCKED', 'LOAD_IN_PROGRESS', 'RETENTION_EXPIRED', 'SCHEMA_NOT_STORED', 'SCHEMA_TABLE_MISMATCH', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER',
 ]);
 
 export function isRefusal(code: string | undefined): boolean {

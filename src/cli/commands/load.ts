@@ -12,8 +12,10 @@ import { EXIT, isRefusal, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
 import { checkDbnFileRouted, type CheckFileResult } from '../../ingest/check-dbn.js';
+import { checkTabularFile, fileFormat, loadFile, planTabularFile } from '../../ingest/load-file.js';
+import { mappingFromOptions } from '../../ingest/column-mapping.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean; maxRejects?: string }
+interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean; maxRejects?: string; map?: string; mapFile?: string }
 
 const DBN_FILES = '**/*.{dbn,dbn.zst}';
 
@@ -39,7 +41,7 @@ export function expandFiles(args: readonly string[]): string[] {
 
 export function registerLoad(program: Command): void {
   program.command('load')
-    .description('load Databento DBN files (.dbn, .dbn.zst) into their tables; re-running a completed file is a no-op, an interrupted one resumes')
+    .description('load Databento DBN files (.dbn, .dbn.zst), CSV (.csv, .csv.gz, .csv.zst) and Parquet files into their tables; re-running a completed file is a no-op, an interrupted one resumes')
     .argument('<files...>', 'files or globs')
     .option('--table <table>', 'target table (default: from the file schema)')
     .option('--workers <n>', 'parallel COPY workers', '1')
@@ -50,9 +52,14 @@ export function registerLoad(program: Command): void {
     .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--allow-expired', "load rows past the table's retention window anyway (the next retention run drops them)")
+    .option('--map <rules>', 'CSV/Parquet columns: table_column=file_column[:unit], e.g. price=px:1e-9,timestamp=ts_ns:ns,symbol=ticker (units: ns, us, ms, s, iso; prices: 1e-N or decimal; const:VALUE)')
+    .option('--map-file <file>', 'the same mapping as JSON: {"table": "trades_data", "columns": {"price": "px:1e-9"}}')
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
       const paths = expandFiles(files);
+      // CSV and Parquet files: Databento's encodings need nothing; other columns a mapping.
+      const mapped = mappingFromOptions(opts.map, opts.mapFile, (f) => fs.readFileSync(f, 'utf8'));
+      const tabular = { table: opts.table ?? mapped.table, mapping: mapped.mapping };
       if (opts.upsert && opts.replace) throw new Error('--upsert and --replace exclude each other');
       const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
       // A bad limit is a usage error before any file is opened, not a failure of each file.
@@ -63,7 +70,7 @@ export function registerLoad(program: Command): void {
         const checks: (CheckFileResult | { file: string; error: string; code?: string })[] = [];
         for (const file of paths) {
           try {
-            for (const c of await checkDbnFileRouted(file, { table: opts.table })) {
+            for (const c of fileFormat(file) === 'dbn' ? await checkDbnFileRouted(file, { table: opts.table }) : [await checkTabularFile(file, tabular)]) {
               checks.push(c);
               if (!opts.json) {
                 const reasons = readableReasons(c.table, c.topRejectReasons);
@@ -82,7 +89,10 @@ export function registerLoad(program: Command): void {
       if (opts.plan) {
         const plans: FilePlan[] = [];
         await withEngine(cmd, async (engine) => {
-          for (const file of paths) plans.push(await planDbnFile(engine, file, { table: opts.table, mode, allowExpired: opts.allowExpired }));
+          for (const file of paths) {
+            plans.push(fileFormat(file) === 'dbn' ? await planDbnFile(engine, file, { table: opts.table, mode, allowExpired: opts.allowExpired })
+              : await planTabularFile(engine, file, { ...tabular, mode, allowExpired: opts.allowExpired }));
+          }
         });
         if (opts.json) printJson(plans);
         else for (const p of plans) process.stdout.write(`${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`);
@@ -96,7 +106,9 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const routed = await loadDbnFileRouted(engine, file, { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, maxRejects: opts.maxRejects, onProgress: progress.update });
+            const options = { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, maxRejects: opts.maxRejects, onProgress: progress.update };
+            const routed = fileFormat(file) === 'dbn' ? await loadDbnFileRouted(engine, file, options)
+              : { parts: [await loadFile(engine, file, { ...options, ...tabular })], notStored: {} };
             progress.done();
             results.push(...routed.parts);
             if (!opts.json) {
