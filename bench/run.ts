@@ -16,6 +16,8 @@ const BENCHES: Record<string, string> = {
   encode: 'encode-bench.js',
   query: 'query-bench.js',
   backfill: 'backfill-bench.js',
+  'direct-compress': 'direct-compress-bench.js',
+  growth: 'growth-bench.js',
 };
 
 const args = process.argv.slice(2);
