@@ -17,6 +17,8 @@ const BENCHES: Record<string, string> = {
   query: 'query-bench.js',
   backfill: 'backfill-bench.js',
   export: 'export-bench.js',
+  'direct-compress': 'direct-compress-bench.js',
+  growth: 'growth-bench.js',
 };
 
 const args = process.argv.slice(2);

@@ -38,6 +38,8 @@ export interface LoadFileOptions extends RetentionOptions {
   maxRejects?: MaxRejects;
   /** Records done and, when known, the file's record count. */
   onProgress?: (records: number, total?: number) => void;
+  /** false: never write straight into the columnstore (BulkLoadOptions.directCompress). */
+  directCompress?: boolean;
 }
 
 export interface LoadFileResult extends BulkLoadResult {
@@ -144,7 +146,7 @@ async function loadInto(engine: Engine, given: DbnFileSource, file: string, tabl
   const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
   const result = await loader.bulkLoad(source, {
     mode, allowExpired: options.allowExpired || checked, now: options.now,
-    bulk: options.bulk,
+    bulk: options.bulk, directCompress: options.directCompress,
     maxRejects: options.maxRejects,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
@@ -190,12 +192,12 @@ export interface FilePlan {
 }
 
 /** Pre-scans the file (timestamps only) and plans its load into its table. Writes nothing. */
-export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode } & RetentionOptions = {}): Promise<FilePlan> {
+export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode; directCompress?: boolean } & RetentionOptions = {}): Promise<FilePlan> {
   const scan = await scanDbnFile(file, options.table);
   if (scan.minUs === null || scan.maxUs === null) return { file, scan, plan: null, retention: null };
   const window = await retentionWindow(engine, scan.table, options.now);
   const expired = window !== null && scan.minUs < window.cutoffUs;
-  const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs));
+  const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs), { mode: options.mode, now: options.now, directCompress: options.directCompress });
   const days = Object.keys(scan.perDay);
   const mode = options.mode ?? 'append';
   const notes = [

@@ -72,6 +72,11 @@ export interface BulkLoadOptions extends RetentionOptions {
   mode?: LoadMode;
   /** Force the compression strategy (default: chosen from the touched chunks and the tier; see timescale/plan.ts). */
   strategy?: LoadStrategy;
+  /**
+   * Write rows that fall into new chunks older than the table's compress_after straight into the
+   * columnstore (strategy 'direct-compress', where the server can; default true). false: row store.
+   */
+  directCompress?: boolean;
   /** Refresh the rollups over the load's time range afterwards: 'auto' (default: when they would not show the rows otherwise, see write/session.ts), true, false. */
   refreshAggregates?: boolean | 'auto';
   /** After a failure, leave decompressed chunks for the re-run instead of recompressing them now (the ledger keeps the list). */
@@ -108,7 +113,7 @@ export interface BulkLoadResult {
   readonly thisRun?: { readonly records: number; readonly recordsInserted: number; readonly recordsRejected: number };
   readonly replacedLoadId: string | null;
   readonly topRejectReasons: readonly RejectReason[];
-  /** Compression strategy used ('direct' or 'decompress-recompress'); absent for 'already-loaded'. */
+  /** Strategy used ('direct', 'direct-compress', 'write-recompress' or 'decompress-recompress'; backfill.directCompress says why direct-compress was or was not used); absent for 'already-loaded'. */
   readonly strategy?: LoadStrategy;
   /** Upsert: existing rows whose values this load changed. */
   readonly recordsUpdated?: number;
@@ -282,7 +287,7 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         loadId, mode, strategy: options.strategy, resumed: resumable, oneTransaction: previous !== undefined, useCopy: this.useCopy,
         previousRange: previous?.minTime && previous.maxTime ? { minUs: BigInt(previous.minTime.getTime()) * 1000n, maxUs: BigInt(previous.maxTime.getTime()) * 1000n + 999n } : undefined,
         refreshAggregates: options.refreshAggregates, leaveDecompressedOnFailure: options.leaveDecompressedOnFailure, onDecompressed: options.onDecompressed,
-        serialize: !bulk,
+        serialize: !bulk, directCompress: options.directCompress, now: options.now ?? this.config.now,
       });
       if (bulk) {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });

@@ -17,6 +17,10 @@
  *    servers without DML on compressed chunks (older than 2.11), where writes into compressed
  *    chunks are slow or refused (timescaledb #8400, #5801), or when forced.
  * Either way every touched chunk ends in its previous state (compressed, not partial).
+ *  - 'direct-compress': every row falls into chunks that do not exist yet and that the compression
+ *    policy would already have compressed (older than compress_after): the COPY writes them
+ *    straight into the columnstore (direct-compress.ts), batches sorted by segment and time. Where
+ *    the server or the table cannot, `directCompress` says why and one of the above is used.
  */
 import { requireSchema } from '../schema/schema-state.js';
 import type { Capabilities, Engine } from '../engine/types.js';
@@ -24,8 +28,9 @@ import { tableSpec } from '../schema/tables.js';
 import { microsToIso } from '../values/time.js';
 import { timeRangeArgMicros, type TimeInput } from '../sql/time.js';
 import { chunkIntervalUs, listChunks, rowsInRange } from './chunks.js';
+import { compressCutoffUs, directCompressSupport } from './direct-compress.js';
 
-export type LoadStrategy = 'direct' | 'write-recompress' | 'decompress-recompress';
+export type LoadStrategy = 'direct' | 'direct-compress' | 'write-recompress' | 'decompress-recompress';
 
 export interface PlannedChunk {
   readonly chunk: string;
@@ -50,6 +55,8 @@ export interface LoadPlan {
   readonly existingRows: number;
   readonly strategy: LoadStrategy;
   readonly reason: string;
+  /** Direct-to-columnstore COPY: whether the load takes it, and why (or why not). */
+  readonly directCompress: { readonly used: boolean; readonly reason: string };
   /** Extra facts the printout shows (records counted by a pre-scan, write mode, …). */
   readonly notes: readonly string[];
 }
@@ -59,6 +66,12 @@ export interface PlanOptions {
   readonly countRows?: boolean;
   /** Force a strategy (tests, benchmarks); the plan still says what it would have chosen. */
   readonly strategy?: LoadStrategy;
+  /** false: the load will not write straight into the columnstore (BulkLoadOptions.directCompress). */
+  readonly directCompress?: boolean;
+  /** Write mode of the load: only appends can go straight into the columnstore. */
+  readonly mode?: 'append' | 'upsert' | 'replace';
+  /** The clock compress_after is measured from; default the database's now(). */
+  readonly now?: Date;
 }
 
 /** TimescaleDB ≥ 2.11: INSERT/UPDATE/DELETE work on compressed chunks (segment-wise). */
@@ -97,11 +110,11 @@ export async function planLoad(engine: Engine, table: string, minTime: TimeInput
   const base = { table, minTime: microsToIso(minUs), maxTime: microsToIso(maxUs), tier: caps.tier };
   const { rows } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
   if (!rows[0]!.ok) {
-    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `table ${table} does not exist yet (run \`tickvault init\`)`, notes: [] };
+    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `table ${table} does not exist yet (run \`tickvault init\`)`, directCompress: { used: false, reason: 'no table' }, notes: [] };
   }
   const time = spec.hypertable?.timeColumn;
   if (!time || !caps.hypertables) {
-    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `${table} is not a hypertable: no chunks`, notes: [] };
+    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `${table} is not a hypertable: no chunks`, directCompress: { used: false, reason: 'not a hypertable' }, notes: [] };
   }
   const chunks = await listChunks(engine, table, { minUs, maxUs });
   const planned: PlannedChunk[] = [];
@@ -125,12 +138,36 @@ export async function planLoad(engine: Engine, table: string, minTime: TimeInput
     }
   }
   const compressedChunks = planned.filter((c) => c.compressed).length;
-  const chosen = chooseStrategy(caps, compressedChunks, planned.length);
+  const dc = await planDirectCompress(engine, caps, table, planned, interval, maxUs, options);
+  const chosen = dc.used ? { strategy: 'direct-compress' as const, reason: dc.reason } : chooseStrategy(caps, compressedChunks, planned.length);
   const forced = options.strategy && options.strategy !== chosen.strategy
     ? { strategy: options.strategy, reason: `forced by the caller (would choose ${chosen.strategy}: ${chosen.reason})` } : chosen;
   return {
     ...base, chunks: planned, newChunks, compressedChunks, existingRows: planned.reduce((a, c) => a + c.existingRows, 0),
-    ...forced, notes: [],
+    ...forced, directCompress: dc, notes: [],
+  };
+}
+
+/** Whether the whole range goes straight into the columnstore (the session decides per batch; the plan for the range). */
+async function planDirectCompress(
+  engine: Engine, caps: Capabilities, table: string, planned: readonly PlannedChunk[], interval: bigint | null, maxUs: bigint, options: PlanOptions,
+): Promise<{ used: boolean; reason: string }> {
+  if (options.directCompress === false) return { used: false, reason: 'turned off by the caller' };
+  if (options.mode && options.mode !== 'append') return { used: false, reason: `mode ${options.mode} merges with stored rows; direct-compress is for appends into new chunks` };
+  const support = await directCompressSupport(engine, caps, table);
+  if (!support.ok) return { used: false, reason: support.reason };
+  const cutoff = await compressCutoffUs(engine, table, options.now);
+  if (!cutoff) return { used: false, reason: `${table} has no compression policy (compress_after)` };
+  if (planned.length > 0) {
+    const c = planned[0]!;
+    return { used: false, reason: `${planned.length} chunks in the range already exist (${c.chunk}, ${c.compressed ? 'compressed' : 'row store'}): rows go through the merge path` };
+  }
+  if (interval && (floorDiv(maxUs, interval) + 1n) * interval > cutoff.cutoffUs) {
+    return { used: false, reason: `rows reach past compress_after (${cutoff.after}, ${microsToIso(cutoff.cutoffUs)}): those chunks stay in the row store until the policy compresses them` };
+  }
+  return {
+    used: true,
+    reason: `every row falls into new chunks older than compress_after (${cutoff.after}): COPY writes them straight into the columnstore (TimescaleDB ${support.version}), batches sorted by segment and time`,
   };
 }
 
@@ -154,5 +191,6 @@ export function formatPlan(plan: LoadPlan): string {
     }
   }
   lines.push(`  strategy: ${plan.strategy} — ${plan.reason}`);
+  if (!plan.directCompress.used) lines.push(`  direct-compress: not used — ${plan.directCompress.reason}`);
   return lines.join('\n');
 }

@@ -143,6 +143,7 @@ function summary(r: LoadFileResult, routed = false): string {
   return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
     + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
     + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${plural(r.duplicates, 'duplicate')} of stored rows)` : ''}`
+    + `${r.strategy === 'direct-compress' ? `, ${r.backfill?.directCompress.rows ?? 0} rows written straight into the columnstore (direct-compress)` : ''}`
     + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
     + (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored'))
     // A rate over a few rows measures start-up, not throughput.

@@ -37,6 +37,11 @@ import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunk
 import { lockSlots, slotsFor } from './slot-locks.js';
 import { writeMerged, type MergeOutcome, type WriteMode } from './merge.js';
 import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from '../../timescale/plan.js';
+import { compressCutoffUs, directCompressSupport, enableDirectCompress, rangeCompressed, type DirectCompressSupport } from '../../timescale/direct-compress.js';
+import { encodedBatch } from './encoded-batch.js';
+import { mayRepeatKey } from './encoded-batch.js';
+import { writeBatch } from './write-batch.js';
+import { segmentOrder, sortCopyRows, type SegmentOrder } from './segment-order.js';
 
 export interface WriteSessionOptions {
   readonly loadId: string;
@@ -72,6 +77,13 @@ export interface WriteSessionOptions {
   readonly alwaysStage?: boolean;
   /** Called after chunks were decompressed (before the batch that needed them is written). */
   readonly onDecompressed?: (chunks: readonly string[]) => void;
+  /**
+   * Write batches that fall into new chunks older than compress_after straight into the
+   * columnstore (direct-compress COPY) where the server can (default true; see direct-compress.ts).
+   */
+  readonly directCompress?: boolean;
+  /** The clock compress_after is measured from (tests); default the database's now(). */
+  readonly now?: Date;
 }
 
 export interface WriteSummary {
@@ -91,8 +103,15 @@ export interface WriteSummary {
   readonly batchesStaged: number;
   readonly batchesCopied: number;
   readonly aggregatesRefreshed: readonly RefreshAction[];
+  /** Direct-to-columnstore COPY: batches and rows written that way, or why it was not used. */
+  readonly directCompress: { readonly batches: number; readonly rows: number; readonly reason: string };
   readonly notes: readonly string[];
 }
+
+/** Why the session may or may not write straight into the columnstore (decided once, at start). */
+type DirectCompressPlan =
+  | { readonly ok: true; readonly support: Extract<DirectCompressSupport, { ok: true }>; readonly cutoffUs: bigint; readonly after: string; readonly order: SegmentOrder }
+  | { readonly ok: false; readonly reason: string };
 
 export interface Ticket {
   readonly batch: PreparedBatch;
@@ -120,6 +139,15 @@ export class WriteSession {
   /** Batches that may skip the stored-key probe (see merge.ts freshRange), pending the other-loads check. */
   private readonly freshCandidates = new WeakSet<PreparedBatch>();
   private readonly columns: readonly Column[];
+  /** Direct-compress: the decision at start (may be withdrawn if the server falls back), counts, and chunk slots written that way. */
+  private dc: DirectCompressPlan = { ok: false, reason: 'not a hypertable load' };
+  private dcCounts = { batches: 0, rows: 0 };
+  /** Why some batch of an eligible load took the row store (first reason seen). */
+  private dcSkipped: string | undefined;
+  private readonly dcSlots = new Set<bigint>();
+  /** Slots written by direct compress and then by a row-store write: recompressed at the end. */
+  private readonly dcDirty = new Set<bigint>();
+  private chunksAtStart: readonly ChunkInfo[] = [];
 
   private constructor(
     private readonly engine: Engine, private readonly caps: Capabilities, readonly spec: TableSpec, private readonly options: WriteSessionOptions,
@@ -127,8 +155,10 @@ export class WriteSession {
     private readonly recovered: readonly RecoveredLoad[],
   ) {
     this.columns = loadedColumns(spec);
+    // 'direct-compress' names what new chunks get; compressed chunks still need one of the others.
+    const forced = options.strategy === 'direct-compress' ? undefined : options.strategy;
     this.strategy = !caps.compression ? 'direct'
-      : options.strategy ?? (dmlOnCompressedChunks(caps) ? 'write-recompress' : 'decompress-recompress');
+      : forced ?? (dmlOnCompressedChunks(caps) ? 'write-recompress' : 'decompress-recompress');
   }
 
   /** The ledger key naming the chunks this load must recompress. */
@@ -142,13 +172,16 @@ export class WriteSession {
     let recovered: RecoveredLoad[] = [];
     let compressed: ChunkInfo[] = [];
     let interval: bigint | null = null;
+    let chunks: ChunkInfo[] = [];
     if (hyper) {
       if (caps.compression) recovered = await recoverDecompressedChunks(engine, { table: spec.name, exceptLoadId: options.resumed?.loadId });
-      const chunks = await listChunks(engine, spec.name);
+      chunks = await listChunks(engine, spec.name);
       compressed = chunks.filter((c) => c.compressed);
       interval = await chunkIntervalUs(engine, spec.name);
     }
     const session = new WriteSession(engine, caps, spec, options, compressed, interval, recovered);
+    session.chunksAtStart = chunks;
+    session.dc = await session.planDirectCompress();
     const details = options.resumed?.details ?? {};
     const stillCompressed = new Set(compressed.map((c) => c.chunk));
     for (const key of ['decompressedChunks', 'partialChunks']) {
@@ -157,6 +190,63 @@ export class WriteSession {
       if (Array.isArray(adopted)) for (const c of adopted) if (typeof c === 'string' && (key === 'partialChunks' || !stillCompressed.has(c))) session.decompressed.add(c);
     }
     return session;
+  }
+
+  /** Whether this load may write straight into the columnstore at all, and if not, why. */
+  private async planDirectCompress(): Promise<DirectCompressPlan> {
+    const o = this.options;
+    if (!this.merges) return { ok: false, reason: `${this.spec.name} is not a hypertable with a natural key` };
+    if (o.directCompress === false) return { ok: false, reason: 'turned off by the caller' };
+    if (o.mode !== 'append' || o.oneTransaction) return { ok: false, reason: `mode ${o.mode} merges with stored rows; direct-compress is for appends into new chunks` };
+    if (!o.useCopy) return { ok: false, reason: 'the load uses INSERT, not COPY' };
+    const support = await directCompressSupport(this.engine, this.caps, this.spec.name);
+    if (!support.ok) return support;
+    const order = this.spec.compression && segmentOrder(this.columns, this.spec.compression.segmentBy, this.spec.hypertable!.timeColumn);
+    if (!order) return { ok: false, reason: `${this.spec.name} has no compression order tickvault can sort by` };
+    const cutoff = await compressCutoffUs(this.engine, this.spec.name, o.now);
+    if (!cutoff) return { ok: false, reason: `${this.spec.name} has no compression policy (compress_after): no chunk belongs in the columnstore yet` };
+    return { ok: true, support, cutoffUs: cutoff.cutoffUs, after: cutoff.after, order };
+  }
+
+  /** The chunk-slot indexes [first, last] a time range covers. */
+  private slotRange(minUs: bigint, maxUs: bigint): [bigint, bigint] {
+    return [floorDiv(minUs, this.intervalUs!), floorDiv(maxUs, this.intervalUs!)];
+  }
+
+  /** Why `batch` cannot go straight into the columnstore, or null when it can. */
+  private directCompressBlocker(batch: PreparedBatch, fresh: boolean): string | null {
+    if (!this.dc.ok) return this.dc.reason;
+    const [first, last] = this.slotRange(batch.minTime!, batch.maxTime!);
+    const iv = this.intervalUs!;
+    if ((last + 1n) * iv > this.dc.cutoffUs) return `rows are newer than compress_after (${this.dc.after}): their chunks stay in the row store until the policy compresses them`;
+    const existing = this.chunksAtStart.find((c) => c.startUs < (last + 1n) * iv && c.endUs > first * iv);
+    if (existing) return `chunk ${existing.chunk} already existed (${existing.compressed ? 'compressed' : 'row store'}): rows go through the merge path`;
+    if (!fresh) return 'the batch overlaps rows stored or written earlier by this load: the duplicate check needs the merge path';
+    if (mayRepeatKey(batch, this.columns, this.spec.naturalKey)) return 'the batch repeats a natural key: the duplicate check needs the merge path';
+    if (!encodedBatch(batch, this.columns.map((c) => c.name))) return 'the batch has no encoded COPY bytes to sort';
+    return null;
+  }
+
+  /** Inside the batch transaction: sort the rows by segment and time, COPY with direct compress on (SET LOCAL). */
+  private async writeDirectCompressed(tx: Connection, batch: PreparedBatch, optimistic: boolean): Promise<WriteOutcome> {
+    const dc = this.dc as Extract<DirectCompressPlan, { ok: true }>;
+    const names = this.columns.map((c) => c.name);
+    const enc = encodedBatch(batch, names)!;
+    // Same rows, other order: a partial re-write (savepoint bisection) encodes rows by index and
+    // only needs the same set.
+    batch.encoded = { ...enc, bytes: sortCopyRows(enc.bytes, batch.rowCount, dc.order) };
+    await enableDirectCompress(tx, dc.support, batch.rowCount);
+    const out = await writeBatch(tx, batch, { table: this.spec.name, columns: this.columns, useCopy: true, optimistic });
+    if (!(await rangeCompressed(tx, this.spec.name, microsToIso(batch.minTime!), microsToIso(batch.maxTime!)))) {
+      // TimescaleDB fell back to a row-store COPY (it only WARNs): the rows are stored all the same.
+      this.dc = { ok: false, reason: `TimescaleDB ${dc.support.version} wrote the rows to the row store instead (its COPY fell back, see the server log)` };
+      return out;
+    }
+    const [first, last] = this.slotRange(batch.minTime!, batch.maxTime!);
+    for (let s = first; s <= last; s++) this.dcSlots.add(s);
+    this.dcCounts.batches += 1;
+    this.dcCounts.rows += out.inserted;
+    return out;
   }
 
   /**
@@ -290,6 +380,17 @@ export class WriteSession {
     }
     // Re-checked under the locks: a load that registered meanwhile makes this batch probe.
     const freshRange = this.freshCandidates.has(batch) && !(await this.otherLoads(tx));
+    if (batch.rowCount > 0 && batch.minTime !== null && batch.maxTime !== null) {
+      const blocker = this.directCompressBlocker(batch, freshRange);
+      if (blocker === null) {
+        const out = await this.writeDirectCompressed(tx, batch, optimistic);
+        this.counts.copied += members;
+        return out;
+      }
+      if (this.dc.ok) this.dcSkipped ??= blocker;
+      const [first, last] = this.slotRange(batch.minTime, batch.maxTime);
+      for (let s = first; s <= last; s++) if (this.dcSlots.has(s)) this.dcDirty.add(s);
+    }
     const out: MergeOutcome = await writeMerged(tx, batch, {
       spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange, optimistic,
     });
@@ -310,6 +411,7 @@ export class WriteSession {
       for (const c of this.compressedAtStart) if (c.startUs <= prev.maxUs && c.endUs > prev.minUs) this.decompressed.add(c.chunk);
     }
     await this.recompressAll();
+    await this.recompressDirtyDirectSlots();
     if (this.merges && (this.options.refreshAggregates ?? true)) {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
         `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
@@ -361,6 +463,20 @@ export class WriteSession {
     });
   }
 
+  /** Chunks this load created compressed and then wrote row-store rows into (partial): compress them again. */
+  private async recompressDirtyDirectSlots(): Promise<void> {
+    if (this.dcDirty.size === 0) return;
+    const iv = this.intervalUs!;
+    const chunks = await listChunks(this.engine, this.spec.name);
+    for (const c of chunks) {
+      if ([...this.dcDirty].some((s) => c.startUs < (s + 1n) * iv && c.endUs > s * iv)) {
+        await compressChunk(this.engine, c.chunk);
+        this.recompressed.push(c.chunk);
+      }
+    }
+    this.dcDirty.clear();
+  }
+
   private async recompressAll(): Promise<void> {
     if (this.decompressed.size === 0) return;
     for (const c of [...this.decompressed].sort()) {
@@ -372,8 +488,14 @@ export class WriteSession {
 
   summary(): WriteSummary {
     const touched = [...new Set([...this.decompressed, ...this.recompressed])].sort();
-    const strategy: LoadStrategy = touched.length > 0 ? this.strategy : 'direct';
-    const reason = !this.caps.compression ? chooseStrategy(this.caps, 0, 0).reason
+    const direct = this.dcCounts.batches > 0;
+    const strategy: LoadStrategy = direct ? 'direct-compress' : touched.length > 0 ? this.strategy : 'direct';
+    const dcReason = direct
+      ? `${this.dcCounts.rows} rows in ${this.dcCounts.batches} batches written straight into the columnstore of new chunks older than compress_after`
+        + ` (${(this.dc as { after?: string }).after ?? 'policy'}), each batch sorted by (${this.spec.compression?.segmentBy.join(', ')}, ${this.spec.hypertable?.timeColumn} DESC)`
+        + `${this.dcSkipped ? `; other batches took the row store: ${this.dcSkipped}` : ''}${touched.length > 0 ? `; ${touched.length} compressed chunks written into and recompressed` : ''}`
+      : `not used: ${this.dc.ok ? this.dcSkipped ?? 'no batch was written' : this.dc.reason}`;
+    const reason = direct ? dcReason : !this.caps.compression ? chooseStrategy(this.caps, 0, 0).reason
       : this.strategy === 'direct' ? 'forced: rows written straight into the chunks, compressed ones left partially compressed (TimescaleDB DML)'
         : touched.length === 0 ? 'no compressed chunk was touched'
           : this.options.strategy ? `forced: ${this.strategy} for ${touched.length} compressed chunks` : chooseStrategy(this.caps, touched.length, touched.length).reason;
@@ -383,7 +505,12 @@ export class WriteSession {
       recoveredFromInterruptedLoads: this.recovered,
       duplicates: this.counts.duplicates, updated: this.counts.updated, unchanged: this.counts.unchanged, superseded: this.counts.superseded,
       batchesStaged: this.counts.staged, batchesCopied: this.counts.copied,
-      aggregatesRefreshed: this.refreshed, notes: this.notes,
+      aggregatesRefreshed: this.refreshed, directCompress: { ...this.dcCounts, reason: dcReason }, notes: this.notes,
     };
   }
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
 }
