@@ -209,7 +209,7 @@ export class SymbolMap {
         s = hitSymbol[h]!;
       } else {
         let us = readMicros(view, at);
-        if (us !== us) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
+        if (Number.isNaN(us)) us = readMicros(view, o + 8); // ts_recv UNDEF: fall back to ts_event
         s = this.resolve(id, us);
       }
       if (s === null) {

@@ -154,7 +154,7 @@ export async function exportTable(engine: Engine, options: ExportOptions): Promi
   await requireSchema(engine); // a missing schema is one line naming `tickvault init`
   const sink = openSink(options);
   const rows = streamQuery<RawRow>(engine, sql, params, { batchSize: fetchRows, ...(options.onFetch ? { onBatch: options.onFetch } : {}) });
-  let written;
+  let written: Awaited<ReturnType<typeof writeExport>>;
   try {
     written = await writeExport(inBatches(rows, fetchRows), columns, format, sink, options);
   } catch (err) {

@@ -58,7 +58,7 @@ export async function validateDbnFile(file: string): Promise<{ records: number; 
  * stream the in-process decoder refuses is read again through the zstd binary, whose verdict counts.
  */
 async function readMetadata(file: string): Promise<DbnMetadata> {
-  let decoder;
+  let decoder: Awaited<ReturnType<typeof openDbn>>;
   try {
     decoder = await openDbn(file, { zstd: 'js', readChunkBytes: 64 << 10 });
   } catch (err) {

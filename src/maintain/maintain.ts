@@ -129,7 +129,7 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
     }
     // A dry run lists no compression of chunks its retention would drop first.
     if (dryRun) {
-      for (const d of drops) d.action.chunks.forEach((c) => dropped.add(c));
+      for (const d of drops) for (const c of d.action.chunks) dropped.add(c);
       drops = [];
     }
   } else {
@@ -142,7 +142,7 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
     const t0 = performance.now();
     await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)', [ident(d.action.hypertable), microsToIso(d.cutoffUs)]);
     for (const l of d.action.loads ?? []) await recordRetentionDrop(engine, l.loadId, l.rows, { olderThan: d.action.olderThan, beforeUs: d.beforeUs });
-    d.action.chunks.forEach((c) => dropped.add(c));
+    for (const c of d.action.chunks) dropped.add(c);
     retention[retention.indexOf(d.action)] = { ...d.action, status: 'done', ms: performance.now() - t0 };
   }
 

@@ -43,6 +43,7 @@ describe('tickvault load on a 100-column terminal', () => {
       { cwd: cliCwd(), env: cleanEnv(), timeout: 120_000 });
     expect(stdout).toContain('test_data.trades.v3.dbn.zst: checking the file (content hash and structure)…');
     // cli-progress redraws each frame after ESC [1G (cursor to column 1).
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the frames are told apart by their terminal escape codes
     const frames = stdout.split(/\r|\n|\u001b\[\d*G/).map((l) => l.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')).filter((l) => l.includes('|'));
     for (const f of frames.filter((l) => l.includes('%'))) expect(f.length, f).toBeLessThanOrEqual(99);
     expect(stdout).toMatch(/inserted/);

@@ -44,7 +44,7 @@ describe('least-privilege roles (private cluster, password auth)', () => {
   it('creates a reader that can only SELECT and a loader that can load but not DROP/ALTER/TRUNCATE', async () => {
     const logs: string[] = [];
     const echoing = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, echo: true }, log: (l) => logs.push(l) });
-    let result;
+    let result: Awaited<ReturnType<typeof createRoles>>;
     try {
       result = await createRoles(echoing, { readerRole: 'tv_reader', loaderRole: 'tv_loader', readerPassword: READER_PW, loaderPassword: LOADER_PW });
     } finally {

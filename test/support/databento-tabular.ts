@@ -20,6 +20,7 @@ const UNDEF_TS = 18446744073709551615n;
 interface Col {
   name: string;
   kind: 'ts' | 'px' | 'int' | 'char';
+  // biome-ignore lint/suspicious/noExplicitAny: one getter per column over every record kind's fields
   get: (r: any) => unknown;
 }
 
@@ -61,6 +62,7 @@ export function columnsOf(kind: DbnRecord['kind']): Col[] {
     case 'ohlcv':
       return [
         ...HEAD,
+        // biome-ignore lint/suspicious/noExplicitAny: the four price fields by name
         ...['open', 'high', 'low', 'close'].map((n) => ({ name: n, kind: 'px' as const, get: (r: any) => r[n] })),
         { name: 'volume', kind: 'int', get: (r) => r.volume },
       ];

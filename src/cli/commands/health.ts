@@ -11,7 +11,7 @@ export function registerHealth(program: Command): void {
     .option('--max-staleness <seconds>', 'unhealthy when the newest row of a time-series table is older than this', parseSeconds)
     .action(async (opts: { json?: boolean; maxStaleness?: number }, cmd: Command) => {
       const options: HealthOptions = opts.maxStaleness === undefined ? {} : { maxStalenessSeconds: opts.maxStaleness };
-      let engine;
+      let engine: Awaited<ReturnType<typeof openEngineForHealth>>;
       try {
         engine = await openEngineForHealth(connectionOptions(cmd));
       } catch (err) {

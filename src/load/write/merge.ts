@@ -122,7 +122,9 @@ async function mayHaveStoredKeys(tx: Connection, spec: TableSpec, columns: reado
   for (let r = 0; r < batch.rowCount; r++) {
     const v = batch.rowValues(r);
     if ((v[timeIdx] as bigint) > newest) continue;
-    keyIdx.forEach((ci, k) => arrays[k]!.push(toParam(columns[ci]!, v[ci]!)));
+    keyIdx.forEach((ci, k) => {
+      arrays[k]!.push(toParam(columns[ci]!, v[ci]!));
+    });
   }
   const keyCols = keyIdx.map((ci) => columns[ci]!);
   const { rows: hit } = await tx.query<{ ok: boolean }>(
