@@ -1,0 +1,346 @@
+/**
+ * The as-of join on both engines: hand-built cases with the expected rows written out, then
+ * equality with the obvious LATERAL query on generated data with many ties, on uncompressed and
+ * (where the tier has compression) compressed chunks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
+import { TBBOLoader, TradesLoader } from '../../src/load/loaders.js';
+import { asOfJoin, midPrice, type AsOfJoinOptions, type AsOfJoinRow } from '../../src/query/index.js';
+import { compressChunk, listChunks } from '../../src/timescale/chunks.js';
+import { QueryError } from '../../src/errors.js';
+import type { Engine } from '../../src/engine/types.js';
+import { isoToMicros, microsToIso } from '../../src/values/time.js';
+
+const ES = 'ES.FUT';
+const NQ = 'NQ.FUT';
+const START = '2024-03-04T09:00:00Z';
+const END = '2024-03-04T11:00:00Z';
+
+// Quotes. ES is instrument 1 on venues 1 and 2, NQ instrument 2 on venue 1. trades/tbbo chunks
+// are 1 hour: the 09:59:59 quotes sit in the chunk before the trades that use them.
+const QUOTES = [
+  {
+    ts: '2024-03-04T09:59:59.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    sequence: 10,
+    bid_px_00: '100.25',
+    ask_px_00: '100.50',
+    bid_sz_00: 5,
+    ask_sz_00: 6,
+  }, // Q1
+  {
+    ts: '2024-03-04T09:59:59.500000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 2,
+    sequence: 3,
+    bid_px_00: '100.00000001',
+    ask_px_00: '100.75',
+    bid_sz_00: 1,
+    ask_sz_00: 2,
+  }, // Q2
+  {
+    ts: '2024-03-04T10:00:01.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    sequence: 21,
+    bid_px_00: '100.00',
+    ask_px_00: '101.00',
+    bid_sz_00: 7,
+    ask_sz_00: 8,
+  }, // Q4 (stored first)
+  {
+    ts: '2024-03-04T10:00:01.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    sequence: 20,
+    bid_px_00: '100.50',
+    ask_px_00: '100.75',
+    bid_sz_00: 3,
+    ask_sz_00: 4,
+  }, // Q3
+  {
+    ts: '2024-03-04T10:00:03.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    sequence: 30,
+    bid_px_00: '101.00',
+    ask_px_00: null,
+    bid_sz_00: 9,
+    ask_sz_00: null,
+  }, // Q5
+  {
+    ts: '2024-03-04T10:00:05.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 2,
+    sequence: 4,
+    bid_px_00: '100.50',
+    ask_px_00: '101.25',
+    bid_sz_00: 1,
+    ask_sz_00: 1,
+  }, // Q6
+  {
+    ts: '2024-03-04T10:00:02.000000Z',
+    symbol: NQ,
+    instrument_id: 2,
+    publisher_id: 1,
+    sequence: 1,
+    bid_px_00: '18000.25',
+    ask_px_00: '18000.50',
+    bid_sz_00: 2,
+    ask_sz_00: 3,
+  }, // QN
+];
+
+const TRADES = [
+  {
+    ts: '2024-03-04T09:59:58.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    trade_id: '1:100',
+    price: '100.25',
+    size: 1,
+    side: 'B' as const,
+  }, // T0
+  {
+    ts: '2024-03-04T10:00:00.000001Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    trade_id: '1:101',
+    price: '100.50',
+    size: 2,
+    side: 'B' as const,
+  }, // T1
+  {
+    ts: '2024-03-04T10:00:00.000001Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 2,
+    trade_id: '2:50',
+    price: '100.75',
+    size: 3,
+    side: 'S' as const,
+  }, // T2
+  {
+    ts: '2024-03-04T10:00:01.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    trade_id: '1:102',
+    price: '100.75',
+    size: 4,
+    side: 'B' as const,
+  }, // T3
+  {
+    ts: '2024-03-04T10:00:01.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    trade_id: '1:99',
+    price: '100.50',
+    size: 5,
+    side: 'S' as const,
+  }, // T4
+  {
+    ts: '2024-03-04T10:00:04.000000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 2,
+    trade_id: '2:51',
+    price: '100.75',
+    size: 6,
+    side: 'N' as const,
+  }, // T5
+  {
+    ts: '2024-03-04T10:00:03.500000Z',
+    symbol: ES,
+    instrument_id: 1,
+    publisher_id: 1,
+    trade_id: '1:103',
+    price: '101.00',
+    size: 7,
+    side: 'B' as const,
+  }, // T6
+  {
+    ts: '2024-03-04T10:00:01.000000Z',
+    symbol: NQ,
+    instrument_id: 2,
+    publisher_id: 1,
+    trade_id: '1:7',
+    price: '18000.50',
+    size: 1,
+    side: 'B' as const,
+  }, // TN
+];
+
+/** A row as [trade time, symbol, trade id, quote time, bid, ask, bid size, ask size, sequence, age µs, mid, ...markouts]. */
+type Flat = (string | null)[];
+function flat(r: AsOfJoinRow): Flat {
+  const q = r.quote;
+  return [
+    microsToIso(r.timeUs),
+    r.symbol,
+    r.tradeId,
+    q ? microsToIso(q.timeUs) : null,
+    q?.bid ?? null,
+    q?.ask ?? null,
+    q?.bidSize?.toString() ?? null,
+    q?.askSize?.toString() ?? null,
+    q?.sequence?.toString() ?? null,
+    q ? q.ageUs.toString() : null,
+    q?.mid ?? null,
+    ...r.markouts,
+  ];
+}
+
+async function collect(
+  engine: Engine,
+  symbols: string | string[],
+  options: AsOfJoinOptions = {},
+  start = START,
+  end = END,
+): Promise<Flat[]> {
+  const out: Flat[] = [];
+  for await (const r of asOfJoin(engine, symbols, start, end, options)) out.push(flat(r));
+  return out;
+}
+
+const Q1 = ['2024-03-04T09:59:59.000000Z', '100.25000000', '100.50000000', '5', '6', '10'];
+const Q2 = ['2024-03-04T09:59:59.500000Z', '100.00000001', '100.75000000', '1', '2', '3'];
+const Q3 = ['2024-03-04T10:00:01.000000Z', '100.50000000', '100.75000000', '3', '4', '20'];
+const Q4 = ['2024-03-04T10:00:01.000000Z', '100.00000000', '101.00000000', '7', '8', '21'];
+const Q5 = ['2024-03-04T10:00:03.000000Z', '101.00000000', null, '9', null, '30'];
+const Q6 = ['2024-03-04T10:00:05.000000Z', '100.50000000', '101.25000000', '1', '1', '4'];
+const QN = ['2024-03-04T10:00:02.000000Z', '18000.25000000', '18000.50000000', '2', '3', '1'];
+const NONE = [null, null, null, null, null, null, null, null];
+
+// Backward, no tolerance, markouts 1 s and 2 s. Order: time, then symbol as listed (ES, NQ), then
+// the trade's venue sequence ('2:50' before '1:101', '1:99' before '1:102').
+const BACKWARD: Flat[] = [
+  ['2024-03-04T09:59:58.000000Z', ES, '1:100', ...NONE, '100.37500000', '100.37500000'],
+  ['2024-03-04T10:00:00.000001Z', ES, '2:50', ...Q2, '500001', '100.375000005', '100.375000005', '100.375000005'],
+  ['2024-03-04T10:00:00.000001Z', ES, '1:101', ...Q1, '1000001', '100.37500000', '100.50000000', '100.50000000'],
+  ['2024-03-04T10:00:01.000000Z', ES, '1:99', ...Q4, '0', '100.50000000', '100.50000000', null],
+  ['2024-03-04T10:00:01.000000Z', ES, '1:102', ...Q4, '0', '100.50000000', '100.50000000', null],
+  ['2024-03-04T10:00:01.000000Z', NQ, '1:7', ...NONE, '18000.37500000', '18000.37500000'],
+  ['2024-03-04T10:00:03.500000Z', ES, '1:103', ...Q5, '500000', null, null, null],
+  ['2024-03-04T10:00:04.000000Z', ES, '2:51', ...Q2, '4500000', '100.375000005', '100.87500000', '100.87500000'],
+];
+
+describe.each(ENGINE_KINDS)('asOfJoin on %s', (kind) => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'asofjoin' });
+    const engine = t.engine;
+    await new TBBOLoader({ engine }).storeBatch(QUOTES.map(({ ts, ...q }) => ({ timestamp: ts, ...q })));
+    await new TradesLoader({ engine }).storeBatch(TRADES.map(({ ts, ...x }) => ({ timestamp: ts, ...x })));
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('backward: same-µs quote counts, highest sequence wins, no quote yet is null, each venue its own quote, across a chunk boundary; markouts', async () => {
+    expect(await collect(t.engine, [ES, NQ], { markouts: ['1s', '2 seconds'] })).toEqual(BACKWARD);
+  });
+
+  it('tolerance: a quote older than Δ is null (the quote and the markouts)', async () => {
+    const got = await collect(t.engine, [ES, NQ], { tolerance: '2s', markouts: ['1s', '2s'] });
+    expect(got).toEqual([
+      ['2024-03-04T09:59:58.000000Z', ES, '1:100', ...NONE, '100.37500000', '100.37500000'],
+      ['2024-03-04T10:00:00.000001Z', ES, '2:50', ...Q2, '500001', '100.375000005', '100.375000005', null], // +2 s: Q2 is 2.500001 s old
+      ['2024-03-04T10:00:00.000001Z', ES, '1:101', ...Q1, '1000001', '100.37500000', '100.50000000', '100.50000000'],
+      ['2024-03-04T10:00:01.000000Z', ES, '1:99', ...Q4, '0', '100.50000000', '100.50000000', null],
+      ['2024-03-04T10:00:01.000000Z', ES, '1:102', ...Q4, '0', '100.50000000', '100.50000000', null],
+      ['2024-03-04T10:00:01.000000Z', NQ, '1:7', ...NONE, '18000.37500000', '18000.37500000'],
+      ['2024-03-04T10:00:03.500000Z', ES, '1:103', ...Q5, '500000', null, null, null],
+      ['2024-03-04T10:00:04.000000Z', ES, '2:51', ...NONE, '100.87500000', '100.87500000'], // Q2 is 4.5 s old
+    ]);
+    // Exactly Δ old is still a match (inclusive).
+    const edge = await collect(t.engine, ES, { tolerance: '1000001 us' }, '2024-03-04T10:00:00.000001Z', '2024-03-04T10:00:00.000002Z');
+    expect(edge.map((r) => r[3])).toEqual([Q2[0], Q1[0]]);
+    const tight = await collect(t.engine, ES, { tolerance: '1 second' }, '2024-03-04T10:00:00.000001Z', '2024-03-04T10:00:00.000002Z');
+    expect(tight.map((r) => r[3])).toEqual([Q2[0], null]);
+  });
+
+  it('forward: the first quote at or after the trade (same µs counts, lowest sequence first), ages negative', async () => {
+    expect(await collect(t.engine, [ES, NQ], { direction: 'forward' })).toEqual([
+      ['2024-03-04T09:59:58.000000Z', ES, '1:100', ...Q1, '-1000000', '100.37500000'],
+      ['2024-03-04T10:00:00.000001Z', ES, '2:50', ...Q6, '-4999999', '100.87500000'],
+      ['2024-03-04T10:00:00.000001Z', ES, '1:101', ...Q3, '-999999', '100.62500000'],
+      ['2024-03-04T10:00:01.000000Z', ES, '1:99', ...Q3, '0', '100.62500000'],
+      ['2024-03-04T10:00:01.000000Z', ES, '1:102', ...Q3, '0', '100.62500000'],
+      ['2024-03-04T10:00:01.000000Z', NQ, '1:7', ...QN, '-1000000', '18000.37500000'],
+      ['2024-03-04T10:00:03.500000Z', ES, '1:103', ...NONE], // no later quote on venue 1
+      ['2024-03-04T10:00:04.000000Z', ES, '2:51', ...Q6, '-1000000', '100.87500000'],
+    ]);
+    const tol = await collect(t.engine, ES, { direction: 'forward', tolerance: '1s' });
+    expect(tol.map((r) => [r[2], r[3]])).toEqual([
+      ['1:100', Q1[0]],
+      ['2:50', null],
+      ['1:101', Q3[0]],
+      ['1:99', Q3[0]],
+      ['1:102', Q3[0]],
+      ['1:103', null],
+      ['2:51', Q6[0]],
+    ]);
+  });
+
+  it('one venue, a range, a limit', async () => {
+    const v2 = await collect(t.engine, ES, { publisherId: 2 });
+    expect(v2.map((r) => [r[2], r[3]])).toEqual([
+      ['2:50', Q2[0]],
+      ['2:51', Q2[0]],
+    ]);
+    // A range starting after the quotes: the first trades still get the last quote before it.
+    const late = await collect(t.engine, ES, {}, '2024-03-04T10:00:03Z', END);
+    expect(late.map((r) => [r[2], r[3]])).toEqual([
+      ['1:103', Q5[0]],
+      ['2:51', Q2[0]],
+    ]);
+    expect((await collect(t.engine, [ES, NQ], { limit: 3 })).map((r) => r[2])).toEqual(['1:100', '2:50', '1:101']);
+    expect(await collect(t.engine, ES, {}, '2024-03-05T00:00:00Z', '2024-03-06T00:00:00Z')).toEqual([]);
+  });
+
+  it('refuses bad arguments with QueryError', async () => {
+    const run = (symbols: string | string[], o: AsOfJoinOptions, start = START, end = END) => collect(t.engine, symbols, o, start, end);
+    await expect(run([], {})).rejects.toThrow(QueryError);
+    await expect(run([ES, ES], {})).rejects.toThrow(/twice/);
+    await expect(run(ES, { tolerance: 'soon' })).rejects.toThrow(/tolerance/);
+    await expect(run(ES, { markouts: ['1 month'] })).rejects.toThrow(/fixed length/);
+    await expect(run(ES, { direction: 'sideways' as 'forward' })).rejects.toThrow(/direction/);
+    await expect(run(ES, {}, END, START)).rejects.toThrow(/before start/);
+    await expect(run(ES, { limit: 0 })).rejects.toThrow(/limit/);
+  });
+
+  it('the same rows from compressed chunks (where the tier has compression)', async () => {
+    const caps = await t.engine.capabilities();
+    if (!caps.compression) {
+      expect(caps.tier).toBe('timescaledb-apache'); // the server cluster's Apache build: no compression to test
+      return;
+    }
+    for (const table of ['trades_data', 'tbbo_data']) {
+      for (const c of await listChunks(t.engine, table)) await compressChunk(t.engine, c.chunk);
+      expect((await listChunks(t.engine, table)).every((c) => c.compressed)).toBe(true);
+    }
+    expect(await collect(t.engine, [ES, NQ], { markouts: ['1s', '2 seconds'] })).toEqual(BACKWARD);
+    const fwd = await collect(t.engine, ES, { direction: 'forward' });
+    expect(fwd.map((r) => r[3])).toEqual([Q1[0], Q6[0], Q3[0], Q3[0], Q3[0], null, Q6[0]]);
+  });
+});
+
+it('midPrice is exact decimal arithmetic', () => {
+  expect(midPrice('4512.25000000', '4512.50000000')).toBe('4512.37500000');
+  expect(midPrice('0.00000001', '0.00000002')).toBe('0.000000015');
+  expect(midPrice('99999999999.99999999', '99999999999.99999999')).toBe('99999999999.99999999');
+  expect(midPrice('1', '2.5')).toBe('1.75');
+  expect(midPrice(null, '1')).toBeNull();
+});
