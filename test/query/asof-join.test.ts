@@ -344,3 +344,192 @@ it('midPrice is exact decimal arithmetic', () => {
   expect(midPrice('1', '2.5')).toBe('1.75');
   expect(midPrice(null, '1')).toBeNull();
 });
+
+// ---------------------------------------------------------------------------------------------
+// Equality with the LATERAL query on generated data: one symbol over two 1-hour chunks, two
+// venues and two instruments, timestamps on a coarse grid (many trades and quotes share a
+// microsecond), sequences shuffled, some quotes without a sequence, some trade ids not DBN's.
+
+const GEN = 'GEN.FUT';
+const GEN_START = '2024-03-05T09:30:00Z';
+const GEN_END = '2024-03-05T10:30:00Z';
+
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+async function generate(engine: Engine, trades: number, quotes: number): Promise<void> {
+  const r = rng(42);
+  const base = isoToMicros('2024-03-05T09:00:00Z');
+  const grid = () => base + BigInt(Math.floor(r() * 1500)) * 2_400_000n; // 1500 instants over 09:00–10:00 and beyond
+  const venue = () => (r() < 0.6 ? [11, 1] : r() < 0.7 ? [11, 2] : [12, 1]);
+  const q = {
+    ts: [] as string[],
+    inst: [] as number[],
+    pub: [] as number[],
+    seq: [] as (number | null)[],
+    bid: [] as (string | null)[],
+    ask: [] as (string | null)[],
+    bsz: [] as (number | null)[],
+    asz: [] as (number | null)[],
+  };
+  for (let i = 0; i < quotes; i++) {
+    const [inst, pub] = venue();
+    const bidTicks = 40000 + Math.floor(r() * 40);
+    q.ts.push(microsToIso(grid()));
+    q.inst.push(inst!);
+    q.pub.push(pub!);
+    q.seq.push(r() < 0.1 ? null : Math.floor(r() * 1_000_000));
+    q.bid.push(r() < 0.05 ? null : (bidTicks / 4).toFixed(2) + (r() < 0.3 ? '000001' : ''));
+    q.ask.push(r() < 0.05 ? null : ((bidTicks + 1 + Math.floor(r() * 3)) / 4).toFixed(2));
+    q.bsz.push(1 + Math.floor(r() * 3));
+    q.asz.push(1 + Math.floor(r() * 3));
+  }
+  await engine.query(
+    `INSERT INTO tbbo_data ("timestamp", instrument_id, symbol, publisher_id, sequence, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00)
+     SELECT ts, inst, $9, pub, seq, bid, ask, bsz, asz
+       FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int8[], $5::numeric[], $6::numeric[], $7::int8[], $8::int8[]) AS u(ts, inst, pub, seq, bid, ask, bsz, asz)`,
+    [q.ts, q.inst, q.pub, q.seq, q.bid, q.ask, q.bsz, q.asz, GEN],
+  );
+  const t = {
+    ts: [] as string[],
+    inst: [] as number[],
+    pub: [] as number[],
+    id: [] as (string | null)[],
+    price: [] as string[],
+    size: [] as number[],
+    side: [] as string[],
+  };
+  for (let i = 0; i < trades; i++) {
+    const [inst, pub] = venue();
+    t.ts.push(microsToIso(grid() + 1_800_000_000n));
+    t.inst.push(inst!);
+    t.pub.push(pub!); // 09:30–10:30 (and a little past it)
+    const k = r();
+    t.id.push(k < 0.05 ? null : k < 0.1 ? `x${i}` : `${pub}:${Math.floor(r() * 1_000_000)}`);
+    t.price.push((10000 + Math.floor(r() * 10) / 4).toFixed(2));
+    t.size.push(1 + Math.floor(r() * 5));
+    t.side.push(r() < 0.5 ? 'B' : 'S');
+  }
+  await engine.query(
+    `INSERT INTO trades_data ("timestamp", instrument_id, symbol, publisher_id, trade_id, price, size, side)
+     SELECT ts, inst, $8, pub, id, price, size, side
+       FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::text[], $5::numeric[], $6::int8[], $7::text[]) AS u(ts, inst, pub, id, price, size, side)`,
+    [t.ts, t.inst, t.pub, t.id, t.price, t.size, t.side, GEN],
+  );
+  await engine.query('ANALYZE trades_data');
+  await engine.query('ANALYZE tbbo_data');
+}
+
+/** NUMERIC text without trailing zeros (PostgreSQL's (a+b)/2 prints more decimals than the mid). */
+const norm = (v: string | null) => (v === null || !v.includes('.') ? v : v.replace(/0+$/, '').replace(/\.$/, ''));
+
+/** The obvious SQL: one LATERAL probe per trade (and per markout), written independently of the module. */
+async function lateral(engine: Engine, forward: boolean, toleranceUs: bigint | null, markoutsUs: readonly bigint[]): Promise<Flat[]> {
+  const tol = toleranceUs === null ? null : `${toleranceUs} microseconds`;
+  const probe = (at: string, fwd: boolean) => `
+    SELECT (extract(epoch FROM q."timestamp") * 1000000)::int8 AS q_us, q.bid_px_00, q.ask_px_00, q.bid_sz_00, q.ask_sz_00, q.sequence
+      FROM tbbo_data q
+     WHERE q.symbol = t.symbol AND q.instrument_id = t.instrument_id AND q.publisher_id = t.publisher_id
+       AND ${
+         fwd
+           ? `q."timestamp" >= ${at} AND ($4::interval IS NULL OR q."timestamp" <= ${at} + $4::interval)`
+           : `q."timestamp" <= ${at} AND ($4::interval IS NULL OR q."timestamp" >= ${at} - $4::interval)`
+       }
+     ORDER BY ${
+       fwd
+         ? 'q."timestamp", q.sequence NULLS FIRST, q.bid_px_00 NULLS FIRST, q.ask_px_00 NULLS FIRST, q.bid_sz_00 NULLS FIRST, q.ask_sz_00 NULLS FIRST'
+         : 'q."timestamp" DESC, q.sequence DESC NULLS LAST, q.bid_px_00 DESC NULLS LAST, q.ask_px_00 DESC NULLS LAST, q.bid_sz_00 DESC NULLS LAST, q.ask_sz_00 DESC NULLS LAST'
+     }
+     LIMIT 1`;
+  const marks = markoutsUs
+    .map((d, i) => `LEFT JOIN LATERAL (${probe(`t."timestamp" + interval '${d} microseconds'`, false)}) m${i} ON true`)
+    .join('\n');
+  const markCols = markoutsUs.map((_d, i) => `, (m${i}.bid_px_00 + m${i}.ask_px_00) / 2 AS mark${i}`).join('');
+  const { rows } = await engine.query<Record<string, string | null>>(
+    `SELECT (extract(epoch FROM t."timestamp") * 1000000)::int8 AS t_us, t.trade_id, q.*, (q.bid_px_00 + q.ask_px_00) / 2 AS mid${markCols}
+       FROM trades_data t
+       LEFT JOIN LATERAL (${probe('t."timestamp"', forward)}) q ON true
+       ${marks}
+      WHERE t.symbol = $1 AND t."timestamp" >= $2::timestamptz AND t."timestamp" < $3::timestamptz
+      ORDER BY t."timestamp", CASE WHEN t.trade_id ~ '^[0-9]{1,10}:[0-9]{1,18}$' THEN split_part(t.trade_id, ':', 2)::int8 END NULLS LAST,
+               t.publisher_id, t.trade_id COLLATE "C" NULLS LAST, t.instrument_id, t.price, t.size, t.side`,
+    [GEN, GEN_START, GEN_END, tol],
+  );
+  return rows.map((r) => {
+    const tUs = BigInt(r.t_us!);
+    const has = r.q_us !== null;
+    return [
+      microsToIso(tUs),
+      GEN,
+      r.trade_id ?? null,
+      has ? microsToIso(BigInt(r.q_us!)) : null,
+      r.bid_px_00 ?? null,
+      r.ask_px_00 ?? null,
+      r.bid_sz_00 ?? null,
+      r.ask_sz_00 ?? null,
+      r.sequence ?? null,
+      has ? (tUs - BigInt(r.q_us!)).toString() : null,
+      norm(r.mid ?? null),
+      ...markoutsUs.map((_d, i) => norm(r[`mark${i}`] ?? null)),
+    ];
+  });
+}
+
+const normalized = (rows: Flat[], markouts: number) => rows.map((r) => [...r.slice(0, 10), ...r.slice(10, 11 + markouts).map(norm)]);
+
+describe.each(ENGINE_KINDS)('asOfJoin = the LATERAL query, row for row, on %s', (kind) => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'asofjoingen' });
+    await generate(t.engine, 3000, 3000);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const cases: [string, AsOfJoinOptions, boolean, bigint | null, bigint[]][] = [
+    ['backward', {}, false, null, []],
+    [
+      'backward, tolerance 10 s, markouts 5 s and 1 min',
+      { tolerance: '10 seconds', markouts: ['5s', '1 minute'] },
+      false,
+      10_000_000n,
+      [5_000_000n, 60_000_000n],
+    ],
+    ['forward', { direction: 'forward' }, true, null, []],
+    ['forward, tolerance 3 s', { direction: 'forward', tolerance: '3s' }, true, 3_000_000n, []],
+  ];
+
+  async function check(label: string): Promise<void> {
+    for (const [name, options, fwd, tol, marks] of cases) {
+      const want = await lateral(t.engine, fwd, tol, marks);
+      const got = normalized(await collect(t.engine, GEN, { ...options, batchSize: 97 }, GEN_START, GEN_END), marks.length);
+      expect(got.length, `${label} ${name}`).toBeGreaterThan(2000);
+      expect(got, `${label} ${name}`).toEqual(want);
+    }
+  }
+
+  it('ties are common in the data (the test means something)', async () => {
+    const { rows } = await t.engine.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM tbbo_data WHERE symbol = $1 GROUP BY instrument_id, publisher_id, "timestamp" HAVING count(*) > 1) x`,
+      [GEN],
+    );
+    expect(Number(rows[0]!.n)).toBeGreaterThan(100);
+  });
+
+  it('uncompressed', async () => {
+    await check('uncompressed');
+  });
+
+  it('compressed (where the tier has compression)', async () => {
+    if (!(await t.engine.capabilities()).compression) return;
+    for (const table of ['trades_data', 'tbbo_data'])
+      for (const c of await listChunks(t.engine, table)) await compressChunk(t.engine, c.chunk);
+    await check('compressed');
+  });
+});
