@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   encode: 'encode-bench.js',
   query: 'query-bench.js',
   backfill: 'backfill-bench.js',
+  asofjoin: 'asof-join-bench.js',
 };
 
 const args = process.argv.slice(2);
