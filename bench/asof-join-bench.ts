@@ -82,7 +82,9 @@ function digest(text: string): number {
 // The obvious SQL, one LATERAL probe per trade. The newest timestamp is found first by a plain
 // ORDER BY "timestamp" DESC LIMIT 1 index probe, then the tie rule orders that timestamp's quotes
 // only (as asOf in queries.ts does): with the tie keys in the same ORDER BY, PostgreSQL sorts every
-// earlier quote per trade.
+// earlier quote per trade. Trades are ordered by time alone: the generated trades have distinct
+// timestamps, so that is the join's order (the trade-id sequence key in the ORDER BY ran the
+// embedded engine out of memory on compressed chunks).
 const LATERAL = `
   SELECT (extract(epoch FROM t."timestamp") * 1000000)::int8 AS t_us, t.price, t.size, t.side, t.trade_id,
          q.q_us, q.bid_px_00, q.ask_px_00, q.bid_sz_00, q.ask_sz_00, q.sequence, (q.bid_px_00 + q.ask_px_00) / 2 AS mid
@@ -97,8 +99,7 @@ const LATERAL = `
        ORDER BY q.sequence DESC NULLS LAST, q.bid_px_00 DESC NULLS LAST, q.ask_px_00 DESC NULLS LAST, q.bid_sz_00 DESC NULLS LAST, q.ask_sz_00 DESC NULLS LAST
        LIMIT 1) q ON true
    WHERE t.symbol = $1 AND t."timestamp" >= $2::timestamptz AND t."timestamp" < $3::timestamptz
-   ORDER BY t."timestamp", CASE WHEN t.trade_id ~ '^[0-9]{1,10}:[0-9]{1,18}$' THEN split_part(t.trade_id, ':', 2)::int8 END NULLS LAST,
-            t.publisher_id, t.trade_id COLLATE "C" NULLS LAST, t.instrument_id, t.price, t.size, t.side`;
+   ORDER BY t."timestamp"`;
 
 interface LateralRow {
   t_us: string;
@@ -167,6 +168,9 @@ async function measure(engine: Engine, n: number, label: string, kind: string): 
   process.stderr.write(`  ${kind}, ${label}: LATERAL…\n`);
   const l = await runLateral(engine, n);
   same(j, l, `${kind} ${label}`);
+  process.stderr.write(
+    `  ${kind}, ${label}: ${j.rows} rows identical; join ${(j.ms / 1000).toFixed(1)} s, LATERAL ${(l.ms / 1000).toFixed(1)} s\n`,
+  );
   return { label, engine: kind, rows: j.rows, join: j.rows / (j.ms / 1000), lateral: l.rows / (l.ms / 1000) };
 }
 
@@ -209,10 +213,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
   }
   const embedded = await EmbeddedEngine.open({ dataDir: 'memory://' });
+  // A failure here (PGlite's memory) still prints the server's lines.
+  let failed: unknown;
   try {
     await onEngine(embedded, a.embeddedRows, 'embedded', lines);
+  } catch (err) {
+    failed = err;
   } finally {
-    await embedded.close();
+    await embedded.close().catch(() => undefined);
   }
 
   const f = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -225,6 +233,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       `${l.engine.padEnd(9)}  ${l.label.padEnd(12)}  ${f(l.rows).padStart(10)}  ${f(l.join).padStart(17)}  ${f(l.lateral).padStart(14)}  ${(l.join / l.lateral).toFixed(1)}x\n`,
     );
   }
+  if (failed) throw failed;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
