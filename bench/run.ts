@@ -19,6 +19,7 @@ const BENCHES: Record<string, string> = {
   export: 'export-bench.js',
   'direct-compress': 'direct-compress-bench.js',
   growth: 'growth-bench.js',
+  asofjoin: 'asof-join-bench.js',
 };
 
 const args = process.argv.slice(2);

@@ -38,6 +38,7 @@ export {
   bars, streamBars, recentOhlcv, aggregatedVolume, spreadAnalysis, asOf,
   type Bar, type BarsOptions, type OhlcvBar, type VolumeBucket, type SpreadStats, type AsOf, type VenueOptions,
 } from './query/queries.js';
+export { asOfJoin, type AsOfJoinOptions, type AsOfJoinRow, type AsOfJoinDirection, type JoinedQuote } from './query/asof-join.js';
 export { resolveSymbol, resolveInstrument } from './query/symbols.js';
 export type { TimeInput } from './query/params.js';
 

@@ -30,6 +30,33 @@ const price = (name: string) => col(name, 'decimal', true, 20, 8);
 // Averages keep 10 decimals (AVG_SCALE) and a median of two 8-decimal prices 9: DECIMAL(38,10) holds both.
 const stat = (name: string) => col(name, 'decimal', true, 38, 10);
 
+/**
+ * The as-of join's columns (`query asof-join`), markout mids after the fixed ones. A mid has at most
+ * one decimal more than the prices (decimal.ts): DECIMAL(21,9).
+ */
+export function asofJoinColumns(markouts: readonly string[]): ExportColumn[] {
+  const mid = (name: string) => col(name, 'decimal', true, 21, 9);
+  return [
+    col('time', 'timestamp', false),
+    col('symbol', 'string', false),
+    col('instrument_id', 'int32', false),
+    col('publisher', 'int32', false),
+    price('price'),
+    col('size', 'int64'),
+    col('side', 'string'),
+    col('trade_id', 'string'),
+    col('quote_time', 'timestamp'),
+    price('bid'),
+    price('ask'),
+    col('bid_size', 'int64'),
+    col('ask_size', 'int64'),
+    col('sequence', 'int64'),
+    col('age_us', 'int64'),
+    mid('mid'),
+    ...markouts.map((m) => mid(`mid_${m}`)),
+  ];
+}
+
 /** The output columns of each query subcommand, in the order the CSV prints them. */
 export const QUERY_COLUMNS: Readonly<Record<'bars' | 'volume' | 'spread' | 'recent' | 'asof', readonly ExportColumn[]>> = {
   bars: [

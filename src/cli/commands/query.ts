@@ -1,5 +1,5 @@
 /**
- * `tickvault query <bars|volume|spread|recent|asof>`: the query API (src/query) on the command line.
+ * `tickvault query <bars|volume|spread|recent|asof|asof-join>`: the query API (src/query) on the command line.
  * Data goes to stdout in the chosen format, messages (row counts, which relation served the bars)
  * to stderr. Values are printed exactly: prices as stored decimals, times as ISO 8601 UTC with
  * microseconds. CSV and JSON stream row by row (bars come through a server-side cursor, constant
@@ -9,10 +9,11 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, QueryError } from '../../errors.js';
 import type { Engine } from '../../engine/types.js';
-import { aggregatedVolume, asOf, closestSymbols, symbolStored, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
+import { aggregatedVolume, asOf, asOfJoin, closestSymbols, symbolStored, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
 import { withEngine } from '../run.js';
-import { FileRowWriter, QUERY_COLUMNS } from './query-file.js';
+import { asofJoinColumns, FileRowWriter, QUERY_COLUMNS } from './query-file.js';
+import type { ExportColumn } from '../../export/index.js';
 
 export type Format = 'table' | 'csv' | 'json' | 'parquet' | 'arrow';
 type TextFormat = 'table' | 'csv' | 'json';
@@ -79,10 +80,10 @@ interface Common { symbol: string; format: Format; out?: string }
 /** Rows out: text formats on stdout (RowWriter), parquet and arrow into --out FILE (FileRowWriter). */
 interface Out { row(r: Row): void | Promise<void>; end(): number | Promise<number> }
 
-function output(o: Common, command: keyof typeof QUERY_COLUMNS): Out {
-  if (o.format === 'parquet' || o.format === 'arrow') return new FileRowWriter(o.format, QUERY_COLUMNS[command], o.out);
+function output(o: Pick<Common, 'format' | 'out'>, columns: readonly ExportColumn[]): Out {
+  if (o.format === 'parquet' || o.format === 'arrow') return new FileRowWriter(o.format, columns, o.out);
   if (o.out !== undefined) throw new ConfigError('--out is for --format parquet or arrow (text formats go to stdout)');
-  return new RowWriter(o.format, QUERY_COLUMNS[command].map((c) => c.name));
+  return new RowWriter(o.format, columns.map((c) => c.name));
 }
 
 function formatOption(): Option {
@@ -110,12 +111,21 @@ function parseLimit(v: string): number {
   return n;
 }
 
+/** A comma-separated list (--symbols, --markouts): trimmed, no empty items. */
+function parseList(name: string): (v: string) => string[] {
+  return (v: string) => {
+    const items = v.split(',').map((x) => x.trim());
+    if (items.length === 0 || items.some((x) => x.length === 0)) throw new ConfigError(`${name} must be a comma-separated list without empty items (got ${JSON.stringify(v)})`);
+    return items;
+  };
+}
+
 function venue(o: { publisher?: number }): { publisherId?: number } {
   return o.publisher === undefined ? {} : { publisherId: o.publisher };
 }
 
 export function registerQuery(program: Command): void {
-  const query = program.command('query').description('read market data back: bars, volume, spread, recent bars, as-of');
+  const query = program.command('query').description('read market data back: bars, volume, spread, recent bars, as-of, as-of join');
 
   query.command('bars')
     .description('OHLCV bars at any interval, from stored 1m bars or built from trades')
@@ -135,7 +145,7 @@ export function registerQuery(program: Command): void {
         // One bar per venue and bucket: a bar's open and close never come from two venues.
         const options = { source: o.source, granularity: o.granularity, rollup: o.rollup, ...(o.publisher === undefined ? {} : { publisherId: o.publisher }) };
         const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
-        const w = output(o, 'bars');
+        const w = output(o, QUERY_COLUMNS.bars);
         for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
           await w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
         }
@@ -160,7 +170,7 @@ export function registerQuery(program: Command): void {
         if (found.length === 0) await requireKnownSymbol(engine, 'trades_data', o.symbol);
         return found;
       });
-      const w = output(o, 'volume');
+      const w = output(o, QUERY_COLUMNS.volume);
       for (const r of rows) await w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
       note(`${await w.end()} buckets`);
     });
@@ -179,7 +189,7 @@ export function registerQuery(program: Command): void {
         if (found.quotes === 0n) await requireKnownSymbol(engine, 'tbbo_data', o.symbol);
         return found;
       });
-      const w = output(o, 'spread');
+      const w = output(o, QUERY_COLUMNS.spread);
       await w.row({ symbol: o.symbol, quotes: s(r.quotes), spreads: s(r.count), avg: r.avg, median: r.median, min: r.min, max: r.max });
       await w.end();
       if (r.count === 0n) note('no spreads in the range');
@@ -201,7 +211,7 @@ export function registerQuery(program: Command): void {
         if (found.length === 0) await requireKnownSymbol(engine, 'ohlcv_data', o.symbol);
         return found;
       });
-      const w = output(o, 'recent');
+      const w = output(o, QUERY_COLUMNS.recent);
       for (const r of rows) {
         await w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
       }
@@ -217,7 +227,7 @@ export function registerQuery(program: Command): void {
     .addOption(outOption())
     .action(async (o: Common & { at: string; publisher?: number }, cmd: Command) => {
       const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at, venue(o)));
-      const w = output(o, 'asof');
+      const w = output(o, QUERY_COLUMNS.asof);
       if (r.trade) {
         const x = r.trade;
         await w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), publisher: String(x.publisherId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
@@ -228,5 +238,45 @@ export function registerQuery(program: Command): void {
       }
       await w.end();
       if (!r.trade && !r.quote) note(`no trade or quote of ${o.symbol} at or before ${t(r.at.timeUs)}`);
+    });
+
+  query.command('asof-join')
+    .description("each trade with the quote (tbbo_data) of its instrument and venue in force at the trade's time; ties at one microsecond: the highest quote sequence")
+    .requiredOption('--symbols <list>', 'comma-separated symbols, e.g. ES.FUT,NQ.FUT', parseList('--symbols'))
+    .requiredOption('--start <time>', 'start (inclusive), ISO 8601; no zone = UTC')
+    .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
+    .option('--tolerance <interval>', "no quote further than this from the trade (e.g. '1s', '500 ms'): empty quote columns")
+    .option('--forward', 'the first quote at or after each trade instead of the last at or before it')
+    .option('--markouts <list>', 'comma-separated intervals: the mid price this long after each trade, e.g. 1s,5s,1m', parseList('--markouts'))
+    .option('--limit <n>', 'at most this many rows')
+    .option('--batch-size <n>', 'rows per cursor FETCH of each stream', '5000')
+    .addOption(publisherOption())
+    .addOption(formatOption())
+    .addOption(outOption())
+    .action(async (o: { symbols: string[]; start: string; end: string; tolerance?: string; forward?: boolean; markouts?: string[]; limit?: string; batchSize: string; publisher?: number; format: Format; out?: string }, cmd: Command) => {
+      const limit = o.limit === undefined ? undefined : parseLimit(o.limit);
+      const batchSize = parseLimit(o.batchSize);
+      const markouts = o.markouts ?? [];
+      await withEngine(cmd, async (engine) => {
+        // A mistyped name in the list is pointed out before any row, not left as a silent gap.
+        for (const sym of o.symbols) await requireKnownSymbol(engine, 'trades_data', sym);
+        const w = output(o, asofJoinColumns(markouts));
+        const options = {
+          ...venue(o), direction: o.forward ? 'forward' as const : 'backward' as const, markouts, batchSize,
+          ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }), ...(limit === undefined ? {} : { limit }),
+        };
+        for await (const r of asOfJoin(engine, o.symbols, o.start, o.end, options)) {
+          const q = r.quote;
+          const row: Record<string, string | null> = {
+            time: t(r.timeUs), symbol: r.symbol, instrument_id: String(r.instrumentId), publisher: String(r.publisherId), price: r.price,
+            size: s(r.size), side: r.side, trade_id: r.tradeId, quote_time: q ? t(q.timeUs) : null, bid: q?.bid ?? null, ask: q?.ask ?? null,
+            bid_size: q ? s(q.bidSize) : null, ask_size: q ? s(q.askSize) : null, sequence: q ? s(q.sequence) : null, age_us: q ? s(q.ageUs) : null, mid: q?.mid ?? null,
+          };
+          markouts.forEach((m, i) => { row[`mid_${m}`] = r.markouts[i] ?? null; });
+          await w.row(row);
+        }
+        const n = await w.end();
+        note(`${n} trades joined with ${o.forward ? 'the next' : 'the last'} quote${o.tolerance === undefined ? '' : ` within ${o.tolerance}`}`);
+      });
     });
 }

@@ -1,0 +1,384 @@
+/**
+ * The as-of join: every trade of some symbols over [start, end) with the quote (tbbo_data) of the
+ * same instrument and venue that prevailed when it happened, streamed in time order with constant
+ * memory.
+ *
+ * How: a merge in JS over ordered server-side streams, not one index probe per trade (the LATERAL
+ * query). Per symbol, one cursor over its trades and one over its quotes, both in time order; the
+ * quote stream is read up to each trade's time and only the last quote per (instrument, venue) is
+ * kept. Each markout Δ is one more quote stream, read up to trade time + Δ. The first trades of a
+ * venue whose last quote is older than `start` get it from one lookup per venue. The forward
+ * direction reads one quote stream per (instrument, venue), since the next quote of a venue can
+ * be far ahead of the other venues' quotes. Every stream lives in one read-only transaction
+ * (cursors.ts), so the embedded engine's single session serves them all; compressed chunks are
+ * read like any others.
+ *
+ * The rules (also in the README):
+ * - Quotes are totally ordered by (timestamp, sequence, bid, ask, bid size, ask size), NULL
+ *   lowest. Backward (default): a trade gets the LAST quote of its instrument and venue with
+ *   timestamp <= the trade's — a quote at the trade's own microsecond counts, and among quotes
+ *   of one microsecond the highest `sequence` wins (the prices and sizes only decide between
+ *   quotes without a sequence, so the answer is deterministic). Forward: the FIRST quote with
+ *   timestamp >= the trade's (again the same microsecond counts; the lowest sequence wins).
+ * - tolerance Δ: a quote more than Δ from the trade (older backward, later forward) is no match:
+ *   the quote is null. Without a tolerance any distance matches.
+ * - markouts Δ1, Δ2…: the mid of the quote the backward rule picks at trade time + Δ (same
+ *   instrument and venue, same tolerance, measured from trade time + Δ), whatever the direction.
+ * - Rows are in trade time order; trades of one microsecond by symbol (in the order given), then
+ *   by the venue sequence of their DBN trade id ("<publisher>:<sequence>"; other ids after),
+ *   then publisher, trade id (bytewise), instrument, price, size, side.
+ * - Prices stay NUMERIC text; mid = (bid + ask) / 2 exactly (decimal.ts), null when a side is missing.
+ */
+import type { Engine } from '../engine/types.js';
+import { QueryError } from '../errors.js';
+import { requireSchema } from '../schema/schema-state.js';
+import { microsToIso } from '../values/time.js';
+import { withCursors, type CursorSession, type RowCursor } from './cursors.js';
+import { midPrice } from './decimal.js';
+import {
+  instant,
+  measureInterval,
+  positiveInt,
+  publisherParam,
+  range,
+  symbolParam,
+  usExpr,
+  type Instant,
+  type TimeInput,
+} from './params.js';
+
+export type AsOfJoinDirection = 'backward' | 'forward';
+
+export interface AsOfJoinOptions {
+  /** Only this venue's trades and quotes (DBN publisher_id). Default: every venue, each trade with its own venue's quotes. */
+  readonly publisherId?: number;
+  /** No quote further than this from the trade: an interval such as '1 second', '500 ms'. Default: no limit. */
+  readonly tolerance?: string;
+  /** 'backward' (default): the quote at or before the trade; 'forward': the quote at or after it. */
+  readonly direction?: AsOfJoinDirection;
+  /** Intervals after each trade whose mid price to report, e.g. ['1s', '5s', '1m']. */
+  readonly markouts?: readonly string[];
+  /** At most this many rows (the first ones in time order). */
+  readonly limit?: number;
+  /** Rows per FETCH of each stream (default 5000): the memory bound. */
+  readonly batchSize?: number;
+}
+
+/** The quote a trade was joined with. */
+export interface JoinedQuote extends Instant {
+  readonly bid: string | null;
+  readonly ask: string | null;
+  readonly bidSize: bigint | null;
+  readonly askSize: bigint | null;
+  /** The quote's venue sequence number (null when stored without one). */
+  readonly sequence: bigint | null;
+  /** Trade time − quote time in µs: >= 0 backward, <= 0 forward. */
+  readonly ageUs: bigint;
+  /** (bid + ask) / 2, exact; null when a side is missing. */
+  readonly mid: string | null;
+}
+
+/** One trade and its quote. The Instant is the trade's time. */
+export interface AsOfJoinRow extends Instant {
+  readonly symbol: string;
+  readonly instrumentId: number;
+  readonly publisherId: number;
+  readonly price: string;
+  readonly size: bigint;
+  readonly side: string;
+  readonly tradeId: string | null;
+  /** The matched quote, or null (none yet / none after / beyond the tolerance). */
+  readonly quote: JoinedQuote | null;
+  /** The mid at trade time + markouts[i] (null: no quote, beyond the tolerance, or a side missing). */
+  readonly markouts: readonly (string | null)[];
+}
+
+export const DEFAULT_ASOF_JOIN_BATCH = 5000;
+
+interface TradeRow {
+  t_us: string;
+  instrument_id: number;
+  publisher_id: number;
+  price: string;
+  size: string;
+  side: string;
+  trade_id: string | null;
+}
+interface QuoteRow {
+  t_us: string;
+  instrument_id: number;
+  publisher_id: number;
+  bid_px_00: string | null;
+  ask_px_00: string | null;
+  bid_sz_00: string | null;
+  ask_sz_00: string | null;
+  sequence: string | null;
+}
+/** A quote row with its time parsed once. */
+interface Quote {
+  readonly us: bigint;
+  readonly row: QuoteRow;
+}
+
+const QUOTE_COLUMNS = `${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, sequence`;
+const QUOTE_ASC =
+  '"timestamp", sequence NULLS FIRST, bid_px_00 NULLS FIRST, ask_px_00 NULLS FIRST, bid_sz_00 NULLS FIRST, ask_sz_00 NULLS FIRST';
+const QUOTE_DESC =
+  '"timestamp" DESC, sequence DESC NULLS LAST, bid_px_00 DESC NULLS LAST, ask_px_00 DESC NULLS LAST, bid_sz_00 DESC NULLS LAST, ask_sz_00 DESC NULLS LAST';
+// The venue sequence of a DBN trade id "<publisher>:<sequence>" (src/ingest/dbn-mapping.ts).
+const TRADE_SEQUENCE = String.raw`CASE WHEN trade_id ~ '^[0-9]{1,10}:[0-9]{1,18}$' THEN split_part(trade_id, ':', 2)::int8 END`;
+const TRADE_ORDER = `"timestamp", ${TRADE_SEQUENCE} NULLS LAST, publisher_id, trade_id COLLATE "C" NULLS LAST, instrument_id, price, size, side`;
+
+/** The SQL behind the join, for the benchmark and the tests' LATERAL reference. */
+export const ASOF_JOIN_SQL = { QUOTE_ASC, QUOTE_DESC, TRADE_ORDER } as const;
+
+const key = (instrumentId: number, publisherId: number) => `${instrumentId}/${publisherId}`;
+
+/** `AND publisher_id = $n` when a venue is asked for. */
+function venue(pub: number | undefined, params: unknown[]): string {
+  if (pub === undefined) return '';
+  params.push(pub);
+  return ` AND publisher_id = $${params.length}`;
+}
+
+interface Plan {
+  readonly pub: number | undefined;
+  readonly startUs: bigint;
+  readonly endUs: bigint;
+  readonly toleranceUs: bigint | null;
+  readonly markoutsUs: readonly bigint[];
+}
+
+/** Pulls rows from `c` while they are at or before `us`; each one goes to `take`. */
+async function advanceTo(c: RowCursor<QuoteRow>, us: bigint, take: (q: QuoteRow, qus: bigint) => void): Promise<void> {
+  for (;;) {
+    if (c.i >= c.rows.length && !(await c.fill())) return;
+    const q = c.rows[c.i]!;
+    const qus = BigInt(q.t_us);
+    if (qus > us) return;
+    take(q, qus);
+    c.i += 1;
+  }
+}
+
+/**
+ * The last quote per (instrument, venue) at or before a moving time `offset` after the trades:
+ * one stream over [start + offset, end + offset), plus one lookup per venue for the last quote
+ * before the stream begins.
+ */
+class BackwardPointer {
+  private readonly last = new Map<string, Quote | null>();
+  private readonly cursor: RowCursor<QuoteRow>;
+  private readonly fromUs: bigint;
+
+  constructor(
+    private readonly s: CursorSession,
+    private readonly symbol: string,
+    private readonly plan: Plan,
+    offsetUs: bigint,
+  ) {
+    this.fromUs = plan.startUs + offsetUs;
+    const params: unknown[] = [symbol, microsToIso(this.fromUs), microsToIso(plan.endUs + offsetUs)];
+    const v = venue(plan.pub, params);
+    this.cursor = s.open<QuoteRow>(
+      `SELECT ${QUOTE_COLUMNS} FROM tbbo_data
+        WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${v}
+        ORDER BY ${QUOTE_ASC}`,
+      params,
+    );
+  }
+
+  /** The quote of (instrument, venue) in force at `us` (>= every earlier call's `us`). */
+  async at(instrumentId: number, publisherId: number, us: bigint): Promise<Quote | null> {
+    await advanceTo(this.cursor, us, (row, qus) => {
+      this.last.set(key(row.instrument_id, row.publisher_id), { us: qus, row });
+    });
+    const k = key(instrumentId, publisherId);
+    const q = this.last.get(k);
+    if (q !== undefined) return q;
+    const seed = await this.before(instrumentId, publisherId);
+    this.last.set(k, seed);
+    return seed;
+  }
+
+  /** The venue's last quote before the stream's start (bounded by the tolerance when there is one). */
+  private async before(instrumentId: number, publisherId: number): Promise<Quote | null> {
+    const floor = this.plan.toleranceUs === null ? '-infinity' : microsToIso(this.fromUs - this.plan.toleranceUs - 1n);
+    const rows = await this.s.query<QuoteRow>(
+      `SELECT ${QUOTE_COLUMNS} FROM tbbo_data
+        WHERE symbol = $1 AND instrument_id = $2 AND publisher_id = $3
+          AND "timestamp" < $4::timestamptz AND "timestamp" > $5::timestamptz
+        ORDER BY ${QUOTE_DESC} LIMIT 1`,
+      [this.symbol, instrumentId, publisherId, microsToIso(this.fromUs), floor],
+    );
+    const r = rows[0];
+    return r ? { us: BigInt(r.t_us), row: r } : null;
+  }
+}
+
+/** The first quote per (instrument, venue) at or after a moving time: one stream per venue. */
+class ForwardPointer {
+  private readonly streams = new Map<string, RowCursor<QuoteRow>>();
+
+  constructor(
+    private readonly s: CursorSession,
+    private readonly symbol: string,
+    private readonly plan: Plan,
+  ) {}
+
+  async at(instrumentId: number, publisherId: number, us: bigint): Promise<Quote | null> {
+    const k = key(instrumentId, publisherId);
+    let c = this.streams.get(k);
+    if (!c) {
+      const upTo = this.plan.toleranceUs === null ? 'infinity' : microsToIso(this.plan.endUs + this.plan.toleranceUs);
+      c = this.s.open<QuoteRow>(
+        `SELECT ${QUOTE_COLUMNS} FROM tbbo_data
+          WHERE symbol = $1 AND instrument_id = $2 AND publisher_id = $3
+            AND "timestamp" >= $4::timestamptz AND "timestamp" <= $5::timestamptz
+          ORDER BY ${QUOTE_ASC}`,
+        [this.symbol, instrumentId, publisherId, microsToIso(this.plan.startUs), upTo],
+      );
+      this.streams.set(k, c);
+    }
+    // Skip what is before `us`; the first quote left is the answer (kept for the next trade).
+    await advanceTo(c, us - 1n, () => undefined);
+    if (c.i >= c.rows.length && !(await c.fill())) return null;
+    const row = c.rows[c.i]!;
+    return { us: BigInt(row.t_us), row };
+  }
+}
+
+interface Pointer {
+  at(instrumentId: number, publisherId: number, us: bigint): Promise<Quote | null>;
+}
+
+/** One symbol's streams: its trades, the quote pointer, one pointer per markout. */
+interface SymbolJoin {
+  readonly symbol: string;
+  readonly order: number;
+  readonly trades: RowCursor<TradeRow>;
+  readonly quotes: Pointer;
+  readonly markouts: readonly BackwardPointer[];
+}
+
+const big = (v: string | null) => (v === null ? null : BigInt(v));
+
+function joined(q: Quote | null, tradeUs: bigint, toleranceUs: bigint | null): JoinedQuote | null {
+  if (q === null) return null;
+  const ageUs = tradeUs - q.us;
+  if (toleranceUs !== null && (ageUs > toleranceUs || -ageUs > toleranceUs)) return null;
+  const r = q.row;
+  return {
+    ...instant(q.us),
+    bid: r.bid_px_00,
+    ask: r.ask_px_00,
+    bidSize: big(r.bid_sz_00),
+    askSize: big(r.ask_sz_00),
+    sequence: big(r.sequence),
+    ageUs,
+    mid: midPrice(r.bid_px_00, r.ask_px_00),
+  };
+}
+
+function markoutMid(q: Quote | null, atUs: bigint, toleranceUs: bigint | null): string | null {
+  if (q === null || (toleranceUs !== null && atUs - q.us > toleranceUs)) return null;
+  return midPrice(q.row.bid_px_00, q.row.ask_px_00);
+}
+
+/** A fixed-length interval in µs (months have no fixed length: refused). */
+async function intervalUs(engine: Engine, name: string, text: string): Promise<bigint> {
+  const info = await measureInterval(engine, name, text);
+  if (info.months !== 0) throw new QueryError(`${name} must be a fixed length of time, not months or years (got ${JSON.stringify(text)})`);
+  return info.us;
+}
+
+/**
+ * Each trade of `symbols` in [start, end) with the quote of its instrument and venue in force at
+ * its time (see the module doc for the exact rules: ties at one microsecond go to the highest
+ * quote `sequence`; a quote at the trade's microsecond counts), streamed in time order with
+ * constant memory. Works on both engines and on compressed chunks.
+ *
+ * On the embedded engine the stream holds the one session until it ends: run no other query on
+ * the engine from inside the loop.
+ */
+export async function* asOfJoin(
+  engine: Engine,
+  symbols: string | readonly string[],
+  start: TimeInput,
+  end: TimeInput,
+  options: AsOfJoinOptions = {},
+): AsyncGenerator<AsOfJoinRow, void, undefined> {
+  const list = (typeof symbols === 'string' ? [symbols] : [...symbols]).map(symbolParam);
+  if (list.length === 0) throw new QueryError('asOfJoin needs at least one symbol');
+  if (new Set(list).size !== list.length) throw new QueryError(`a symbol is listed twice: ${list.join(', ')}`);
+  const { startUs, endUs } = range(start, end);
+  const direction = options.direction ?? 'backward';
+  if (direction !== 'backward' && direction !== 'forward')
+    throw new QueryError(`direction must be 'backward' or 'forward' (got ${JSON.stringify(direction)})`);
+  const limit = options.limit === undefined ? Infinity : positiveInt('limit', options.limit);
+  const batchSize = positiveInt('batchSize', options.batchSize ?? DEFAULT_ASOF_JOIN_BATCH);
+  const pub = publisherParam(options.publisherId);
+  await requireSchema(engine);
+  // Measured before the transaction: inside it, the embedded engine's one session is taken.
+  const toleranceUs = options.tolerance === undefined ? null : await intervalUs(engine, 'tolerance', options.tolerance);
+  const markoutsUs: bigint[] = [];
+  for (const m of options.markouts ?? []) markoutsUs.push(await intervalUs(engine, 'markout', m));
+  const plan: Plan = { pub, startUs, endUs, toleranceUs, markoutsUs };
+
+  yield* withCursors(engine, batchSize, async function* (s) {
+    const joins: SymbolJoin[] = list.map((symbol, order) => {
+      const params: unknown[] = [symbol, microsToIso(startUs), microsToIso(endUs)];
+      const v = venue(pub, params);
+      return {
+        symbol,
+        order,
+        trades: s.open<TradeRow>(
+          `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, price, size, side, trade_id FROM trades_data
+            WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${v}
+            ORDER BY ${TRADE_ORDER}`,
+          params,
+        ),
+        quotes: direction === 'backward' ? new BackwardPointer(s, symbol, plan, 0n) : new ForwardPointer(s, symbol, plan),
+        markouts: markoutsUs.map((d) => new BackwardPointer(s, symbol, plan, d)),
+      };
+    });
+    // The symbols' trade streams merged by (time, symbol order): a linear pick, symbols are few.
+    const heads = new Map<SymbolJoin, bigint>();
+    for (const j of joins) if (await j.trades.fill()) heads.set(j, BigInt(j.trades.rows[0]!.t_us));
+    let emitted = 0;
+    while (heads.size > 0 && emitted < limit) {
+      let j: SymbolJoin | undefined;
+      let us = 0n;
+      for (const [c, u] of heads)
+        if (j === undefined || u < us || (u === us && c.order < j.order)) {
+          j = c;
+          us = u;
+        }
+      const t = j!.trades.rows[j!.trades.i]!;
+      const inst = Number(t.instrument_id);
+      const venueId = Number(t.publisher_id);
+      const q = await j!.quotes.at(inst, venueId, us);
+      const marks: (string | null)[] = [];
+      for (let m = 0; m < markoutsUs.length; m++) {
+        const atUs = us + markoutsUs[m]!;
+        marks.push(markoutMid(await j!.markouts[m]!.at(inst, venueId, atUs), atUs, toleranceUs));
+      }
+      yield {
+        ...instant(us),
+        symbol: j!.symbol,
+        instrumentId: inst,
+        publisherId: venueId,
+        price: t.price,
+        size: BigInt(t.size),
+        side: t.side,
+        tradeId: t.trade_id,
+        quote: joined(q, us, toleranceUs),
+        markouts: marks,
+      };
+      emitted += 1;
+      j!.trades.i += 1;
+      if (j!.trades.i < j!.trades.rows.length || (await j!.trades.fill())) heads.set(j!, BigInt(j!.trades.rows[j!.trades.i]!.t_us));
+      else heads.delete(j!);
+    }
+  });
+}
