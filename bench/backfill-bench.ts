@@ -37,7 +37,12 @@ import { refreshAfterLoad } from '../src/timescale/rollup-refresh.js';
 import { migrate } from '../src/schema/migrate.js';
 import { syntheticTradeChunks } from './synthetic-trades.js';
 
-interface Args { rows: number; baseFactor: number; batch: number; freshRows: number }
+interface Args {
+  rows: number;
+  baseFactor: number;
+  batch: number;
+  freshRows: number;
+}
 
 function parseArgs(argv: string[]): Args {
   const num = (name: string, dflt: number): number => {
@@ -49,7 +54,12 @@ function parseArgs(argv: string[]): Args {
     return n;
   };
   const rows = num('--rows', 1_000_000);
-  return { rows, baseFactor: num('--base-factor', 5), batch: num('--batch', 10_000), freshRows: num('--fresh-rows', Math.min(rows, 200_000)) };
+  return {
+    rows,
+    baseFactor: num('--base-factor', 5),
+    batch: num('--batch', 10_000),
+    freshRows: num('--fresh-rows', Math.min(rows, 200_000)),
+  };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -77,15 +87,32 @@ async function chunkState(engine: Engine): Promise<{ chunks: number; compressed:
     `SELECT count(*)::text AS chunks, count(*) FILTER (WHERE is_compressed)::text AS compressed,
             (SELECT count(*) FROM _timescaledb_catalog.chunk c JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id
               WHERE h.table_name = 'trades_data' AND NOT c.dropped AND (c.status & 8) <> 0)::text AS partial
-       FROM timescaledb_information.chunks WHERE hypertable_name = 'trades_data'`);
+       FROM timescaledb_information.chunks WHERE hypertable_name = 'trades_data'`,
+  );
   const n = await engine.query<{ n: string }>('SELECT count(*)::text AS n FROM trades_data');
-  return { chunks: Number(rows[0]!.chunks), compressed: Number(rows[0]!.compressed), partial: Number(rows[0]!.partial), rows: Number(n.rows[0]!.n) };
+  return {
+    chunks: Number(rows[0]!.chunks),
+    compressed: Number(rows[0]!.compressed),
+    partial: Number(rows[0]!.partial),
+    rows: Number(n.rows[0]!.n),
+  };
 }
 
-interface Row { variant: string; seconds: number; rowsPerSec: number; chunks: string; note: string }
+interface Row {
+  variant: string;
+  seconds: number;
+  rowsPerSec: number;
+  chunks: string;
+  note: string;
+}
 const results: Row[] = [];
 
-async function variant(name: string, run: (engine: Engine) => Promise<string>, finish?: { name: string; run: (engine: Engine) => Promise<void> }, expectedRows = baseRows + args.rows): Promise<void> {
+async function variant(
+  name: string,
+  run: (engine: Engine) => Promise<string>,
+  finish?: { name: string; run: (engine: Engine) => Promise<void> },
+  expectedRows = baseRows + args.rows,
+): Promise<void> {
   process.stderr.write(`${name}\n`);
   const engine = await buildBase();
   try {
@@ -94,13 +121,25 @@ async function variant(name: string, run: (engine: Engine) => Promise<string>, f
     const s1 = (performance.now() - t0) / 1000;
     const st = await chunkState(engine);
     if (st.rows !== expectedRows) throw new Error(`${name}: ${st.rows} rows, expected ${expectedRows}`);
-    results.push({ variant: name, seconds: s1, rowsPerSec: args.rows / s1, chunks: `${st.compressed}/${st.chunks} compressed, ${st.partial} partial`, note });
+    results.push({
+      variant: name,
+      seconds: s1,
+      rowsPerSec: args.rows / s1,
+      chunks: `${st.compressed}/${st.chunks} compressed, ${st.partial} partial`,
+      note,
+    });
     if (finish) {
       const t1 = performance.now();
       await finish.run(engine);
       const s2 = s1 + (performance.now() - t1) / 1000;
       const st2 = await chunkState(engine);
-      results.push({ variant: finish.name, seconds: s2, rowsPerSec: args.rows / s2, chunks: `${st2.compressed}/${st2.chunks} compressed, ${st2.partial} partial`, note: 'time includes the INSERTs above' });
+      results.push({
+        variant: finish.name,
+        seconds: s2,
+        rowsPerSec: args.rows / s2,
+        chunks: `${st2.compressed}/${st2.chunks} compressed, ${st2.partial} partial`,
+        note: 'time includes the INSERTs above',
+      });
     }
   } finally {
     await engine.close();
@@ -112,11 +151,14 @@ async function warmUp(columns: ReturnType<typeof loadedColumns>): Promise<void> 
   const engine = await EmbeddedEngine.open({ dataDir: 'memory://' });
   try {
     await migrate(engine);
-    await new TradesLoader({ engine, batchSize: 1_000 }).bulkLoad(syntheticTradeChunks({ rows: 5_000, seed: 9, hours: 3 }, 1_000), { refreshAggregates: false });
+    await new TradesLoader({ engine, batchSize: 1_000 }).bulkLoad(syntheticTradeChunks({ rows: 5_000, seed: 9, hours: 3 }, 1_000), {
+      refreshAggregates: false,
+    });
     await engine.query(`SELECT compress_chunk(c) FROM show_chunks('trades_data') c`);
     const more = () => syntheticTradeChunks({ rows: 2_000, seed: 8, hours: 3 }, 1_000);
     await new TradesLoader({ engine, batchSize: 1_000 }).bulkLoad(more(), { mode: 'upsert' });
-    for await (const b of batches(more())) await engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: false }));
+    for await (const b of batches(more()))
+      await engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: false }));
   } finally {
     await engine.close();
   }
@@ -127,7 +169,9 @@ async function* batches(stream: Iterable<TradeRecord[]>): AsyncIterable<Prepared
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`backfill benchmark: ${fmt(args.rows)} trades into ${DAY}, whose chunks hold ${fmt(baseRows)} compressed rows (embedded engine, community tier); batch ${fmt(args.batch)}\n`);
+  process.stdout.write(
+    `backfill benchmark: ${fmt(args.rows)} trades into ${DAY}, whose chunks hold ${fmt(baseRows)} compressed rows (embedded engine, community tier); batch ${fmt(args.batch)}\n`,
+  );
   const columns = loadedColumns(tradesData);
   await warmUp(columns);
 
@@ -136,32 +180,50 @@ async function main(): Promise<void> {
     return `strategy ${r.strategy}, ${r.backfill!.chunksRecompressed.length} chunks recompressed, ${r.backfill!.batchesStaged} batches staged, ${r.duplicates} duplicates`;
   });
   await variant('(b) tickvault upsert, chosen strategy (staged merge → recompress)', async (engine) => {
-    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), { mode: 'upsert', refreshAggregates: false });
+    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), {
+      mode: 'upsert',
+      refreshAggregates: false,
+    });
     return `strategy ${r.strategy}, ${r.recordsInserted} inserted, ${r.recordsUpdated} updated`;
   });
   await variant("(c) tickvault append, strategy 'decompress-recompress'", async (engine) => {
-    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), { strategy: 'decompress-recompress', refreshAggregates: false });
+    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), {
+      strategy: 'decompress-recompress',
+      refreshAggregates: false,
+    });
     return `strategy ${r.strategy}, ${r.backfill!.chunksDecompressed.length} chunks decompressed+recompressed`;
   });
-  await variant('(d) plain multi-row INSERT into the compressed chunks', async (engine) => {
-    for await (const b of batches(backfillStream())) await engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: false }));
-    return 'no duplicate check; chunks left partially compressed';
-  }, {
-    name: '(d+) the same INSERTs + compress_chunk back to fully compressed',
-    run: async (engine) => { await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('trades_data') c`); },
-  });
-  await variant('(e) tickvault upsert of a re-issued slice: N stored rows, every 10th corrected', async (engine) => {
-    // The last N trades of the base stream again (same keys), every 10th with another size.
-    function* reissue(): Generator<TradeRecord[]> {
-      let i = 0;
-      for (const chunk of syntheticTradeChunks({ rows: baseRows, seed: 1, hours: 23, from: baseRows - args.rows }, 2_000)) {
-        yield chunk.map((r) => (i++ % 10 === 0 ? { ...r, size: Number(r.size) + 1000 } : r));
+  await variant(
+    '(d) plain multi-row INSERT into the compressed chunks',
+    async (engine) => {
+      for await (const b of batches(backfillStream()))
+        await engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: false }));
+      return 'no duplicate check; chunks left partially compressed';
+    },
+    {
+      name: '(d+) the same INSERTs + compress_chunk back to fully compressed',
+      run: async (engine) => {
+        await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('trades_data') c`);
+      },
+    },
+  );
+  await variant(
+    '(e) tickvault upsert of a re-issued slice: N stored rows, every 10th corrected',
+    async (engine) => {
+      // The last N trades of the base stream again (same keys), every 10th with another size.
+      function* reissue(): Generator<TradeRecord[]> {
+        let i = 0;
+        for (const chunk of syntheticTradeChunks({ rows: baseRows, seed: 1, hours: 23, from: baseRows - args.rows }, 2_000)) {
+          yield chunk.map((r) => (i++ % 10 === 0 ? { ...r, size: Number(r.size) + 1000 } : r));
+        }
       }
-    }
-    const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(reissue(), { mode: 'upsert', refreshAggregates: false });
-    if (r.recordsUpdated !== Math.ceil(args.rows / 10)) throw new Error(`(e): ${r.recordsUpdated} updated`);
-    return `strategy ${r.strategy}, ${r.backfill!.chunksRecompressed.length} chunks recompressed, ${r.recordsUpdated} updated, ${r.backfill!.unchanged} unchanged, ${r.recordsInserted} inserted; no plain-SQL equivalent without a unique index`;
-  }, undefined, baseRows);
+      const r = await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(reissue(), { mode: 'upsert', refreshAggregates: false });
+      if (r.recordsUpdated !== Math.ceil(args.rows / 10)) throw new Error(`(e): ${r.recordsUpdated} updated`);
+      return `strategy ${r.strategy}, ${r.backfill!.chunksRecompressed.length} chunks recompressed, ${r.recordsUpdated} updated, ${r.backfill!.unchanged} unchanged, ${r.recordsInserted} inserted; no plain-SQL equivalent without a unique index`;
+    },
+    undefined,
+    baseRows,
+  );
   await variant('(r) refreshAfterLoad over the day (3 trade-candle rollups), after (a)', async (engine) => {
     await new TradesLoader({ engine, batchSize: args.batch }).bulkLoad(backfillStream(), { refreshAggregates: false });
     const t0 = performance.now();
@@ -170,29 +232,50 @@ async function main(): Promise<void> {
   });
 
   const w = Math.max(...results.map((r) => r.variant.length));
-  process.stdout.write(`\n${'variant'.padEnd(w)}  ${'seconds'.padStart(8)}  ${'rows/s'.padStart(10)}  ${'vs (d)'.padStart(7)}  chunks after\n`);
+  process.stdout.write(
+    `\n${'variant'.padEnd(w)}  ${'seconds'.padStart(8)}  ${'rows/s'.padStart(10)}  ${'vs (d)'.padStart(7)}  chunks after\n`,
+  );
   const ref = results.find((r) => r.variant.startsWith('(d) '))!.rowsPerSec;
   for (const r of results) {
-    process.stdout.write(`${r.variant.padEnd(w)}  ${r.seconds.toFixed(2).padStart(8)}  ${fmt(r.rowsPerSec).padStart(10)}  ${(r.rowsPerSec / ref).toFixed(2).padStart(6)}×  ${r.chunks}${r.note ? `  — ${r.note}` : ''}\n`);
+    process.stdout.write(
+      `${r.variant.padEnd(w)}  ${r.seconds.toFixed(2).padStart(8)}  ${fmt(r.rowsPerSec).padStart(10)}  ${(r.rowsPerSec / ref).toFixed(2).padStart(6)}×  ${r.chunks}${r.note ? `  — ${r.note}` : ''}\n`,
+    );
   }
 
   // The duplicate check's own cost on a fresh append (an empty day): plain COPY vs staged.
   const engine = await EmbeddedEngine.open({ dataDir: 'memory://' });
   try {
     await migrate(engine);
-    const fresh = (seed: number, day: number) => syntheticTradeChunks({ rows: args.freshRows, seed, hours: 23, startNs: BigInt(Date.UTC(2024, 1, day)) * 1_000_000n }, 2_000);
+    const fresh = (seed: number, day: number) =>
+      syntheticTradeChunks({ rows: args.freshRows, seed, hours: 23, startNs: BigInt(Date.UTC(2024, 1, day)) * 1_000_000n }, 2_000);
     const time = async (label: string, write: (b: PreparedBatch) => Promise<unknown>, stream: Iterable<TradeRecord[]>) => {
       const t0 = performance.now();
       for await (const b of batches(stream)) await write(b);
       const s = (performance.now() - t0) / 1000;
       return { label, s, rps: args.freshRows / s };
     };
-    const copy = await time('plain COPY (append fast path: no overlap)', (b) => engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true })), fresh(3, 5));
-    const checked = await time('append fast path: key check + overlap probe + COPY', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append' })), fresh(5, 9));
-    const staged = await time('COPY to staging + INSERT … WHERE NOT EXISTS', (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append', alwaysStage: true })), fresh(4, 7));
+    const copy = await time(
+      'plain COPY (append fast path: no overlap)',
+      (b) => engine.transaction((tx) => writeBatch(tx, b, { table: 'trades_data', columns, useCopy: true })),
+      fresh(3, 5),
+    );
+    const checked = await time(
+      'append fast path: key check + overlap probe + COPY',
+      (b) => engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append' })),
+      fresh(5, 9),
+    );
+    const staged = await time(
+      'COPY to staging + INSERT … WHERE NOT EXISTS',
+      (b) =>
+        engine.transaction((tx) => writeMerged(tx, b, { spec: tradesData, columns, useCopy: true, mode: 'append', alwaysStage: true })),
+      fresh(4, 7),
+    );
     process.stdout.write(`\nduplicate check on a fresh append (${fmt(args.freshRows)} rows, empty days):\n`);
-    for (const r of [copy, checked, staged]) process.stdout.write(`  ${r.label.padEnd(52)} ${r.s.toFixed(2).padStart(7)} s ${fmt(r.rps).padStart(10)} rows/s\n`);
-    process.stdout.write(`  fast path / plain: ${(checked.s / copy.s).toFixed(2)}× the time; staged / plain: ${(staged.s / copy.s).toFixed(2)}× — append stages only batches whose range overlaps stored rows of their instruments\n`);
+    for (const r of [copy, checked, staged])
+      process.stdout.write(`  ${r.label.padEnd(52)} ${r.s.toFixed(2).padStart(7)} s ${fmt(r.rps).padStart(10)} rows/s\n`);
+    process.stdout.write(
+      `  fast path / plain: ${(checked.s / copy.s).toFixed(2)}× the time; staged / plain: ${(staged.s / copy.s).toFixed(2)}× — append stages only batches whose range overlaps stored rows of their instruments\n`,
+    );
   } finally {
     await engine.close();
   }

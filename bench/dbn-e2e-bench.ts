@@ -41,11 +41,19 @@ import { resetTable, withClient, zstdReference } from './support.js';
 
 const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
 const INSTRUMENTS = [
-  { id: 5482, symbol: 'ESH4' }, { id: 5483, symbol: 'ESM4' }, { id: 5484, symbol: 'NQH4' }, { id: 5485, symbol: 'NQM4' },
+  { id: 5482, symbol: 'ESH4' },
+  { id: 5483, symbol: 'ESM4' },
+  { id: 5484, symbol: 'NQH4' },
+  { id: 5485, symbol: 'NQM4' },
 ];
 const BATCH = 50_000; // what loadDbnFile uses for trades_data (load-dbn.ts DBN_BATCH_SIZE)
 
-interface Args { records: number; workers: number; db: boolean; variant?: string }
+interface Args {
+  records: number;
+  workers: number;
+  db: boolean;
+  variant?: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string): string | undefined => {
@@ -63,8 +71,21 @@ function parseArgs(argv: string[]): Args {
 /** One trade per ~4 ms over ~11 h of 2024-01-01 for 10M records; sides A/B only, so every row loads. */
 function* trades(n: number): Generator<TradeRecord & { symbolIndex: number }> {
   const r = {
-    kind: 'trade' as const, rtype: 0, publisherId: 1, instrumentId: 5482, tsEvent: 0n, price: 0n, size: 1, action: 'T',
-    side: 'A', flags: 130, depth: 0, tsRecv: 0n, tsInDelta: 14_000, sequence: 0, symbolIndex: 0,
+    kind: 'trade' as const,
+    rtype: 0,
+    publisherId: 1,
+    instrumentId: 5482,
+    tsEvent: 0n,
+    price: 0n,
+    size: 1,
+    action: 'T',
+    side: 'A',
+    flags: 130,
+    depth: 0,
+    tsRecv: 0n,
+    tsInDelta: 14_000,
+    sequence: 0,
+    symbolIndex: 0,
   };
   let ts = START_NS;
   let ticks = 19_000; // 4750.00 in 0.25 ticks
@@ -72,7 +93,7 @@ function* trades(n: number): Generator<TradeRecord & { symbolIndex: number }> {
   for (let i = 0; i < n; i++) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG (a plain * loses low bits past 2^53)
     ts += BigInt(1 + (seed % 8_000_000)); // ~4 ms apart on average, nanosecond jitter
-    ticks += (seed >>> 8) % 3 - 1;
+    ticks += ((seed >>> 8) % 3) - 1;
     r.symbolIndex = (seed >>> 12) % 4;
     r.instrumentId = INSTRUMENTS[r.symbolIndex]!.id;
     r.tsEvent = ts;
@@ -95,10 +116,21 @@ async function generate(records: number): Promise<string> {
   const t0 = performance.now();
   const tmp = `${file}.part`;
   await writeDbn({
-    version: 3, schema: 'trades', dataset: 'GLBX.MDP3', start: START_NS, records: trades(records), compress: 'zstd', path: tmp,
-    stypeIn: 1, stypeOut: 0, symbols: INSTRUMENTS.map((x) => x.symbol),
+    version: 3,
+    schema: 'trades',
+    dataset: 'GLBX.MDP3',
+    start: START_NS,
+    records: trades(records),
+    compress: 'zstd',
+    path: tmp,
+    stypeIn: 1,
+    stypeOut: 0,
+    symbols: INSTRUMENTS.map((x) => x.symbol),
     // The trades span at most a few days from 2024-01-01 (10M x ~4 ms = 11 h); map a week.
-    mappings: INSTRUMENTS.map((x) => ({ rawSymbol: x.symbol, intervals: [{ startDate: 20240101, endDate: 20240108, symbol: String(x.id) }] })),
+    mappings: INSTRUMENTS.map((x) => ({
+      rawSymbol: x.symbol,
+      intervals: [{ startDate: 20240101, endDate: 20240108, symbol: String(x.id) }],
+    })),
   });
   renameSync(tmp, file);
   process.stderr.write(`generated ${file} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -121,8 +153,15 @@ async function writeCsv(file: string, records: number): Promise<void> {
   chmodSync(file, 0o644);
 }
 
-
-interface VariantResult { variant: string; rows: number; rejected: number; ms: number; cpuMs: number; bytes: number; maxRssMiB: number }
+interface VariantResult {
+  variant: string;
+  rows: number;
+  rejected: number;
+  ms: number;
+  cpuMs: number;
+  bytes: number;
+  maxRssMiB: number;
+}
 
 /** Child-process body: one measurement, one JSON line on stdout. */
 async function runVariant(variant: string, file: string): Promise<void> {
@@ -152,24 +191,36 @@ async function runVariant(variant: string, file: string): Promise<void> {
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage();
-  const out: VariantResult = { variant, rows, rejected, ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const out: VariantResult = {
+    variant,
+    rows,
+    rejected,
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    bytes,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 function child(variant: string, file: string, env: Record<string, string> = {}): VariantResult {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) throw new Error(`${variant} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as VariantResult;
 }
-
 
 /** What the table holds, as one comparable line. */
 async function fingerprint(url: string): Promise<string> {
   return withClient(url, async (c) => {
     const { rows } = await c.query<{ f: string }>(
       `SELECT concat_ws(' ', count(*), sum(size), sum(price), count(DISTINCT trade_id), min("timestamp" AT TIME ZONE 'UTC'), max("timestamp" AT TIME ZONE 'UTC'),
-              count(DISTINCT symbol), sum(CASE WHEN side = 'S' THEN 1 ELSE 0 END)) AS f FROM trades_data`);
+              count(DISTINCT symbol), sum(CASE WHEN side = 'S' THEN 1 ELSE 0 END)) AS f FROM trades_data`,
+    );
     return rows[0]!.f;
   });
 }
@@ -186,9 +237,13 @@ async function main(): Promise<void> {
   if (!zstdCliAvailable()) throw new Error('the zstd binary is needed for the reference timing');
   const file = await generate(args.records);
   const zBytes = statSync(file).size;
-  const say = (s: string) => { process.stdout.write(`${s}\n`); };
+  const say = (s: string) => {
+    process.stdout.write(`${s}\n`);
+  };
 
-  say(`tickvault DBN end-to-end benchmark — ${fmt(args.records)} synthetic trades (4 instruments), ${file} (${(zBytes / 2 ** 20).toFixed(1)} MiB zstd, ${(args.records * 48 / 2 ** 20).toFixed(1)} MiB DBN)`);
+  say(
+    `tickvault DBN end-to-end benchmark — ${fmt(args.records)} synthetic trades (4 instruments), ${file} (${(zBytes / 2 ** 20).toFixed(1)} MiB zstd, ${((args.records * 48) / 2 ** 20).toFixed(1)} MiB DBN)`,
+  );
   const ref = zstdReference(file);
   const validate = child('validate', file);
   // Best of 3 like the zstd reference (neighbours on a shared machine only ever slow a run down);
@@ -203,16 +258,24 @@ async function main(): Promise<void> {
   const encodeJs = best({ TICKVAULT_WASM: '0' });
   if (validate.rows !== args.records) throw new Error(`validate walked ${validate.rows} of ${args.records} records`);
   for (const e of [encode, encodeJs]) {
-    if (e.rows !== args.records || e.rejected !== 0) throw new Error(`encode produced ${e.rows} rows (${e.rejected} rejected) of ${args.records}`);
+    if (e.rows !== args.records || e.rejected !== 0)
+      throw new Error(`encode produced ${e.rows} rows (${e.rejected} rejected) of ${args.records}`);
   }
-  if (encode.bytes !== encodeJs.bytes) throw new Error(`the WebAssembly and JS tuple encoders produced ${encode.bytes} and ${encodeJs.bytes} bytes`);
+  if (encode.bytes !== encodeJs.bytes)
+    throw new Error(`the WebAssembly and JS tuple encoders produced ${encode.bytes} and ${encodeJs.bytes} bytes`);
   say('');
   say('| step (no database) | ms | rows/s | × zstd -dc | peak RSS MiB | |');
   say('|---|---:|---:|---:|---:|---|');
-  say(`| zstd -dc FILE > /dev/null (best of 3) | ${ref.toFixed(0)} | ${fmt(args.records / ref * 1000)} | 1.00 | | floor |`);
-  say(`| structure pre-pass (validateDbnFile) | ${validate.ms.toFixed(0)} | ${fmt(validate.rows / validate.ms * 1000)} | ${(validate.ms / ref).toFixed(2)} | ${validate.maxRssMiB.toFixed(0)} | run by loadDbnFile before loading |`);
-  say(`| file → COPY bytes (decode + map + encode; best of 3) | ${encode.ms.toFixed(0)} | ${fmt(encode.rows / encode.ms * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data; CPU ${fmt(encode.cpuMs)} ms |`);
-  say(`| the same with the JS tuple codec (TICKVAULT_WASM=0; best of 3) | ${encodeJs.ms.toFixed(0)} | ${fmt(encodeJs.rows / encodeJs.ms * 1000)} | ${(encodeJs.ms / ref).toFixed(2)} | ${encodeJs.maxRssMiB.toFixed(0)} | same bytes; CPU ${fmt(encodeJs.cpuMs)} ms |`);
+  say(`| zstd -dc FILE > /dev/null (best of 3) | ${ref.toFixed(0)} | ${fmt((args.records / ref) * 1000)} | 1.00 | | floor |`);
+  say(
+    `| structure pre-pass (validateDbnFile) | ${validate.ms.toFixed(0)} | ${fmt((validate.rows / validate.ms) * 1000)} | ${(validate.ms / ref).toFixed(2)} | ${validate.maxRssMiB.toFixed(0)} | run by loadDbnFile before loading |`,
+  );
+  say(
+    `| file → COPY bytes (decode + map + encode; best of 3) | ${encode.ms.toFixed(0)} | ${fmt((encode.rows / encode.ms) * 1000)} | ${(encode.ms / ref).toFixed(2)} | ${encode.maxRssMiB.toFixed(0)} | target ≤ 2.00×: ${encode.ms / ref <= 2 ? 'met' : 'NOT met'}; ${(encode.bytes / 2 ** 20).toFixed(0)} MiB of COPY data; CPU ${fmt(encode.cpuMs)} ms |`,
+  );
+  say(
+    `| the same with the JS tuple codec (TICKVAULT_WASM=0; best of 3) | ${encodeJs.ms.toFixed(0)} | ${fmt((encodeJs.rows / encodeJs.ms) * 1000)} | ${(encodeJs.ms / ref).toFixed(2)} | ${encodeJs.maxRssMiB.toFixed(0)} | same bytes; CPU ${fmt(encodeJs.cpuMs)} ms |`,
+  );
 
   if (!args.db) return;
   let cluster: ServerCluster | undefined;
@@ -228,13 +291,19 @@ async function main(): Promise<void> {
 
     await resetTable(url);
     let t0 = performance.now();
-    await withClient(url, (c) => c.query(`COPY trades_data ("timestamp", instrument_id, symbol, price, size, side, trade_id) FROM '${csv.replace(/'/g, "''")}' WITH (FORMAT csv)`));
+    await withClient(url, (c) =>
+      c.query(
+        `COPY trades_data ("timestamp", instrument_id, symbol, price, size, side, trade_id) FROM '${csv.replace(/'/g, "''")}' WITH (FORMAT csv)`,
+      ),
+    );
     const copyMs = performance.now() - t0;
     const refPrint = await fingerprint(url);
 
     await resetTable(url);
     let rssPeak = 0;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); }, 50);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 50);
     t0 = performance.now();
     const r = await loadDbnFile(engine, file, { workers: args.workers }).finally(() => clearInterval(sampler));
     const loadMs = performance.now() - t0;
@@ -242,15 +311,22 @@ async function main(): Promise<void> {
     const dbnPrint = await fingerprint(url);
     await engine.close();
     if (r.recordsInserted !== args.records) throw new Error(`loadDbnFile inserted ${r.recordsInserted} of ${args.records}`);
-    if (dbnPrint !== refPrint) throw new Error(`the DBN load stored other data than the CSV reference:\n  dbn ${dbnPrint}\n  csv ${refPrint}`);
+    if (dbnPrint !== refPrint)
+      throw new Error(`the DBN load stored other data than the CSV reference:\n  dbn ${dbnPrint}\n  csv ${refPrint}`);
 
     say('');
-    say(`server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); trades_data with the contract's indexes; client and server share this machine's cores`);
+    say(
+      `server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); trades_data with the contract's indexes; client and server share this machine's cores`,
+    );
     say('');
     say('| into trades_data | seconds | rows/s | rows/s ÷ reference | client peak RSS MiB |');
     say('|---|---:|---:|---:|---:|');
-    say(`| server COPY trades_data FROM '<csv>' (reference) | ${(copyMs / 1000).toFixed(2)} | ${fmt(args.records / copyMs * 1000)} | 1.00 | |`);
-    say(`| tickvault loadDbnFile(.dbn.zst), ${args.workers} worker(s), incl. hash + pre-pass | ${(loadMs / 1000).toFixed(2)} | ${fmt(args.records / loadMs * 1000)} | ${(copyMs / loadMs).toFixed(2)} | ${(rssPeak / 2 ** 20).toFixed(0)} |`);
+    say(
+      `| server COPY trades_data FROM '<csv>' (reference) | ${(copyMs / 1000).toFixed(2)} | ${fmt((args.records / copyMs) * 1000)} | 1.00 | |`,
+    );
+    say(
+      `| tickvault loadDbnFile(.dbn.zst), ${args.workers} worker(s), incl. hash + pre-pass | ${(loadMs / 1000).toFixed(2)} | ${fmt((args.records / loadMs) * 1000)} | ${(copyMs / loadMs).toFixed(2)} | ${(rssPeak / 2 ** 20).toFixed(0)} |`,
+    );
     say('');
     say(`both loads stored the same data: ${dbnPrint}`);
   } finally {

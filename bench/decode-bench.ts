@@ -29,8 +29,20 @@ function benchFile(records: number, compressed: boolean): string {
 /** Deterministic trades; one reused object (the writer encodes each before the next). */
 function* trades(n: number): Generator<TradeRecord> {
   const r: TradeRecord = {
-    kind: 'trade', rtype: 0, publisherId: 1, instrumentId: 5482, tsEvent: 0n, price: 0n, size: 1, action: 'T',
-    side: 'A', flags: 130, depth: 0, tsRecv: 0n, tsInDelta: 14_000, sequence: 0,
+    kind: 'trade',
+    rtype: 0,
+    publisherId: 1,
+    instrumentId: 5482,
+    tsEvent: 0n,
+    price: 0n,
+    size: 1,
+    action: 'T',
+    side: 'A',
+    flags: 130,
+    depth: 0,
+    tsRecv: 0n,
+    tsInDelta: 14_000,
+    sequence: 0,
   };
   let ts = 1_704_067_200_000_000_000n; // 2024-01-01
   let ticks = 19_000; // 4750.00 in 0.25 ticks
@@ -38,7 +50,7 @@ function* trades(n: number): Generator<TradeRecord> {
   for (let i = 0; i < n; i++) {
     seed = (seed * 1103515245 + 12345) >>> 0;
     ts += BigInt(1 + (seed % 8_000_000)); // ~4 ms apart on average, nanosecond jitter
-    ticks += (seed >>> 8) % 3 - 1;
+    ticks += ((seed >>> 8) % 3) - 1;
     r.instrumentId = 5482 + ((seed >>> 12) % 4);
     r.tsEvent = ts;
     r.tsRecv = ts + BigInt(10_000 + ((seed >>> 4) % 9000));
@@ -56,12 +68,18 @@ async function generate(records: number): Promise<void> {
     if (existsSync(file)) continue;
     const t0 = performance.now();
     const tmp = `${file}.part`;
-    await writeDbn({ version: 3, schema: 'trades', records: trades(records), compress: compressed ? 'zstd' : 'none', path: tmp, symbols: ['ESH4'] });
+    await writeDbn({
+      version: 3,
+      schema: 'trades',
+      records: trades(records),
+      compress: compressed ? 'zstd' : 'none',
+      path: tmp,
+      symbols: ['ESH4'],
+    });
     renameSync(tmp, file);
     console.log(`generated ${file} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
-
 
 /** Runs one variant in this process and prints one JSON line. */
 async function runVariant(variant: Variant, records: number): Promise<void> {
@@ -103,8 +121,10 @@ async function main(): Promise<void> {
   const ref = zstdReference(zfile);
   const zBytes = statSync(zfile).size;
   const rawBytes = statSync(benchFile(records, false)).size;
-  console.log(`file: ${zfile}  ${(zBytes / 2 ** 20).toFixed(1)} MiB (${(rawBytes / 2 ** 20).toFixed(1)} MiB decompressed, ratio ${(rawBytes / zBytes).toFixed(2)})`);
-  console.log(`reference: zstd -dc FILE > /dev/null  ${ref.toFixed(0)} ms  (${((records / ref) * 1000 / 1e6).toFixed(2)} M records/s)`);
+  console.log(
+    `file: ${zfile}  ${(zBytes / 2 ** 20).toFixed(1)} MiB (${(rawBytes / 2 ** 20).toFixed(1)} MiB decompressed, ratio ${(rawBytes / zBytes).toFixed(2)})`,
+  );
+  console.log(`reference: zstd -dc FILE > /dev/null  ${ref.toFixed(0)} ms  (${(((records / ref) * 1000) / 1e6).toFixed(2)} M records/s)`);
   console.log('variant        ms      M rows/s   x zstd -dc   peak RSS MiB');
   const self = fileURLToPath(import.meta.url);
   for (const v of VARIANTS) {
@@ -113,7 +133,9 @@ async function main(): Promise<void> {
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; ms: number; maxRssMiB: number };
     if (res.records !== records) throw new Error(`${v} decoded ${res.records} of ${records} records`);
     const ratio = res.ms / ref;
-    console.log(`${v.padEnd(12)} ${res.ms.toFixed(0).padStart(6)}   ${((res.records / res.ms) * 1000 / 1e6).toFixed(2).padStart(8)}   ${ratio.toFixed(2).padStart(9)}x   ${res.maxRssMiB.toFixed(0).padStart(10)}`);
+    console.log(
+      `${v.padEnd(12)} ${res.ms.toFixed(0).padStart(6)}   ${(((res.records / res.ms) * 1000) / 1e6).toFixed(2).padStart(8)}   ${ratio.toFixed(2).padStart(9)}x   ${res.maxRssMiB.toFixed(0).padStart(10)}`,
+    );
   }
   console.log('target: cli-parts within 2.00x of zstd -dc');
 }

@@ -26,7 +26,7 @@
  *   npx tsc -p . && node dist/bench/direct-compress-bench.js [--rows 1000000] [--no-server]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

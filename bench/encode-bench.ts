@@ -82,7 +82,16 @@ function result(variant: string, rows: number, bytes: number, c: Clock): EncodeB
   const seconds = Number(process.hrtime.bigint() - c.wall) / 1e9;
   const cpu = process.cpuUsage(c.cpu);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  return { variant, rows, bytes, seconds, cpuSeconds, rowsPerSec: rows / seconds, rowsPerCpuSec: rows / cpuSeconds, mbPerSec: bytes / 1e6 / seconds };
+  return {
+    variant,
+    rows,
+    bytes,
+    seconds,
+    cpuSeconds,
+    rowsPerSec: rows / seconds,
+    rowsPerCpuSec: rows / cpuSeconds,
+    mbPerSec: bytes / 1e6 / seconds,
+  };
 }
 
 function benchGeneric(pool: readonly TradeRow[], n: number): EncodeBenchResult {
@@ -168,7 +177,7 @@ function benchNumeric(pool: readonly TradeRow[], n: number): { nsPerValue: numbe
     w.takeChunk();
   }
   w.finish();
-  return { nsPerValue: (cpuNs(t0)) / n };
+  return { nsPerValue: cpuNs(t0) / n };
 }
 
 function benchDbnPrice(pool: readonly TradeRow[], n: number): { nsPerValue: number } {
@@ -180,7 +189,7 @@ function benchDbnPrice(pool: readonly TradeRow[], n: number): { nsPerValue: numb
     w.takeChunk();
   }
   w.finish();
-  return { nsPerValue: (cpuNs(t0)) / n };
+  return { nsPerValue: cpuNs(t0) / n };
 }
 
 export async function runEncodeBench(rows = 5_000_000): Promise<EncodeBenchResult[]> {

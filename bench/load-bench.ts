@@ -37,7 +37,14 @@ import { refreshAfterLoad } from '../src/timescale/rollup-refresh.js';
 import { resetTable, withClient } from './support.js';
 import { DEFAULT_START_NS, csvLine, nsToIsoMicros, rawTrades, recordToCsvLine, syntheticTradeChunks } from './synthetic-trades.js';
 
-interface Args { rows: number; insertRows: number; embeddedRows: number; only: Set<string> | null; embedded: boolean; chunk: number }
+interface Args {
+  rows: number;
+  insertRows: number;
+  embeddedRows: number;
+  only: Set<string> | null;
+  embedded: boolean;
+  chunk: number;
+}
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string): string | undefined => {
@@ -67,7 +74,6 @@ const COLUMNS = 'timestamp, instrument_id, symbol, price, size, side, trade_id';
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 
-
 async function countRows(url: string): Promise<number> {
   return withClient(url, async (c) => Number((await c.query<{ n: string }>('SELECT count(*)::text AS n FROM trades_data')).rows[0]!.n));
 }
@@ -79,7 +85,10 @@ async function writeCsv(file: string, rows: number): Promise<void> {
     let n = 0;
     for (const r of rawTrades({ rows })) {
       buf += csvLine(r);
-      if (++n % 2_000 === 0) { yield buf; buf = ''; }
+      if (++n % 2_000 === 0) {
+        yield buf;
+        buf = '';
+      }
     }
     if (buf) yield buf;
   }
@@ -87,7 +96,13 @@ async function writeCsv(file: string, rows: number): Promise<void> {
   chmodSync(file, 0o644);
 }
 
-interface Timing { rows: number; seconds: number; note?: string; cpuSeconds?: number; serverCpuSeconds?: number }
+interface Timing {
+  rows: number;
+  seconds: number;
+  note?: string;
+  cpuSeconds?: number;
+  serverCpuSeconds?: number;
+}
 
 /**
  * CPU seconds used so far by the cluster: every live child of the postmaster (backends,
@@ -132,14 +147,19 @@ async function timed(rows: number, fn: () => Promise<unknown>, note?: string): P
   if (server0 !== undefined) await new Promise((r) => setTimeout(r, 300));
   const server1 = serverCpuSeconds();
   return {
-    rows, seconds, note, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    rows,
+    seconds,
+    note,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     serverCpuSeconds: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
   };
 }
 
 async function serverCopyFromFile(url: string, file: string, rows: number): Promise<Timing> {
   await resetTable(url);
-  const t = await timed(rows, () => withClient(url, (c) => c.query(`COPY trades_data (${COLUMNS}) FROM '${file.replace(/'/g, "''")}' WITH (FORMAT csv)`)));
+  const t = await timed(rows, () =>
+    withClient(url, (c) => c.query(`COPY trades_data (${COLUMNS}) FROM '${file.replace(/'/g, "''")}' WITH (FORMAT csv)`)),
+  );
   const n = await countRows(url);
   if (n !== rows) throw new Error(`(a) loaded ${n} rows, expected ${rows}`);
   return t;
@@ -150,12 +170,21 @@ async function serverCopyFromFile(url: string, file: string, rows: number): Prom
  * false), because the reference (a) does not maintain them either; their refresh after (b) is
  * timed separately and printed below the table.
  */
-async function tickvaultLoad(engine: Engine, url: string | null, rows: number, chunk: number, config: { parallelWorkers?: number; useCopy?: boolean; maxRowsPerCommit?: number }, bulk = false): Promise<Timing> {
+async function tickvaultLoad(
+  engine: Engine,
+  url: string | null,
+  rows: number,
+  chunk: number,
+  config: { parallelWorkers?: number; useCopy?: boolean; maxRowsPerCommit?: number },
+  bulk = false,
+): Promise<Timing> {
   if (url) await resetTable(url);
   const loader = new TradesLoader({ engine, analyzeTables: false, ...config });
   const source = { source: 'bench', contentHash: `bench:${Date.now()}:${Math.random()}` };
   let result: Awaited<ReturnType<typeof loader.bulkLoad>> | undefined;
-  const t = await timed(rows, async () => { result = await loader.bulkLoad(syntheticTradeChunks({ rows }, chunk), { source, bulk, refreshAggregates: false }); });
+  const t = await timed(rows, async () => {
+    result = await loader.bulkLoad(syntheticTradeChunks({ rows }, chunk), { source, bulk, refreshAggregates: false });
+  });
   if (result!.recordsInserted !== rows) throw new Error(`tickvault loaded ${result!.recordsInserted} rows, expected ${rows}`);
   return t;
 }
@@ -163,22 +192,27 @@ async function tickvaultLoad(engine: Engine, url: string | null, rows: number, c
 /** (d): each record → a CSV line, joined into ~64 KiB strings, streamed into COPY FROM STDIN (FORMAT csv). */
 async function csvCopyFromStdin(url: string, rows: number, chunk: number): Promise<Timing> {
   await resetTable(url);
-  return timed(rows, () => withClient(url, async (c) => {
-    const stream = c.query(copyFrom(`COPY trades_data (${COLUMNS}) FROM STDIN WITH (FORMAT csv)`));
-    const done = new Promise<void>((resolve, reject) => { stream.on('finish', resolve); stream.on('error', reject); });
-    let buf = '';
-    for (const records of syntheticTradeChunks({ rows }, chunk)) {
-      for (const r of records as TradeRecord[]) buf += recordToCsvLine(r);
-      if (buf.length >= 65_536) {
-        if (!stream.write(buf)) await once(stream, 'drain');
-        buf = '';
+  return timed(rows, () =>
+    withClient(url, async (c) => {
+      const stream = c.query(copyFrom(`COPY trades_data (${COLUMNS}) FROM STDIN WITH (FORMAT csv)`));
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+      });
+      let buf = '';
+      for (const records of syntheticTradeChunks({ rows }, chunk)) {
+        for (const r of records as TradeRecord[]) buf += recordToCsvLine(r);
+        if (buf.length >= 65_536) {
+          if (!stream.write(buf)) await once(stream, 'drain');
+          buf = '';
+        }
       }
-    }
-    if (buf) stream.write(buf);
-    stream.end();
-    await done;
-    if (stream.rowCount !== rows) throw new Error(`(d) loaded ${stream.rowCount} rows, expected ${rows}`);
-  }));
+      if (buf) stream.write(buf);
+      stream.end();
+      await done;
+      if (stream.rowCount !== rows) throw new Error(`(d) loaded ${stream.rowCount} rows, expected ${rows}`);
+    }),
+  );
 }
 
 /** The generator alone (what a DBN decoder would replace): its cost is shared by every client-side variant. */
@@ -201,7 +235,11 @@ async function main(): Promise<void> {
   try {
     cluster = await startServerCluster({ tmpPrefix: 'tv-bench-' });
     const url = cluster.url;
-    try { postmasterPid = Number(readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]); } catch { /* no server CPU column */ }
+    try {
+      postmasterPid = Number(readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      /* no server CPU column */
+    }
     const engine = new ServerEngine({ url, pool: { poolSize: 4, maxOverflow: 4 } });
     await migrate(engine);
     const caps = await engine.capabilities();
@@ -213,12 +251,21 @@ async function main(): Promise<void> {
     }
 
     const gen = generatorOnly(Math.min(args.rows, 1_000_000), args.chunk);
-    if (want('a')) { step('(a) server-side COPY FROM file'); results.push({ key: 'a', label: '(a) server COPY FROM file (reference)', t: await serverCopyFromFile(url, csv, args.rows) }); }
+    if (want('a')) {
+      step('(a) server-side COPY FROM file');
+      results.push({ key: 'a', label: '(a) server COPY FROM file (reference)', t: await serverCopyFromFile(url, csv, args.rows) });
+    }
     if (want('b')) {
       step('(b) tickvault, 1 worker');
-      const sampler = setInterval(() => { rssDuringB = Math.max(rssDuringB, process.memoryUsage().rss); }, 50);
+      const sampler = setInterval(() => {
+        rssDuringB = Math.max(rssDuringB, process.memoryUsage().rss);
+      }, 50);
       try {
-        results.push({ key: 'b', label: '(b) tickvault, 1 worker', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 1 }) });
+        results.push({
+          key: 'b',
+          label: '(b) tickvault, 1 worker',
+          t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 1 }),
+        });
       } finally {
         clearInterval(sampler);
       }
@@ -230,16 +277,44 @@ async function main(): Promise<void> {
     }
     if (want('b1')) {
       step('(b) tickvault, 1 worker, one COMMIT per 10,000-row batch');
-      results.push({ key: 'b1', label: '(b) 1 worker, one COMMIT per batch', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 1, maxRowsPerCommit: 10_000 }) });
+      results.push({
+        key: 'b1',
+        label: '(b) 1 worker, one COMMIT per batch',
+        t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 1, maxRowsPerCommit: 10_000 }),
+      });
     }
-    if (want('c')) { step('(c) tickvault, 2 workers'); results.push({ key: 'c', label: '(c) tickvault, 2 workers', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }) }); }
-    if (want('bulk')) { step('(c) tickvault, 2 workers, bulk mode'); results.push({ key: 'bulk', label: '(c) tickvault, 2 workers, bulk mode', t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }, true) }); }
-    if (want('d')) { step('(d) records → CSV text → COPY FROM STDIN'); results.push({ key: 'd', label: '(d) records → CSV → COPY STDIN', t: await csvCopyFromStdin(url, args.rows, args.chunk) }); }
+    if (want('c')) {
+      step('(c) tickvault, 2 workers');
+      results.push({
+        key: 'c',
+        label: '(c) tickvault, 2 workers',
+        t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }),
+      });
+    }
+    if (want('bulk')) {
+      step('(c) tickvault, 2 workers, bulk mode');
+      results.push({
+        key: 'bulk',
+        label: '(c) tickvault, 2 workers, bulk mode',
+        t: await tickvaultLoad(engine, url, args.rows, args.chunk, { parallelWorkers: 2 }, true),
+      });
+    }
+    if (want('d')) {
+      step('(d) records → CSV text → COPY FROM STDIN');
+      results.push({ key: 'd', label: '(d) records → CSV → COPY STDIN', t: await csvCopyFromStdin(url, args.rows, args.chunk) });
+    }
     if (want('e')) {
       step(`(e) multi-row INSERT on ${fmt(args.insertRows)} rows`);
-      results.push({ key: 'e', label: `(e) multi-row INSERT (${fmt(args.insertRows)} rows)`, t: await tickvaultLoad(engine, url, args.insertRows, args.chunk, { useCopy: false }) });
+      results.push({
+        key: 'e',
+        label: `(e) multi-row INSERT (${fmt(args.insertRows)} rows)`,
+        t: await tickvaultLoad(engine, url, args.insertRows, args.chunk, { useCopy: false }),
+      });
     }
-    if (want('a')) { step('(a) again, to bracket the noise'); results.push({ key: 'a2', label: '(a) server COPY FROM file, again', t: await serverCopyFromFile(url, csv, args.rows) }); }
+    if (want('a')) {
+      step('(a) again, to bracket the noise');
+      results.push({ key: 'a2', label: '(a) server COPY FROM file, again', t: await serverCopyFromFile(url, csv, args.rows) });
+    }
     await engine.close();
 
     if (args.embedded && want('emb')) {
@@ -247,7 +322,11 @@ async function main(): Promise<void> {
       const emb = await EmbeddedEngine.open({ dataDir: 'memory://' });
       try {
         await migrate(emb);
-        results.push({ key: 'emb', label: `embedded (PGlite), ${fmt(args.embeddedRows)} rows`, t: await tickvaultLoad(emb, null, args.embeddedRows, args.chunk, {}) });
+        results.push({
+          key: 'emb',
+          label: `embedded (PGlite), ${fmt(args.embeddedRows)} rows`,
+          t: await tickvaultLoad(emb, null, args.embeddedRows, args.chunk, {}),
+        });
       } finally {
         await emb.close();
       }
@@ -267,24 +346,37 @@ async function main(): Promise<void> {
       return '';
     };
     const lines: string[] = [];
-    lines.push(`tickvault load benchmark — ${fmt(args.rows)} synthetic trades over 23 h, 10 symbols, trades_data with the contract's 3 indexes`);
-    lines.push(`server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); client and server share this machine's cores`);
+    lines.push(
+      `tickvault load benchmark — ${fmt(args.rows)} synthetic trades over 23 h, 10 symbols, trades_data with the contract's 3 indexes`,
+    );
+    lines.push(
+      `server: PostgreSQL ${caps.postgresVersion}, TimescaleDB ${caps.timescaledbVersion} (${caps.timescaledbLicense}); client and server share this machine's cores`,
+    );
     lines.push('');
     lines.push(`| variant | rows | seconds | rows/s | × (a) | target | | client CPU s | server CPU s | CPU µs/row (client+server) |`);
     lines.push(`|---|---:|---:|---:|---:|---|---|---:|---:|---:|`);
     for (const r of results) {
       const rr = rate(r.t);
-      lines.push(`| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${Number.isNaN(refRate) ? '—' : (rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? '(in process)' : r.t.serverCpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? ((r.t.cpuSeconds ?? 0) * 1e6 / r.t.rows).toFixed(1) : r.t.serverCpuSeconds === undefined ? '' : (((r.t.cpuSeconds ?? 0) + r.t.serverCpuSeconds) * 1e6 / r.t.rows).toFixed(1)} |`);
+      lines.push(
+        `| ${r.label} | ${fmt(r.t.rows)} | ${r.t.seconds.toFixed(2)} | ${fmt(rr)} | ${Number.isNaN(refRate) ? '—' : (rr / refRate).toFixed(2)} | ${target[r.key] ?? ''} | ${verdict(r.key, rr)} | ${r.t.cpuSeconds?.toFixed(2) ?? ''} | ${r.key === 'emb' ? '(in process)' : (r.t.serverCpuSeconds?.toFixed(2) ?? '')} | ${r.key === 'emb' ? (((r.t.cpuSeconds ?? 0) * 1e6) / r.t.rows).toFixed(1) : r.t.serverCpuSeconds === undefined ? '' : ((((r.t.cpuSeconds ?? 0) + r.t.serverCpuSeconds) * 1e6) / r.t.rows).toFixed(1)} |`,
+      );
     }
     lines.push('');
-    if (ref.length === 2) lines.push(`reference (a) = mean of its two runs: ${fmt(refRate)} rows/s (runs differ by ${(Math.abs(ref[0]! - ref[1]!) / refRate * 100).toFixed(0)}%: the machine's noise)`);
+    if (ref.length === 2)
+      lines.push(
+        `reference (a) = mean of its two runs: ${fmt(refRate)} rows/s (runs differ by ${((Math.abs(ref[0]! - ref[1]!) / refRate) * 100).toFixed(0)}%: the machine's noise)`,
+      );
     if (rssDuringB > 0) {
       const peak = Math.max(rssDuringB, maxRssAfterB);
-      lines.push(`peak RSS during (b): ${mb(rssDuringB)} sampled; process maxRSS after (b): ${mb(maxRssAfterB)} — target < 300 MB: ${peak < 300 * 1048576 ? 'met' : 'NOT met'}`);
+      lines.push(
+        `peak RSS during (b): ${mb(rssDuringB)} sampled; process maxRSS after (b): ${mb(maxRssAfterB)} — target < 300 MB: ${peak < 300 * 1048576 ? 'met' : 'NOT met'}`,
+      );
     }
     if (refreshB) {
       const b = results.find((r) => r.key === 'b')!.t;
-      lines.push(`rollup refresh after (b) (part of a default bulkLoad, excluded above): ${refreshB.seconds.toFixed(2)} s, server CPU ${refreshB.serverCpuSeconds?.toFixed(2) ?? '?'} s; (b) including it: ${fmt(b.rows / (b.seconds + refreshB.seconds))} rows/s = ${(b.rows / (b.seconds + refreshB.seconds) / refRate).toFixed(2)} × (a)`);
+      lines.push(
+        `rollup refresh after (b) (part of a default bulkLoad, excluded above): ${refreshB.seconds.toFixed(2)} s, server CPU ${refreshB.serverCpuSeconds?.toFixed(2) ?? '?'} s; (b) including it: ${fmt(b.rows / (b.seconds + refreshB.seconds))} rows/s = ${(b.rows / (b.seconds + refreshB.seconds) / refRate).toFixed(2)} × (a)`,
+      );
     }
     lines.push(`synthetic generator alone (shared by (b)–(e), stands in for the DBN decoder): ${fmt(rate(gen))} records/s`);
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -294,6 +386,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`load-bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`load-bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -20,7 +20,11 @@ import { migrate } from '../src/schema/migrate.js';
 import { aggregatedVolume, asOf, bars, recentOhlcv, spreadAnalysis, streamBars } from '../src/query/index.js';
 import { compressionReport, refreshRollups } from '../src/maintain/index.js';
 
-interface Args { rows: number; symbols: number; repeat: number }
+interface Args {
+  rows: number;
+  symbols: number;
+  repeat: number;
+}
 
 function parseArgs(argv: readonly string[]): Args {
   const get = (name: string, def: number) => {
@@ -46,7 +50,9 @@ async function generate(engine: Engine, a: Args): Promise<void> {
        SELECT $1::timestamptz + (i * (86400000000::bigint / $3::bigint) + $4::int) * interval '1 microsecond',
               $4::int, $2::text, (4500 + ((i * 7919) % 400) * 0.25)::numeric(20,8), 1 + (i * 31) % 50,
               CASE WHEN i % 2 = 0 THEN 'B' ELSE 'S' END, 't' || i
-         FROM generate_series(0, $3::bigint - 1) i`, [DAY_START, sym, a.rows, s]);
+         FROM generate_series(0, $3::bigint - 1) i`,
+      [DAY_START, sym, a.rows, s],
+    );
     const quotes = Math.max(1, Math.floor(a.rows / 2));
     await engine.query(
       `INSERT INTO tbbo_data ("timestamp", instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00)
@@ -54,11 +60,15 @@ async function generate(engine: Engine, a: Args): Promise<void> {
               $4::int, $2::text,
               CASE WHEN i % 50 = 0 THEN NULL ELSE (4500 + ((i * 7919) % 400) * 0.25)::numeric(20,8) END,
               (4500 + ((i * 7919) % 400) * 0.25 + 0.25 * (1 + i % 4))::numeric(20,8), 10, 12
-         FROM generate_series(0, $3::bigint - 1) i`, [DAY_START, sym, quotes, s]);
+         FROM generate_series(0, $3::bigint - 1) i`,
+      [DAY_START, sym, quotes, s],
+    );
     await engine.query(
       `INSERT INTO ohlcv_data ("timestamp", instrument_id, symbol, open_price, high_price, low_price, close_price, volume, granularity)
        SELECT $1::timestamptz + i * interval '1 minute', $3::int, $2::text, 4500, 4502.5, 4499, 4501 + (i % 3) * 0.25, 100 + i % 17, '1m'
-         FROM generate_series(0, 1439) i`, [DAY_START, sym, s]);
+         FROM generate_series(0, 1439) i`,
+      [DAY_START, sym, s],
+    );
   }
   for (const t of ['trades_data', 'tbbo_data', 'ohlcv_data']) await engine.query(`ANALYZE ${t}`);
 }
@@ -78,14 +88,19 @@ async function median(repeat: number, fn: () => Promise<unknown>): Promise<numbe
 type Suite = Record<string, () => Promise<unknown>>;
 
 function suite(engine: Engine): Suite {
-  const drain = async (it: AsyncIterable<unknown>) => { let n = 0; for await (const _ of it) n += 1; return n; };
+  const drain = async (it: AsyncIterable<unknown>) => {
+    let n = 0;
+    for await (const _ of it) n += 1;
+    return n;
+  };
   return {
     'recentOhlcv (limit 100)': () => recentOhlcv(engine, SYMBOL, DAY_START, 100),
     'aggregatedVolume (1 hour buckets)': () => aggregatedVolume(engine, SYMBOL, DAY_START, DAY_END, '1 hour'),
     'spreadAnalysis (day)': () => spreadAnalysis(engine, SYMBOL, DAY_START, DAY_END),
     'asOf (midday)': () => asOf(engine, SYMBOL, '2024-03-04T12:00:00.123456Z'),
     'bars 1m from trades, raw': () => bars(engine, SYMBOL, DAY_START, DAY_END, '1 minute', { source: 'trades', rollup: 'raw' }),
-    'bars 1m from trades, streamed (cursor)': () => drain(streamBars(engine, SYMBOL, DAY_START, DAY_END, '1 minute', { source: 'trades', rollup: 'raw' }, { batchSize: 500 })),
+    'bars 1m from trades, streamed (cursor)': () =>
+      drain(streamBars(engine, SYMBOL, DAY_START, DAY_END, '1 minute', { source: 'trades', rollup: 'raw' }, { batchSize: 500 })),
     'bars 1h from trades, raw': () => bars(engine, SYMBOL, DAY_START, DAY_END, '1 hour', { source: 'trades', rollup: 'raw' }),
     'bars 1h from trades_candles_1h': () => bars(engine, SYMBOL, DAY_START, DAY_END, '1 hour', { source: 'trades', rollup: 'rollup' }),
     'bars 1m from trades_candles_1m': () => bars(engine, SYMBOL, DAY_START, DAY_END, '1 minute', { source: 'trades', rollup: 'rollup' }),
@@ -113,12 +128,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     const r0 = performance.now();
     await refreshRollups(engine);
     const refreshMs = performance.now() - r0;
-    process.stdout.write(`query-bench: embedded, ${a.rows.toLocaleString('en-US')} trades/symbol-day × ${a.symbols} symbols (generated in ${(genMs / 1000).toFixed(1)} s), rollups refreshed in ${(refreshMs / 1000).toFixed(1)} s, median of ${a.repeat}\n`);
+    process.stdout.write(
+      `query-bench: embedded, ${a.rows.toLocaleString('en-US')} trades/symbol-day × ${a.symbols} symbols (generated in ${(genMs / 1000).toFixed(1)} s), rollups refreshed in ${(refreshMs / 1000).toFixed(1)} s, median of ${a.repeat}\n`,
+    );
 
     // Same answers from both paths before timing anything.
     const viaRaw = await bars(engine, SYMBOL, DAY_START, DAY_END, '1 hour', { source: 'trades', rollup: 'raw' });
     const viaAgg = await bars(engine, SYMBOL, DAY_START, DAY_END, '1 hour', { source: 'trades', rollup: 'rollup' });
-    if (JSON.stringify(viaRaw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !== JSON.stringify(viaAgg, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) {
+    if (
+      JSON.stringify(viaRaw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !==
+      JSON.stringify(viaAgg, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+    ) {
       throw new Error('bars from trades_candles_1h differ from bars from trades_data');
     }
 
@@ -132,7 +152,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     const compressMs = performance.now() - c0;
     const packed = await measure(s, a.repeat);
     const check = await bars(engine, SYMBOL, DAY_START, DAY_END, '1 hour', { source: 'trades', rollup: 'raw' });
-    if (JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !== JSON.stringify(viaRaw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) {
+    if (
+      JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) !==
+      JSON.stringify(viaRaw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+    ) {
       throw new Error('bars changed after compression');
     }
 
@@ -140,18 +163,26 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`\n${'query'.padEnd(w)}  uncompressed ms  compressed ms  compressed/uncompressed\n`);
     for (const [name, ms] of plain) {
       const c = packed.get(name)!;
-      process.stdout.write(`${name.padEnd(w)}  ${ms.toFixed(2).padStart(15)}  ${c.toFixed(2).padStart(13)}  ${(c / ms).toFixed(2).padStart(23)}\n`);
+      process.stdout.write(
+        `${name.padEnd(w)}  ${ms.toFixed(2).padStart(15)}  ${c.toFixed(2).padStart(13)}  ${(c / ms).toFixed(2).padStart(23)}\n`,
+      );
     }
     const ratio = (x: string, y: string, m: Map<string, number>) => (m.get(y)! / m.get(x)!).toFixed(1);
     process.stdout.write(`\nrollup speed-up (raw ms / rollup ms), uncompressed | compressed:\n`);
-    for (const [raw, agg] of [['bars 1h from trades, raw', 'bars 1h from trades_candles_1h'], ['bars 1m from trades, raw', 'bars 1m from trades_candles_1m'], ['bars 1h from ohlcv 1m, raw', 'bars 1h from ohlcv_hourly']] as const) {
+    for (const [raw, agg] of [
+      ['bars 1h from trades, raw', 'bars 1h from trades_candles_1h'],
+      ['bars 1m from trades, raw', 'bars 1m from trades_candles_1m'],
+      ['bars 1h from ohlcv 1m, raw', 'bars 1h from ohlcv_hourly'],
+    ] as const) {
       process.stdout.write(`  ${agg}: ${ratio(agg, raw, plain)}x | ${ratio(agg, raw, packed)}x\n`);
     }
     const stats = await compressionReport(engine);
     process.stdout.write(`\ncompression (all chunks, ${(compressMs / 1000).toFixed(1)} s):\n`);
     for (const h of stats) {
       if (h.compressedChunks === 0n) continue;
-      process.stdout.write(`  ${h.hypertable}: ${h.compressedChunks}/${h.totalChunks} chunks, ${mib(h.beforeBytes)} → ${mib(h.afterBytes)}, ratio ${h.ratio?.toFixed(2)}x\n`);
+      process.stdout.write(
+        `  ${h.hypertable}: ${h.compressedChunks}/${h.totalChunks} chunks, ${mib(h.beforeBytes)} → ${mib(h.afterBytes)}, ratio ${h.ratio?.toFixed(2)}x\n`,
+      );
     }
   } finally {
     await engine.close();

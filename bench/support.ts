@@ -20,7 +20,11 @@ export function zstdReference(file: string): number {
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
 
 /** Empties trades_data and the bookkeeping, and checkpoints so one variant's dirty pages do not bill the next. */

@@ -31,16 +31,16 @@ const ONE = 1_000_000_000n; // 1.0 at scale 9
 
 /** Ten instruments, most active first; weights ∝ 1/rank^1.1. */
 export const INSTRUMENTS: readonly SyntheticInstrument[] = [
-  { symbol: 'ESH4', instrumentId: 5002, tick: ONE / 4n, startTicks: 4_780 * 4 },           // ES  0.25 index pts
-  { symbol: 'NQH4', instrumentId: 5003, tick: ONE / 4n, startTicks: 16_850 * 4 },          // NQ  0.25
-  { symbol: 'AAPL', instrumentId: 38, tick: ONE / 100n, startTicks: 185_40 },              // equities 0.01
-  { symbol: 'CLJ4', instrumentId: 5101, tick: ONE / 100n, startTicks: 72_35 },             // CL  0.01 $/bbl
+  { symbol: 'ESH4', instrumentId: 5002, tick: ONE / 4n, startTicks: 4_780 * 4 }, // ES  0.25 index pts
+  { symbol: 'NQH4', instrumentId: 5003, tick: ONE / 4n, startTicks: 16_850 * 4 }, // NQ  0.25
+  { symbol: 'AAPL', instrumentId: 38, tick: ONE / 100n, startTicks: 185_40 }, // equities 0.01
+  { symbol: 'CLJ4', instrumentId: 5101, tick: ONE / 100n, startTicks: 72_35 }, // CL  0.01 $/bbl
   { symbol: 'SPY', instrumentId: 15144, tick: ONE / 100n, startTicks: 476_20 },
-  { symbol: 'ZNH4', instrumentId: 5202, tick: ONE / 64n, startTicks: 111 * 64 + 16 },      // ZN  1/64 = 0.015625
-  { symbol: 'GCJ4', instrumentId: 5301, tick: ONE / 10n, startTicks: 2_045_3 },            // GC  0.10 $/oz
+  { symbol: 'ZNH4', instrumentId: 5202, tick: ONE / 64n, startTicks: 111 * 64 + 16 }, // ZN  1/64 = 0.015625
+  { symbol: 'GCJ4', instrumentId: 5301, tick: ONE / 10n, startTicks: 2_045_3 }, // GC  0.10 $/oz
   { symbol: 'MSFT', instrumentId: 10451, tick: ONE / 100n, startTicks: 374_55 },
   { symbol: 'QQQ', instrumentId: 13340, tick: ONE / 100n, startTicks: 409_12 },
-  { symbol: '6EH4', instrumentId: 5401, tick: ONE / 20_000n, startTicks: 1_0950 * 2 },     // 6E  0.00005 $/€
+  { symbol: '6EH4', instrumentId: 5401, tick: ONE / 20_000n, startTicks: 1_0950 * 2 }, // 6E  0.00005 $/€
 ].map((ins, rank) => ({ ...ins, weight: 1 / (rank + 1) ** 1.1 }));
 
 export interface SyntheticTradesOptions {
@@ -113,7 +113,7 @@ export function* rawTrades(opts: SyntheticTradesOptions = {}): Generator<RawTrad
     out.ts = start + BigInt(Math.floor(i * step + jitter * step * 0.9));
     out.price = BigInt(ticks[k]!) * ins.tick;
     // sizes skewed small: geometric-ish, with rare block trades
-    out.size = sizeU > 0.999 ? 100 + Math.floor(sizeU * 1e5) % 900 : 1 + Math.floor(-Math.log(1 - sizeU * 0.999) * 2.5);
+    out.size = sizeU > 0.999 ? 100 + (Math.floor(sizeU * 1e5) % 900) : 1 + Math.floor(-Math.log(1 - sizeU * 0.999) * 2.5);
     out.side = sideU < 0.5 ? 'B' : 'S';
     out.seq = i + 1;
     yield out;

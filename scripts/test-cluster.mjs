@@ -70,8 +70,10 @@ async function main() {
       } else {
         cluster = await h.startServerCluster({ cleanupOnExit: false });
         mkdirSync(path.dirname(stateFile), { recursive: true });
-        writeFileSync(stateFile, JSON.stringify(h.serverClusterInfo(cluster), null, 2) + '\n');
-        console.error(`tickvault test cluster started in ${cluster.startupMs} ms (${cluster.dir}); stop it with: node scripts/test-cluster.mjs stop`);
+        writeFileSync(stateFile, `${JSON.stringify(h.serverClusterInfo(cluster), null, 2)}\n`);
+        console.error(
+          `tickvault test cluster started in ${cluster.startupMs} ms (${cluster.dir}); stop it with: node scripts/test-cluster.mjs stop`,
+        );
       }
       console.log(cluster.url);
       return 0;

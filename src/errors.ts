@@ -14,47 +14,65 @@ export class TickvaultError extends Error {
 
 /** The configuration is invalid (bad URL, unknown key, value out of range). */
 export class ConfigError extends TickvaultError {
-  constructor(message: string) { super('CONFIG', message); }
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
 }
 
 /** The database cannot be reached or refused the connection. */
 export class ConnectionError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('CONNECTION', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONNECTION', message, options);
+  }
 }
 
 /** The server lacks something tickvault needs (e.g. the TimescaleDB extension files). */
 export class CapabilityError extends TickvaultError {
-  constructor(message: string) { super('CAPABILITY', message); }
+  constructor(message: string) {
+    super('CAPABILITY', message);
+  }
 }
 
 /** A migration failed; the database stays at the last version that committed. */
 export class MigrationError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('MIGRATION', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MIGRATION', message, options);
+  }
 }
 
 /** Input records are malformed in a way that is a caller bug (unknown or missing field). */
 export class RecordShapeError extends TickvaultError {
-  constructor(message: string) { super('RECORD_SHAPE', message); }
+  constructor(message: string) {
+    super('RECORD_SHAPE', message);
+  }
 }
 
 /** A COPY or load failed as a whole. */
 export class LoadError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('LOAD', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOAD', message, options);
+  }
 }
 
 /** A library function outside the query API (a load plan, a rollup refresh) was given a bad argument. */
 export class ArgumentError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('ARGUMENT', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ARGUMENT', message, options);
+  }
 }
 
 /** A query was given bad arguments. */
 export class QueryError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('QUERY', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('QUERY', message, options);
+  }
 }
 
 /** An export could not be written (a value the format cannot hold, the output file). */
 export class ExportError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('EXPORT', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EXPORT', message, options);
+  }
 }
 
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):[^@/\s]*@/gi;
@@ -62,9 +80,7 @@ const PASSWORD_PARAM = /((?:^|[\s?&])password=)[^\s&]*/gi;
 
 /** Removes passwords from any text that may contain a connection URL or conninfo. */
 export function redactUrl(text: string): string {
-  return text
-    .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
-    .replace(PASSWORD_PARAM, '$1***');
+  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:***@`).replace(PASSWORD_PARAM, '$1***');
 }
 
 export function errorMessage(err: unknown): string {
@@ -74,10 +90,14 @@ export function errorMessage(err: unknown): string {
 
 /** A CSV or Parquet file cannot be read as a table (unreadable header, broken quoting, not Parquet). */
 export class SourceFormatError extends TickvaultError {
-  constructor(message: string, options?: { cause?: unknown }) { super('SOURCE_FORMAT', message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SOURCE_FORMAT', message, options);
+  }
 }
 
 /** A column mapping (`--map`, a mapping file, or the detected Databento encoding) cannot map the file's columns to the table. */
 export class MappingError extends TickvaultError {
-  constructor(message: string) { super('MAPPING', message); }
+  constructor(message: string) {
+    super('MAPPING', message);
+  }
 }

@@ -17,17 +17,42 @@ export { migrate, type MigrateResult } from './schema/migrate.js';
 export type { TableName } from './schema/tables.js';
 export type { LoadMode } from './schema/bookkeeping.js';
 export type { PolicyOverrides } from './config/policies.js';
-export { readPolicies, applyPolicyChanges, type PoliciesReport, type TablePolicies, type PolicyChange, type PolicyChanges } from './timescale/policies.js';
+export {
+  readPolicies,
+  applyPolicyChanges,
+  type PoliciesReport,
+  type TablePolicies,
+  type PolicyChange,
+  type PolicyChanges,
+} from './timescale/policies.js';
 export { collectStatus, type StatusReport } from './health/status.js';
 
 // Loading records.
-export { OHLCVLoader, TradesLoader, TBBOLoader, StatisticsLoader, type OhlcvRecord, type TradeRecord, type TradeSide, type TbboRecord, type StatisticsRecord } from './load/loaders.js';
+export {
+  OHLCVLoader,
+  TradesLoader,
+  TBBOLoader,
+  StatisticsLoader,
+  type OhlcvRecord,
+  type TradeRecord,
+  type TradeSide,
+  type TbboRecord,
+  type StatisticsRecord,
+} from './load/loaders.js';
 export { DefinitionsLoader, type DefinitionRecord } from './load/definitions.js';
 export type { LoaderConfig, BulkLoadOptions, BulkLoadResult, StoreBatchResult } from './load/loader.js';
 export type { FixedPoint } from './load/normalize.js';
 
 // Loading DBN files, and planning a load.
-export { loadDbnFile, loadDbnFileRouted, planDbnFile, type LoadFileOptions, type LoadFileResult, type RoutedLoadResult, type FilePlan } from './ingest/load-dbn.js';
+export {
+  loadDbnFile,
+  loadDbnFileRouted,
+  planDbnFile,
+  type LoadFileOptions,
+  type LoadFileResult,
+  type RoutedLoadResult,
+  type FilePlan,
+} from './ingest/load-dbn.js';
 export { loadFile, checkTabularFile, planTabularFile, fileFormat, type FileFormat, type TabularOptions } from './ingest/load-file.js';
 export { parseMapArg, parseMappingJson, type ColumnMapping, type FieldRule } from './ingest/column-mapping.js';
 export { planLoad, type LoadPlan } from './timescale/plan.js';
@@ -35,8 +60,19 @@ export { openDbn, writeDbn } from './dbn/index.js';
 
 // Reading back.
 export {
-  bars, streamBars, recentOhlcv, aggregatedVolume, spreadAnalysis, asOf,
-  type Bar, type BarsOptions, type OhlcvBar, type VolumeBucket, type SpreadStats, type AsOf, type VenueOptions,
+  bars,
+  streamBars,
+  recentOhlcv,
+  aggregatedVolume,
+  spreadAnalysis,
+  asOf,
+  type Bar,
+  type BarsOptions,
+  type OhlcvBar,
+  type VolumeBucket,
+  type SpreadStats,
+  type AsOf,
+  type VenueOptions,
 } from './query/queries.js';
 export { asOfJoin, type AsOfJoinOptions, type AsOfJoinRow, type AsOfJoinDirection, type JoinedQuote } from './query/asof-join.js';
 export { resolveSymbol, resolveInstrument } from './query/symbols.js';
@@ -53,8 +89,18 @@ export { createRoles } from './security/roles.js';
 
 // Errors: every one a TickvaultError with a stable `code`.
 export {
-  TickvaultError, ConfigError, ConnectionError, CapabilityError, MigrationError, RecordShapeError, LoadError, QueryError, ArgumentError, ExportError,
-  SourceFormatError, MappingError,
+  TickvaultError,
+  ConfigError,
+  ConnectionError,
+  CapabilityError,
+  MigrationError,
+  RecordShapeError,
+  LoadError,
+  QueryError,
+  ArgumentError,
+  ExportError,
+  SourceFormatError,
+  MappingError,
 } from './errors.js';
 export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';

@@ -13,7 +13,6 @@ import {
   type TestDatabase,
 } from './support/server-cluster.js';
 
-
 describe('shared test server (globalSetup)', () => {
   const serverUrl = inject('serverUrl');
   let db: TestDatabase;
@@ -51,16 +50,12 @@ describe('shared test server (globalSetup)', () => {
     const other = await createTestDatabase(serverUrl, 'harness');
     try {
       expect(other.name).not.toBe(db.name);
-      const tables = await withClient(other.url, (c) =>
-        c.query(`SELECT 1 FROM pg_tables WHERE tablename = 'ticks'`),
-      );
+      const tables = await withClient(other.url, (c) => c.query(`SELECT 1 FROM pg_tables WHERE tablename = 'ticks'`));
       expect(tables.rowCount).toBe(0);
     } finally {
       await other.drop();
     }
-    const gone = await withClient(serverUrl, (c) =>
-      c.query('SELECT 1 FROM pg_database WHERE datname = $1', [other.name]),
-    );
+    const gone = await withClient(serverUrl, (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [other.name]));
     expect(gone.rowCount).toBe(0);
   });
 });

@@ -23,7 +23,10 @@ export function buildProgram(): Command {
     .version(tickvaultVersion(), '-V, --version', 'print the tickvault version')
     .option('--database-url <url>', 'PostgreSQL URL (default: $TICKVAULT_DATABASE_URL, $DATABASE_URL, else the embedded engine)')
     .option('--data-dir <dir>', 'embedded engine data directory (default: $TICKVAULT_DATA_DIR or ./.tickvault/data)')
-    .option('--lock-wait <seconds>', `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`)
+    .option(
+      '--lock-wait <seconds>',
+      `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`,
+    )
     .exitOverride();
   registerInit(program);
   registerStatus(program);
@@ -67,7 +70,9 @@ let finished = false;
 process.on('beforeExit', () => {
   if (finished) return;
   finished = true;
-  process.stderr.write('tickvault: error [INTERNAL]: the command stopped without finishing (nothing was left to wait for); its result is unknown — please report this\n');
+  process.stderr.write(
+    'tickvault: error [INTERNAL]: the command stopped without finishing (nothing was left to wait for); its result is unknown — please report this\n',
+  );
   process.exitCode = EXIT.failure;
 });
 

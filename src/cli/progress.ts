@@ -18,7 +18,12 @@ export interface ProgressReporter {
  * rate, records, MB) as many as fit beside a bar of at least 10 cells, each sized for its widest
  * value; one column is left free (writing the last one makes some terminals wrap).
  */
-export function barLayout(label: string, fileMb: string, total: number, columns: number): { format: string; barsize: number; width: number } {
+export function barLayout(
+  label: string,
+  fileMb: string,
+  total: number,
+  columns: number,
+): { format: string; barsize: number; width: number } {
   const name = label.length > 32 ? `${label.slice(0, 31)}…` : label;
   const digits = String(Math.max(total, 1)).length;
   // In display order; `rank` is the order of use (0 is dropped last), `width` the widest value.
@@ -49,7 +54,9 @@ export function progressReporter(label: string, fileBytes: number): ProgressRepo
     stream.write(`${label}: checking the file (content hash and structure)…`);
     let bar: cliProgress.SingleBar | undefined;
     let knownTotal = 0;
-    const clearLine = () => { stream.write('\r\u001b[2K'); };
+    const clearLine = () => {
+      stream.write('\r\u001b[2K');
+    };
     return {
       update: (n, total) => {
         if (!bar) {
@@ -59,10 +66,16 @@ export function progressReporter(label: string, fileBytes: number): ProgressRepo
           bar.start(total ?? 0, 0, { rate: 0, mb: '0.0' });
           knownTotal = total ?? 0;
         }
-        if (total && total !== knownTotal) { knownTotal = total; bar.setTotal(total); }
+        if (total && total !== knownTotal) {
+          knownTotal = total;
+          bar.setTotal(total);
+        }
         bar.update(n, { rate: rate(n), mb: mb(n, total) });
       },
-      done: () => { if (bar) bar.stop(); else clearLine(); },
+      done: () => {
+        if (bar) bar.stop();
+        else clearLine();
+      },
     };
   }
   let last = started;
@@ -71,7 +84,8 @@ export function progressReporter(label: string, fileBytes: number): ProgressRepo
       const now = Date.now();
       if (now - last < PLAIN_INTERVAL_MS) return;
       last = now;
-      const eta = total && n > 0 ? ` (${Math.round((100 * n) / total)}%, ETA ${Math.round(((total - n) * (now - started)) / n / 1000)} s)` : '';
+      const eta =
+        total && n > 0 ? ` (${Math.round((100 * n) / total)}%, ETA ${Math.round(((total - n) * (now - started)) / n / 1000)} s)` : '';
       process.stderr.write(`${label}: ${n} records, ${rate(n)} rows/s${eta}\n`);
     },
     done: () => undefined,

@@ -2,7 +2,7 @@
  * The CLI boundary: the only place errors become messages and exit codes. Library code throws
  * typed errors; here they are printed without stack traces (set TICKVAULT_DEBUG=1 for them).
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError, TickvaultError, errorMessage } from '../errors.js';
 import { describeHolder } from '../engine/data-dir-lock.js';
 import { openEngine, type OpenOptions } from '../engine/open.js';
@@ -71,7 +71,19 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
  * 1 (a failure).
  */
 const REFUSALS: ReadonlySet<string> = new Set([
-  'CONFIG', 'QUERY', 'ARGUMENT', 'MAPPING', 'DATA_DIR_LOCKED', 'LOAD_IN_PROGRESS', 'RETENTION_EXPIRED', 'SCHEMA_NOT_STORED', 'SCHEMA_TABLE_MISMATCH', 'SCHEMA_MISSING', 'SCHEMA_OUTDATED', 'SCHEMA_NEWER', 'NOT_OWNER',
+  'CONFIG',
+  'QUERY',
+  'ARGUMENT',
+  'MAPPING',
+  'DATA_DIR_LOCKED',
+  'LOAD_IN_PROGRESS',
+  'RETENTION_EXPIRED',
+  'SCHEMA_NOT_STORED',
+  'SCHEMA_TABLE_MISMATCH',
+  'SCHEMA_MISSING',
+  'SCHEMA_OUTDATED',
+  'SCHEMA_NEWER',
+  'NOT_OWNER',
 ]);
 
 export function isRefusal(code: string | undefined): boolean {

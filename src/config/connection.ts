@@ -41,9 +41,7 @@ export const DEFAULT_POOL: PoolSettings = {
   retryWindow: 60,
 };
 
-export type DatabaseTarget =
-  | { readonly kind: 'server'; readonly url: string }
-  | { readonly kind: 'embedded'; readonly dataDir: string };
+export type DatabaseTarget = { readonly kind: 'server'; readonly url: string } | { readonly kind: 'embedded'; readonly dataDir: string };
 
 export interface ConnectionOptions {
   /** postgres:// URL (server) or memory:// / a directory path (embedded). */
@@ -64,12 +62,20 @@ export function resolveTarget(options: ConnectionOptions = {}, env: NodeJS.Proce
 /** Where the target setting came from: the option in code / on the command line, a variable, or the default. */
 export type TargetOrigin = 'option' | 'TICKVAULT_DATABASE_URL' | 'DATABASE_URL' | 'TICKVAULT_DATA_DIR' | 'default';
 
-export function resolveTargetWithOrigin(options: ConnectionOptions = {}, env: NodeJS.ProcessEnv = process.env): { target: DatabaseTarget; origin: TargetOrigin } {
+export function resolveTargetWithOrigin(
+  options: ConnectionOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { target: DatabaseTarget; origin: TargetOrigin } {
   const urls: [string | undefined, TargetOrigin][] = [
-    [options.databaseUrl, 'option'], [nonEmpty(env.TICKVAULT_DATABASE_URL), 'TICKVAULT_DATABASE_URL'], [nonEmpty(env.DATABASE_URL), 'DATABASE_URL'],
+    [options.databaseUrl, 'option'],
+    [nonEmpty(env.TICKVAULT_DATABASE_URL), 'TICKVAULT_DATABASE_URL'],
+    [nonEmpty(env.DATABASE_URL), 'DATABASE_URL'],
   ];
   for (const [url, origin] of urls) if (url !== undefined) return { target: targetFromUrl(url), origin };
-  const dirs: [string | undefined, TargetOrigin][] = [[options.dataDir, 'option'], [nonEmpty(env.TICKVAULT_DATA_DIR), 'TICKVAULT_DATA_DIR']];
+  const dirs: [string | undefined, TargetOrigin][] = [
+    [options.dataDir, 'option'],
+    [nonEmpty(env.TICKVAULT_DATA_DIR), 'TICKVAULT_DATA_DIR'],
+  ];
   for (const [dir, origin] of dirs) if (dir !== undefined) return { target: { kind: 'embedded', dataDir: dir }, origin };
   return { target: { kind: 'embedded', dataDir: DEFAULT_DATA_DIR }, origin: 'default' };
 }
@@ -82,7 +88,9 @@ function targetFromUrl(url: string): DatabaseTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError('the database URL is not a valid URL; expected postgres://user@host:port/database (or memory:// for an in-memory embedded database)');
+    throw new ConfigError(
+      'the database URL is not a valid URL; expected postgres://user@host:port/database (or memory:// for an in-memory embedded database)',
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError(`the database URL has scheme "${parsed.protocol}"; expected postgres:// or postgresql://`);
@@ -117,7 +125,9 @@ export function resolvePool(overrides: Partial<PoolSettings> = {}): PoolSettings
   // node-postgres reads a connection timeout of 0 as "wait forever": a full pool would hang a
   // load without a word. Waiting long must be asked for with a number.
   if (merged.poolTimeout === 0) {
-    throw new ConfigError('pool setting "poolTimeout" must be > 0 seconds (0 would wait forever for a free connection); to wait long, give a large number such as 3600');
+    throw new ConfigError(
+      'pool setting "poolTimeout" must be > 0 seconds (0 would wait forever for a free connection); to wait long, give a large number such as 3600',
+    );
   }
   for (const key of ['poolPrePing', 'echo'] as const) {
     if (typeof merged[key] !== 'boolean') throw new ConfigError(`pool setting "${key}" must be true or false`);

@@ -35,7 +35,8 @@ export const DEFAULT_POLICIES: PolicySettings = {
   hourlyRefresh: { startOffset: '1 month', endOffset: '1 hour', scheduleInterval: '1 hour' },
 };
 
-const INTERVAL_SHAPE = /^\s*\d+(\.\d+)?\s*(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|s|m|h|d|w|y)\s*$/i;
+const INTERVAL_SHAPE =
+  /^\s*\d+(\.\d+)?\s*(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|s|m|h|d|w|y)\s*$/i;
 
 /** 'none' (any case), 'never', 'off' or null: no policy. */
 export function isNone(v: unknown): boolean {
@@ -57,7 +58,8 @@ export function checkAge(where: string, v: unknown): PolicyAge {
 
 function checkTables(key: string, o: object): void {
   for (const k of Object.keys(o)) {
-    if (!HYPERTABLE_NAMES.includes(k as HypertableName)) throw new ConfigError(`${key}: unknown table "${k}"; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
+    if (!HYPERTABLE_NAMES.includes(k as HypertableName))
+      throw new ConfigError(`${key}: unknown table "${k}"; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
   }
 }
 
@@ -95,8 +97,12 @@ export function parsePolicyPairs(flag: string, pairs: readonly string[], age: bo
     const eq = p.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${flag} expects table=${age ? 'interval|none' : 'interval'}, got "${p}"`);
     const table = p.slice(0, eq).trim();
-    if (!HYPERTABLE_NAMES.includes(table as HypertableName)) throw new ConfigError(`${flag}: unknown table "${table}"; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
-    const value = p.slice(eq + 1).trim().replace(/^'(.*)'$/, '$1');
+    if (!HYPERTABLE_NAMES.includes(table as HypertableName))
+      throw new ConfigError(`${flag}: unknown table "${table}"; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
+    const value = p
+      .slice(eq + 1)
+      .trim()
+      .replace(/^'(.*)'$/, '$1');
     out[table] = age ? checkAge(`${flag} ${table}`, value) : checkInterval(`${flag} ${table}`, value);
   }
   return out;

@@ -35,7 +35,16 @@ import { HYPERTABLE_NAMES, checkAge, checkInterval, type HypertableName, type Po
 export const CONFIG_FILE_NAME = 'tickvault.config.json';
 
 type PoolKey = keyof PoolSettings;
-const POOL_KEYS: readonly PoolKey[] = ['poolSize', 'maxOverflow', 'poolTimeout', 'poolRecycle', 'poolPrePing', 'echo', 'idleTimeoutSeconds', 'retryWindow'];
+const POOL_KEYS: readonly PoolKey[] = [
+  'poolSize',
+  'maxOverflow',
+  'poolTimeout',
+  'poolRecycle',
+  'poolPrePing',
+  'echo',
+  'idleTimeoutSeconds',
+  'retryWindow',
+];
 
 export const POOL_ENV: Readonly<Record<PoolKey, string>> = {
   poolSize: 'TICKVAULT_POOL_SIZE',
@@ -48,7 +57,14 @@ export const POOL_ENV: Readonly<Record<PoolKey, string>> = {
   retryWindow: 'TICKVAULT_RETRY_WINDOW',
 };
 const KIND: Readonly<Record<PoolKey, 'int' | 'seconds' | 'bool'>> = {
-  poolSize: 'int', maxOverflow: 'int', idleTimeoutSeconds: 'int', poolTimeout: 'seconds', poolRecycle: 'seconds', retryWindow: 'seconds', poolPrePing: 'bool', echo: 'bool',
+  poolSize: 'int',
+  maxOverflow: 'int',
+  idleTimeoutSeconds: 'int',
+  poolTimeout: 'seconds',
+  poolRecycle: 'seconds',
+  retryWindow: 'seconds',
+  poolPrePing: 'bool',
+  echo: 'bool',
 };
 const MIN_INT: Partial<Record<PoolKey, number>> = { poolSize: 1 };
 
@@ -73,7 +89,12 @@ export interface EngineSettings {
   readonly origin: Readonly<Record<PoolKey, 'code' | 'env' | 'file' | 'default'>>;
 }
 
-interface ConfigFile { readonly path: string; readonly pool: Record<string, unknown>; readonly ssl: Record<string, unknown>; readonly policies: Record<string, unknown> }
+interface ConfigFile {
+  readonly path: string;
+  readonly pool: Record<string, unknown>;
+  readonly ssl: Record<string, unknown>;
+  readonly policies: Record<string, unknown>;
+}
 
 /** Resolves pool + TLS settings from code, environment, config file and defaults (see header). */
 export function resolveEngineSettings(sources: SettingsSources = {}): EngineSettings {
@@ -128,11 +149,13 @@ function checkValue(key: PoolKey, v: unknown, where: string): number | boolean {
       return v;
     case 'int': {
       const min = MIN_INT[key] ?? 0;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`${where} must be an integer >= ${min}; got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+        throw new ConfigError(`${where} must be an integer >= ${min}; got ${JSON.stringify(v)}`);
       return v;
     }
     case 'seconds':
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where} must be a number of seconds >= 0; got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new ConfigError(`${where} must be a number of seconds >= 0; got ${JSON.stringify(v)}`);
       return v;
   }
 }
@@ -153,7 +176,8 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFile | undef
   } catch (err) {
     throw new ConfigError(`the config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`the config file ${file} must hold a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`the config file ${file} must hold a JSON object`);
   const section = (name: string, allowed: readonly string[]): Record<string, unknown> => {
     const s = (parsed as Record<string, unknown>)[name];
     if (s === undefined) return {};
@@ -163,7 +187,12 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFile | undef
     }
     return s as Record<string, unknown>;
   };
-  return { path: file, pool: section('pool', POOL_KEYS), ssl: section('ssl', ['caFile']), policies: section('policies', ['retention', 'compressAfter', 'chunkInterval']) };
+  return {
+    path: file,
+    pool: section('pool', POOL_KEYS),
+    ssl: section('ssl', ['caFile']),
+    policies: section('policies', ['retention', 'compressAfter', 'chunkInterval']),
+  };
 }
 
 /**
@@ -176,10 +205,12 @@ export function readPolicyConfig(sources: Pick<SettingsSources, 'env' | 'cwd'> =
   const part = (key: string, age: boolean): Record<string, string | null> | undefined => {
     const v = file.policies[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`"policies.${key}" in ${file.path} must be an object of table: ${age ? 'interval or "none"' : 'interval'}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new ConfigError(`"policies.${key}" in ${file.path} must be an object of table: ${age ? 'interval or "none"' : 'interval'}`);
     const out: Record<string, string | null> = {};
     for (const [table, value] of Object.entries(v)) {
-      if (!HYPERTABLE_NAMES.includes(table as HypertableName)) throw new ConfigError(`unknown table "policies.${key}.${table}" in ${file.path}; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
+      if (!HYPERTABLE_NAMES.includes(table as HypertableName))
+        throw new ConfigError(`unknown table "policies.${key}.${table}" in ${file.path}; expected one of ${HYPERTABLE_NAMES.join(', ')}`);
       const where = `"policies.${key}.${table}" in ${file.path}`;
       out[table] = age ? checkAge(where, value) : checkInterval(where, value);
     }
@@ -222,7 +253,9 @@ export function resolveTls(params: URLSearchParams, caFile: string | undefined):
   }
   const rootCert = params.get('sslrootcert') ?? undefined;
   const caPath = rootCert ?? caFile;
-  const mode: SslMode | undefined = (rawMode as SslMode | null) ?? (caPath ? 'verify-full' : params.get('ssl') === 'true' || params.get('ssl') === '1' ? 'require' : undefined);
+  const mode: SslMode | undefined =
+    (rawMode as SslMode | null) ??
+    (caPath ? 'verify-full' : params.get('ssl') === 'true' || params.get('ssl') === '1' ? 'require' : undefined);
   if (mode === undefined || mode === 'disable') return false;
   const read = (file: string | undefined, what: string): string | undefined => {
     if (!file) return undefined;
@@ -237,7 +270,9 @@ export function resolveTls(params: URLSearchParams, caFile: string | undefined):
   const key = read(params.get('sslkey') ?? undefined, 'sslkey (database URL)');
   const base = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   switch (mode) {
-    case 'allow': case 'prefer': case 'no-verify':
+    case 'allow':
+    case 'prefer':
+    case 'no-verify':
       return { ...base, rejectUnauthorized: false };
     case 'require':
       return ca ? { ...base, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { ...base, rejectUnauthorized: false };

@@ -13,7 +13,14 @@ import type { CellValue, ColumnType } from '../schema/types.js';
 import { ChunkBuffer } from './byte-buffer.js';
 import { CopyEncodeError } from './errors.js';
 import { HI, I32, I64, LO, U32 } from './int64.js';
-import { integerDigits, numericBinarySize, numericDigits, writeNumericDigits, MAX_NUMERIC_PRECISION, MAX_NUMERIC_SCALE } from './numeric.js';
+import {
+  integerDigits,
+  numericBinarySize,
+  numericDigits,
+  writeNumericDigits,
+  MAX_NUMERIC_PRECISION,
+  MAX_NUMERIC_SCALE,
+} from './numeric.js';
 import { PG_END_TIMESTAMP, PG_EPOCH_OFFSET_DAYS, PG_EPOCH_OFFSET_MICROS, PG_MIN_TIMESTAMP } from './pg-limits.js';
 
 const TWO_POW_32 = 4294967296;
@@ -318,9 +325,11 @@ export function fieldWriterFor(type: ColumnType): FieldWriter {
     case 'numeric': {
       const { precision, scale } = type;
       if (!Number.isInteger(scale) || scale < 0 || scale > MAX_NUMERIC_SCALE) throw new RangeError(`unsupported NUMERIC scale ${scale}`);
-      if (!Number.isInteger(precision) || precision < 1 || precision > MAX_NUMERIC_PRECISION) throw new RangeError(`unsupported NUMERIC precision ${precision}`);
+      if (!Number.isInteger(precision) || precision < 1 || precision > MAX_NUMERIC_PRECISION)
+        throw new RangeError(`unsupported NUMERIC precision ${precision}`);
       return (w, v) => {
-        if (typeof v === 'bigint') w.numeric(v, scale, precision); else if (v === null) w.null();
+        if (typeof v === 'bigint') w.numeric(v, scale, precision);
+        else if (v === null) w.null();
         else throw typeError('numeric', `bigint (value × 10^${scale})`, v);
       };
     }

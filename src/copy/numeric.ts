@@ -112,7 +112,11 @@ export function parseDecimal(text: string, scale: number): bigint {
     while (i < end && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
       exponent = exponent * 10 + (c - 48);
       if (exponent > MAX_DECIMAL_EXPONENT) {
-        throw new DecimalError('DECIMAL_RANGE', text, `decimal exponent out of range (max ±${MAX_DECIMAL_EXPONENT}): ${JSON.stringify(text.slice(0, 60))}`);
+        throw new DecimalError(
+          'DECIMAL_RANGE',
+          text,
+          `decimal exponent out of range (max ±${MAX_DECIMAL_EXPONENT}): ${JSON.stringify(text.slice(0, 60))}`,
+        );
       }
       i++;
     }
@@ -157,7 +161,7 @@ function digitAt(text: string, intStart: number, intLen: number, fracStart: numb
 /** The first `count` (≤ 15) mantissa digits as an exact double. */
 function mantissaNumber(text: string, intStart: number, intLen: number, fracStart: number, count: number): number {
   let m = 0;
-  const fromInt = count < intLen ? count : intLen;
+  const fromInt = Math.min(count, intLen);
   for (let j = 0; j < fromInt; j++) m = m * 10 + (text.charCodeAt(intStart + j) - 48);
   for (let j = 0; j < count - fromInt; j++) m = m * 10 + (text.charCodeAt(fracStart + j) - 48);
   return m;

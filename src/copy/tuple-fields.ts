@@ -15,7 +15,12 @@ const PG_EPOCH_US = 946_684_800_000_000;
 /** "0000".."9999" as big-endian uint32s: four ASCII digits in one 32-bit store. */
 const DIGITS4 = new Uint32Array(10000);
 for (let i = 0; i < 10000; i++) {
-  DIGITS4[i] = ((48 + Math.floor(i / 1000)) << 24 | (48 + Math.floor(i / 100) % 10) << 16 | (48 + Math.floor(i / 10) % 10) << 8 | (48 + i % 10)) >>> 0;
+  DIGITS4[i] =
+    (((48 + Math.floor(i / 1000)) << 24) |
+      ((48 + (Math.floor(i / 100) % 10)) << 16) |
+      ((48 + (Math.floor(i / 10) % 10)) << 8) |
+      (48 + (i % 10))) >>>
+    0;
 }
 
 /** Largest µs since 1970 this module encodes exactly (years 1716–2223; |t| well below 2^53). */
@@ -115,7 +120,13 @@ export function nanosTo8(v: number): number {
   let q = Math.floor(v / 10);
   let r = v - q * 10;
   // v/10 is a correctly rounded quotient; near 2^53 it can land on the neighbouring integer.
-  if (r < 0) { q -= 1; r += 10; } else if (r >= 10) { q += 1; r -= 10; }
+  if (r < 0) {
+    q -= 1;
+    r += 10;
+  } else if (r >= 10) {
+    q += 1;
+    r -= 10;
+  }
   return r >= 5 ? q + 1 : q;
 }
 
@@ -126,7 +137,13 @@ export function nanosTo8(v: number): number {
 export function putNumeric8(d: DataView, p: number, x: number): number {
   let units = Math.floor(x / 1e8);
   let frac = x - units * 1e8;
-  if (frac < 0) { units -= 1; frac += 1e8; } else if (frac >= 1e8) { units += 1; frac -= 1e8; }
+  if (frac < 0) {
+    units -= 1;
+    frac += 1e8;
+  } else if (frac >= 1e8) {
+    units += 1;
+    frac -= 1e8;
+  }
   // units < 2^50 / 1e8 < 2^24 and frac < 1e8: int32 from here on. Base-10000 groups, weight
   // 1 for g1 down to -2 for f2; NUMERIC keeps those from the first to the last non-zero one.
   const g1 = (units / 10000) | 0;
@@ -140,18 +157,46 @@ export function putNumeric8(d: DataView, p: number, x: number): number {
   d.setUint32(p + 4, (n << 16) | ((1 - first) & 0xffff)); // ndigits, weight
   d.setInt32(p + 8, 8); // sign 0 (positive), dscale 8
   let o = p + 12;
-  if (first === 0) { d.setUint16(o, g1); o += 2; }
-  if (first <= 1 && last >= 1) { d.setUint16(o, g0); o += 2; }
-  if (first <= 2 && last >= 2) { d.setUint16(o, f1); o += 2; }
-  if (last === 3) { d.setUint16(o, f2); o += 2; }
+  if (first === 0) {
+    d.setUint16(o, g1);
+    o += 2;
+  }
+  if (first <= 1 && last >= 1) {
+    d.setUint16(o, g0);
+    o += 2;
+  }
+  if (first <= 2 && last >= 2) {
+    d.setUint16(o, f1);
+    o += 2;
+  }
+  if (last === 3) {
+    d.setUint16(o, f2);
+    o += 2;
+  }
   return o;
 }
 
 /** Number of decimal digits of an unsigned 32-bit integer. */
 function digitCount(v: number): number {
   return v < 100000
-    ? (v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : v < 10000 ? 4 : 5)
-    : (v < 10000000 ? (v < 1000000 ? 6 : 7) : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10);
+    ? v < 100
+      ? v < 10
+        ? 1
+        : 2
+      : v < 1000
+        ? 3
+        : v < 10000
+          ? 4
+          : 5
+    : v < 10000000
+      ? v < 1000000
+        ? 6
+        : 7
+      : v < 100000000
+        ? 8
+        : v < 1000000000
+          ? 9
+          : 10;
 }
 
 /**

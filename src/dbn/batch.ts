@@ -44,7 +44,11 @@ export interface BatchContext {
  * soon as the length byte is visible, so a corrupt length can never stall the stream.
  */
 export function walkRecords(
-  bytes: Uint8Array, end: number, offsets: Int32Array, rtypes: Uint8Array, minSizes: Uint16Array,
+  bytes: Uint8Array,
+  end: number,
+  offsets: Int32Array,
+  rtypes: Uint8Array,
+  minSizes: Uint16Array,
   streamOffset: number,
 ): { count: number; consumed: number } {
   let p = 0;
@@ -52,12 +56,20 @@ export function walkRecords(
   while (p < end) {
     const len = bytes[p]! << 2;
     if (len < HEADER_SIZE) {
-      throw new DbnFormatError('DBN_BAD_LENGTH', streamOffset + p, `corrupted record length ${len >> 2} (x4 = ${len} bytes, below the ${HEADER_SIZE}-byte header) at byte offset ${streamOffset + p}`);
+      throw new DbnFormatError(
+        'DBN_BAD_LENGTH',
+        streamOffset + p,
+        `corrupted record length ${len >> 2} (x4 = ${len} bytes, below the ${HEADER_SIZE}-byte header) at byte offset ${streamOffset + p}`,
+      );
     }
     if (p + len > end) break;
     const rt = bytes[p + 1]!;
     if (len < minSizes[rt]!) {
-      throw new DbnFormatError('DBN_BAD_LENGTH', streamOffset + p, `corrupted record length ${len} bytes for rtype 0x${rt.toString(16).padStart(2, '0')} (needs at least ${minSizes[rt]}) at byte offset ${streamOffset + p}`);
+      throw new DbnFormatError(
+        'DBN_BAD_LENGTH',
+        streamOffset + p,
+        `corrupted record length ${len} bytes for rtype 0x${rt.toString(16).padStart(2, '0')} (needs at least ${minSizes[rt]}) at byte offset ${streamOffset + p}`,
+      );
     }
     offsets[n] = p;
     rtypes[n] = rt;
@@ -87,7 +99,10 @@ const EMPTY = new Uint8Array(0);
  * batchBytes + one chunk + one record, whatever the file size.
  */
 export async function* assembleBatches(
-  chunks: AsyncIterable<Uint8Array>, ctx: BatchContext, startOffset: number, batchBytes = DEFAULT_BATCH_BYTES,
+  chunks: AsyncIterable<Uint8Array>,
+  ctx: BatchContext,
+  startOffset: number,
+  batchBytes = DEFAULT_BATCH_BYTES,
   onBatch?: (b: RecordBatch) => void,
 ): AsyncGenerator<RecordBatch> {
   let acc: Uint8Array = EMPTY; // pending bytes: acc[0, accLen)

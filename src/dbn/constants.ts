@@ -47,9 +47,26 @@ export function isOhlcvRtype(rtype: number): boolean {
 
 /** Metadata schema code -> name; index = code. 0xFFFF (mixed) is absent. */
 export const SCHEMA_NAMES = [
-  'mbo', 'mbp-1', 'mbp-10', 'tbbo', 'trades', 'ohlcv-1s', 'ohlcv-1m', 'ohlcv-1h', 'ohlcv-1d',
-  'definition', 'statistics', 'status', 'imbalance', 'ohlcv-eod', 'cmbp-1', 'cbbo-1s', 'cbbo-1m',
-  'tcbbo', 'bbo-1s', 'bbo-1m',
+  'mbo',
+  'mbp-1',
+  'mbp-10',
+  'tbbo',
+  'trades',
+  'ohlcv-1s',
+  'ohlcv-1m',
+  'ohlcv-1h',
+  'ohlcv-1d',
+  'definition',
+  'statistics',
+  'status',
+  'imbalance',
+  'ohlcv-eod',
+  'cmbp-1',
+  'cbbo-1s',
+  'cbbo-1m',
+  'tcbbo',
+  'bbo-1s',
+  'bbo-1m',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
@@ -58,8 +75,19 @@ export function schemaCode(name: SchemaName): number {
 }
 
 export const STYPE_NAMES = [
-  'instrument_id', 'raw_symbol', 'smart', 'continuous', 'parent', 'nasdaq_symbol', 'cms_symbol',
-  'isin', 'us_code', 'bbg_comp_id', 'bbg_comp_ticker', 'figi', 'figi_ticker',
+  'instrument_id',
+  'raw_symbol',
+  'smart',
+  'continuous',
+  'parent',
+  'nasdaq_symbol',
+  'cms_symbol',
+  'isin',
+  'us_code',
+  'bbg_comp_id',
+  'bbg_comp_ticker',
+  'figi',
+  'figi_ticker',
 ] as const;
 export const STYPE = { INSTRUMENT_ID: 0, RAW_SYMBOL: 1, CONTINUOUS: 3, PARENT: 4 } as const;
 
@@ -68,11 +96,26 @@ export const SYMBOL_CSTR_LEN_V1 = 22;
 export const SYMBOL_CSTR_LEN_V2 = 71;
 
 export const STAT_TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: 'opening_price', 2: 'indicative_opening_price', 3: 'settlement_price', 4: 'trading_session_low_price',
-  5: 'trading_session_high_price', 6: 'cleared_volume', 7: 'lowest_offer', 8: 'highest_bid',
-  9: 'open_interest', 10: 'fixing_price', 11: 'close_price', 12: 'net_change', 13: 'vwap',
-  14: 'volatility', 15: 'delta', 16: 'uncrossing_price', 17: 'upper_price_limit',
-  18: 'lower_price_limit', 19: 'block_volume', 10001: 'venue_specific_volume_1',
+  1: 'opening_price',
+  2: 'indicative_opening_price',
+  3: 'settlement_price',
+  4: 'trading_session_low_price',
+  5: 'trading_session_high_price',
+  6: 'cleared_volume',
+  7: 'lowest_offer',
+  8: 'highest_bid',
+  9: 'open_interest',
+  10: 'fixing_price',
+  11: 'close_price',
+  12: 'net_change',
+  13: 'vwap',
+  14: 'volatility',
+  15: 'delta',
+  16: 'uncrossing_price',
+  17: 'upper_price_limit',
+  18: 'lower_price_limit',
+  19: 'block_volume',
+  10001: 'venue_specific_volume_1',
 };
 
 /**
@@ -81,10 +124,29 @@ export const STAT_TYPE_NAMES: Readonly<Record<number, string>> = {
  * quarantine it rather than skip it as "another type".
  */
 export const RTYPE_NAMES: Readonly<Record<number, string>> = {
-  0x00: 'trades', 0x01: 'mbp-1/tbbo', 0x0a: 'mbp-10', 0x11: 'ohlcv (legacy)', 0x12: 'status', 0x13: 'definition',
-  0x14: 'imbalance', 0x15: 'error', 0x16: 'symbol mapping', 0x17: 'system', 0x18: 'statistics',
-  0x20: 'ohlcv-1s', 0x21: 'ohlcv-1m', 0x22: 'ohlcv-1h', 0x23: 'ohlcv-1d', 0x24: 'ohlcv-eod', 0xa0: 'mbo',
-  0xb1: 'cmbp-1/tcbbo', 0xc0: 'cbbo-1s', 0xc1: 'cbbo-1m', 0xc2: 'tcbbo', 0xc3: 'bbo-1s', 0xc4: 'bbo-1m',
+  0x00: 'trades',
+  0x01: 'mbp-1/tbbo',
+  0x0a: 'mbp-10',
+  0x11: 'ohlcv (legacy)',
+  0x12: 'status',
+  0x13: 'definition',
+  0x14: 'imbalance',
+  0x15: 'error',
+  0x16: 'symbol mapping',
+  0x17: 'system',
+  0x18: 'statistics',
+  0x20: 'ohlcv-1s',
+  0x21: 'ohlcv-1m',
+  0x22: 'ohlcv-1h',
+  0x23: 'ohlcv-1d',
+  0x24: 'ohlcv-eod',
+  0xa0: 'mbo',
+  0xb1: 'cmbp-1/tcbbo',
+  0xc0: 'cbbo-1s',
+  0xc1: 'cbbo-1m',
+  0xc2: 'tcbbo',
+  0xc3: 'bbo-1s',
+  0xc4: 'bbo-1m',
 };
 
 /** 1 at each known rtype (RTYPE_NAMES), as a lookup table for per-record checks. */

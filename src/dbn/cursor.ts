@@ -43,70 +43,164 @@ export class RecordCursor {
     return this;
   }
 
-  get rtype(): number { return this.b.bytes[this.o + 1]!; }
+  get rtype(): number {
+    return this.b.bytes[this.o + 1]!;
+  }
   /** Record size in bytes (header length word x 4). */
-  get length(): number { return this.b.bytes[this.o]! << 2; }
-  get publisherId(): number { return this.v.getUint16(this.o + 2, true); }
-  get instrumentId(): number { return this.v.getUint32(this.o + 4, true); }
-  get tsEvent(): bigint { return this.v.getBigUint64(this.o + 8, true); }
-  get tsEventUs(): number { return readMicros(this.v, this.o + 8); }
+  get length(): number {
+    return this.b.bytes[this.o]! << 2;
+  }
+  get publisherId(): number {
+    return this.v.getUint16(this.o + 2, true);
+  }
+  get instrumentId(): number {
+    return this.v.getUint32(this.o + 4, true);
+  }
+  get tsEvent(): bigint {
+    return this.v.getBigUint64(this.o + 8, true);
+  }
+  get tsEventUs(): number {
+    return readMicros(this.v, this.o + 8);
+  }
   /** Only meaningful when batch.tsOut; the u64 at the end of the record. */
-  get tsOut(): bigint { return this.v.getBigUint64(this.o + this.length - 8, true); }
-  get tsOutUs(): number { return readMicros(this.v, this.o + this.length - 8); }
+  get tsOut(): bigint {
+    return this.v.getBigUint64(this.o + this.length - 8, true);
+  }
+  get tsOutUs(): number {
+    return readMicros(this.v, this.o + this.length - 8);
+  }
 
-  protected i64(off: number): bigint { return this.v.getBigInt64(this.o + off, true); }
-  protected u64(off: number): bigint { return this.v.getBigUint64(this.o + off, true); }
-  protected parts(off: number, out: FixedParts): boolean { return readFixedParts(this.v, this.o + off, out); }
-  protected undef(off: number): boolean { return isI64Max(this.v, this.o + off); }
-  protected us(off: number): number { return readMicros(this.v, this.o + off); }
+  protected i64(off: number): bigint {
+    return this.v.getBigInt64(this.o + off, true);
+  }
+  protected u64(off: number): bigint {
+    return this.v.getBigUint64(this.o + off, true);
+  }
+  protected parts(off: number, out: FixedParts): boolean {
+    return readFixedParts(this.v, this.o + off, out);
+  }
+  protected undef(off: number): boolean {
+    return isI64Max(this.v, this.o + off);
+  }
+  protected us(off: number): number {
+    return readMicros(this.v, this.o + off);
+  }
 }
 
 /** Trades (rtype 0x00); also the first 48 bytes of mbp-1/tbbo. */
 export class TradeCursor extends RecordCursor {
-  get price(): bigint { return this.i64(TRADE.price); }
+  get price(): bigint {
+    return this.i64(TRADE.price);
+  }
   /** Fills out = [sign, units, nanos]; false for UNDEF_PRICE. */
-  priceParts(out: FixedParts): boolean { return this.parts(TRADE.price, out); }
-  get priceUndef(): boolean { return this.undef(TRADE.price); }
-  get priceHi(): number { return this.v.getInt32(this.o + TRADE.price + 4, true); }
-  get priceLo(): number { return this.v.getUint32(this.o + TRADE.price, true); }
-  get size(): number { return this.v.getUint32(this.o + TRADE.size, true); }
-  get action(): number { return this.b.bytes[this.o + TRADE.action]!; }
-  get side(): number { return this.b.bytes[this.o + TRADE.side]!; }
-  get flags(): number { return this.b.bytes[this.o + TRADE.flags]!; }
-  get depth(): number { return this.b.bytes[this.o + TRADE.depth]!; }
-  get tsRecv(): bigint { return this.u64(TRADE.tsRecv); }
-  get tsRecvUs(): number { return this.us(TRADE.tsRecv); }
-  get tsInDelta(): number { return this.v.getInt32(this.o + TRADE.tsInDelta, true); }
-  get sequence(): number { return this.v.getUint32(this.o + TRADE.sequence, true); }
+  priceParts(out: FixedParts): boolean {
+    return this.parts(TRADE.price, out);
+  }
+  get priceUndef(): boolean {
+    return this.undef(TRADE.price);
+  }
+  get priceHi(): number {
+    return this.v.getInt32(this.o + TRADE.price + 4, true);
+  }
+  get priceLo(): number {
+    return this.v.getUint32(this.o + TRADE.price, true);
+  }
+  get size(): number {
+    return this.v.getUint32(this.o + TRADE.size, true);
+  }
+  get action(): number {
+    return this.b.bytes[this.o + TRADE.action]!;
+  }
+  get side(): number {
+    return this.b.bytes[this.o + TRADE.side]!;
+  }
+  get flags(): number {
+    return this.b.bytes[this.o + TRADE.flags]!;
+  }
+  get depth(): number {
+    return this.b.bytes[this.o + TRADE.depth]!;
+  }
+  get tsRecv(): bigint {
+    return this.u64(TRADE.tsRecv);
+  }
+  get tsRecvUs(): number {
+    return this.us(TRADE.tsRecv);
+  }
+  get tsInDelta(): number {
+    return this.v.getInt32(this.o + TRADE.tsInDelta, true);
+  }
+  get sequence(): number {
+    return this.v.getUint32(this.o + TRADE.sequence, true);
+  }
 }
 
 /** mbp-1 and tbbo (rtype 0x01): trade fields plus the top level. Empty side: px UNDEF, sz 0. */
 export class Mbp1Cursor extends TradeCursor {
-  get bidPx(): bigint { return this.i64(MBP1.bidPx); }
-  get askPx(): bigint { return this.i64(MBP1.askPx); }
-  bidPxParts(out: FixedParts): boolean { return this.parts(MBP1.bidPx, out); }
-  askPxParts(out: FixedParts): boolean { return this.parts(MBP1.askPx, out); }
-  get bidPxUndef(): boolean { return this.undef(MBP1.bidPx); }
-  get askPxUndef(): boolean { return this.undef(MBP1.askPx); }
-  get bidSz(): number { return this.v.getUint32(this.o + MBP1.bidSz, true); }
-  get askSz(): number { return this.v.getUint32(this.o + MBP1.askSz, true); }
-  get bidCt(): number { return this.v.getUint32(this.o + MBP1.bidCt, true); }
-  get askCt(): number { return this.v.getUint32(this.o + MBP1.askCt, true); }
+  get bidPx(): bigint {
+    return this.i64(MBP1.bidPx);
+  }
+  get askPx(): bigint {
+    return this.i64(MBP1.askPx);
+  }
+  bidPxParts(out: FixedParts): boolean {
+    return this.parts(MBP1.bidPx, out);
+  }
+  askPxParts(out: FixedParts): boolean {
+    return this.parts(MBP1.askPx, out);
+  }
+  get bidPxUndef(): boolean {
+    return this.undef(MBP1.bidPx);
+  }
+  get askPxUndef(): boolean {
+    return this.undef(MBP1.askPx);
+  }
+  get bidSz(): number {
+    return this.v.getUint32(this.o + MBP1.bidSz, true);
+  }
+  get askSz(): number {
+    return this.v.getUint32(this.o + MBP1.askSz, true);
+  }
+  get bidCt(): number {
+    return this.v.getUint32(this.o + MBP1.bidCt, true);
+  }
+  get askCt(): number {
+    return this.v.getUint32(this.o + MBP1.askCt, true);
+  }
 }
 
 /** OHLCV bars (rtypes 0x20-0x24, legacy 0x11). ts_event is the bar start. */
 export class OhlcvCursor extends RecordCursor {
-  get open(): bigint { return this.i64(OHLCV.open); }
-  get high(): bigint { return this.i64(OHLCV.high); }
-  get low(): bigint { return this.i64(OHLCV.low); }
-  get close(): bigint { return this.i64(OHLCV.close); }
-  openParts(out: FixedParts): boolean { return this.parts(OHLCV.open, out); }
-  highParts(out: FixedParts): boolean { return this.parts(OHLCV.high, out); }
-  lowParts(out: FixedParts): boolean { return this.parts(OHLCV.low, out); }
-  closeParts(out: FixedParts): boolean { return this.parts(OHLCV.close, out); }
-  get volume(): bigint { return this.u64(OHLCV.volume); }
+  get open(): bigint {
+    return this.i64(OHLCV.open);
+  }
+  get high(): bigint {
+    return this.i64(OHLCV.high);
+  }
+  get low(): bigint {
+    return this.i64(OHLCV.low);
+  }
+  get close(): bigint {
+    return this.i64(OHLCV.close);
+  }
+  openParts(out: FixedParts): boolean {
+    return this.parts(OHLCV.open, out);
+  }
+  highParts(out: FixedParts): boolean {
+    return this.parts(OHLCV.high, out);
+  }
+  lowParts(out: FixedParts): boolean {
+    return this.parts(OHLCV.low, out);
+  }
+  closeParts(out: FixedParts): boolean {
+    return this.parts(OHLCV.close, out);
+  }
+  get volume(): bigint {
+    return this.u64(OHLCV.volume);
+  }
   /** Volume as a double: exact below 2^53 (check with Number.isSafeInteger). */
-  get volumeNumber(): number { return readU64Number(this.v, this.o + OHLCV.volume); }
+  get volumeNumber(): number {
+    return readU64Number(this.v, this.o + OHLCV.volume);
+  }
 }
 
 /** Statistics (rtype 0x18); offsets switch with the batch's DBN version (v1/v2 i32 quantity). */
@@ -121,13 +215,27 @@ export class StatCursor extends RecordCursor {
     return this;
   }
 
-  get tsRecv(): bigint { return this.u64(this.s.tsRecv); }
-  get tsRecvUs(): number { return this.us(this.s.tsRecv); }
-  get tsRef(): bigint { return this.u64(this.s.tsRef); }
-  get tsRefUs(): number { return this.us(this.s.tsRef); }
-  get price(): bigint { return this.i64(this.s.price); }
-  priceParts(out: FixedParts): boolean { return this.parts(this.s.price, out); }
-  get priceUndef(): boolean { return this.undef(this.s.price); }
+  get tsRecv(): bigint {
+    return this.u64(this.s.tsRecv);
+  }
+  get tsRecvUs(): number {
+    return this.us(this.s.tsRecv);
+  }
+  get tsRef(): bigint {
+    return this.u64(this.s.tsRef);
+  }
+  get tsRefUs(): number {
+    return this.us(this.s.tsRef);
+  }
+  get price(): bigint {
+    return this.i64(this.s.price);
+  }
+  priceParts(out: FixedParts): boolean {
+    return this.parts(this.s.price, out);
+  }
+  get priceUndef(): boolean {
+    return this.undef(this.s.price);
+  }
   /** Quantity widened to v3's i64; the version's own null sentinel maps to UNDEF_STAT_QUANTITY. */
   get quantity(): bigint {
     if (this.v3) return this.i64(this.s.quantity);
@@ -138,12 +246,24 @@ export class StatCursor extends RecordCursor {
   get quantityUndef(): boolean {
     return this.v3 ? this.undef(this.s.quantity) : this.v.getInt32(this.o + this.s.quantity, true) === UNDEF_STAT_QUANTITY_V1;
   }
-  get sequence(): number { return this.v.getUint32(this.o + this.s.sequence, true); }
-  get tsInDelta(): number { return this.v.getInt32(this.o + this.s.tsInDelta, true); }
-  get statType(): number { return this.v.getUint16(this.o + this.s.statType, true); }
-  get channelId(): number { return this.v.getUint16(this.o + this.s.channelId, true); }
-  get updateAction(): number { return this.b.bytes[this.o + this.s.updateAction]!; }
-  get statFlags(): number { return this.b.bytes[this.o + this.s.statFlags]!; }
+  get sequence(): number {
+    return this.v.getUint32(this.o + this.s.sequence, true);
+  }
+  get tsInDelta(): number {
+    return this.v.getInt32(this.o + this.s.tsInDelta, true);
+  }
+  get statType(): number {
+    return this.v.getUint16(this.o + this.s.statType, true);
+  }
+  get channelId(): number {
+    return this.v.getUint16(this.o + this.s.channelId, true);
+  }
+  get updateAction(): number {
+    return this.b.bytes[this.o + this.s.updateAction]!;
+  }
+  get statFlags(): number {
+    return this.b.bytes[this.o + this.s.statFlags]!;
+  }
 }
 
 /**
@@ -165,7 +285,9 @@ export class LayoutCursor extends RecordCursor {
     return this;
   }
   /** Whether this version's layout has the field (e.g. 'legCount' only in v3). */
-  has(name: string): boolean { return this.byName.has(name); }
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
   /** Field value (bigint for 64-bit, string for chars/strings, number otherwise); undefined if absent. */
   get(name: string): FieldValue | undefined {
     const f = this.byName.get(name);
@@ -178,20 +300,42 @@ export class DefinitionCursor extends LayoutCursor {
   constructor(batch?: RecordBatch) {
     super(RTYPE.INSTRUMENT_DEF, batch);
   }
-  get tsRecv(): bigint { return this.get('tsRecv') as bigint; }
+  get tsRecv(): bigint {
+    return this.get('tsRecv') as bigint;
+  }
   /** Tick size (i64 price); UNDEF_PRICE for many equity/options feeds. */
-  get minPriceIncrement(): bigint { return this.get('minPriceIncrement') as bigint; }
+  get minPriceIncrement(): bigint {
+    return this.get('minPriceIncrement') as bigint;
+  }
   /** Contract size with unitOfMeasure (i64 price); UNDEF for equities. */
-  get unitOfMeasureQty(): bigint { return this.get('unitOfMeasureQty') as bigint; }
-  get expiration(): bigint { return this.get('expiration') as bigint; }
-  get rawSymbol(): string { return this.get('rawSymbol') as string; }
-  get asset(): string { return this.get('asset') as string; }
-  get exchange(): string { return this.get('exchange') as string; }
-  get currency(): string { return this.get('currency') as string; }
-  get securityType(): string { return this.get('securityType') as string; }
-  get instrumentClass(): string { return this.get('instrumentClass') as string; }
+  get unitOfMeasureQty(): bigint {
+    return this.get('unitOfMeasureQty') as bigint;
+  }
+  get expiration(): bigint {
+    return this.get('expiration') as bigint;
+  }
+  get rawSymbol(): string {
+    return this.get('rawSymbol') as string;
+  }
+  get asset(): string {
+    return this.get('asset') as string;
+  }
+  get exchange(): string {
+    return this.get('exchange') as string;
+  }
+  get currency(): string {
+    return this.get('currency') as string;
+  }
+  get securityType(): string {
+    return this.get('securityType') as string;
+  }
+  get instrumentClass(): string {
+    return this.get('instrumentClass') as string;
+  }
   /** 'A' add, 'M' modify, 'D' delete ('~' in legacy files). */
-  get securityUpdateAction(): string { return this.get('securityUpdateAction') as string; }
+  get securityUpdateAction(): string {
+    return this.get('securityUpdateAction') as string;
+  }
 }
 
 /** Symbol-mapping records (rtype 0x16); v1 records have no stype bytes (null). */
@@ -199,10 +343,22 @@ export class SymbolMappingCursor extends LayoutCursor {
   constructor(batch?: RecordBatch) {
     super(RTYPE.SYMBOL_MAPPING, batch);
   }
-  get stypeIn(): number | null { return (this.get('stypeIn') as number | undefined) ?? null; }
-  get stypeInSymbol(): string { return this.get('stypeInSymbol') as string; }
-  get stypeOut(): number | null { return (this.get('stypeOut') as number | undefined) ?? null; }
-  get stypeOutSymbol(): string { return this.get('stypeOutSymbol') as string; }
-  get startTs(): bigint { return this.get('startTs') as bigint; }
-  get endTs(): bigint { return this.get('endTs') as bigint; }
+  get stypeIn(): number | null {
+    return (this.get('stypeIn') as number | undefined) ?? null;
+  }
+  get stypeInSymbol(): string {
+    return this.get('stypeInSymbol') as string;
+  }
+  get stypeOut(): number | null {
+    return (this.get('stypeOut') as number | undefined) ?? null;
+  }
+  get stypeOutSymbol(): string {
+    return this.get('stypeOutSymbol') as string;
+  }
+  get startTs(): bigint {
+    return this.get('startTs') as bigint;
+  }
+  get endTs(): bigint {
+    return this.get('endTs') as bigint;
+  }
 }

@@ -159,5 +159,9 @@ export async function openDbn(input: DbnInput, opts: DbnOpenOptions = {}): Promi
     throw err;
   }
   if (have === 0) throw new DbnFormatError('DBN_EMPTY', 0, 'empty DBN stream: 0 bytes after decompression at byte offset 0');
-  throw new DbnFormatError('DBN_TRUNCATED_METADATA', have, `truncated metadata at byte offset ${have}: needs ${need} bytes, ${have} available`);
+  throw new DbnFormatError(
+    'DBN_TRUNCATED_METADATA',
+    have,
+    `truncated metadata at byte offset ${have}: needs ${need} bytes, ${have} available`,
+  );
 }

@@ -1,9 +1,7 @@
 /**
  * DBN prelude + metadata (reference §1), versions 1-3: parsing, and encoding for the writer.
  */
-import {
-  DBN_MAGIC, type DbnVersion, SCHEMA_NAMES, STYPE_NAMES, SYMBOL_CSTR_LEN_V1, SYMBOL_CSTR_LEN_V2,
-} from './constants.js';
+import { DBN_MAGIC, type DbnVersion, SCHEMA_NAMES, STYPE_NAMES, SYMBOL_CSTR_LEN_V1, SYMBOL_CSTR_LEN_V2 } from './constants.js';
 import { DbnFormatError } from './errors.js';
 import { readCString, writeCString } from './text.js';
 
@@ -62,13 +60,21 @@ export const MAX_METADATA_LENGTH = 1 << 30;
 export function preludeHeaderLength(bytes: Uint8Array): number {
   for (let i = 0; i < 3 && i < bytes.length; i++) {
     if (bytes[i] !== DBN_MAGIC[i]) {
-      throw new DbnFormatError('DBN_BAD_MAGIC', i, `not a DBN stream: expected magic "DBN", found byte 0x${bytes[i]!.toString(16).padStart(2, '0')} at byte offset ${i}`);
+      throw new DbnFormatError(
+        'DBN_BAD_MAGIC',
+        i,
+        `not a DBN stream: expected magic "DBN", found byte 0x${bytes[i]!.toString(16).padStart(2, '0')} at byte offset ${i}`,
+      );
     }
   }
   if (bytes.length < 4) return -1;
   const version = bytes[3]!;
   if (version < 1 || version > 3) {
-    throw new DbnFormatError('DBN_UNSUPPORTED_VERSION', 3, `unsupported DBN version ${version} at byte offset 3 (supported: 1, 2, 3${version === 0 ? '; 0 is the legacy DBZ format' : ''})`);
+    throw new DbnFormatError(
+      'DBN_UNSUPPORTED_VERSION',
+      3,
+      `unsupported DBN version ${version} at byte offset 3 (supported: 1, 2, 3${version === 0 ? '; 0 is the legacy DBZ format' : ''})`,
+    );
   }
   if (bytes.length < PRELUDE_SIZE) return -1;
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
@@ -82,13 +88,21 @@ export function preludeHeaderLength(bytes: Uint8Array): number {
 export function parseMetadata(bytes: Uint8Array): DbnMetadata {
   const headerLength = preludeHeaderLength(bytes);
   if (headerLength < 0 || bytes.length < headerLength) {
-    throw new DbnFormatError('DBN_TRUNCATED_METADATA', bytes.length, `truncated metadata at byte offset ${bytes.length}: needs ${headerLength < 0 ? PRELUDE_SIZE : headerLength} bytes, ${bytes.length} available`);
+    throw new DbnFormatError(
+      'DBN_TRUNCATED_METADATA',
+      bytes.length,
+      `truncated metadata at byte offset ${bytes.length}: needs ${headerLength < 0 ? PRELUDE_SIZE : headerLength} bytes, ${bytes.length} available`,
+    );
   }
   const version = bytes[3] as DbnVersion;
   const v = new DataView(bytes.buffer, bytes.byteOffset, headerLength);
   const need = (off: number, n: number, what: string): void => {
     if (off + n > headerLength) {
-      throw new DbnFormatError('DBN_BAD_METADATA', off, `metadata ${what} at byte offset ${off} runs past the metadata end (${headerLength})`);
+      throw new DbnFormatError(
+        'DBN_BAD_METADATA',
+        off,
+        `metadata ${what} at byte offset ${off} runs past the metadata end (${headerLength})`,
+      );
     }
   };
   let p = PRELUDE_SIZE;
@@ -152,7 +166,8 @@ export function parseMetadata(bytes: Uint8Array): DbnMetadata {
   }
   // Anything left is v3 alignment padding.
   return {
-    version, dataset,
+    version,
+    dataset,
     schema: schemaRaw === 0xffff ? null : schemaRaw,
     schemaName: schemaRaw === 0xffff ? null : (SCHEMA_NAMES[schemaRaw] ?? `unknown(${schemaRaw})`),
     start,
@@ -162,7 +177,13 @@ export function parseMetadata(bytes: Uint8Array): DbnMetadata {
     stypeInName: stypeInRaw === 0xff ? null : (STYPE_NAMES[stypeInRaw] ?? `unknown(${stypeInRaw})`),
     stypeOut: stypeOutRaw === 0xff ? null : stypeOutRaw,
     stypeOutName: stypeOutRaw === 0xff ? null : (STYPE_NAMES[stypeOutRaw] ?? `unknown(${stypeOutRaw})`),
-    tsOut, symbolCstrLen, symbols, partial, notFound, mappings, headerLength,
+    tsOut,
+    symbolCstrLen,
+    symbols,
+    partial,
+    notFound,
+    mappings,
+    headerLength,
   };
 }
 

@@ -18,39 +18,94 @@ export interface RecordHeaderFields {
   tsOut?: bigint;
 }
 export interface TradeFields {
-  price: bigint; size: number; action: string; side: string; flags: number; depth: number;
-  tsRecv: bigint; tsInDelta: number; sequence: number;
+  price: bigint;
+  size: number;
+  action: string;
+  side: string;
+  flags: number;
+  depth: number;
+  tsRecv: bigint;
+  tsInDelta: number;
+  sequence: number;
 }
-export interface TradeRecord extends RecordHeaderFields, TradeFields { kind: 'trade' }
+export interface TradeRecord extends RecordHeaderFields, TradeFields {
+  kind: 'trade';
+}
 /** mbp-1 and tbbo (same layout, rtype 0x01). */
 export interface Mbp1Record extends RecordHeaderFields, TradeFields {
-  kind: 'mbp1'; bidPx: bigint; askPx: bigint; bidSz: number; askSz: number; bidCt: number; askCt: number;
+  kind: 'mbp1';
+  bidPx: bigint;
+  askPx: bigint;
+  bidSz: number;
+  askSz: number;
+  bidCt: number;
+  askCt: number;
 }
 export interface OhlcvRecord extends RecordHeaderFields {
-  kind: 'ohlcv'; open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint;
+  kind: 'ohlcv';
+  open: bigint;
+  high: bigint;
+  low: bigint;
+  close: bigint;
+  volume: bigint;
   /** From the rtype: '1s' | '1m' | '1h' | '1d' | 'eod' (null for the legacy 0x11). */
   granularity?: string | null;
 }
 export interface StatRecord extends RecordHeaderFields {
-  kind: 'stat'; tsRecv: bigint; tsRef: bigint; price: bigint; quantity: bigint; sequence: number;
-  tsInDelta: number; statType: number; channelId: number; updateAction: number; statFlags: number;
+  kind: 'stat';
+  tsRecv: bigint;
+  tsRef: bigint;
+  price: bigint;
+  quantity: bigint;
+  sequence: number;
+  tsInDelta: number;
+  statType: number;
+  channelId: number;
+  updateAction: number;
+  statFlags: number;
 }
 export interface SymbolMappingRecord extends RecordHeaderFields {
   kind: 'symbolMapping';
   /** Absent from v1 records (null); 255 = none. */
-  stypeIn?: number | null; stypeInSymbol: string; stypeOut?: number | null; stypeOutSymbol: string;
-  startTs: bigint; endTs: bigint;
+  stypeIn?: number | null;
+  stypeInSymbol: string;
+  stypeOut?: number | null;
+  stypeOutSymbol: string;
+  startTs: bigint;
+  endTs: bigint;
 }
 export interface StatusRecord extends RecordHeaderFields {
-  kind: 'status'; tsRecv: bigint; action: number; reason: number; tradingEvent: number;
-  isTrading: string; isQuoting: string; isShortSellRestricted: string;
+  kind: 'status';
+  tsRecv: bigint;
+  action: number;
+  reason: number;
+  tradingEvent: number;
+  isTrading: string;
+  isQuoting: string;
+  isShortSellRestricted: string;
 }
 export interface ImbalanceRecord extends RecordHeaderFields {
-  kind: 'imbalance'; tsRecv: bigint; refPrice: bigint; auctionTime: bigint; contBookClrPrice: bigint;
-  auctInterestClrPrice: bigint; ssrFillingPrice: bigint; indMatchPrice: bigint; upperCollar: bigint;
-  lowerCollar: bigint; pairedQty: number; totalImbalanceQty: number; marketImbalanceQty: number;
-  unpairedQty: number; auctionType: string; side: string; auctionStatus: number; freezeStatus: number;
-  numExtensions: number; unpairedSide: string; significantImbalance: string;
+  kind: 'imbalance';
+  tsRecv: bigint;
+  refPrice: bigint;
+  auctionTime: bigint;
+  contBookClrPrice: bigint;
+  auctInterestClrPrice: bigint;
+  ssrFillingPrice: bigint;
+  indMatchPrice: bigint;
+  upperCollar: bigint;
+  lowerCollar: bigint;
+  pairedQty: number;
+  totalImbalanceQty: number;
+  marketImbalanceQty: number;
+  unpairedQty: number;
+  auctionType: string;
+  side: string;
+  auctionStatus: number;
+  freezeStatus: number;
+  numExtensions: number;
+  unpairedSide: string;
+  significantImbalance: string;
 }
 /**
  * Instrument definition: every field of the file version's layout (layouts.ts). Fields a loader
@@ -58,11 +113,30 @@ export interface ImbalanceRecord extends RecordHeaderFields {
  */
 export interface DefinitionRecord extends RecordHeaderFields {
   kind: 'definition';
-  tsRecv: bigint; minPriceIncrement: bigint; displayFactor: bigint; expiration: bigint; activation: bigint;
-  unitOfMeasureQty: bigint; strikePrice: bigint; rawInstrumentId: bigint; underlyingId: number;
-  contractMultiplier: number; channelId: number; maturityYear: number; maturityMonth: number; maturityDay: number;
-  currency: string; rawSymbol: string; group: string; exchange: string; asset: string; cfi: string;
-  securityType: string; unitOfMeasure: string; underlying: string; instrumentClass: string;
+  tsRecv: bigint;
+  minPriceIncrement: bigint;
+  displayFactor: bigint;
+  expiration: bigint;
+  activation: bigint;
+  unitOfMeasureQty: bigint;
+  strikePrice: bigint;
+  rawInstrumentId: bigint;
+  underlyingId: number;
+  contractMultiplier: number;
+  channelId: number;
+  maturityYear: number;
+  maturityMonth: number;
+  maturityDay: number;
+  currency: string;
+  rawSymbol: string;
+  group: string;
+  exchange: string;
+  asset: string;
+  cfi: string;
+  securityType: string;
+  unitOfMeasure: string;
+  underlying: string;
+  instrumentClass: string;
   securityUpdateAction: string;
   [field: string]: string | number | bigint | null | undefined;
 }
@@ -74,45 +148,84 @@ export interface OtherRecord extends RecordHeaderFields {
 }
 
 export type DbnRecord =
-  | TradeRecord | Mbp1Record | OhlcvRecord | StatRecord | DefinitionRecord | SymbolMappingRecord
-  | StatusRecord | ImbalanceRecord | OtherRecord;
+  | TradeRecord
+  | Mbp1Record
+  | OhlcvRecord
+  | StatRecord
+  | DefinitionRecord
+  | SymbolMappingRecord
+  | StatusRecord
+  | ImbalanceRecord
+  | OtherRecord;
 
 export type FieldValue = string | number | bigint;
 
 export function readField(bytes: Uint8Array, view: DataView, base: number, f: FieldSpec): FieldValue {
   const o = base + f.off;
   switch (f.type) {
-    case 'u8': return view.getUint8(o);
-    case 'i8': return view.getInt8(o);
-    case 'u16': return view.getUint16(o, true);
-    case 'i16': return view.getInt16(o, true);
-    case 'u32': return view.getUint32(o, true);
-    case 'i32': return view.getInt32(o, true);
-    case 'u64': return view.getBigUint64(o, true);
-    case 'i64': return view.getBigInt64(o, true);
-    case 'u32big': return BigInt(view.getUint32(o, true));
-    case 'char': return bytes[o] === 0 ? '' : String.fromCharCode(bytes[o]!);
-    case 'str': return readCString(bytes, o, f.len);
+    case 'u8':
+      return view.getUint8(o);
+    case 'i8':
+      return view.getInt8(o);
+    case 'u16':
+      return view.getUint16(o, true);
+    case 'i16':
+      return view.getInt16(o, true);
+    case 'u32':
+      return view.getUint32(o, true);
+    case 'i32':
+      return view.getInt32(o, true);
+    case 'u64':
+      return view.getBigUint64(o, true);
+    case 'i64':
+      return view.getBigInt64(o, true);
+    case 'u32big':
+      return BigInt(view.getUint32(o, true));
+    case 'char':
+      return bytes[o] === 0 ? '' : String.fromCharCode(bytes[o]!);
+    case 'str':
+      return readCString(bytes, o, f.len);
   }
 }
 
 export function writeField(bytes: Uint8Array, view: DataView, base: number, f: FieldSpec, value: unknown): void {
   const o = base + f.off;
   switch (f.type) {
-    case 'u8': view.setUint8(o, Number(value ?? 0)); return;
-    case 'i8': view.setInt8(o, Number(value ?? 0)); return;
-    case 'u16': view.setUint16(o, Number(value ?? 0), true); return;
-    case 'i16': view.setInt16(o, Number(value ?? 0), true); return;
-    case 'u32': view.setUint32(o, Number(value ?? 0), true); return;
-    case 'i32': view.setInt32(o, Number(value ?? 0), true); return;
-    case 'u64': view.setBigUint64(o, BigInt((value as bigint | number | undefined) ?? 0n), true); return;
-    case 'i64': view.setBigInt64(o, BigInt((value as bigint | number | undefined) ?? 0n), true); return;
-    case 'u32big': view.setUint32(o, Number(value ?? 0), true); return;
-    case 'char': bytes[o] = typeof value === 'string' && value.length ? value.charCodeAt(0) : 0; return;
-    case 'str': writeCString(bytes, o, f.len, typeof value === 'string' ? value : ''); return;
+    case 'u8':
+      view.setUint8(o, Number(value ?? 0));
+      return;
+    case 'i8':
+      view.setInt8(o, Number(value ?? 0));
+      return;
+    case 'u16':
+      view.setUint16(o, Number(value ?? 0), true);
+      return;
+    case 'i16':
+      view.setInt16(o, Number(value ?? 0), true);
+      return;
+    case 'u32':
+      view.setUint32(o, Number(value ?? 0), true);
+      return;
+    case 'i32':
+      view.setInt32(o, Number(value ?? 0), true);
+      return;
+    case 'u64':
+      view.setBigUint64(o, BigInt((value as bigint | number | undefined) ?? 0n), true);
+      return;
+    case 'i64':
+      view.setBigInt64(o, BigInt((value as bigint | number | undefined) ?? 0n), true);
+      return;
+    case 'u32big':
+      view.setUint32(o, Number(value ?? 0), true);
+      return;
+    case 'char':
+      bytes[o] = typeof value === 'string' && value.length ? value.charCodeAt(0) : 0;
+      return;
+    case 'str':
+      writeCString(bytes, o, f.len, typeof value === 'string' ? value : '');
+      return;
   }
 }
-
 
 /** Decodes record `i` of `batch` into a plain object. */
 export function decodeRecord(batch: RecordBatch, i: number): DbnRecord {
@@ -148,8 +261,13 @@ export function decodeRecord(batch: RecordBatch, i: number): DbnRecord {
 }
 
 const DEFAULT_RTYPE: Partial<Record<DbnRecord['kind'], number>> = {
-  trade: RTYPE.MBP_0, mbp1: RTYPE.MBP_1, stat: RTYPE.STATISTICS, definition: RTYPE.INSTRUMENT_DEF,
-  symbolMapping: RTYPE.SYMBOL_MAPPING, status: RTYPE.STATUS, imbalance: RTYPE.IMBALANCE,
+  trade: RTYPE.MBP_0,
+  mbp1: RTYPE.MBP_1,
+  stat: RTYPE.STATISTICS,
+  definition: RTYPE.INSTRUMENT_DEF,
+  symbolMapping: RTYPE.SYMBOL_MAPPING,
+  status: RTYPE.STATUS,
+  imbalance: RTYPE.IMBALANCE,
 };
 
 /** Size in bytes `rec` takes when encoded for `version` (ts_out included when `tsOut`). */

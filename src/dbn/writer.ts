@@ -131,10 +131,19 @@ export async function writeDbn(opts: WriteDbnOptions): Promise<WriteDbnResult> {
   const schema = typeof opts.schema === 'string' ? SCHEMA_NAMES.indexOf(opts.schema) : opts.schema;
   if (schema === -1) throw new RangeError(`unknown schema ${String(opts.schema)}`);
   const md: MetadataInput = {
-    version, schema, dataset: opts.dataset ?? 'TEST.SYNTH', start: opts.start ?? 0n, end: opts.end ?? null,
-    limit: opts.limit ?? null, stypeIn: opts.stypeIn === undefined ? STYPE.RAW_SYMBOL : opts.stypeIn,
-    stypeOut: opts.stypeOut === undefined ? STYPE.INSTRUMENT_ID : opts.stypeOut, tsOut,
-    symbols: opts.symbols, partial: opts.partial, notFound: opts.notFound, mappings: opts.mappings,
+    version,
+    schema,
+    dataset: opts.dataset ?? 'TEST.SYNTH',
+    start: opts.start ?? 0n,
+    end: opts.end ?? null,
+    limit: opts.limit ?? null,
+    stypeIn: opts.stypeIn === undefined ? STYPE.RAW_SYMBOL : opts.stypeIn,
+    stypeOut: opts.stypeOut === undefined ? STYPE.INSTRUMENT_ID : opts.stypeOut,
+    tsOut,
+    symbols: opts.symbols,
+    partial: opts.partial,
+    notFound: opts.notFound,
+    mappings: opts.mappings,
   };
   const target = opts.path ? fileTarget(opts.path) : memoryTarget();
   const zstd = opts.compress === 'zstd';

@@ -55,9 +55,7 @@ flush();
 parentPort.postMessage({ t: 'eof' });
 `;
 
-type Msg =
-  | { t: 'data'; buf: ArrayBuffer; len: number }
-  | { t: 'eof' };
+type Msg = { t: 'data'; buf: ArrayBuffer; len: number } | { t: 'eof' };
 
 export interface ZstdReaderOptions {
   /** Where the reader's short-lived FIFO is made (default: the system temp directory). */
@@ -159,14 +157,23 @@ export async function* zstdCliFileChunks(file: string, options: ZstdReaderOption
     for (;;) {
       while (queue.length === 0 && !failure) await new Promise<void>((r) => (wake = r));
       wake = undefined;
-      if (failure) throw new DbnFormatError('DBN_ZSTD', produced, `zstd reader failed at byte offset ${produced}: ${failure.message}`, { cause: failure });
+      if (failure)
+        throw new DbnFormatError('DBN_ZSTD', produced, `zstd reader failed at byte offset ${produced}: ${failure.message}`, {
+          cause: failure,
+        });
       const m = queue.shift()!;
       if (m.t === 'eof') {
         const end = await pipe.exited;
         done = true;
         if (end.code !== 0) {
-          const why = end.error ? `cannot run zstd: ${end.error.message}` : (readStderr(efd).trim() || `zstd exited with ${end.code ?? end.signal}`).replace(/^zstd: /, '');
-          throw new DbnFormatError('DBN_ZSTD', produced, `zstd decompression failed after ${produced} decompressed bytes at byte offset ${produced}: ${why}`);
+          const why = end.error
+            ? `cannot run zstd: ${end.error.message}`
+            : (readStderr(efd).trim() || `zstd exited with ${end.code ?? end.signal}`).replace(/^zstd: /, '');
+          throw new DbnFormatError(
+            'DBN_ZSTD',
+            produced,
+            `zstd decompression failed after ${produced} decompressed bytes at byte offset ${produced}: ${why}`,
+          );
         }
         return;
       }

@@ -32,7 +32,12 @@ export function zstdCliAvailable(): boolean {
 const MAX_WINDOW = 1 << 27;
 
 function zstdError(produced: number, detail: string, cause?: unknown): DbnFormatError {
-  return new DbnFormatError('DBN_ZSTD', produced, `zstd decompression failed after ${produced} decompressed bytes at byte offset ${produced}: ${detail}`, { cause });
+  return new DbnFormatError(
+    'DBN_ZSTD',
+    produced,
+    `zstd decompression failed after ${produced} decompressed bytes at byte offset ${produced}: ${detail}`,
+    { cause },
+  );
 }
 
 /**

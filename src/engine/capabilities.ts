@@ -12,7 +12,13 @@ export interface ProcessModel {
 }
 
 export async function detectCapabilities(db: Queryable, model: ProcessModel): Promise<Capabilities> {
-  const { rows } = await db.query<{ server_version: string; num: string; ext: string | null; license: string | null; workers: string | null }>(
+  const { rows } = await db.query<{
+    server_version: string;
+    num: string;
+    ext: string | null;
+    license: string | null;
+    workers: string | null;
+  }>(
     `SELECT current_setting('server_version') AS server_version,
             current_setting('server_version_num') AS num,
             (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS ext,

@@ -43,7 +43,13 @@ function waitFor(dest: Writable, event: 'drain' | 'finish'): Promise<void> {
     const onClose = (): void => {
       cleanup();
       if (event === 'finish' && dest.writableFinished) resolve();
-      else reject(dest.errored ?? new Error(event === 'drain' ? 'destination closed before the COPY data was written' : 'destination closed before the COPY finished'));
+      else
+        reject(
+          dest.errored ??
+            new Error(
+              event === 'drain' ? 'destination closed before the COPY data was written' : 'destination closed before the COPY finished',
+            ),
+        );
     };
     dest.on(event, onEvent);
     dest.on('error', onError);

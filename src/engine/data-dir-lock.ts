@@ -71,7 +71,10 @@ export class DataDirLock {
   private released = false;
   private readonly onExit = (): void => this.releaseSync();
 
-  private constructor(readonly lockFile: string, private readonly token: string) {
+  private constructor(
+    readonly lockFile: string,
+    private readonly token: string,
+  ) {
     heldHere.add(lockFile);
     // A process that exits without closing its engine leaves no lock behind (a killed one leaves a
     // stale lock, which the next opener takes over).

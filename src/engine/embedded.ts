@@ -105,7 +105,15 @@ export class EmbeddedEngine implements Engine {
   }
 
   poolStatus(): PoolStatus {
-    return { size: 1, inUse: this.busy, idle: 1 - this.busy, waiting: Math.max(0, this.mutex.pending - this.busy), overflow: 0, recycled: 0, max: 1 };
+    return {
+      size: 1,
+      inUse: this.busy,
+      idle: 1 - this.busy,
+      waiting: Math.max(0, this.mutex.pending - this.busy),
+      overflow: 0,
+      recycled: 0,
+      max: 1,
+    };
   }
 
   async close(): Promise<void> {

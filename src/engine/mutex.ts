@@ -7,15 +7,24 @@ export class Mutex {
   /** Callers waiting for or holding the mutex. */
   private queued = 0;
 
-  get pending(): number { return this.queued; }
+  get pending(): number {
+    return this.queued;
+  }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.tail;
     let release!: () => void;
-    this.tail = new Promise((r) => { release = r; });
+    this.tail = new Promise((r) => {
+      release = r;
+    });
     this.queued += 1;
     await prev;
-    try { return await fn(); } finally { this.queued -= 1; release(); }
+    try {
+      return await fn();
+    } finally {
+      this.queued -= 1;
+      release();
+    }
   }
 
   /** Resolves once every section started so far has finished. */

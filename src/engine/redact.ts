@@ -17,7 +17,11 @@ export class SecretScrubber {
       // Very short "secrets" would mangle ordinary text; a 1-2 character password is not worth hiding that way.
       if (s && s.length >= 3) {
         all.add(s);
-        try { all.add(decodeURIComponent(s)); } catch { /* not percent-encoded */ }
+        try {
+          all.add(decodeURIComponent(s));
+        } catch {
+          /* not percent-encoded */
+        }
         all.add(encodeURIComponent(s));
       }
     }
@@ -60,8 +64,15 @@ export class SecretScrubber {
           const clean = this.scrub(v);
           if (clean !== v) {
             try {
-              Object.defineProperty(e, field, { value: clean, writable: true, configurable: true, enumerable: field !== 'message' && field !== 'stack' });
-            } catch { /* frozen: nothing more we can do */ }
+              Object.defineProperty(e, field, {
+                value: clean,
+                writable: true,
+                configurable: true,
+                enumerable: field !== 'message' && field !== 'stack',
+              });
+            } catch {
+              /* frozen: nothing more we can do */
+            }
           }
         }
       }

@@ -16,12 +16,22 @@ const TRANSIENT_CODES = new Set([
   '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (the server is starting up / shutting down)
-  '08000', '08001', '08003', '08006', // connection exceptions
+  '08000',
+  '08001',
+  '08003',
+  '08006', // connection exceptions
   '53300', // too_many_connections
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
 ]);
 
-const TRANSIENT_MESSAGES = /Connection terminated|connection ended|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|server closed the connection unexpectedly|Client was closed and is not queryable/i;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection ended|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|server closed the connection unexpectedly|Client was closed and is not queryable/i;
 
 /** True when `err` (or an error in its cause chain) is a transient database failure. */
 export function isTransientError(err: unknown): boolean {

@@ -78,13 +78,17 @@ export class ServerEngine implements Engine {
       this.log(`tickvault: idle connection closed by the server: ${errorMessage(err)}`);
     });
     this.#pool.on('connect', (client) => {
-      client.on('error', () => { /* surfaced through the pending query or the pool 'error' */ });
+      client.on('error', () => {
+        /* surfaced through the pending query or the pool 'error' */
+      });
       // A client killed mid-statement (kill -9 of a load) must not leave its backend running the
       // statement and holding the load's locks for minutes: PostgreSQL ≥ 14 checks the socket
       // while a query runs. Queued before the caller's first query; older servers lack the setting.
       client.query(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`).catch(() => undefined);
     });
-    this.#pool.on('remove', () => { this.recycled += 1; });
+    this.#pool.on('remove', () => {
+      this.recycled += 1;
+    });
   }
 
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
@@ -98,8 +102,12 @@ export class ServerEngine implements Engine {
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (options.refresh) this.caps = undefined;
-    this.caps ??= detectCapabilities(this, { multipleConnections: true, sharedAccess: true, backgroundWorkers: true })
-      .catch((err: unknown) => { this.caps = undefined; throw err; });
+    this.caps ??= detectCapabilities(this, { multipleConnections: true, sharedAccess: true, backgroundWorkers: true }).catch(
+      (err: unknown) => {
+        this.caps = undefined;
+        throw err;
+      },
+    );
     return this.caps;
   }
 
@@ -173,7 +181,10 @@ export class ServerEngine implements Engine {
 }
 
 class ServerConnection implements Connection {
-  constructor(private readonly client: pg.PoolClient, private readonly echo?: (line: string) => void) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly echo?: (line: string) => void,
+  ) {}
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     this.echo?.(`tickvault SQL: ${sql.replace(/\s+/g, ' ').trim()}`);
@@ -248,7 +259,18 @@ function safeDecode(text: string): string {
   }
 }
 
-const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001']);
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08003',
+  '08001',
+]);
 
 export function isConnectionLevelError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -266,10 +288,15 @@ function connectionError(err: unknown, location: string, settings: PoolSettings,
     );
   }
   const code = (err as { code?: string }).code;
-  const hint = code === 'ECONNREFUSED' ? ' (is the server running and listening on that host/port?)'
-    : code === 'ENOTFOUND' ? ' (unknown host name)'
-    : code === '3D000' ? ' (the database does not exist: create it first)'
-    : code === '28P01' || code === '28000' ? ' (authentication failed: check user and password)'
-    : '';
+  const hint =
+    code === 'ECONNREFUSED'
+      ? ' (is the server running and listening on that host/port?)'
+      : code === 'ENOTFOUND'
+        ? ' (unknown host name)'
+        : code === '3D000'
+          ? ' (the database does not exist: create it first)'
+          : code === '28P01' || code === '28000'
+            ? ' (authentication failed: check user and password)'
+            : '';
   return new ConnectionError(`cannot connect to ${location}: ${msg}${hint}`, { cause: err });
 }

@@ -35,7 +35,7 @@ export class ArrowWriter implements FormatWriter {
   private readonly grouper: RowGrouper;
 
   constructor(
-    private readonly columns: readonly ExportColumn[],
+    columns: readonly ExportColumn[],
     private readonly sink: ByteSink,
     private readonly options: BatchedWriterOptions = {},
   ) {

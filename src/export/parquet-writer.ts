@@ -20,7 +20,7 @@
  *
  * NOT NULL columns are REQUIRED, the others OPTIONAL.
  */
-import { RecordBatch as ArrowBatch, tableToIPC, Table as ArrowTable, type Schema } from 'apache-arrow';
+import { type RecordBatch as ArrowBatch, tableToIPC, Table as ArrowTable, type Schema } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { tickvaultVersion } from '../config/version.js';
 import { ExportError } from '../errors.js';

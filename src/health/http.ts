@@ -39,53 +39,62 @@ export async function startHealthServer(engine: Engine, options: HealthServerOpt
   const monitor = new HealthMonitor(engine, options);
   let inFlight: Promise<HealthReport> | undefined;
   const check = () => {
-    inFlight ??= monitor.check().finally(() => { inFlight = undefined; });
+    inFlight ??= monitor.check().finally(() => {
+      inFlight = undefined;
+    });
     return inFlight;
   };
 
   const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const server = http.createServer({
-    headersTimeout,
-    requestTimeout: headersTimeout * 2,
-    // How often Node looks for connections past those timeouts (its default is every 30 s).
-    connectionsCheckingInterval: Math.max(100, Math.min(1_000, headersTimeout / 5)),
-  }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, type: string, body: string) => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
-    const handle = async () => {
-      if (path === '/health') {
-        const report = await check();
-        return send(report.healthy ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
-      }
-      if (path === '/metrics') {
-        const report = await check();
-        const ledger = report.connectivity.ok ? await ledgerTotals(engine) : undefined;
-        return send(200, PROMETHEUS_CONTENT_TYPE, renderMetrics(report, ledger));
-      }
-      return send(404, 'text/plain; charset=utf-8', 'not found: try /health or /metrics\n');
-    };
-    handle().catch((err: unknown) => {
-      if (!res.headersSent) send(500, 'text/plain; charset=utf-8', `health check failed: ${errorMessage(err)}\n`);
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout: headersTimeout * 2,
+      // How often Node looks for connections past those timeouts (its default is every 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, headersTimeout / 5)),
+    },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const send = (status: number, type: string, body: string) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
+      const handle = async () => {
+        if (path === '/health') {
+          const report = await check();
+          return send(report.healthy ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
+        }
+        if (path === '/metrics') {
+          const report = await check();
+          const ledger = report.connectivity.ok ? await ledgerTotals(engine) : undefined;
+          return send(200, PROMETHEUS_CONTENT_TYPE, renderMetrics(report, ledger));
+        }
+        return send(404, 'text/plain; charset=utf-8', 'not found: try /health or /metrics\n');
+      };
+      handle().catch((err: unknown) => {
+        if (!res.headersSent) send(500, 'text/plain; charset=utf-8', `health check failed: ${errorMessage(err)}\n`);
+        else res.destroy();
+      });
+    },
+  );
 
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
   };
 }

@@ -23,10 +23,22 @@ import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
 import type { HealthReport } from './monitor.js';
 
 type Labels = Readonly<Record<string, string>>;
-interface Family { readonly name: string; readonly type: 'gauge' | 'counter' | 'summary'; readonly help: string; readonly samples: { suffix?: string; labels?: Labels; value: number }[] }
+interface Family {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter' | 'summary';
+  readonly help: string;
+  readonly samples: { suffix?: string; labels?: Labels; value: number }[];
+}
 
 export interface LedgerTotals {
-  readonly byTable: readonly { table: string; inserted: number; rejected: number; durationSum: number; completed: number; lastDuration: number | null }[];
+  readonly byTable: readonly {
+    table: string;
+    inserted: number;
+    rejected: number;
+    durationSum: number;
+    completed: number;
+    lastDuration: number | null;
+  }[];
   readonly byStatus: readonly { table: string; status: string; n: number }[];
 }
 
@@ -35,20 +47,26 @@ export async function ledgerTotals(engine: Engine): Promise<LedgerTotals | undef
   try {
     const totals = await engine.query<{ table: string; inserted: string; rejected: string }>(
       `SELECT l.target_table AS table, COALESCE(sum(b.records_inserted), 0)::text AS inserted, COALESCE(sum(b.records_rejected), 0)::text AS rejected
-         FROM ${LOADS_TABLE} l LEFT JOIN ${LOAD_BATCHES_TABLE} b ON b.load_id = l.load_id GROUP BY l.target_table`);
+         FROM ${LOADS_TABLE} l LEFT JOIN ${LOAD_BATCHES_TABLE} b ON b.load_id = l.load_id GROUP BY l.target_table`,
+    );
     const durations = await engine.query<{ table: string; sum_ms: string | null; n: string; last_ms: string | null }>(
       `SELECT target_table AS table, sum(duration_ms)::text AS sum_ms, count(*)::text AS n,
               (array_agg(duration_ms ORDER BY load_id DESC))[1]::text AS last_ms
-         FROM ${LOADS_TABLE} WHERE status = 'completed' AND duration_ms IS NOT NULL GROUP BY target_table`);
+         FROM ${LOADS_TABLE} WHERE status = 'completed' AND duration_ms IS NOT NULL GROUP BY target_table`,
+    );
     const status = await engine.query<{ table: string; status: string; n: string }>(
-      `SELECT target_table AS table, status, count(*)::text AS n FROM ${LOADS_TABLE} GROUP BY target_table, status`);
+      `SELECT target_table AS table, status, count(*)::text AS n FROM ${LOADS_TABLE} GROUP BY target_table, status`,
+    );
     const dur = new Map(durations.rows.map((r) => [r.table, r]));
     return {
       byTable: totals.rows.map((r) => {
         const d = dur.get(r.table);
         return {
-          table: r.table, inserted: Number(r.inserted), rejected: Number(r.rejected),
-          durationSum: d?.sum_ms ? Number(d.sum_ms) / 1000 : 0, completed: d ? Number(d.n) : 0,
+          table: r.table,
+          inserted: Number(r.inserted),
+          rejected: Number(r.rejected),
+          durationSum: d?.sum_ms ? Number(d.sum_ms) / 1000 : 0,
+          completed: d ? Number(d.n) : 0,
           lastDuration: d?.last_ms ? Number(d.last_ms) / 1000 : null,
         };
       }),
@@ -66,15 +84,25 @@ export function renderMetrics(report: HealthReport, ledger: LedgerTotals | undef
     families.push(f);
     return f;
   };
-  fam('tickvault_up', 'gauge', 'Whether the database answered the health check (1) or not (0).').samples.push({ value: report.connectivity.ok ? 1 : 0 });
-  fam('tickvault_healthy', 'gauge', 'Whether the health check found the database healthy (1) or not (0).').samples.push({ value: report.healthy ? 1 : 0 });
+  fam('tickvault_up', 'gauge', 'Whether the database answered the health check (1) or not (0).').samples.push({
+    value: report.connectivity.ok ? 1 : 0,
+  });
+  fam('tickvault_healthy', 'gauge', 'Whether the health check found the database healthy (1) or not (0).').samples.push({
+    value: report.healthy ? 1 : 0,
+  });
   const latency = fam('tickvault_check_latency_seconds', 'gauge', 'Round trip of SELECT 1 including acquiring a connection.');
   if (report.connectivity.latencyMs !== null) latency.samples.push({ value: report.connectivity.latencyMs / 1000 });
   const pool = fam('tickvault_pool_connections', 'gauge', 'Connections in the pool by state.');
-  pool.samples.push({ labels: { state: 'total' }, value: report.pool.size }, { labels: { state: 'in_use' }, value: report.pool.inUse },
-    { labels: { state: 'idle' }, value: report.pool.idle }, { labels: { state: 'overflow' }, value: report.pool.overflow });
+  pool.samples.push(
+    { labels: { state: 'total' }, value: report.pool.size },
+    { labels: { state: 'in_use' }, value: report.pool.inUse },
+    { labels: { state: 'idle' }, value: report.pool.idle },
+    { labels: { state: 'overflow' }, value: report.pool.overflow },
+  );
   fam('tickvault_pool_waiting', 'gauge', 'Callers waiting for a free connection.').samples.push({ value: report.pool.waiting });
-  fam('tickvault_pool_recycled_total', 'counter', 'Connections closed by the pool (age, idle, broken) since start.').samples.push({ value: report.pool.recycled });
+  fam('tickvault_pool_recycled_total', 'counter', 'Connections closed by the pool (age, idle, broken) since start.').samples.push({
+    value: report.pool.recycled,
+  });
 
   const loaded = fam('tickvault_rows_loaded_total', 'counter', 'Rows inserted by loads, from the load ledger.');
   const rejected = fam('tickvault_rows_rejected_total', 'counter', 'Rows quarantined by loads, from the load ledger.');
@@ -102,7 +130,8 @@ export function renderMetrics(report: HealthReport, ledger: LedgerTotals | undef
     if (t.compression?.ratio) ratio.samples.push({ labels, value: t.compression.ratio });
   }
   const jobFailures = fam('tickvault_job_failures_total', 'counter', 'Failed runs of TimescaleDB background jobs.');
-  for (const j of report.jobs) jobFailures.samples.push({ labels: { job_id: String(j.jobId), procedure: j.procedure }, value: j.totalFailures });
+  for (const j of report.jobs)
+    jobFailures.samples.push({ labels: { job_id: String(j.jobId), procedure: j.procedure }, value: j.totalFailures });
 
   const out: string[] = [];
   for (const f of families) {
@@ -114,7 +143,9 @@ export function renderMetrics(report: HealthReport, ledger: LedgerTotals | undef
 
 function formatLabels(labels: Labels | undefined): string {
   if (!labels || Object.keys(labels).length === 0) return '';
-  return `{${Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+  return `{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',')}}`;
 }
 
 function escapeHelp(text: string): string {

@@ -45,7 +45,12 @@ export interface TableHealth {
   readonly freshnessSeconds: number | null;
   readonly chunks: number | null;
   /** before/after compression bytes and their ratio (community tier with compressed chunks). */
-  readonly compression: { readonly beforeBytes: number; readonly afterBytes: number; readonly ratio: number | null; readonly compressedChunks: number } | null;
+  readonly compression: {
+    readonly beforeBytes: number;
+    readonly afterBytes: number;
+    readonly ratio: number | null;
+    readonly compressedChunks: number;
+  } | null;
 }
 
 export interface JobHealth {
@@ -102,7 +107,10 @@ export interface HealthReport {
 const POLICY_PROCS = /^policy_(retention|compression|refresh_continuous_aggregate|reorder)$|columnstore/;
 
 export class HealthMonitor {
-  constructor(private readonly engine: Engine, private readonly options: HealthOptions = {}) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: HealthOptions = {},
+  ) {}
 
   async check(): Promise<HealthReport> {
     const started = performance.now();
@@ -110,7 +118,12 @@ export class HealthMonitor {
     const reasons: string[] = [];
     const warnings: string[] = [];
     const engine = this.engine;
-    const base = { checkedAt: checkedAt.toISOString(), engine: engine.kind, location: engine.location, latestSchemaVersion: LATEST_VERSION };
+    const base = {
+      checkedAt: checkedAt.toISOString(),
+      engine: engine.kind,
+      location: engine.location,
+      latestSchemaVersion: LATEST_VERSION,
+    };
 
     // 1. Connectivity and round trip.
     let connectivity: ConnectivityReport;
@@ -122,8 +135,20 @@ export class HealthMonitor {
       connectivity = { ok: false, latencyMs: null, error: errorMessage(err) };
       reasons.push(`cannot reach the database: ${errorMessage(err)}`);
       return {
-        ...base, healthy: false, reasons, warnings, checkMs: round(performance.now() - started, 3), connectivity, pool: engine.poolStatus(),
-        postgresVersion: null, timescaledb: null, tier: null, schemaVersion: null, tables: [], jobs: [], lastLoads: [],
+        ...base,
+        healthy: false,
+        reasons,
+        warnings,
+        checkMs: round(performance.now() - started, 3),
+        connectivity,
+        pool: engine.poolStatus(),
+        postgresVersion: null,
+        timescaledb: null,
+        tier: null,
+        schemaVersion: null,
+        tables: [],
+        jobs: [],
+        lastLoads: [],
       };
     }
 
@@ -138,14 +163,20 @@ export class HealthMonitor {
     try {
       version = await schemaVersion(engine);
       if (version === 0) reasons.push('the schema is not initialised: run `tickvault init`');
-      else if (version < LATEST_VERSION) warnings.push(`schema version ${version} is behind ${LATEST_VERSION}: run \`tickvault init\` to upgrade`);
+      else if (version < LATEST_VERSION)
+        warnings.push(`schema version ${version} is behind ${LATEST_VERSION}: run \`tickvault init\` to upgrade`);
     } catch (err) {
       reasons.push(`cannot read the schema version: ${errorMessage(err)}`);
     }
 
     // 3. Tables: reachable, newest row, chunks, compression.
     const specs = this.options.tables ?? MARKET_TABLES;
-    const chunkCounts = caps?.hypertables ? await this.chunkCounts().catch((err: unknown) => { warnings.push(`cannot count chunks: ${errorMessage(err)}`); return new Map<string, number>(); }) : new Map<string, number>();
+    const chunkCounts = caps?.hypertables
+      ? await this.chunkCounts().catch((err: unknown) => {
+          warnings.push(`cannot count chunks: ${errorMessage(err)}`);
+          return new Map<string, number>();
+        })
+      : new Map<string, number>();
     const tables: TableHealth[] = [];
     if (version !== 0) {
       for (const spec of specs) tables.push(await this.tableHealth(spec, caps, chunkCounts, checkedAt));
@@ -189,13 +220,18 @@ export class HealthMonitor {
         reasons.push(`cannot read the load ledger: ${errorMessage(err)}`);
       }
       for (const l of lastLoads) {
-        if (l.status === 'failed') reasons.push(`the last load into ${l.table} (load ${l.loadId}, ${l.source}) failed: ${l.error ?? 'unknown error'}; re-run it to resume`);
+        if (l.status === 'failed')
+          reasons.push(
+            `the last load into ${l.table} (load ${l.loadId}, ${l.source}) failed: ${l.error ?? 'unknown error'}; re-run it to resume`,
+          );
       }
       try {
         for (const s of await staleRunningLoads(engine, STALE_AFTER_MS)) {
           const owner = s.owner?.pid !== undefined ? ` (owner pid ${s.owner.pid} on ${s.owner.host ?? 'an unknown host'})` : '';
-          warnings.push(`load ${s.loadId} into ${s.table} (${s.source}) is marked running but has had no heartbeat for ${formatAge(s.heartbeatAgeSeconds)}${owner}: `
-            + 'its process is gone or lost the database; re-run the same load to resume it');
+          warnings.push(
+            `load ${s.loadId} into ${s.table} (${s.source}) is marked running but has had no heartbeat for ${formatAge(s.heartbeatAgeSeconds)}${owner}: ` +
+              'its process is gone or lost the database; re-run the same load to resume it',
+          );
         }
       } catch (err) {
         warnings.push(`cannot read running loads: ${errorMessage(err)}`);
@@ -206,8 +242,10 @@ export class HealthMonitor {
     if (engine.kind === 'server') {
       const room = await this.connectionRoom().catch(() => undefined);
       if (room !== undefined && pool.max > room) {
-        warnings.push(`the pool may open ${pool.max} connections (poolSize + maxOverflow) but the server allows ${room} for non-superusers `
-          + '(max_connections - superuser_reserved_connections): under load connections will be refused; lower TICKVAULT_POOL_SIZE/TICKVAULT_MAX_OVERFLOW or raise max_connections');
+        warnings.push(
+          `the pool may open ${pool.max} connections (poolSize + maxOverflow) but the server allows ${room} for non-superusers ` +
+            '(max_connections - superuser_reserved_connections): under load connections will be refused; lower TICKVAULT_POOL_SIZE/TICKVAULT_MAX_OVERFLOW or raise max_connections',
+        );
       }
     }
     if (pool.waiting > 0) warnings.push(`${pool.waiting} caller(s) waiting for a database connection (pool of ${pool.size})`);
@@ -215,14 +253,21 @@ export class HealthMonitor {
     return {
       ...base,
       healthy: reasons.length === 0,
-      reasons, warnings,
+      reasons,
+      warnings,
       checkMs: round(performance.now() - started, 3),
-      connectivity, pool,
+      connectivity,
+      pool,
       postgresVersion: caps?.postgresVersion ?? null,
-      timescaledb: caps?.timescaledbVersion ? { version: caps.timescaledbVersion, edition: caps.timescaledbLicense === 'apache' ? 'apache' : 'community' } : null,
+      timescaledb: caps?.timescaledbVersion
+        ? { version: caps.timescaledbVersion, edition: caps.timescaledbLicense === 'apache' ? 'apache' : 'community' }
+        : null,
       tier: caps?.tier ?? null,
       schemaVersion: version,
-      tables, jobs, ...(jobsError ? { jobsError } : {}), lastLoads,
+      tables,
+      jobs,
+      ...(jobsError ? { jobsError } : {}),
+      lastLoads,
     };
   }
 
@@ -234,11 +279,17 @@ export class HealthMonitor {
   private async chunkCounts(): Promise<Map<string, number>> {
     const { rows } = await this.engine.query<{ hypertable_name: string; n: number; compressed: number }>(
       `SELECT hypertable_name, count(*)::int AS n FROM timescaledb_information.chunks
-        WHERE hypertable_schema = current_schema() GROUP BY hypertable_name`);
+        WHERE hypertable_schema = current_schema() GROUP BY hypertable_name`,
+    );
     return new Map(rows.map((r) => [r.hypertable_name, Number(r.n)]));
   }
 
-  private async tableHealth(spec: TableSpec, caps: Capabilities | undefined, chunkCounts: Map<string, number>, now: Date): Promise<TableHealth> {
+  private async tableHealth(
+    spec: TableSpec,
+    caps: Capabilities | undefined,
+    chunkCounts: Map<string, number>,
+    now: Date,
+  ): Promise<TableHealth> {
     const time = spec.hypertable?.timeColumn ?? (spec.columns.some((c) => c.name === 'updated_at') ? 'updated_at' : undefined);
     let newest: Date | null = null;
     try {
@@ -249,7 +300,15 @@ export class HealthMonitor {
         await this.engine.query(`SELECT 1 FROM ${ident(spec.name)} LIMIT 1`);
       }
     } catch (err) {
-      return { table: spec.name, reachable: false, error: errorMessage(err), newest: null, freshnessSeconds: null, chunks: null, compression: null };
+      return {
+        table: spec.name,
+        reachable: false,
+        error: errorMessage(err),
+        newest: null,
+        freshnessSeconds: null,
+        chunks: null,
+        compression: null,
+      };
     }
     const isHyper = spec.hypertable !== undefined && caps?.hypertables === true;
     let compression: TableHealth['compression'] = null;
@@ -265,7 +324,7 @@ export class HealthMonitor {
       reachable: true,
       newest: newest ? newest.toISOString() : null,
       freshnessSeconds: newest ? round((now.getTime() - newest.getTime()) / 1000, 3) : null,
-      chunks: isHyper ? chunkCounts.get(spec.name) ?? 0 : null,
+      chunks: isHyper ? (chunkCounts.get(spec.name) ?? 0) : null,
       compression,
     };
   }
@@ -273,55 +332,97 @@ export class HealthMonitor {
   /** hypertable_columnstore_stats (2.18+) or hypertable_compression_stats, whichever exists. */
   private async compressionStats(table: string): Promise<TableHealth['compression']> {
     const { rows: fns } = await this.engine.query<{ columnstore: boolean }>(
-      `SELECT to_regproc('hypertable_columnstore_stats') IS NOT NULL AS columnstore`);
+      `SELECT to_regproc('hypertable_columnstore_stats') IS NOT NULL AS columnstore`,
+    );
     const fn = fns[0]?.columnstore ? 'hypertable_columnstore_stats' : 'hypertable_compression_stats';
     const { rows } = await this.engine.query<{ before: string | null; after: string | null; chunks: string | null }>(
       `SELECT before_compression_total_bytes::text AS before, after_compression_total_bytes::text AS after,
-              number_compressed_chunks::text AS chunks FROM ${fn}($1::regclass)`, [table]);
+              number_compressed_chunks::text AS chunks FROM ${fn}($1::regclass)`,
+      [table],
+    );
     const r = rows[0];
-    if (!r || r.before === null || r.after === null) return { beforeBytes: 0, afterBytes: 0, ratio: null, compressedChunks: Number(r?.chunks ?? 0) };
+    if (!r || r.before === null || r.after === null)
+      return { beforeBytes: 0, afterBytes: 0, ratio: null, compressedChunks: Number(r?.chunks ?? 0) };
     const before = Number(r.before);
     const after = Number(r.after);
-    return { beforeBytes: before, afterBytes: after, ratio: after > 0 ? round(before / after, 3) : null, compressedChunks: Number(r.chunks ?? 0) };
+    return {
+      beforeBytes: before,
+      afterBytes: after,
+      ratio: after > 0 ? round(before / after, 3) : null,
+      compressedChunks: Number(r.chunks ?? 0),
+    };
   }
 
   private async jobs(): Promise<JobHealth[]> {
     const { rows } = await this.engine.query<{
-      job_id: number; application_name: string; proc_name: string; hypertable_name: string | null; scheduled: boolean;
-      last_run_status: string | null; last_run_started_at: Date | number | null; last_successful_finish: Date | number | null; total_runs: string | null; total_failures: string | null;
+      job_id: number;
+      application_name: string;
+      proc_name: string;
+      hypertable_name: string | null;
+      scheduled: boolean;
+      last_run_status: string | null;
+      last_run_started_at: Date | number | null;
+      last_successful_finish: Date | number | null;
+      total_runs: string | null;
+      total_failures: string | null;
     }>(
       `SELECT j.job_id, j.application_name, j.proc_name, j.hypertable_name, j.scheduled,
               s.last_run_status, s.last_run_started_at, s.last_successful_finish,
               s.total_runs::text AS total_runs, s.total_failures::text AS total_failures
          FROM timescaledb_information.jobs j
          LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
-        ORDER BY j.job_id`);
+        ORDER BY j.job_id`,
+    );
     return rows.map((r) => ({
-      jobId: Number(r.job_id), application: r.application_name, procedure: r.proc_name, hypertable: r.hypertable_name, scheduled: r.scheduled,
-      lastRunStatus: r.last_run_status, lastRunStartedAt: iso(r.last_run_started_at), lastSuccessfulFinish: iso(r.last_successful_finish),
-      totalRuns: Number(r.total_runs ?? 0), totalFailures: Number(r.total_failures ?? 0),
+      jobId: Number(r.job_id),
+      application: r.application_name,
+      procedure: r.proc_name,
+      hypertable: r.hypertable_name,
+      scheduled: r.scheduled,
+      lastRunStatus: r.last_run_status,
+      lastRunStartedAt: iso(r.last_run_started_at),
+      lastSuccessfulFinish: iso(r.last_successful_finish),
+      totalRuns: Number(r.total_runs ?? 0),
+      totalFailures: Number(r.total_failures ?? 0),
     }));
   }
 
   /** Connections the server accepts from ordinary roles, shared by every client. */
   private async connectionRoom(): Promise<number> {
     const { rows } = await this.engine.query<{ room: number }>(
-      `SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int) AS room`);
+      `SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int) AS room`,
+    );
     return Number(rows[0]!.room);
   }
 
   private async lastLoads(): Promise<LoadHealth[]> {
     const { rows } = await this.engine.query<{
-      target_table: string; load_id: string; source: string; status: string; started_at: Date; finished_at: Date | null;
-      records_inserted: string; records_rejected: string; duration_ms: string | null; error: string | null;
+      target_table: string;
+      load_id: string;
+      source: string;
+      status: string;
+      started_at: Date;
+      finished_at: Date | null;
+      records_inserted: string;
+      records_rejected: string;
+      duration_ms: string | null;
+      error: string | null;
     }>(
       `SELECT DISTINCT ON (target_table) target_table, load_id::text AS load_id, source, status, started_at, finished_at,
               records_inserted::text AS records_inserted, records_rejected::text AS records_rejected, duration_ms::text AS duration_ms, error
-         FROM ${LOADS_TABLE} WHERE status <> 'superseded' ORDER BY target_table, load_id DESC`);
+         FROM ${LOADS_TABLE} WHERE status <> 'superseded' ORDER BY target_table, load_id DESC`,
+    );
     return rows.map((r) => ({
-      table: r.target_table, loadId: r.load_id, source: r.source, status: r.status, startedAt: iso(r.started_at)!, finishedAt: iso(r.finished_at),
-      recordsInserted: Number(r.records_inserted), recordsRejected: Number(r.records_rejected),
-      durationSeconds: r.duration_ms === null ? null : Number(r.duration_ms) / 1000, error: r.error,
+      table: r.target_table,
+      loadId: r.load_id,
+      source: r.source,
+      status: r.status,
+      startedAt: iso(r.started_at)!,
+      finishedAt: iso(r.finished_at),
+      recordsInserted: Number(r.records_inserted),
+      recordsRejected: Number(r.records_rejected),
+      durationSeconds: r.duration_ms === null ? null : Number(r.duration_ms) / 1000,
+      error: r.error,
     }));
   }
 }
@@ -347,15 +448,23 @@ export function formatHealth(r: HealthReport): string {
   lines.push(`health:       ${r.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
   lines.push(`engine:       ${r.engine} (${r.location})`);
-  lines.push(`connectivity: ${r.connectivity.ok ? `ok, round trip ${r.connectivity.latencyMs} ms` : `FAILED ${r.connectivity.error ?? ''}`}`);
-  lines.push(`pool:         size ${r.pool.size}, in use ${r.pool.inUse}, idle ${r.pool.idle}, waiting ${r.pool.waiting}, overflow ${r.pool.overflow}, recycled ${r.pool.recycled}`);
+  lines.push(
+    `connectivity: ${r.connectivity.ok ? `ok, round trip ${r.connectivity.latencyMs} ms` : `FAILED ${r.connectivity.error ?? ''}`}`,
+  );
+  lines.push(
+    `pool:         size ${r.pool.size}, in use ${r.pool.inUse}, idle ${r.pool.idle}, waiting ${r.pool.waiting}, overflow ${r.pool.overflow}, recycled ${r.pool.recycled}`,
+  );
   if (r.postgresVersion) lines.push(`PostgreSQL:   ${r.postgresVersion}`);
-  if (r.connectivity.ok) lines.push(`TimescaleDB:  ${r.timescaledb ? `${r.timescaledb.version} (${r.timescaledb.edition} edition)` : 'not installed'}`);
+  if (r.connectivity.ok)
+    lines.push(`TimescaleDB:  ${r.timescaledb ? `${r.timescaledb.version} (${r.timescaledb.edition} edition)` : 'not installed'}`);
   if (r.schemaVersion !== null) lines.push(`schema:       version ${r.schemaVersion} of ${r.latestSchemaVersion}`);
   if (r.tables.length > 0) {
     lines.push('tables:');
     for (const t of r.tables) {
-      if (!t.reachable) { lines.push(`  ${t.table.padEnd(24)} UNREACHABLE ${t.error}`); continue; }
+      if (!t.reachable) {
+        lines.push(`  ${t.table.padEnd(24)} UNREACHABLE ${t.error}`);
+        continue;
+      }
       const parts = [t.newest ? `newest ${t.newest} (${formatAge(t.freshnessSeconds!)} ago)` : 'no rows'];
       if (t.chunks !== null) parts.push(`${t.chunks} chunks`);
       if (t.compression?.ratio) parts.push(`compression ${t.compression.ratio}x`);
@@ -365,7 +474,9 @@ export function formatHealth(r: HealthReport): string {
   if (r.jobs.length > 0) {
     lines.push('jobs:');
     for (const j of r.jobs) {
-      lines.push(`  ${String(j.jobId).padStart(5)} ${j.procedure.padEnd(32)} ${(j.hypertable ?? '').padEnd(16)} last ${j.lastRunStatus ?? 'never run'}, ${j.totalFailures}/${j.totalRuns} failed`);
+      lines.push(
+        `  ${String(j.jobId).padStart(5)} ${j.procedure.padEnd(32)} ${(j.hypertable ?? '').padEnd(16)} last ${j.lastRunStatus ?? 'never run'}, ${j.totalFailures}/${j.totalRuns} failed`,
+      );
     }
   } else if (r.timescaledb) {
     lines.push('jobs:         none');
@@ -373,7 +484,9 @@ export function formatHealth(r: HealthReport): string {
   if (r.lastLoads.length > 0) {
     lines.push('last loads:');
     for (const l of r.lastLoads) {
-      lines.push(`  ${l.table.padEnd(24)} #${l.loadId} ${l.status} ${l.recordsInserted} rows, ${l.recordsRejected} rejected${l.durationSeconds !== null ? `, ${l.durationSeconds} s` : ''} (${l.source})`);
+      lines.push(
+        `  ${l.table.padEnd(24)} #${l.loadId} ${l.status} ${l.recordsInserted} rows, ${l.recordsRejected} rejected${l.durationSeconds !== null ? `, ${l.durationSeconds} s` : ''} (${l.source})`,
+      );
     }
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`);

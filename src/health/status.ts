@@ -82,7 +82,11 @@ export function featureStates(caps: Capabilities, hourlyIsContinuous: boolean): 
     hourlyIsContinuous
       ? { name: 'continuous_aggregates', state: 'native', detail: `${HOURLY_VIEW} continuous aggregate (real-time), refresh ${scheduler}` }
       : caps.hypertables
-        ? { name: 'continuous_aggregates', state: 'fallback', detail: `${HOURLY_VIEW} materialized view refreshed by \`tickvault maintain\`` }
+        ? {
+            name: 'continuous_aggregates',
+            state: 'fallback',
+            detail: `${HOURLY_VIEW} materialized view refreshed by \`tickvault maintain\``,
+          }
         : { name: 'continuous_aggregates', state: 'unavailable', detail: 'needs TimescaleDB' },
     caps.jobScheduler
       ? { name: 'background_jobs', state: 'native', detail: 'TimescaleDB background workers' }
@@ -97,7 +101,9 @@ export function featureStates(caps: Capabilities, hourlyIsContinuous: boolean): 
 
 async function isContinuousAggregate(engine: Engine): Promise<boolean> {
   const { rows } = await engine.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM timescaledb_information.continuous_aggregates WHERE view_name = $1', [HOURLY_VIEW]);
+    'SELECT count(*)::int AS n FROM timescaledb_information.continuous_aggregates WHERE view_name = $1',
+    [HOURLY_VIEW],
+  );
   return rows[0]!.n > 0;
 }
 
@@ -106,14 +112,19 @@ async function tableReports(engine: Engine, caps: Capabilities): Promise<TableRe
   if (caps.hypertables) {
     const { rows } = await engine.query<{ hypertable_name: string; n: number }>(
       `SELECT hypertable_name, count(*)::int AS n FROM timescaledb_information.chunks
-        WHERE hypertable_schema = current_schema() GROUP BY hypertable_name`);
+        WHERE hypertable_schema = current_schema() GROUP BY hypertable_name`,
+    );
     for (const r of rows) chunkCounts.set(r.hypertable_name, r.n);
   }
   const reports: TableReport[] = [];
   for (const spec of MARKET_TABLES) {
     try {
       const { rows } = await engine.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(spec.name)}`);
-      reports.push({ table: spec.name, rows: Number(rows[0]!.n), chunks: spec.hypertable && caps.hypertables ? chunkCounts.get(spec.name) ?? 0 : null });
+      reports.push({
+        table: spec.name,
+        rows: Number(rows[0]!.n),
+        chunks: spec.hypertable && caps.hypertables ? (chunkCounts.get(spec.name) ?? 0) : null,
+      });
     } catch (err) {
       reports.push({ table: spec.name, rows: null, chunks: null, error: (err as Error).message });
     }
@@ -135,9 +146,11 @@ export function formatStatus(s: StatusReport): string {
   if (s.tables.length > 0) {
     lines.push('tables:');
     for (const t of s.tables) {
-      lines.push(t.error
-        ? `  ${t.table.padEnd(24)} ERROR ${t.error}`
-        : `  ${t.table.padEnd(24)} ${String(t.rows).padStart(12)} rows${t.chunks === null ? '' : `  ${t.chunks} chunks`}`);
+      lines.push(
+        t.error
+          ? `  ${t.table.padEnd(24)} ERROR ${t.error}`
+          : `  ${t.table.padEnd(24)} ${String(t.rows).padStart(12)} rows${t.chunks === null ? '' : `  ${t.chunks} chunks`}`,
+      );
     }
   }
   if (s.policies.length > 0) {

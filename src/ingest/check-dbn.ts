@@ -46,7 +46,10 @@ export async function checkDbnFileRouted(file: string, options: { table?: TableN
 export async function checkDbnFile(file: string, options: { table?: TableName } = {}): Promise<CheckFileResult> {
   const source = await DbnFileSource.open(file, { hash: false });
   const route = routeFile(source.metadata.schema, source.metadata.schemaName, source.rtypeCounts, options.table);
-  if (route.tables.length !== 1) throw new LoadError(`schema mixed: the file holds records for ${route.tables.join(', ')}; check it with checkDbnFileRouted, or pass a table`);
+  if (route.tables.length !== 1)
+    throw new LoadError(
+      `schema mixed: the file holds records for ${route.tables.join(', ')}; check it with checkDbnFileRouted, or pass a table`,
+    );
   return checkInto(file, source, route.tables[0]!);
 }
 
@@ -58,7 +61,9 @@ async function checkInto(file: string, source: DbnFileSource, table: TableName):
   // the file is quarantined as a duplicate (append); a definition of an instrument already seen
   // is another version of one row (newest wins), neither a row nor a rejection of its own.
   const columns = loadedColumns(spec);
-  const keyCols = (table === 'instrument_definitions' ? ['instrument_id'] : spec.naturalKey).map((k) => columns.findIndex((c) => c.name === k));
+  const keyCols = (table === 'instrument_definitions' ? ['instrument_id'] : spec.naturalKey).map((k) =>
+    columns.findIndex((c) => c.name === k),
+  );
   const seen = new Set<string>();
   let records = 0;
   let valid = 0;
@@ -86,8 +91,16 @@ async function checkInto(file: string, source: DbnFileSource, table: TableName):
     for (const r of b.rejections) count(r.constraint ?? r.reason);
   }
   return {
-    file, table, records, valid, rejected, unchanged,
-    topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
+    file,
+    table,
+    records,
+    valid,
+    rejected,
+    unchanged,
+    topRejectReasons: [...reasons.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([reason, count]) => ({ reason, count })),
     unresolvedIds: source.stats.unresolvedIds,
     notStored: notStoredByName(source.stats.skipped),
     unknownRecords: source.stats.unknownRecords,

@@ -14,7 +14,11 @@ export class CheckpointBatcher<B extends PreparedBatch & { recordsIn: number }> 
   private skippedCount = 0;
   private readonly ready: BatchOrSkip[] = [];
 
-  constructor(readonly batchSize: number, private readonly isCommitted: (batchNo: number) => boolean, private readonly create: (batchNo: number) => B) {
+  constructor(
+    readonly batchSize: number,
+    private readonly isCommitted: (batchNo: number) => boolean,
+    private readonly create: (batchNo: number) => B,
+  ) {
     this.start();
   }
 

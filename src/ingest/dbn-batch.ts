@@ -61,14 +61,25 @@ export class DbnRowBatch implements PreparedBatch {
   private at = 0;
   private readonly encodeValues;
 
-  constructor(readonly batchNo: number, private readonly columns: readonly Column[],
-    private readonly mapper: DbnMapper, private readonly timeIndex: number, private readonly symbols: SymbolFields) {
+  constructor(
+    readonly batchNo: number,
+    private readonly columns: readonly Column[],
+    private readonly mapper: DbnMapper,
+    private readonly timeIndex: number,
+    private readonly symbols: SymbolFields,
+  ) {
     this.encodeValues = rowEncoderFor(columns);
   }
 
-  get rowCount(): number { return this.n; }
-  get minTime(): bigint | null { return this.n === 0 ? null : BigInt(this.minUs); }
-  get maxTime(): bigint | null { return this.n === 0 ? null : BigInt(this.maxUs); }
+  get rowCount(): number {
+    return this.n;
+  }
+  get minTime(): bigint | null {
+    return this.n === 0 ? null : BigInt(this.minUs);
+  }
+  get maxTime(): bigint | null {
+    return this.n === 0 ? null : BigInt(this.maxUs);
+  }
 
   private segIndex(seg: TupleSegment): number {
     const s = this.segs.length - 1;
@@ -79,8 +90,15 @@ export class DbnRowBatch implements PreparedBatch {
 
   private piece(seg: number, i: number, ord: number): void {
     if (this.pieces === this.pieceRow.length) {
-      const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
-      this.pieceRow = grow(this.pieceRow); this.pieceSeg = grow(this.pieceSeg); this.pieceI = grow(this.pieceI); this.pieceOrd = grow(this.pieceOrd);
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.pieceRow = grow(this.pieceRow);
+      this.pieceSeg = grow(this.pieceSeg);
+      this.pieceI = grow(this.pieceI);
+      this.pieceOrd = grow(this.pieceOrd);
     }
     const k = this.pieces++;
     this.pieceRow[k] = this.n;
@@ -147,7 +165,7 @@ export class DbnRowBatch implements PreparedBatch {
 
   /** Index of the piece holding row r. */
   private find(r: number): number {
-    let k = this.at;
+    const k = this.at;
     if (k < this.pieces && this.pieceRow[k]! <= r) {
       if (k + 1 >= this.pieces || this.pieceRow[k + 1]! > r) return k;
       if (k + 2 >= this.pieces || this.pieceRow[k + 2]! > r) return (this.at = k + 1);
@@ -156,12 +174,15 @@ export class DbnRowBatch implements PreparedBatch {
     let hi = this.pieces - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.pieceRow[mid]! <= r) lo = mid; else hi = mid - 1;
+      if (this.pieceRow[mid]! <= r) lo = mid;
+      else hi = mid - 1;
     }
     return (this.at = lo);
   }
 
-  encodeRow(w: BinaryCopyWriter, r: number): void { this.encodeRows(w, r, r + 1); }
+  encodeRow(w: BinaryCopyWriter, r: number): void {
+    this.encodeRows(w, r, r + 1);
+  }
 
   /** Rows [from, to) in order: each run of pre-encoded tuples is appended as one range. */
   encodeRows(w: BinaryCopyWriter, from: number, to: number): void {
@@ -169,7 +190,11 @@ export class DbnRowBatch implements PreparedBatch {
     while (r < to) {
       const k = this.find(r);
       const ord0 = this.pieceOrd[k]!;
-      if (ord0 < 0) { this.encodeValues(w, this.generic.get(r)!); r++; continue; }
+      if (ord0 < 0) {
+        this.encodeValues(w, this.generic.get(r)!);
+        r++;
+        continue;
+      }
       const first = this.pieceRow[k]!;
       const end = Math.min(to, k + 1 < this.pieces ? this.pieceRow[k + 1]! : this.n);
       const { bytes, ends } = this.segs[this.pieceSeg[k]!]!.block;

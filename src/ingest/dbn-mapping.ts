@@ -62,7 +62,9 @@ abstract class CursorMapper<C extends { reset(b: RecordBatch): unknown; at(i: nu
   abstract readonly table: TableName;
   protected constructor(protected readonly c: C) {}
   abstract accepts(rtype: number, schema: number | null): boolean;
-  reset(batch: RecordBatch): void { this.c.reset(batch); }
+  reset(batch: RecordBatch): void {
+    this.c.reset(batch);
+  }
   map(i: number, symbol: string | null): CellValue[] | string {
     const c = this.c.at(i);
     const id = c.instrumentId;
@@ -73,8 +75,12 @@ abstract class CursorMapper<C extends { reset(b: RecordBatch): unknown; at(i: nu
 
 class TradesMapper extends CursorMapper<TradeCursor> {
   readonly table = 'trades_data' as const;
-  constructor() { super(new TradeCursor()); }
-  accepts(rtype: number): boolean { return rtype === RTYPE.MBP_0; }
+  constructor() {
+    super(new TradeCursor());
+  }
+  accepts(rtype: number): boolean {
+    return rtype === RTYPE.MBP_0;
+  }
   protected row(c: TradeCursor, id: number, symbol: string | null): CellValue[] | string {
     // timestamp, instrument_id, symbol, price, size, side, trade_id, publisher_id
     const pub = c.publisherId;
@@ -84,67 +90,130 @@ class TradesMapper extends CursorMapper<TradeCursor> {
 
 class TbboMapper extends CursorMapper<Mbp1Cursor> {
   readonly table = 'tbbo_data' as const;
-  constructor() { super(new Mbp1Cursor()); }
-  accepts(rtype: number): boolean { return rtype === RTYPE.MBP_1; }
+  constructor() {
+    super(new Mbp1Cursor());
+  }
+  accepts(rtype: number): boolean {
+    return rtype === RTYPE.MBP_1;
+  }
   protected row(c: Mbp1Cursor, id: number, symbol: string | null): CellValue[] | string {
     // An empty book side is UNDEF price with size 0: both become NULL (reference §7).
     const bidSz = c.bidSz;
     const askSz = c.askSz;
     // timestamp, instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, publisher_id, sequence
-    return [micros(c.tsEventUs), id, symbol, px(c.bidPxUndef, c.bidPx), px(c.askPxUndef, c.askPx),
-      bidSz === 0 ? null : BigInt(bidSz), askSz === 0 ? null : BigInt(askSz), c.publisherId, BigInt(c.sequence)];
+    return [
+      micros(c.tsEventUs),
+      id,
+      symbol,
+      px(c.bidPxUndef, c.bidPx),
+      px(c.askPxUndef, c.askPx),
+      bidSz === 0 ? null : BigInt(bidSz),
+      askSz === 0 ? null : BigInt(askSz),
+      c.publisherId,
+      BigInt(c.sequence),
+    ];
   }
 }
 
 class OhlcvMapper extends CursorMapper<OhlcvCursor> {
   readonly table = 'ohlcv_data' as const;
-  constructor() { super(new OhlcvCursor()); }
-  accepts(rtype: number): boolean { return OHLCV_GRANULARITY[rtype] !== undefined; }
+  constructor() {
+    super(new OhlcvCursor());
+  }
+  accepts(rtype: number): boolean {
+    return OHLCV_GRANULARITY[rtype] !== undefined;
+  }
   protected row(c: OhlcvCursor, id: number, symbol: string | null): CellValue[] | string {
     const volume = c.volume;
     if (volume > 9223372036854775807n) return `volume ${volume} does not fit BIGINT`;
     const undef = 0x7fffffffffffffffn;
-    const o = c.open; const h = c.high; const l = c.low; const cl = c.close;
-    return [micros(c.tsEventUs), id, symbol, px(o === undef, o), px(h === undef, h), px(l === undef, l), px(cl === undef, cl),
-      volume, OHLCV_GRANULARITY[c.rtype]!, c.publisherId];
+    const o = c.open;
+    const h = c.high;
+    const l = c.low;
+    const cl = c.close;
+    return [
+      micros(c.tsEventUs),
+      id,
+      symbol,
+      px(o === undef, o),
+      px(h === undef, h),
+      px(l === undef, l),
+      px(cl === undef, cl),
+      volume,
+      OHLCV_GRANULARITY[c.rtype]!,
+      c.publisherId,
+    ];
   }
 }
 
 class StatisticsMapper extends CursorMapper<StatCursor> {
   readonly table = 'statistics_data' as const;
-  constructor() { super(new StatCursor()); }
-  accepts(rtype: number): boolean { return rtype === RTYPE.STATISTICS; }
+  constructor() {
+    super(new StatCursor());
+  }
+  accepts(rtype: number): boolean {
+    return rtype === RTYPE.STATISTICS;
+  }
   protected row(c: StatCursor, id: number, symbol: string | null): CellValue[] | string {
     const statType = c.statType;
     const channel = c.channelId;
     // timestamp, ts_recv, ts_ref, instrument_id, symbol, stat_type, stat_type_name, price, quantity,
     // sequence, ts_in_delta, channel_id, update_action, stat_flags, publisher_id
     const tsRef = c.tsRefUs;
-    return [micros(c.tsEventUs), micros(c.tsRecvUs), tsRef === 0 ? null : micros(tsRef), id, symbol,
-      statType > INT2_MAX ? -1 : statType, STAT_TYPE_NAMES[statType] ?? `stat_type_${statType}`,
-      px(c.priceUndef, c.priceUndef ? 0n : c.price), c.quantityUndef ? null : c.quantity, BigInt(c.sequence),
-      c.tsInDelta, channel === 0xffff ? null : channel, c.updateAction, c.statFlags, c.publisherId];
+    return [
+      micros(c.tsEventUs),
+      micros(c.tsRecvUs),
+      tsRef === 0 ? null : micros(tsRef),
+      id,
+      symbol,
+      statType > INT2_MAX ? -1 : statType,
+      STAT_TYPE_NAMES[statType] ?? `stat_type_${statType}`,
+      px(c.priceUndef, c.priceUndef ? 0n : c.price),
+      c.quantityUndef ? null : c.quantity,
+      BigInt(c.sequence),
+      c.tsInDelta,
+      channel === 0xffff ? null : channel,
+      c.updateAction,
+      c.statFlags,
+      c.publisherId,
+    ];
   }
 }
 
 export function mapperFor(table: TableName): DbnMapper {
   switch (table) {
-    case 'trades_data': return new TradesMapper();
-    case 'tbbo_data': return new TbboMapper();
-    case 'ohlcv_data': return new OhlcvMapper();
-    case 'statistics_data': return new StatisticsMapper();
-    default: throw new Error(`no DBN mapping into ${table} by COPY; definitions go through DefinitionsLoader`);
+    case 'trades_data':
+      return new TradesMapper();
+    case 'tbbo_data':
+      return new TbboMapper();
+    case 'ohlcv_data':
+      return new OhlcvMapper();
+    case 'statistics_data':
+      return new StatisticsMapper();
+    default:
+      throw new Error(`no DBN mapping into ${table} by COPY; definitions go through DefinitionsLoader`);
   }
 }
 
 /** Default target table of a DBN schema (metadata schema code). */
 export function tableForSchema(schema: number | null): TableName | null {
   switch (schema) {
-    case 1: case 3: return 'tbbo_data'; // mbp-1, tbbo
-    case 4: return 'trades_data';
-    case 5: case 6: case 7: case 8: case 13: return 'ohlcv_data';
-    case 9: return 'instrument_definitions';
-    case 10: return 'statistics_data';
-    default: return null;
+    case 1:
+    case 3:
+      return 'tbbo_data'; // mbp-1, tbbo
+    case 4:
+      return 'trades_data';
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 13:
+      return 'ohlcv_data';
+    case 9:
+      return 'instrument_definitions';
+    case 10:
+      return 'statistics_data';
+    default:
+      return null;
   }
 }

@@ -23,8 +23,15 @@ export class SchemaNotStoredError extends TickvaultError {
 
 /** `--table` names a table the file's records cannot map to. */
 export class SchemaTableMismatchError extends TickvaultError {
-  constructor(readonly schema: string, readonly table: TableName, readonly tables: readonly TableName[]) {
-    super('SCHEMA_TABLE_MISMATCH', `schema ${schema} cannot be loaded into ${table}${tables.length ? ` (its records go to ${tables.join(', ')})` : ''}; nothing was loaded`);
+  constructor(
+    readonly schema: string,
+    readonly table: TableName,
+    readonly tables: readonly TableName[],
+  ) {
+    super(
+      'SCHEMA_TABLE_MISMATCH',
+      `schema ${schema} cannot be loaded into ${table}${tables.length ? ` (its records go to ${tables.join(', ')})` : ''}; nothing was loaded`,
+    );
   }
 }
 

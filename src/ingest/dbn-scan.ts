@@ -40,7 +40,18 @@ export async function scanDbnFile(file: string, table?: TableName): Promise<DbnS
       // Definitions are not time-partitioned: count them only.
       let n = 0;
       for await (const b of decoder.batches()) n += b.count;
-      return { file, table: target, fileBytes: fs.statSync(file).size, records: n, minUs: null, maxUs: null, perDay: {}, peakHourRecords: 0, instrumentIds: [], ms: performance.now() - t0 };
+      return {
+        file,
+        table: target,
+        fileBytes: fs.statSync(file).size,
+        records: n,
+        minUs: null,
+        maxUs: null,
+        perDay: {},
+        peakHourRecords: 0,
+        instrumentIds: [],
+        ms: performance.now() - t0,
+      };
     }
     const mapper = mapperFor(target);
     let records = 0;
@@ -71,7 +82,18 @@ export async function scanDbnFile(file: string, table?: TableName): Promise<DbnS
     for (const [d, n] of [...days.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       perDay[new Date(Number(d * 86_400_000n)).toISOString().slice(0, 10)] = n;
     }
-    return { file, table: target, fileBytes: fs.statSync(file).size, records, minUs: min, maxUs: max, perDay, peakHourRecords, instrumentIds: [...ids].sort((a, b) => a - b), ms: performance.now() - t0 };
+    return {
+      file,
+      table: target,
+      fileBytes: fs.statSync(file).size,
+      records,
+      minUs: min,
+      maxUs: max,
+      perDay,
+      peakHourRecords,
+      instrumentIds: [...ids].sort((a, b) => a - b),
+      ms: performance.now() - t0,
+    };
   } finally {
     await decoder.close();
   }

@@ -45,7 +45,9 @@ export interface DbnSourceStats {
 export async function validateDbnFile(file: string): Promise<{ records: number; rtypeCounts: Record<number, number> }> {
   const decoder = await openDbn(file);
   try {
-    for await (const _batch of decoder.batches()) { /* the walk checks every length word and the tail */ }
+    for await (const _batch of decoder.batches()) {
+      /* the walk checks every length word and the tail */
+    }
   } finally {
     await decoder.close();
   }
@@ -78,17 +80,32 @@ export class DbnFileSource implements BatchSource {
    */
   quarantineUnknown = true;
 
-  private constructor(readonly file: string, readonly identity: Promise<SourceIdentity> | undefined, readonly metadata: DbnMetadata, private readonly history?: SymbolHistory, private readonly fastPath = true,
+  private constructor(
+    readonly file: string,
+    readonly identity: Promise<SourceIdentity> | undefined,
+    readonly metadata: DbnMetadata,
+    private readonly history?: SymbolHistory,
+    private readonly fastPath = true,
     /** Records in the file (all types), known after the structure pre-pass: progress and ETA. */
     readonly totalRecords?: number,
     /** Encode fast-path tuples on a worker thread: undefined = for large files (tuple-encoder.ts). */
     private readonly tupleWorker?: boolean,
     /** Records per rtype, from the structure pre-pass (empty without it): what routing decides on. */
-    readonly rtypeCounts: Record<number, number> = {}) {}
+    readonly rtypeCounts: Record<number, number> = {},
+  ) {}
 
   /** The same file (identity, metadata, pre-pass) for another table's load, with stats of its own. */
   again(history: SymbolHistory | undefined = this.history): DbnFileSource {
-    return new DbnFileSource(this.file, this.identity, this.metadata, history, this.fastPath, this.totalRecords, this.tupleWorker, this.rtypeCounts);
+    return new DbnFileSource(
+      this.file,
+      this.identity,
+      this.metadata,
+      history,
+      this.fastPath,
+      this.totalRecords,
+      this.tupleWorker,
+      this.rtypeCounts,
+    );
   }
 
   /** This source with symbols the file lacks answered by `history` (same settings, fresh stats). */
@@ -105,29 +122,58 @@ export class DbnFileSource implements BatchSource {
    * batch is written: the loader commits batch by batch, and a damaged tail discovered mid-load
    * would otherwise leave the batches before it in the table.
    */
-  static async open(file: string, options: {
-    /** Symbols for ids the file cannot name (e.g. load/symbol-history.ts); without it they stay unresolved. */ symbols?: SymbolHistory;
-    validate?: boolean; /** false: every record takes the generic path (tests compare both). */ fastPath?: boolean;
-    /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean;
-    /** false: no content hash (no ledger will see this source, e.g. a dry run). */ hash?: boolean } = {}): Promise<DbnFileSource> {
+  static async open(
+    file: string,
+    options: {
+      /** Symbols for ids the file cannot name (e.g. load/symbol-history.ts); without it they stay unresolved. */ symbols?: SymbolHistory;
+      validate?: boolean /** false: every record takes the generic path (tests compare both). */;
+      fastPath?: boolean;
+      /** true/false forces the tuple-encoding worker thread on/off; default: on for large files. */ tupleWorker?: boolean;
+      /** false: no content hash (no ledger will see this source, e.g. a dry run). */ hash?: boolean;
+    } = {},
+  ): Promise<DbnFileSource> {
     const metadata = await readMetadata(file);
     // The hash runs on its own thread while this one validates (or starts decoding); the loader
     // awaits it before its first ledger statement.
-    const identity = options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
-    identity?.catch(() => { /* observed by whoever awaits the identity */ });
+    const identity =
+      options.hash === false ? undefined : hashFile(file).then((contentHash) => ({ source: path.resolve(file), contentHash }));
+    identity?.catch(() => {
+      /* observed by whoever awaits the identity */
+    });
     const checked = options.validate === false ? undefined : await validateDbnFile(file);
-    return new DbnFileSource(file, identity, metadata, options.symbols, options.fastPath ?? true, checked?.records, options.tupleWorker, checked?.rtypeCounts);
+    return new DbnFileSource(
+      file,
+      identity,
+      metadata,
+      options.symbols,
+      options.fastPath ?? true,
+      checked?.records,
+      options.tupleWorker,
+      checked?.rtypeCounts,
+    );
   }
 
-  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
-    return spec.name === instrumentDefinitions.name ? this.prepareDefinitions(spec, batchSize, isCommitted, pace) : this.prepareRows(spec, batchSize, isCommitted);
+  prepare(
+    spec: TableSpec,
+    batchSize: number,
+    isCommitted: (batchNo: number) => boolean,
+    pace?: () => Promise<void>,
+  ): AsyncIterable<BatchOrSkip> {
+    return spec.name === instrumentDefinitions.name
+      ? this.prepareDefinitions(spec, batchSize, isCommitted, pace)
+      : this.prepareRows(spec, batchSize, isCommitted);
   }
 
   /**
    * Definitions are few: they take the decoder's object path into DefinitionsLoader records and
    * the loaders' generic batching (spec: load/definitions.ts definitionInputSpec).
    */
-  private async *prepareDefinitions(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip> {
+  private async *prepareDefinitions(
+    spec: TableSpec,
+    batchSize: number,
+    isCommitted: (batchNo: number) => boolean,
+    pace?: () => Promise<void>,
+  ): AsyncIterable<BatchOrSkip> {
     const symbols = new SymbolMap();
     symbols.addMetadata(this.metadata);
     const decoder = await openDbn(this.file);
@@ -164,16 +210,22 @@ export class DbnFileSource implements BatchSource {
     // A mapper of its own for the batches' slow paths (rowValues), which run while classify's
     // mapper is positioned on a later decoder batch.
     const rowMapper = mapperFor(spec.name);
-    const batcher = new CheckpointBatcher(batchSize, isCommitted, (batchNo) => new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields));
+    const batcher = new CheckpointBatcher(
+      batchSize,
+      isCommitted,
+      (batchNo) => new DbnRowBatch(batchNo, columns, rowMapper, timeIndex, symbolFields),
+    );
     const classify = recordClassifier(spec, columns, mapper, symbolFields, batcher, this.stats, unresolved, this.quarantineUnknown);
     const noFast = new Int32Array(0);
     const resolvedBufs: (string | null)[][] = [[], []];
     let flip = 0;
-    const indexing: SymbolIndexing | undefined = codec ? {
-      rtypes: Uint8Array.from({ length: 256 }, (_, rt) => (mapper.accepts(rt, this.metadata.schema) ? 1 : 0)),
-      indexOf: (symbol, instrumentId) => symbolFields.indexOf(symbol, instrumentId),
-      out: noFast,
-    } : undefined;
+    const indexing: SymbolIndexing | undefined = codec
+      ? {
+          rtypes: Uint8Array.from({ length: 256 }, (_, rt) => (mapper.accepts(rt, this.metadata.schema) ? 1 : 0)),
+          indexOf: (symbol, instrumentId) => symbolFields.indexOf(symbol, instrumentId),
+          out: noFast,
+        }
+      : undefined;
 
     // One decoder batch is encoded (possibly on the worker thread) while this thread resolves the
     // next one's symbols; it is classified and its checkpoint batches handed out after that.
@@ -189,7 +241,7 @@ export class DbnFileSource implements BatchSource {
         for await (const batch of decoder.batches()) {
           // Two arrays in turn: the pending batch keeps its own until it is classified. (A fresh
           // array per batch lived just long enough to be promoted, and fed the old-space GC.)
-          const resolved = resolvedBufs[flip ^= 1]!;
+          const resolved = resolvedBufs[(flip ^= 1)]!;
           const { count } = batch;
           // The fast path's symbol-field index of each record comes out of the symbol lookup itself
           // (once per cached interval, not per record); the batch keeps the array, so it is its own.
@@ -229,8 +281,16 @@ export class DbnFileSource implements BatchSource {
  * fast-path tuples are encoded: block.timeUs[i] ≥ 0 marks the records the codec took; every other
  * record of the table goes through the generic mapping and validation, as always.
  */
-function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: DbnMapper, symbolFields: SymbolFields, batcher: CheckpointBatcher<DbnRowBatch>,
-  stats: DbnSourceStats, unresolved: Set<number>, quarantineUnknown: boolean): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
+function recordClassifier(
+  spec: TableSpec,
+  columns: readonly Column[],
+  mapper: DbnMapper,
+  symbolFields: SymbolFields,
+  batcher: CheckpointBatcher<DbnRowBatch>,
+  stats: DbnSourceStats,
+  unresolved: Set<number>,
+  quarantineUnknown: boolean,
+): (batch: RecordBatch, resolvedSymbols: (string | null)[], syms: Int32Array, block: TupleBlock) => void {
   const batchSize = batcher.batchSize;
   const timeIndex = columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
   const idIndex = columns.findIndex((c) => c.name === 'instrument_id');
@@ -283,7 +343,7 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       }
       stats.tableRecords += 1;
       // A record with a symbol entry has its symbol there, not in resolvedSymbols (resolveBatch).
-      const symbol = i < syms.length && syms[i]! >= 0 ? symbolFields.name(syms[i]!) : resolvedSymbols[i] ?? null;
+      const symbol = i < syms.length && syms[i]! >= 0 ? symbolFields.name(syms[i]!) : (resolvedSymbols[i] ?? null);
       if (symbol === null) unresolved.add(view.getUint32(offsets[i]! + 4, true));
       if (timeUs[i]! >= 0) ord++; // a fast record of a checkpoint batch being skipped
       if (!current) {
@@ -295,11 +355,21 @@ function recordClassifier(spec: TableSpec, columns: readonly Column[], mapper: D
       current.recordsIn += 1;
       const mapped = mapper.map(i, symbol);
       if (typeof mapped === 'string') {
-        current.rejections.push({ recordIndex, reason: mapped, constraint: null, record: valuesToJson(columns, null, { dbn_record_index: recordIndex }) });
+        current.rejections.push({
+          recordIndex,
+          reason: mapped,
+          constraint: null,
+          record: valuesToJson(columns, null, { dbn_record_index: recordIndex }),
+        });
       } else {
         const problem = validate(spec, columns, mapped, scratch, symbol, symbolIndex, idIndex, timeIndex);
         if (problem) {
-          current.rejections.push({ recordIndex, reason: problem.reason, constraint: problem.constraint, record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }) });
+          current.rejections.push({
+            recordIndex,
+            reason: problem.reason,
+            constraint: problem.constraint,
+            record: valuesToJson(columns, mapped, { dbn_record_index: recordIndex }),
+          });
         } else {
           current.addValues(seg, i, mapped, mapped[idIndex] as number);
         }
@@ -321,17 +391,35 @@ export function unknownRtypeRejection(batch: RecordBatch, i: number): Rejection 
     recordIndex,
     reason: `unknown rtype ${rtype} (${length}-byte record) at byte offset ${offset} of the decompressed stream: not a DBN record type`,
     constraint: 'unknown_rtype',
-    record: JSON.stringify({ dbn_record_index: recordIndex, byte_offset: offset, rtype, length, bytes: Buffer.from(batch.bytes.subarray(at, at + Math.min(length, 512))).toString('hex') }),
+    record: JSON.stringify({
+      dbn_record_index: recordIndex,
+      byte_offset: offset,
+      rtype,
+      length,
+      bytes: Buffer.from(batch.bytes.subarray(at, at + Math.min(length, 512))).toString('hex'),
+    }),
   };
 }
 
-function validate(spec: TableSpec, columns: readonly Column[], values: CellValue[], scratch: Record<string, CellValue>, symbol: string | null, symbolIndex: number, idIndex: number, timeIndex: number): { reason: string; constraint: string | null } | null {
+function validate(
+  spec: TableSpec,
+  columns: readonly Column[],
+  values: CellValue[],
+  scratch: Record<string, CellValue>,
+  symbol: string | null,
+  symbolIndex: number,
+  idIndex: number,
+  timeIndex: number,
+): { reason: string; constraint: string | null } | null {
   for (let c = 0; c < columns.length; c++) {
     const v = values[c]!;
     const col = columns[c]!;
     if (v === null && !col.nullable) {
       if (c === symbolIndex && symbol === null) {
-        return { reason: `symbol unresolved for instrument_id ${String(values[idIndex])} at ${values[timeIndex] == null ? '?' : microsToIso(values[timeIndex] as bigint)}: not in the file's mappings nor in stored definitions (load the definitions first)`, constraint: 'symbol_not_null' };
+        return {
+          reason: `symbol unresolved for instrument_id ${String(values[idIndex])} at ${values[timeIndex] == null ? '?' : microsToIso(values[timeIndex] as bigint)}: not in the file's mappings nor in stored definitions (load the definitions first)`,
+          constraint: 'symbol_not_null',
+        };
       }
       return { reason: `${col.name} is undefined in the DBN record (NULL) but the column is NOT NULL`, constraint: `${col.name}_not_null` };
     }

@@ -26,7 +26,10 @@ export class BatchSymbolResolver {
   /** Ids already asked of the history (found or not). */
   private readonly asked = new Set<number>();
 
-  constructor(metadata: DbnMetadata, private readonly history?: SymbolHistory) {
+  constructor(
+    metadata: DbnMetadata,
+    private readonly history?: SymbolHistory,
+  ) {
     this.symbols.addMetadata(metadata);
   }
 
@@ -64,5 +67,4 @@ export class BatchSymbolResolver {
       if (indexing && symbol !== null && indexing.rtypes[batch.rtypes[i]!] === 1) indexing.out[i] = indexing.indexOf(symbol, id);
     }
   }
-
 }

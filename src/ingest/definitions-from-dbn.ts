@@ -5,7 +5,7 @@
  * from schema version 6) rather than an invented value.
  */
 import type { DbnRecord, DefinitionRecord as DbnDefinition } from '../dbn/records.js';
-import { SymbolMap } from '../dbn/symbology.js';
+import type { SymbolMap } from '../dbn/symbology.js';
 import type { DefinitionRecord } from '../load/definitions.js';
 
 const UNDEF_I64 = 0x7fffffffffffffffn;
@@ -23,7 +23,8 @@ function toDefinition(d: DbnDefinition, symbols: SymbolMap): DefinitionRecord {
   // The definition names its own instrument: raw_symbol is authoritative for the contract's symbol
   // column; a metadata mapping (e.g. a requested parent symbol) would not be unique per instrument.
   const symbol = d.rawSymbol || symbols.resolve(d.instrumentId, tsRecvUs) || '';
-  const expiration = d.expiration === UNDEF_U64 || d.expiration === 0n ? null : new Date(Number(d.expiration / 1_000_000n)).toISOString().slice(0, 10);
+  const expiration =
+    d.expiration === UNDEF_U64 || d.expiration === 0n ? null : new Date(Number(d.expiration / 1_000_000n)).toISOString().slice(0, 10);
   return {
     instrument_id: d.instrumentId,
     symbol,

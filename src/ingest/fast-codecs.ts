@@ -14,7 +14,17 @@
 import { BinaryCopyWriter } from '../copy/index.js';
 import { CopyEncodeError } from '../copy/errors.js';
 import {
-  type FieldWords, TUPLE_TS_LIMIT_US, fieldWords, nanosTo8, putAsciiChar, putField, putIdPair, putInt4, putInt8U32, putNumeric8, putRowHeadAndTimestamp,
+  type FieldWords,
+  TUPLE_TS_LIMIT_US,
+  fieldWords,
+  nanosTo8,
+  putAsciiChar,
+  putField,
+  putIdPair,
+  putInt4,
+  putInt8U32,
+  putNumeric8,
+  putRowHeadAndTimestamp,
 } from '../copy/tuple-fields.js';
 import { MBP1, TRADE } from '../dbn/layouts.js';
 import { tbboData, tradesData, type Column, type TableName, type TableSpec } from '../schema/tables.js';
@@ -57,12 +67,20 @@ export class SymbolFields {
     return k === undefined ? this.add(key, symbol, instrumentId) : k;
   }
 
-  field(k: number): FieldWords { return this.fields[k]!; }
+  field(k: number): FieldWords {
+    return this.fields[k]!;
+  }
   /** Every field so far, by index (a tuple encoder on another thread gets the new ones with each job). */
-  get all(): readonly FieldWords[] { return this.fields; }
-  name(k: number): string { return this.names[k]!; }
+  get all(): readonly FieldWords[] {
+    return this.fields;
+  }
+  name(k: number): string {
+    return this.names[k]!;
+  }
   /** The instrument of entry k (-1 when indexed without one). */
-  idOf(k: number): number { return this.ids[k]!; }
+  idOf(k: number): number {
+    return this.ids[k]!;
+  }
 
   private add(key: string, symbol: string, instrumentId: number): number {
     let k = -1;
@@ -197,9 +215,15 @@ export interface TupleBlock {
  * index of its symbol field in `fields`; -1 = not a candidate). A pure function of its inputs:
  * the tuple worker runs it on its own thread.
  */
-export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offsets: Int32Array, syms: Int32Array, fields: readonly FieldWords[],
+export function encodeTupleBlock(
+  codec: FastRowCodec,
+  records: Uint8Array,
+  offsets: Int32Array,
+  syms: Int32Array,
+  fields: readonly FieldWords[],
   /** Where to put timeUs when the caller recycles it (in-thread: it is read only until the batch is classified). */
-  timeScratch?: Float64Array): TupleBlock {
+  timeScratch?: Float64Array,
+): TupleBlock {
   const n = offsets.length;
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   // Uninitialised memory: every byte handed out is written first, and zero-filling ~2 MB a batch
@@ -214,7 +238,10 @@ export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offse
   let maxUs = -Infinity;
   for (let i = 0; i < n; i++) {
     const s = syms[i]!;
-    if (s < 0) { timeUs[i] = -1; continue; }
+    if (s < 0) {
+      timeUs[i] = -1;
+      continue;
+    }
     const field = fields[s]!;
     if (p + TUPLE_FIXED_MAX + field.bytes.length > b.length) {
       const grown = Buffer.allocUnsafeSlow(b.length * 2);
@@ -223,7 +250,10 @@ export function encodeTupleBlock(codec: FastRowCodec, records: Uint8Array, offse
       d = new DataView(b.buffer, b.byteOffset, b.byteLength);
     }
     const e = codec.encode(b, d, p, view, offsets[i]!, field);
-    if (e < 0) { timeUs[i] = -1; continue; }
+    if (e < 0) {
+      timeUs[i] = -1;
+      continue;
+    }
     const t = (timeUs[i] = codec.timeUs);
     if (t < minUs) minUs = t;
     if (t > maxUs) maxUs = t;

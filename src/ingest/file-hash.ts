@@ -33,7 +33,9 @@ export function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, chunkBytes: CHUNK_BYTES } });
     let digest: string | undefined;
-    worker.once('message', (hex: string) => { digest = hex; });
+    worker.once('message', (hex: string) => {
+      digest = hex;
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (digest !== undefined) resolve(`sha256:${digest}`);

@@ -82,11 +82,16 @@ const DBN_BATCH_SIZE: Partial<Record<TableName, number>> = { trades_data: 50_000
 export function loaderFor(table: TableName, engine: Engine, options: { workers?: number; batchSize?: number; maxRowsPerCommit?: number }) {
   const config = { engine, parallelWorkers: options.workers, batchSize: options.batchSize, maxRowsPerCommit: options.maxRowsPerCommit };
   switch (table) {
-    case 'trades_data': return new TradesLoader(config);
-    case 'tbbo_data': return new TBBOLoader(config);
-    case 'ohlcv_data': return new OHLCVLoader(config);
-    case 'statistics_data': return new StatisticsLoader(config);
-    case 'instrument_definitions': return new DefinitionsLoader(config);
+    case 'trades_data':
+      return new TradesLoader(config);
+    case 'tbbo_data':
+      return new TBBOLoader(config);
+    case 'ohlcv_data':
+      return new OHLCVLoader(config);
+    case 'statistics_data':
+      return new StatisticsLoader(config);
+    case 'instrument_definitions':
+      return new DefinitionsLoader(config);
   }
 }
 
@@ -128,25 +133,37 @@ export async function loadDbnFile(engine: Engine, file: string, options: LoadFil
   const source = await DbnFileSource.open(file, { symbols: new StoredSymbolHistory(engine) });
   const route = routeFile(source.metadata.schema, source.metadata.schemaName, source.rtypeCounts, options.table);
   if (route.tables.length !== 1) {
-    throw new LoadError(`schema mixed: the file holds records for ${route.tables.join(', ')}; load it with loadDbnFileRouted (tickvault load), or pass a table`);
+    throw new LoadError(
+      `schema mixed: the file holds records for ${route.tables.join(', ')}; load it with loadDbnFileRouted (tickvault load), or pass a table`,
+    );
   }
   return loadInto(engine, source, file, route.tables[0]!, options);
 }
 
-async function loadInto(engine: Engine, given: DbnFileSource, file: string, table: TableName, options: LoadFileOptions): Promise<LoadFileResult> {
+async function loadInto(
+  engine: Engine,
+  given: DbnFileSource,
+  file: string,
+  table: TableName,
+  options: LoadFileOptions,
+): Promise<LoadFileResult> {
   tableSpec(table);
   const requested = options.mode ?? 'append';
   const mode = table === 'instrument_definitions' && requested === 'upsert' ? 'append' : requested;
   // A replace runs in one transaction; on a single-connection engine the symbols the file lacks
   // are read before it starts (asked mid-load, the question would wait behind that transaction).
-  const source = mode === 'replace' && table !== 'instrument_definitions' && !(await engine.capabilities()).multipleConnections
-    ? given.withHistory(await PreloadedSymbolHistory.load(engine, (await scanDbnFile(file, table)).instrumentIds))
-    : given;
+  const source =
+    mode === 'replace' && table !== 'instrument_definitions' && !(await engine.capabilities()).multipleConnections
+      ? given.withHistory(await PreloadedSymbolHistory.load(engine, (await scanDbnFile(file, table)).instrumentIds))
+      : given;
   const checked = await guardFile(engine, file, source, table, mode, options);
   const loader = loaderFor(table, engine, { ...options, batchSize: options.batchSize ?? DBN_BATCH_SIZE[table] });
   const result = await loader.bulkLoad(source, {
-    mode, allowExpired: options.allowExpired || checked, now: options.now,
-    bulk: options.bulk, directCompress: options.directCompress,
+    mode,
+    allowExpired: options.allowExpired || checked,
+    now: options.now,
+    bulk: options.bulk,
+    directCompress: options.directCompress,
     maxRejects: options.maxRejects,
     onProgress: options.onProgress ? (n: number, total?: number) => options.onProgress!(n, total ?? source.totalRecords) : undefined,
   });
@@ -167,7 +184,14 @@ const METADATA_SLACK_US = 86_400_000_000n;
  * checked: the re-run is a no-op and says so. Returns whether the file was checked (then the
  * loader need not check each batch).
  */
-async function guardFile(engine: Engine, file: string, source: DbnFileSource, table: TableName, mode: LoadMode, options: RetentionOptions): Promise<boolean> {
+async function guardFile(
+  engine: Engine,
+  file: string,
+  source: DbnFileSource,
+  table: TableName,
+  mode: LoadMode,
+  options: RetentionOptions,
+): Promise<boolean> {
   if (options.allowExpired) return false;
   const window = await retentionWindow(engine, table, options.now);
   if (!window) return false;
@@ -192,22 +216,35 @@ export interface FilePlan {
 }
 
 /** Pre-scans the file (timestamps only) and plans its load into its table. Writes nothing. */
-export async function planDbnFile(engine: Engine, file: string, options: { table?: TableName; mode?: LoadMode; directCompress?: boolean } & RetentionOptions = {}): Promise<FilePlan> {
+export async function planDbnFile(
+  engine: Engine,
+  file: string,
+  options: { table?: TableName; mode?: LoadMode; directCompress?: boolean } & RetentionOptions = {},
+): Promise<FilePlan> {
   const scan = await scanDbnFile(file, options.table);
   if (scan.minUs === null || scan.maxUs === null) return { file, scan, plan: null, retention: null };
   const window = await retentionWindow(engine, scan.table, options.now);
   const expired = window !== null && scan.minUs < window.cutoffUs;
-  const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs), { mode: options.mode, now: options.now, directCompress: options.directCompress });
+  const plan = await planLoad(engine, scan.table, microsToIso(scan.minUs), microsToIso(scan.maxUs), {
+    mode: options.mode,
+    now: options.now,
+    directCompress: options.directCompress,
+  });
   const days = Object.keys(scan.perDay);
   const mode = options.mode ?? 'append';
   const notes = [
     `file: ${file} (${scan.fileBytes} bytes): ${scan.records} ${scan.table} records, ${scan.instrumentIds.length} instruments, ${days.length} day(s) ${days.length ? `${days[0]} … ${days.at(-1)}` : ''} — pre-scan ${Math.round(scan.ms)} ms`,
     `write mode: ${mode}${mode === 'append' ? ' (rows whose natural key is already stored are quarantined as duplicates)' : mode === 'upsert' ? ' (last write wins per natural key)' : ''}`,
   ];
-  notes.push(window === null
-    ? `retention: none on ${scan.table} (history is kept)`
-    : `retention: ${window.policy} drops rows before ${microsToIso(window.cutoffUs)}; oldest row here ${microsToIso(scan.minUs)}: `
-      + (expired ? (options.allowExpired ? 'past the window — loaded anyway (--allow-expired), dropped at the next retention run'
-        : 'past the window — the load would be REFUSED (change the policy, or --allow-expired)') : 'inside the window'));
+  notes.push(
+    window === null
+      ? `retention: none on ${scan.table} (history is kept)`
+      : `retention: ${window.policy} drops rows before ${microsToIso(window.cutoffUs)}; oldest row here ${microsToIso(scan.minUs)}: ` +
+          (expired
+            ? options.allowExpired
+              ? 'past the window — loaded anyway (--allow-expired), dropped at the next retention run'
+              : 'past the window — the load would be REFUSED (change the policy, or --allow-expired)'
+            : 'inside the window'),
+  );
   return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] }, retention: window ? { window, expired } : null };
 }

@@ -66,13 +66,20 @@ class InThreadTupleEncoder implements TupleEncoder {
    */
   private readonly times = [new Float64Array(0), new Float64Array(0)];
   private flip = 0;
-  constructor(table: TableName, private readonly symbols: SymbolFields) { this.encodeBlock = tupleBlockEncoder(table); }
+  constructor(
+    table: TableName,
+    private readonly symbols: SymbolFields,
+  ) {
+    this.encodeBlock = tupleBlockEncoder(table);
+  }
   encode(records: Uint8Array, offsets: Int32Array, syms: Int32Array): TupleBlock {
     const k = (this.flip ^= 1);
     if (this.times[k]!.length < offsets.length) this.times[k] = new Float64Array(Math.max(offsets.length, 1 << 15));
     return this.encodeBlock(records, offsets, syms, this.symbols.all, this.times[k]);
   }
-  async close(): Promise<void> { /* nothing held */ }
+  async close(): Promise<void> {
+    /* nothing held */
+  }
 }
 
 /**
@@ -95,7 +102,10 @@ class WorkerTupleEncoder implements TupleEncoder {
    */
   private readonly spare: ArrayBuffer[] = [];
 
-  constructor(table: TableName, private readonly symbols: SymbolFields) {
+  constructor(
+    table: TableName,
+    private readonly symbols: SymbolFields,
+  ) {
     this.local = new InThreadTupleEncoder(table, symbols);
     this.worker = new Worker(WORKER_URL, { workerData: { table } });
     this.worker.on('message', (m: TupleReply) => {
@@ -114,7 +124,9 @@ class WorkerTupleEncoder implements TupleEncoder {
       this.waiting.clear();
     };
     this.worker.on('error', (e) => fail(new LoadError(`tuple encoder worker failed: ${e.message}`, { cause: e })));
-    this.worker.on('exit', (code) => { if (code !== 0) fail(new LoadError(`tuple encoder worker exited with ${code}`)); });
+    this.worker.on('exit', (code) => {
+      if (code !== 0) fail(new LoadError(`tuple encoder worker exited with ${code}`));
+    });
   }
 
   encode(records: Uint8Array, offsets: Int32Array, syms: Int32Array): TupleBlock | Promise<TupleBlock> {
@@ -149,7 +161,19 @@ class WorkerTupleEncoder implements TupleEncoder {
 export function createTupleEncoder(table: TableName, symbols: SymbolFields, file: string, worker?: boolean): TupleEncoder {
   // TICKVAULT_TUPLE_WORKER=0/1 overrides the default rule (benchmarks, comparisons).
   const env = process.env.TICKVAULT_TUPLE_WORKER;
-  const use = worker ?? (env === '0' ? false : env === '1' ? true
-    : availableParallelism() >= TUPLE_WORKER_MIN_CORES && (() => { try { return statSync(file).size >= TUPLE_WORKER_MIN_FILE_BYTES; } catch { return false; } })());
+  const use =
+    worker ??
+    (env === '0'
+      ? false
+      : env === '1'
+        ? true
+        : availableParallelism() >= TUPLE_WORKER_MIN_CORES &&
+          (() => {
+            try {
+              return statSync(file).size >= TUPLE_WORKER_MIN_FILE_BYTES;
+            } catch {
+              return false;
+            }
+          })());
   return use && tupleWorkerAvailable() ? new WorkerTupleEncoder(table, symbols) : new InThreadTupleEncoder(table, symbols);
 }

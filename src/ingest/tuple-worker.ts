@@ -17,7 +17,12 @@ port.on('message', (job: TupleJob) => {
     for (const f of job.newFields) fields.push(fieldWords(f));
     const block = encodeBlock(job.records, job.offsets, job.syms, fields);
     const reply: TupleReply = { id: job.id, block, records: job.records };
-    port.postMessage(reply, [block.bytes.buffer as ArrayBuffer, block.ends.buffer as ArrayBuffer, block.timeUs.buffer as ArrayBuffer, job.records.buffer as ArrayBuffer]);
+    port.postMessage(reply, [
+      block.bytes.buffer as ArrayBuffer,
+      block.ends.buffer as ArrayBuffer,
+      block.timeUs.buffer as ArrayBuffer,
+      job.records.buffer as ArrayBuffer,
+    ]);
   } catch (err) {
     const reply: TupleReply = { id: job.id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     port.postMessage(reply);

@@ -20,10 +20,19 @@ import type { TableName } from '../schema/tables.js';
 import { TUPLE_FIXED_MAX, type TupleBlock } from './fast-codecs.js';
 
 /** encodeTupleBlock's signature, for one table (the codec is the kernel). */
-export type TupleBlockEncoder = (records: Uint8Array, offsets: Int32Array, syms: Int32Array, fields: readonly FieldWords[], timeScratch?: Float64Array) => TupleBlock;
+export type TupleBlockEncoder = (
+  records: Uint8Array,
+  offsets: Int32Array,
+  syms: Int32Array,
+  fields: readonly FieldWords[],
+  timeScratch?: Float64Array,
+) => TupleBlock;
 
 // The WebAssembly API as far as used here (lib ES2022 declares none of it).
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: unknown };
@@ -37,7 +46,17 @@ interface KernelExports {
   getOutLen(): number;
   getMinUs(): number;
   getMaxUs(): number;
-  encodeTuples(table: number, rec: number, offs: number, syms: number, n: number, symTab: number, out: number, ends: number, times: number): number;
+  encodeTuples(
+    table: number,
+    rec: number,
+    offs: number,
+    syms: number,
+    n: number,
+    symTab: number,
+    out: number,
+    ends: number,
+    times: number,
+  ): number;
   TRADES: { readonly value: number };
   TBBO: { readonly value: number };
 }

@@ -21,7 +21,9 @@ export async function analyzeLoaded(engine: Engine, spec: TableSpec, loadId: str
             (SELECT min(min_time) AS lo, max(max_time) AS hi FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $2::bigint) r
       WHERE c.hypertable_schema = current_schema() AND c.hypertable_name = $1
         AND r.lo IS NOT NULL AND c.range_end > r.lo AND c.range_start <= r.hi
-      ORDER BY c.range_start`, [spec.name, loadId]);
+      ORDER BY c.range_start`,
+    [spec.name, loadId],
+  );
   for (const r of rows) await engine.query(`ANALYZE ${ident(r.chunk_schema)}.${ident(r.chunk_name)}`);
   return rows.length;
 }

@@ -38,7 +38,7 @@
  * `recordsInserted` counts instrument_definitions rows inserted or changed by a batch; valid
  * records that change nothing (older or repeated versions) are neither inserted nor rejected.
  */
-import type { Connection, Queryable } from '../engine/types.js';
+import type { Connection } from '../engine/types.js';
 import { DEFINITION_VERSIONS_TABLE, SYMBOL_HISTORY_TABLE } from '../schema/bookkeeping.js';
 import { instrumentDefinitions, loadedColumns, type Column, type TableSpec } from '../schema/tables.js';
 import { sqlType, t } from '../schema/types.js';
@@ -140,7 +140,10 @@ function buildMergeSql(inputColumns: readonly Column[]): MergeSql {
     ...tmp(WINNERS, `ON COMMIT DROP AS SELECT * FROM ${STAGE} WITH NO DATA`),
     ...tmp(AFFECTED, '(instrument_id INTEGER PRIMARY KEY) ON COMMIT DROP'),
     ...tmp(FINAL, `(instrument_id INTEGER PRIMARY KEY, symbol ${symbolType} NOT NULL, owns BOOLEAN NOT NULL) ON COMMIT DROP`),
-    ...tmp(HISTORY, `(instrument_id INTEGER NOT NULL, symbol ${symbolType} NOT NULL, valid_from TIMESTAMPTZ NOT NULL, valid_to TIMESTAMPTZ) ON COMMIT DROP`),
+    ...tmp(
+      HISTORY,
+      `(instrument_id INTEGER NOT NULL, symbol ${symbolType} NOT NULL, valid_from TIMESTAMPTZ NOT NULL, valid_to TIMESTAMPTZ) ON COMMIT DROP`,
+    ),
   ];
 
   // A claim (x) overtakes claim (v) on the same symbol when it is later in (ts_recv, instrument_id) order.

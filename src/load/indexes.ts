@@ -10,7 +10,9 @@ import { createIndexSql, dropIndexSql } from '../schema/ddl.js';
 
 export async function missingIndexes(db: Queryable, spec: TableSpec): Promise<string[]> {
   const { rows } = await db.query<{ indexname: string }>(
-    'SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1', [spec.name]);
+    'SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1',
+    [spec.name],
+  );
   const present = new Set(rows.map((r) => r.indexname));
   return spec.indexes.filter((i) => !present.has(i.name)).map((i) => i.name);
 }

@@ -3,7 +3,7 @@
  * in the same transaction as its data, so "the ledger says batch k committed" and "batch k's rows
  * are in the table" are the same fact — the basis of exactly-once resume.
  */
-import type { Connection, Engine, Queryable } from '../engine/types.js';
+import type { Connection, Queryable } from '../engine/types.js';
 import { LOAD_BATCHES_TABLE, LOADS_TABLE, type LoadMode } from '../schema/bookkeeping.js';
 import { microsToIso } from '../values/time.js';
 import { ident } from '../sql/ident.js';
@@ -35,9 +35,19 @@ export interface LoadRecord {
 }
 
 interface LoadRowDb {
-  load_id: string; source: string; content_hash: string; status: LoadStatus; mode: LoadMode; batch_size: number;
-  records_in: string; records_inserted: string; records_rejected: string; min_time: Date | null; max_time: Date | null;
-  instrument_ids: number[] | null; details: Record<string, unknown> | null;
+  load_id: string;
+  source: string;
+  content_hash: string;
+  status: LoadStatus;
+  mode: LoadMode;
+  batch_size: number;
+  records_in: string;
+  records_inserted: string;
+  records_rejected: string;
+  min_time: Date | null;
+  max_time: Date | null;
+  instrument_ids: number[] | null;
+  details: Record<string, unknown> | null;
 }
 
 const SELECT_LOAD = `SELECT load_id::text AS load_id, source, content_hash, status, mode, batch_size, records_in::text AS records_in,
@@ -46,23 +56,37 @@ const SELECT_LOAD = `SELECT load_id::text AS load_id, source, content_hash, stat
 
 function toRecord(r: LoadRowDb): LoadRecord {
   return {
-    loadId: r.load_id, source: r.source, contentHash: r.content_hash, status: r.status, mode: r.mode, batchSize: Number(r.batch_size),
-    recordsIn: Number(r.records_in), recordsInserted: Number(r.records_inserted), recordsRejected: Number(r.records_rejected),
-    minTime: r.min_time, maxTime: r.max_time, instrumentIds: r.instrument_ids, details: r.details,
+    loadId: r.load_id,
+    source: r.source,
+    contentHash: r.content_hash,
+    status: r.status,
+    mode: r.mode,
+    batchSize: Number(r.batch_size),
+    recordsIn: Number(r.records_in),
+    recordsInserted: Number(r.records_inserted),
+    recordsRejected: Number(r.records_rejected),
+    minTime: r.min_time,
+    maxTime: r.max_time,
+    instrumentIds: r.instrument_ids,
+    details: r.details,
   };
 }
 
 /** The newest non-superseded load of this content into this table. */
 export async function findLoadByHash(db: Queryable, table: string, contentHash: string): Promise<LoadRecord | undefined> {
   const { rows } = await db.query<LoadRowDb>(
-    `${SELECT_LOAD} WHERE target_table = $1 AND content_hash = $2 AND status <> 'superseded' ORDER BY load_id DESC LIMIT 1`, [table, contentHash]);
+    `${SELECT_LOAD} WHERE target_table = $1 AND content_hash = $2 AND status <> 'superseded' ORDER BY load_id DESC LIMIT 1`,
+    [table, contentHash],
+  );
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
 /** The newest completed load of this source name into this table (what `replace` replaces). */
 export async function findCompletedLoadBySource(db: Queryable, table: string, source: string): Promise<LoadRecord | undefined> {
   const { rows } = await db.query<LoadRowDb>(
-    `${SELECT_LOAD} WHERE target_table = $1 AND source = $2 AND status = 'completed' ORDER BY load_id DESC LIMIT 1`, [table, source]);
+    `${SELECT_LOAD} WHERE target_table = $1 AND source = $2 AND status = 'completed' ORDER BY load_id DESC LIMIT 1`,
+    [table, source],
+  );
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
@@ -71,11 +95,15 @@ export async function getLoad(db: Queryable, loadId: string): Promise<LoadRecord
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
-export async function createLoad(db: Queryable, args: { identity: SourceIdentity; table: string; mode: LoadMode; batchSize: number; details?: Record<string, unknown> }): Promise<string> {
+export async function createLoad(
+  db: Queryable,
+  args: { identity: SourceIdentity; table: string; mode: LoadMode; batchSize: number; details?: Record<string, unknown> },
+): Promise<string> {
   const { rows } = await db.query<{ load_id: string }>(
     `INSERT INTO ${LOADS_TABLE} (source, content_hash, target_table, mode, status, batch_size, details)
      VALUES ($1, $2, $3, $4, 'running', $5, $6::jsonb) RETURNING load_id::text AS load_id`,
-    [args.identity.source, args.identity.contentHash, args.table, args.mode, args.batchSize, JSON.stringify(args.details ?? {})]);
+    [args.identity.source, args.identity.contentHash, args.table, args.mode, args.batchSize, JSON.stringify(args.details ?? {})],
+  );
   return rows[0]!.load_id;
 }
 
@@ -89,8 +117,10 @@ export async function markRunning(db: Queryable, loadId: string): Promise<void> 
 }
 
 export async function mergeDetails(db: Queryable, loadId: string, details: Record<string, unknown>): Promise<void> {
-  await db.query(`UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
-    [loadId, JSON.stringify(details)]);
+  await db.query(
+    `UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
+    [loadId, JSON.stringify(details)],
+  );
 }
 
 export async function committedBatches(db: Queryable, loadId: string): Promise<Set<number>> {
@@ -104,7 +134,13 @@ export interface BatchOutcome {
   readonly rejected: number;
 }
 
-export async function recordBatch(conn: Connection, loadId: string, batch: PreparedBatch, inserted: number, rejected: number): Promise<void> {
+export async function recordBatch(
+  conn: Connection,
+  loadId: string,
+  batch: PreparedBatch,
+  inserted: number,
+  rejected: number,
+): Promise<void> {
   await recordBatches(conn, loadId, [{ batch, inserted, rejected }]);
 }
 
@@ -115,8 +151,17 @@ export async function recordBatches(conn: Connection, loadId: string, outcomes: 
     `INSERT INTO ${LOAD_BATCHES_TABLE} (load_id, batch_no, records_in, records_inserted, records_rejected, min_time, max_time, instrument_ids)
      SELECT $1::bigint, b.no, b.n_in, b.n_ok, b.n_bad, b.lo, b.hi, ARRAY(SELECT jsonb_array_elements_text(b.ids)::int)
        FROM unnest($2::int[], $3::int[], $4::int[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[]) AS b(no, n_in, n_ok, n_bad, lo, hi, ids)`,
-    [loadId, outcomes.map((o) => o.batch.batchNo), outcomes.map((o) => o.batch.recordsIn), outcomes.map((o) => o.inserted), outcomes.map((o) => o.rejected),
-      outcomes.map((o) => iso(o.batch.minTime)), outcomes.map((o) => iso(o.batch.maxTime)), outcomes.map((o) => JSON.stringify([...o.batch.instrumentIds]))]);
+    [
+      loadId,
+      outcomes.map((o) => o.batch.batchNo),
+      outcomes.map((o) => o.batch.recordsIn),
+      outcomes.map((o) => o.inserted),
+      outcomes.map((o) => o.rejected),
+      outcomes.map((o) => iso(o.batch.minTime)),
+      outcomes.map((o) => iso(o.batch.maxTime)),
+      outcomes.map((o) => JSON.stringify([...o.batch.instrumentIds])),
+    ],
+  );
 }
 
 /**
@@ -129,7 +174,9 @@ export async function findReplaceableLoadBySource(db: Queryable, table: string, 
   const { rows } = await db.query<LoadRowDb>(
     `${SELECT_LOAD} WHERE target_table = $1 AND source = $2
        AND (status = 'completed' OR (status = 'failed' AND EXISTS (SELECT 1 FROM ${LOAD_BATCHES_TABLE} b WHERE b.load_id = ${LOADS_TABLE}.load_id)))
-     ORDER BY load_id DESC LIMIT 1`, [table, source]);
+     ORDER BY load_id DESC LIMIT 1`,
+    [table, source],
+  );
   const found = rows[0] ? toRecord(rows[0]) : undefined;
   if (found?.status !== 'failed') return found;
   await summarize(db, found.loadId);
@@ -150,9 +197,17 @@ export async function loadProgress(db: Queryable, loadId: string): Promise<LoadP
   const { rows } = await db.query<{ n: string; last: number | null; r_in: string; ok: string; bad: string }>(
     `SELECT count(*)::text AS n, max(batch_no) AS last, COALESCE(sum(records_in), 0)::text AS r_in,
             COALESCE(sum(records_inserted), 0)::text AS ok, COALESCE(sum(records_rejected), 0)::text AS bad
-       FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [loadId]);
+       FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`,
+    [loadId],
+  );
   const r = rows[0]!;
-  return { batches: Number(r.n), lastBatch: r.last === null ? null : Number(r.last), recordsIn: Number(r.r_in), recordsInserted: Number(r.ok), recordsRejected: Number(r.bad) };
+  return {
+    batches: Number(r.n),
+    lastBatch: r.last === null ? null : Number(r.last),
+    recordsIn: Number(r.r_in),
+    recordsInserted: Number(r.ok),
+    recordsRejected: Number(r.bad),
+  };
 }
 
 /**
@@ -177,7 +232,10 @@ async function summarize(db: Queryable, loadId: string): Promise<void> {
 
 /** Marks a load completed with totals summed from its committed batches. */
 export async function completeLoad(db: Queryable, loadId: string, durationMs: number): Promise<LoadRecord> {
-  await db.query(summedFromBatches("status = 'completed', finished_at = NOW(), duration_ms = $2, error = NULL, "), [loadId, Math.round(durationMs)]);
+  await db.query(summedFromBatches("status = 'completed', finished_at = NOW(), duration_ms = $2, error = NULL, "), [
+    loadId,
+    Math.round(durationMs),
+  ]);
   return (await getLoad(db, loadId))!;
 }
 
@@ -188,13 +246,13 @@ export async function failLoad(db: Queryable, loadId: string, message: string): 
         details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('lastCommittedBatch',
           (SELECT max(batch_no) FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint))
       WHERE load_id = $1::bigint`,
-    [loadId, message]);
+    [loadId, message],
+  );
 }
 
 export async function supersede(conn: Connection, loadId: string): Promise<void> {
   await conn.query(`UPDATE ${LOADS_TABLE} SET status = 'superseded', updated_at = NOW() WHERE load_id = $1::bigint`, [loadId]);
 }
-
 
 export interface StaleLoad {
   readonly loadId: string;
@@ -214,8 +272,15 @@ export async function staleRunningLoads(db: Queryable, staleAfterMs: number): Pr
        FROM ${LOADS_TABLE}
       WHERE status = 'running' AND updated_at < NOW() - make_interval(secs => $1)
       ORDER BY load_id`,
-    [staleAfterMs / 1000]);
-  return rows.map((r) => ({ loadId: r.load_id, table: r.target_table, source: r.source, heartbeatAgeSeconds: Math.round(Number(r.age)), owner: r.owner }));
+    [staleAfterMs / 1000],
+  );
+  return rows.map((r) => ({
+    loadId: r.load_id,
+    table: r.target_table,
+    source: r.source,
+    heartbeatAgeSeconds: Math.round(Number(r.age)),
+    owner: r.owner,
+  }));
 }
 
 /** Rows of one completed load that a retention drop deletes (or deleted). */
@@ -235,7 +300,13 @@ export interface LoadDropImpact {
  * drop of years of history is counted without scanning it; only a batch that the boundary cuts
  * is counted in the table, over its own range and instruments.
  */
-export async function loadsInDroppedRange(db: Queryable, table: string, timeColumn: string, fromUs: bigint, beforeUs: bigint): Promise<LoadDropImpact[]> {
+export async function loadsInDroppedRange(
+  db: Queryable,
+  table: string,
+  timeColumn: string,
+  fromUs: bigint,
+  beforeUs: bigint,
+): Promise<LoadDropImpact[]> {
   const t = ident(timeColumn);
   const { rows } = await db.query<{ load_id: string; source: string; rows: string; min_time: Date | null; max_time: Date | null }>(
     `SELECT l.load_id::text AS load_id, l.source, l.min_time, l.max_time,
@@ -247,17 +318,26 @@ export async function loadsInDroppedRange(db: Queryable, table: string, timeColu
       WHERE l.target_table = $1 AND l.status = 'completed' AND b.records_inserted > 0
         AND b.max_time >= $2::timestamptz AND b.min_time < $3::timestamptz
       GROUP BY l.load_id, l.source, l.min_time, l.max_time ORDER BY l.load_id`,
-    [table, microsToIso(fromUs), microsToIso(beforeUs)]);
-  return rows.map((r) => ({ loadId: r.load_id, source: r.source, rows: Number(r.rows), minTime: r.min_time, maxTime: r.max_time })).filter((r) => r.rows > 0);
+    [table, microsToIso(fromUs), microsToIso(beforeUs)],
+  );
+  return rows
+    .map((r) => ({ loadId: r.load_id, source: r.source, rows: Number(r.rows), minTime: r.min_time, maxTime: r.max_time }))
+    .filter((r) => r.rows > 0);
 }
 
 /** Notes in a load's ledger row that a retention drop deleted `rows` more of its rows. */
-export async function recordRetentionDrop(db: Queryable, loadId: string, rows: number, drop: { olderThan: string; beforeUs: bigint }): Promise<void> {
+export async function recordRetentionDrop(
+  db: Queryable,
+  loadId: string,
+  rows: number,
+  drop: { olderThan: string; beforeUs: bigint },
+): Promise<void> {
   await db.query(
     `UPDATE ${LOADS_TABLE} SET updated_at = NOW(), details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('retentionDropped', jsonb_build_object(
         'rows', COALESCE((details->'retentionDropped'->>'rows')::bigint, 0) + $2::bigint, 'at', NOW(), 'olderThan', $3::text, 'before', $4::text))
       WHERE load_id = $1::bigint`,
-    [loadId, rows, drop.olderThan, microsToIso(drop.beforeUs)]);
+    [loadId, rows, drop.olderThan, microsToIso(drop.beforeUs)],
+  );
 }
 
 /** What a completed load no longer has in its table. */
@@ -284,13 +364,21 @@ export async function rowsGoneSinceLoad(db: Queryable, load: LoadRecord, table: 
             COALESCE(sum(b.records_inserted), 0)::text AS inserted
        FROM ${LOAD_BATCHES_TABLE} b,
             (SELECT min(range_start) AS start FROM timescaledb_information.chunks WHERE hypertable_name = $2 AND hypertable_schema = current_schema()) s
-      WHERE b.load_id = $1::bigint AND b.records_inserted > 0`, [load.loadId, table]);
+      WHERE b.load_id = $1::bigint AND b.records_inserted > 0`,
+    [load.loadId, table],
+  );
   const inserted = Number(rows[0]!.inserted);
-  const recorded = (load.details as { retentionDropped?: { rows?: number | string; olderThan?: string; before?: string; at?: string } } | null)?.retentionDropped;
+  const recorded = (
+    load.details as { retentionDropped?: { rows?: number | string; olderThan?: string; before?: string; at?: string } } | null
+  )?.retentionDropped;
   const gone = Math.min(inserted, Math.max(Number(rows[0]!.gone), Number(recorded?.rows ?? 0)));
   if (inserted === 0 || gone === 0) return null;
   return {
-    rows: gone, inserted, all: gone >= inserted,
-    ...(recorded?.olderThan ? { lastDrop: { olderThan: recorded.olderThan, before: String(recorded.before), at: String(recorded.at) } } : {}),
+    rows: gone,
+    inserted,
+    all: gone >= inserted,
+    ...(recorded?.olderThan
+      ? { lastDrop: { olderThan: recorded.olderThan, before: String(recorded.before), at: String(recorded.at) } }
+      : {}),
   };
 }

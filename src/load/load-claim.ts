@@ -31,24 +31,30 @@ export const STALE_AFTER_MS = 6 * HEARTBEAT_MS;
 
 /** Another live load of the same source into the same table is running. */
 export class LoadInProgressError extends TickvaultError {
-  constructor(readonly loadId: string, readonly table: string, readonly owner: LoadOwner | undefined) {
-    super('LOAD_IN_PROGRESS',
+  constructor(
+    readonly loadId: string,
+    readonly table: string,
+    readonly owner: LoadOwner | undefined,
+  ) {
+    super(
+      'LOAD_IN_PROGRESS',
       `the same source is being loaded into ${table} right now (load ${loadId}${owner ? `, pid ${owner.pid} on ${owner.host} since ${owner.since}` : ''}): ` +
-      'wait for it to finish — a re-run then says "already loaded" — or stop it; a load whose process is gone is taken over and resumed by the next run');
+        'wait for it to finish — a re-run then says "already loaded" — or stop it; a load whose process is gone is taken over and resumed by the next run',
+    );
   }
 }
 
 export type Claim =
   | { readonly kind: 'completed'; readonly existing: ledger.LoadRecord }
   | {
-    readonly kind: 'claimed';
-    readonly loadId: string;
-    /** The interrupted load being resumed (its committed batches are skipped). */
-    readonly resumed: ledger.LoadRecord | undefined;
-    /** The owner of a stale running load taken over. */
-    readonly takenOverFrom: LoadOwner | undefined;
-    release(): Promise<void>;
-  };
+      readonly kind: 'claimed';
+      readonly loadId: string;
+      /** The interrupted load being resumed (its committed batches are skipped). */
+      readonly resumed: ledger.LoadRecord | undefined;
+      /** The owner of a stale running load taken over. */
+      readonly takenOverFrom: LoadOwner | undefined;
+      release(): Promise<void>;
+    };
 
 /** Claims held by this process: key → true while the load runs. */
 const claimedHere = new Set<string>();
@@ -72,7 +78,9 @@ export async function claimLoad(engine: Engine, args: ClaimArgs): Promise<Claim>
     if (existing?.status === 'running') {
       const owner = ownerOf(existing);
       const { rows } = await tx.query<{ age_ms: string }>(
-        `SELECT (EXTRACT(EPOCH FROM (NOW() - updated_at)) * 1000)::bigint::text AS age_ms FROM ${LOADS_TABLE} WHERE load_id = $1::bigint`, [existing.loadId]);
+        `SELECT (EXTRACT(EPOCH FROM (NOW() - updated_at)) * 1000)::bigint::text AS age_ms FROM ${LOADS_TABLE} WHERE load_id = $1::bigint`,
+        [existing.loadId],
+      );
       if (ownerAlive(owner, Number(rows[0]?.age_ms ?? 0), key)) throw new LoadInProgressError(existing.loadId, args.table, owner);
       takenOverFrom = owner;
     }
@@ -83,8 +91,15 @@ export async function claimLoad(engine: Engine, args: ClaimArgs): Promise<Claim>
       await ledger.markRunning(tx, loadId);
     } else {
       // A stale running load this one does not resume (replace mode) must not stay 'running'.
-      if (existing?.status === 'running') await ledger.failLoad(tx, existing.loadId, 'abandoned: its process is gone; a later load took over');
-      loadId = await ledger.createLoad(tx, { identity: args.identity, table: args.table, mode: args.mode, batchSize: args.batchSize, details: args.details });
+      if (existing?.status === 'running')
+        await ledger.failLoad(tx, existing.loadId, 'abandoned: its process is gone; a later load took over');
+      loadId = await ledger.createLoad(tx, {
+        identity: args.identity,
+        table: args.table,
+        mode: args.mode,
+        batchSize: args.batchSize,
+        details: args.details,
+      });
     }
     await ledger.mergeDetails(tx, loadId, { owner: me, ...(takenOverFrom ? { takenOverFrom } : {}) });
     return { kind: 'claimed' as const, loadId, resumed, takenOverFrom };

@@ -93,7 +93,10 @@ export interface BulkLoadOptions extends RetentionOptions {
   maxRejects?: MaxRejects;
 }
 
-export interface RejectReason { readonly reason: string; readonly count: number }
+export interface RejectReason {
+  readonly reason: string;
+  readonly count: number;
+}
 
 export interface BulkLoadResult {
   readonly loadId: string;
@@ -146,7 +149,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   private enginePromise: Promise<Engine> | undefined;
   private readonly ownsEngine: boolean;
 
-  constructor(readonly spec: TableSpec, defaults: LoaderDefaults, private readonly config: LoaderConfig = {}) {
+  constructor(
+    readonly spec: TableSpec,
+    defaults: LoaderDefaults,
+    private readonly config: LoaderConfig = {},
+  ) {
     this.batchSize = positiveInt('batchSize', config.batchSize ?? defaults.batchSize);
     this.parallelWorkers = positiveInt('parallelWorkers', config.parallelWorkers ?? 1);
     this.useCopy = config.useCopy ?? true;
@@ -204,7 +211,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   private async storeBatchWindow(engine: Engine): Promise<RetentionWindow | null> {
     if (this.config.now) return retentionWindow(engine, this.spec.name, this.config.now);
     const t = performance.now();
-    if (!this.cachedWindow || t - this.cachedWindow.at > WINDOW_TTL_MS) this.cachedWindow = { at: t, window: await retentionWindow(engine, this.spec.name) };
+    if (!this.cachedWindow || t - this.cachedWindow.at > WINDOW_TTL_MS)
+      this.cachedWindow = { at: t, window: await retentionWindow(engine, this.spec.name) };
     return this.cachedWindow.window;
   }
 
@@ -214,8 +222,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const engine = await this.engine();
     await requireSchema(engine);
     const caps = await engine.capabilities();
-    const batchSource: BatchSource = isBatchSource(source) ? source : new RecordSource<R>(source as RecordInput<R>, options.source, options.total);
-    const identity = options.source ?? (await batchSource.identity) ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
+    const batchSource: BatchSource = isBatchSource(source)
+      ? source
+      : new RecordSource<R>(source as RecordInput<R>, options.source, options.total);
+    const identity = options.source ??
+      (await batchSource.identity) ?? { source: 'records', contentHash: `unhashed:${crypto.randomUUID()}` };
     const total = options.total ?? batchSource.totalRecords;
     const mode = options.mode ?? 'append';
     const allowExpired = options.allowExpired ?? this.config.allowExpired ?? false;
@@ -223,15 +234,29 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     // Parsed before the claim: a bad limit is the caller's error, not a failed load.
     const limit = rejectLimit(options.maxRejects, total, this.batchSize);
 
-    const claim = await claimLoad(engine, { identity, table: this.spec.name, mode, batchSize: this.batchSize, details: { bulk: options.bulk ?? false } });
+    const claim = await claimLoad(engine, {
+      identity,
+      table: this.spec.name,
+      mode,
+      batchSize: this.batchSize,
+      details: { bulk: options.bulk ?? false },
+    });
     if (claim.kind === 'completed') {
       const existing = claim.existing;
       // "Already loaded" must not be said of rows retention has dropped since (issue 13).
       const gone = this.spec.hypertable && caps.hypertables ? await ledger.rowsGoneSinceLoad(engine, existing, this.spec.name) : null;
       return {
         ...(gone ? { rowsGone: gone } : {}),
-        loadId: existing.loadId, status: 'already-loaded', totalRecords: existing.recordsIn, recordsInserted: 0, recordsRejected: 0,
-        processingTimeSeconds: (performance.now() - started) / 1000, recordsPerSecond: 0, batchesResumed: 0, replacedLoadId: null, topRejectReasons: [],
+        loadId: existing.loadId,
+        status: 'already-loaded',
+        totalRecords: existing.recordsIn,
+        recordsInserted: 0,
+        recordsRejected: 0,
+        processingTimeSeconds: (performance.now() - started) / 1000,
+        recordsPerSecond: 0,
+        batchesResumed: 0,
+        replacedLoadId: null,
+        topRejectReasons: [],
       };
     }
     try {
@@ -242,8 +267,17 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
   }
 
   private async runClaimed(
-    engine: Engine, caps: Capabilities, batchSource: BatchSource, identity: ledger.SourceIdentity, total: number | undefined, mode: LoadMode,
-    options: BulkLoadOptions, claim: Extract<Claim, { kind: 'claimed' }>, started: number, window: RetentionWindow | null, limit: RejectLimit | undefined,
+    engine: Engine,
+    caps: Capabilities,
+    batchSource: BatchSource,
+    identity: ledger.SourceIdentity,
+    total: number | undefined,
+    mode: LoadMode,
+    options: BulkLoadOptions,
+    claim: Extract<Claim, { kind: 'claimed' }>,
+    started: number,
+    window: RetentionWindow | null,
+    limit: RejectLimit | undefined,
   ): Promise<BulkLoadResult> {
     if (this.createIndexes) await ensureIndexes(engine, this.spec);
     const previous = mode === 'replace' ? await ledger.findReplaceableLoadBySource(engine, this.spec.name, identity.source) : undefined;
@@ -259,13 +293,19 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
 
     const reasons = new Map<string, number>();
     let completed = 0;
-    const progress = (n: number) => { completed += n; options.onProgress?.(completed, total); };
+    const progress = (n: number) => {
+      completed += n;
+      options.onProgress?.(completed, total);
+    };
     let session: WriteSession | undefined;
     /** Writes `unit` (one batch, or `members` combined) with its quarantine rows and ledger rows. */
     const handle = async (tx: Connection, unit: PreparedBatch, members: readonly PreparedBatch[], optimistic = false) => {
       const grouped = members.length > 1;
-      const out = session!.merges ? await session!.write(tx, unit, members.length, optimistic) : await this.writePrepared(tx, unit, optimistic);
-      if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0)) throw new GroupNeedsSplit('not every row was written');
+      const out = session!.merges
+        ? await session!.write(tx, unit, members.length, optimistic)
+        : await this.writePrepared(tx, unit, optimistic);
+      if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0))
+        throw new GroupNeedsSplit('not every row was written');
       const rejections = [...unit.rejections, ...out.dbRejections];
       if (limit?.exceeded(rejectedSoFar + rejections.length, recordsSoFar + unit.recordsIn)) {
         // Batches committed together: the ones before the one that passes the limit still land.
@@ -273,21 +313,41 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         throw new RejectLimitReached(rejectedSoFar + rejections.length);
       }
       await quarantine(tx, this.spec.name, loadId, identity.source, rejections);
-      if (grouped) await ledger.recordBatches(tx, loadId, members.map((m) => ({ batch: m, inserted: m.rowCount, rejected: m.rejections.length })));
+      if (grouped)
+        await ledger.recordBatches(
+          tx,
+          loadId,
+          members.map((m) => ({ batch: m, inserted: m.rowCount, rejected: m.rejections.length })),
+        );
       else await ledger.recordBatch(tx, loadId, unit, out.inserted, rejections.length);
       countReasons(reasons, rejections);
       return { rejected: rejections.length, records: unit.recordsIn };
     };
     /** Counted once the transaction that wrote them has committed. */
-    const counted = (c: { rejected: number; records: number }) => { rejectedSoFar += c.rejected; recordsSoFar += c.records; };
+    const counted = (c: { rejected: number; records: number }) => {
+      rejectedSoFar += c.rejected;
+      recordsSoFar += c.records;
+    };
 
     const bulk = (options.bulk ?? false) && this.spec.hypertable !== undefined;
     try {
       session = await WriteSession.start(engine, this.spec, {
-        loadId, mode, strategy: options.strategy, resumed: resumable, oneTransaction: previous !== undefined, useCopy: this.useCopy,
-        previousRange: previous?.minTime && previous.maxTime ? { minUs: BigInt(previous.minTime.getTime()) * 1000n, maxUs: BigInt(previous.maxTime.getTime()) * 1000n + 999n } : undefined,
-        refreshAggregates: options.refreshAggregates, leaveDecompressedOnFailure: options.leaveDecompressedOnFailure, onDecompressed: options.onDecompressed,
-        serialize: !bulk, directCompress: options.directCompress, now: options.now ?? this.config.now,
+        loadId,
+        mode,
+        strategy: options.strategy,
+        resumed: resumable,
+        oneTransaction: previous !== undefined,
+        useCopy: this.useCopy,
+        previousRange:
+          previous?.minTime && previous.maxTime
+            ? { minUs: BigInt(previous.minTime.getTime()) * 1000n, maxUs: BigInt(previous.maxTime.getTime()) * 1000n + 999n }
+            : undefined,
+        refreshAggregates: options.refreshAggregates,
+        leaveDecompressedOnFailure: options.leaveDecompressedOnFailure,
+        onDecompressed: options.onDecompressed,
+        serialize: !bulk,
+        directCompress: options.directCompress,
+        now: options.now ?? this.config.now,
       });
       if (bulk) {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: true });
@@ -297,7 +357,12 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const pace = () => pacer.pace();
       const encodeFor = this.useCopy ? this.columns : [];
       const prepared = batchSource.prepare(this.spec, batchSize, (n) => committed.has(n), pace);
-      const batches = encodeEach(window ? guardRetention(prepared, window, `load ${loadId} into ${this.spec.name}`) : prepared, encodeFor, this.spec.naturalKey, pace);
+      const batches = encodeEach(
+        window ? guardRetention(prepared, window, `load ${loadId} into ${this.spec.name}`) : prepared,
+        encodeFor,
+        this.spec.naturalKey,
+        pace,
+      );
       if (previous) {
         // One transaction: a batch counts as it is written (a stop rolls all of it back).
         await this.replaceInOneTransaction(engine, previous, batches, async (tx, b) => counted(await handle(tx, b, [b])), progress);
@@ -317,7 +382,10 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
           const combine = (ms: readonly PreparedBatch[]): PreparedBatch => {
             if (ms.length === 1) return ms[0]!;
             const c = new CombinedBatch(ms);
-            c.joinEncodings(encodeFor.map((col) => col.name), keyHasTime);
+            c.joinEncodings(
+              encodeFor.map((col) => col.name),
+              keyHasTime,
+            );
             return c;
           };
           const unit = combine(members);
@@ -357,22 +425,40 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       }
       const backfill = await session.finish();
       await ledger.mergeDetails(engine, loadId, {
-        strategy: backfill.strategy, updated: backfill.updated, duplicates: backfill.duplicates, unchanged: backfill.unchanged, superseded: backfill.superseded,
+        strategy: backfill.strategy,
+        updated: backfill.updated,
+        duplicates: backfill.duplicates,
+        unchanged: backfill.unchanged,
+        superseded: backfill.superseded,
       });
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
       const seconds = (performance.now() - started) / 1000;
       const thisRun = {
-        records: done.recordsIn - (before?.recordsIn ?? 0), recordsInserted: done.recordsInserted - (before?.recordsInserted ?? 0),
+        records: done.recordsIn - (before?.recordsIn ?? 0),
+        recordsInserted: done.recordsInserted - (before?.recordsInserted ?? 0),
         recordsRejected: done.recordsRejected - (before?.recordsRejected ?? 0),
       };
       return {
-        loadId, status: 'completed', totalRecords: done.recordsIn, recordsInserted: done.recordsInserted, recordsRejected: done.recordsRejected,
-        processingTimeSeconds: seconds, recordsPerSecond: seconds > 0 ? thisRun.records / seconds : 0,
-        batchesResumed: committed.size, thisRun, replacedLoadId: previous?.loadId ?? null,
-        topRejectReasons: [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count })),
-        strategy: backfill.strategy, recordsUpdated: backfill.updated, duplicates: backfill.duplicates, backfill,
+        loadId,
+        status: 'completed',
+        totalRecords: done.recordsIn,
+        recordsInserted: done.recordsInserted,
+        recordsRejected: done.recordsRejected,
+        processingTimeSeconds: seconds,
+        recordsPerSecond: seconds > 0 ? thisRun.records / seconds : 0,
+        batchesResumed: committed.size,
+        thisRun,
+        replacedLoadId: previous?.loadId ?? null,
+        topRejectReasons: [...reasons.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([reason, count]) => ({ reason, count })),
+        strategy: backfill.strategy,
+        recordsUpdated: backfill.updated,
+        duplicates: backfill.duplicates,
+        backfill,
       };
     } catch (caught) {
       let err = caught;
@@ -384,8 +470,10 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       // The failure may be the server itself: the ledger gets the same window to learn the outcome.
       // If it stays unreachable the row stays 'running' and its heartbeat stops: status shows it
       // stale, and the next run takes it over (load-claim.ts).
-      const recorded = await withRetry(() => ledger.failLoad(engine, loadId, errorMessage(err)), loadBatchRetry(engine.retryWindowMs))
-        .then(() => true, () => false);
+      const recorded = await withRetry(() => ledger.failLoad(engine, loadId, errorMessage(err)), loadBatchRetry(engine.retryWindowMs)).then(
+        () => true,
+        () => false,
+      );
       await session?.abort();
       // A failed bulk load must not leave the table without the contract's indexes (best effort:
       // if the database is unreachable, the next load's ensureIndexes repairs it).
@@ -400,8 +488,13 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       const outage = isTransientError(err)
         ? ` (the database stayed unreachable through the ${Math.round(engine.retryWindowMs / 1000)} s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW)`
         : '';
-      const ledgerNote = recorded ? '' : `; the ledger could not be updated, so load ${loadId} shows as running until a re-run takes it over`;
-      throw new LoadError(`load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}${outage}. Committed batches are kept; re-run the same load to resume${ledgerNote}.`, { cause: err });
+      const ledgerNote = recorded
+        ? ''
+        : `; the ledger could not be updated, so load ${loadId} shows as running until a re-run takes it over`;
+      throw new LoadError(
+        `load ${loadId} into ${this.spec.name} failed: ${errorMessage(err)}${outage}. Committed batches are kept; re-run the same load to resume${ledgerNote}.`,
+        { cause: err },
+      );
     }
   }
 
@@ -425,17 +518,22 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
    * readers see either the old data or the new, never a mix or a gap.
    */
   private async replaceInOneTransaction(
-    engine: Engine, previous: ledger.LoadRecord, batches: AsyncIterable<BatchOrSkip>,
-    handle: (tx: Connection, b: PreparedBatch) => Promise<void>, progress: (n: number) => void,
+    engine: Engine,
+    previous: ledger.LoadRecord,
+    batches: AsyncIterable<BatchOrSkip>,
+    handle: (tx: Connection, b: PreparedBatch) => Promise<void>,
+    progress: (n: number) => void,
   ): Promise<void> {
     const time = this.spec.hypertable?.timeColumn;
     await engine.transaction(async (tx) => {
       if (time && previous.minTime && previous.maxTime && previous.instrumentIds?.length) {
         // The bounds come from the ledger row itself: previous.minTime/maxTime are JS Dates
         // (milliseconds) and would miss rows in the last millisecond of the range.
-        await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[]) AND ${ident(time)} BETWEEN
+        await tx.query(
+          `DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[]) AND ${ident(time)} BETWEEN
             (SELECT min_time FROM ${LOADS_TABLE} WHERE load_id = $2::bigint) AND (SELECT max_time FROM ${LOADS_TABLE} WHERE load_id = $2::bigint)`,
-          [previous.instrumentIds, previous.loadId]);
+          [previous.instrumentIds, previous.loadId],
+        );
       } else if (!time && previous.instrumentIds?.length) {
         await tx.query(`DELETE FROM ${ident(this.spec.name)} WHERE instrument_id = ANY($1::int[])`, [previous.instrumentIds]);
       }
@@ -469,20 +567,38 @@ async function* guardRetention(source: AsyncIterable<BatchOrSkip>, window: Reten
  * ready, never waits to fill a group. An error or the end of the source ends a group; it surfaces
  * with the next call, in order.
  */
-export async function* prefetchGroups<T>(source: AsyncIterable<T>, depth: number, weight: (item: T) => number, maxWeight: number): AsyncIterable<T[]> {
+export async function* prefetchGroups<T>(
+  source: AsyncIterable<T>,
+  depth: number,
+  weight: (item: T) => number,
+  maxWeight: number,
+): AsyncIterable<T[]> {
   const it = source[Symbol.asyncIterator]();
-  interface Entry { readonly p: Promise<IteratorResult<T>>; result?: IteratorResult<T>; failed: boolean }
+  interface Entry {
+    readonly p: Promise<IteratorResult<T>>;
+    result?: IteratorResult<T>;
+    failed: boolean;
+  }
   const queue: Entry[] = [];
   const request = () => {
     const p = it.next();
     const e: Entry = { p, failed: false };
-    p.then((r) => { e.result = r; }, () => { e.failed = true; }); // also observes the rejection until dequeued
+    p.then(
+      (r) => {
+        e.result = r;
+      },
+      () => {
+        e.failed = true;
+      },
+    ); // also observes the rejection until dequeued
     queue.push(e);
   };
   let closed = false;
   // Asking the source for more runs the producer up to its next pause, synchronously: done from
   // the next turn of the event loop, so the worker that takes a group goes on to its statements first.
-  const refill = () => { if (!closed) while (queue.length < depth) request(); };
+  const refill = () => {
+    if (!closed) while (queue.length < depth) request();
+  };
   try {
     for (;;) {
       if (queue.length === 0) refill();
@@ -512,7 +628,12 @@ export async function* prefetchGroups<T>(source: AsyncIterable<T>, depth: number
  * Encodes each batch's COPY bytes as it is produced (encoded-batch.ts), so the encoding runs while
  * the previous batch streams. Skipped when `columns` is empty (INSERT path).
  */
-async function* encodeEach(batches: AsyncIterable<BatchOrSkip>, columns: readonly Column[], naturalKey: readonly string[], pace: () => Promise<void>): AsyncIterable<BatchOrSkip> {
+async function* encodeEach(
+  batches: AsyncIterable<BatchOrSkip>,
+  columns: readonly Column[],
+  naturalKey: readonly string[],
+  pace: () => Promise<void>,
+): AsyncIterable<BatchOrSkip> {
   for await (const b of batches) {
     if (columns.length > 0 && !('skipped' in b)) await encodeAhead(b, columns, naturalKey, pace);
     yield b;

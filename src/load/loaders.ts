@@ -93,17 +93,25 @@ export interface StatisticsRecord {
 }
 
 export class OHLCVLoader extends BaseLoader<OhlcvRecord> {
-  constructor(config: LoaderConfig = {}) { super(ohlcvData, { batchSize: 5_000 }, config); }
+  constructor(config: LoaderConfig = {}) {
+    super(ohlcvData, { batchSize: 5_000 }, config);
+  }
 }
 
 export class TradesLoader extends BaseLoader<TradeRecord> {
-  constructor(config: LoaderConfig = {}) { super(tradesData, { batchSize: 10_000 }, config); }
+  constructor(config: LoaderConfig = {}) {
+    super(tradesData, { batchSize: 10_000 }, config);
+  }
 }
 
 export class TBBOLoader extends BaseLoader<TbboRecord> {
-  constructor(config: LoaderConfig = {}) { super(tbboData, { batchSize: 15_000 }, config); }
+  constructor(config: LoaderConfig = {}) {
+    super(tbboData, { batchSize: 15_000 }, config);
+  }
 }
 
 export class StatisticsLoader extends BaseLoader<StatisticsRecord> {
-  constructor(config: LoaderConfig = {}) { super(statisticsData, { batchSize: 1_000 }, config); }
+  constructor(config: LoaderConfig = {}) {
+    super(statisticsData, { batchSize: 1_000 }, config);
+  }
 }

@@ -36,23 +36,34 @@ export function rejectLimit(value: MaxRejects | undefined, totalRecords: number 
     }
     return { text, exceeded: (rejected, records) => records >= batchSize && rejected > (p / 100) * records };
   }
-  if (!/^\d+$/.test(text)) throw new ArgumentError(`maxRejects must be a number of rows (e.g. 1000) or a percentage (e.g. 0.5%), got "${text}"`);
+  if (!/^\d+$/.test(text))
+    throw new ArgumentError(`maxRejects must be a number of rows (e.g. 1000) or a percentage (e.g. 0.5%), got "${text}"`);
   const n = Number(text);
   return { text, exceeded: (rejected) => rejected > n };
 }
 
 /** A batch's rejections would pass the limit: thrown inside its transaction, so it rolls back. */
 export class RejectLimitReached extends Error {
-  constructor(readonly rejected: number) { super('reject limit reached'); }
+  constructor(readonly rejected: number) {
+    super('reject limit reached');
+  }
 }
 
 /** The load stopped at its maxRejects limit; what it committed is kept and it stays resumable. */
 export class MaxRejectsError extends TickvaultError {
-  constructor(readonly loadId: string, readonly table: string, readonly limit: string, readonly progress: LoadProgress, readonly wouldReject: number) {
-    super('MAX_REJECTS',
+  constructor(
+    readonly loadId: string,
+    readonly table: string,
+    readonly limit: string,
+    readonly progress: LoadProgress,
+    readonly wouldReject: number,
+  ) {
+    super(
+      'MAX_REJECTS',
       `load ${loadId} into ${table} stopped: the next batch would bring the rejected rows to ${wouldReject}, past the limit (max rejects ${limit}). ` +
-      `So far: ${progress.recordsInserted} rows stored and ${progress.recordsRejected} quarantined, in ${progress.batches} committed batch${progress.batches === 1 ? '' : 'es'}` +
-      `${progress.lastBatch === null ? '' : ` (last committed batch ${progress.lastBatch}, ${progress.recordsIn} records read)`}. ` +
-      'Re-run the same load to resume it (with a higher limit or none), or replace it to load the source anew');
+        `So far: ${progress.recordsInserted} rows stored and ${progress.recordsRejected} quarantined, in ${progress.batches} committed batch${progress.batches === 1 ? '' : 'es'}` +
+        `${progress.lastBatch === null ? '' : ` (last committed batch ${progress.lastBatch}, ${progress.recordsIn} records read)`}. ` +
+        'Re-run the same load to resume it (with a higher limit or none), or replace it to load the source anew',
+    );
   }
 }

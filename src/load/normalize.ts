@@ -26,7 +26,6 @@ export type Normalized =
 
 class ValueProblem extends Error {}
 
-
 type Converter = (raw: unknown) => CellValue;
 
 function converterFor(col: Column): Converter {
@@ -34,7 +33,11 @@ function converterFor(col: Column): Converter {
   switch (type.kind) {
     case 'timestamptz':
       return (raw) => {
-        try { return toMicros(raw); } catch (e) { throw new ValueProblem((e as Error).message); }
+        try {
+          return toMicros(raw);
+        } catch (e) {
+          throw new ValueProblem((e as Error).message);
+        }
       };
     case 'int2':
     case 'int4': {
@@ -93,7 +96,11 @@ function converterFor(col: Column): Converter {
       };
     case 'date':
       return (raw) => {
-        try { return toEpochDays(raw); } catch (e) { throw new ValueProblem((e as Error).message); }
+        try {
+          return toEpochDays(raw);
+        } catch (e) {
+          throw new ValueProblem((e as Error).message);
+        }
       };
     case 'jsonb':
       return (raw) => JSON.stringify(raw);
@@ -118,7 +125,9 @@ function checkNoDigitsDropped(raw: unknown, scale: number): void {
     places = raw.value % drop === 0n ? scale : raw.scale;
   } else return;
   if (places > scale) {
-    throw new ValueProblem(`${show(raw)} has ${places} decimals; the column keeps ${scale}: round it before loading (tickvault never drops digits)`);
+    throw new ValueProblem(
+      `${show(raw)} has ${places} decimals; the column keeps ${scale}: round it before loading (tickvault never drops digits)`,
+    );
   }
 }
 
@@ -143,7 +152,11 @@ function isFixedPoint(v: unknown): v is FixedPoint {
 function show(v: unknown): string {
   if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Date) return v.toISOString();
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** Default values for optional columns the record may omit (mirrors the DDL's DEFAULT). */
@@ -184,7 +197,9 @@ export class RecordNormalizer {
     // which Object.keys would not list, are skipped by the hasOwn test.
     for (const key in record) {
       if (!this.known.has(key) && !this.ignored.has(key) && Object.hasOwn(record, key)) {
-        throw new RecordShapeError(`record ${index}: unknown field "${key}" for table ${this.spec.name}; expected fields: ${[...this.known].join(', ')}`);
+        throw new RecordShapeError(
+          `record ${index}: unknown field "${key}" for table ${this.spec.name}; expected fields: ${[...this.known].join(', ')}`,
+        );
       }
     }
     for (const name of this.required) {
@@ -211,7 +226,8 @@ export class RecordNormalizer {
           throw e;
         }
       }
-      if (v === null && !col.nullable) return { ok: false, reason: `${col.name} is NULL but the column is NOT NULL`, constraint: `${col.name}_not_null` };
+      if (v === null && !col.nullable)
+        return { ok: false, reason: `${col.name} is NULL but the column is NOT NULL`, constraint: `${col.name}_not_null` };
       values[i] = v;
       row[col.name] = v;
     }

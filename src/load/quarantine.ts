@@ -6,7 +6,13 @@ import type { Rejection } from './write/batch.js';
 /** Rows per INSERT statement: 7 parameters each, well below PostgreSQL's 65,535-parameter limit. */
 const ROWS_PER_STATEMENT = 1000;
 
-export async function quarantine(conn: Connection, table: string, loadId: string | null, source: string | null, rejections: readonly Rejection[]): Promise<void> {
+export async function quarantine(
+  conn: Connection,
+  table: string,
+  loadId: string | null,
+  source: string | null,
+  rejections: readonly Rejection[],
+): Promise<void> {
   for (let start = 0; start < rejections.length; start += ROWS_PER_STATEMENT) {
     const slice = rejections.slice(start, start + ROWS_PER_STATEMENT);
     const params: unknown[] = [];
@@ -17,6 +23,7 @@ export async function quarantine(conn: Connection, table: string, loadId: string
     });
     await conn.query(
       `INSERT INTO ${QUARANTINE_TABLE} (load_id, target_table, reason, constraint_name, source, record_index, record) VALUES ${tuples.join(', ')}`,
-      params);
+      params,
+    );
   }
 }

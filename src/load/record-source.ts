@@ -31,7 +31,12 @@ export interface BatchSource {
    * `pace`, when given, is awaited between slices of the source's work: the loader uses it to keep
    * the producer off the event loop while its workers wait on short query round trips (pacer.ts).
    */
-  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace?: () => Promise<void>): AsyncIterable<BatchOrSkip>;
+  prepare(
+    spec: TableSpec,
+    batchSize: number,
+    isCommitted: (batchNo: number) => boolean,
+    pace?: () => Promise<void>,
+  ): AsyncIterable<BatchOrSkip>;
 }
 
 export function isBatchSource(v: unknown): v is BatchSource {
@@ -48,17 +53,31 @@ export type RecordInput<R> = Iterable<R | readonly R[]> | AsyncIterable<R | read
 const YIELD_EVERY_RECORDS = 256;
 
 export class RecordSource<R extends object> implements BatchSource {
-  constructor(private readonly input: RecordInput<R>, readonly identity?: SourceIdentity, readonly totalRecords?: number) {}
+  constructor(
+    private readonly input: RecordInput<R>,
+    readonly identity?: SourceIdentity,
+    readonly totalRecords?: number,
+  ) {}
 
   /**
    * Batches of this source, produced on demand; the loader reads them ahead (prefetchGroups in
    * loader.ts), which is safe because each ValuesBatch owns its bytes and records.
    */
-  prepare(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void> = yieldToIo): AsyncIterable<BatchOrSkip> {
+  prepare(
+    spec: TableSpec,
+    batchSize: number,
+    isCommitted: (batchNo: number) => boolean,
+    pace: () => Promise<void> = yieldToIo,
+  ): AsyncIterable<BatchOrSkip> {
     return this.produce(spec, batchSize, isCommitted, pace);
   }
 
-  private async *produce(spec: TableSpec, batchSize: number, isCommitted: (batchNo: number) => boolean, pace: () => Promise<void>): AsyncGenerator<BatchOrSkip> {
+  private async *produce(
+    spec: TableSpec,
+    batchSize: number,
+    isCommitted: (batchNo: number) => boolean,
+    pace: () => Promise<void>,
+  ): AsyncGenerator<BatchOrSkip> {
     const normalizer = new RecordNormalizer(spec);
     const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
     const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
@@ -72,7 +91,10 @@ export class RecordSource<R extends object> implements BatchSource {
     let current: ValuesBatch | undefined;
     let skippedCount = 0;
     const start = () => {
-      if (isCommitted(batchNo)) { current = undefined; skippedCount = 0; } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex, valuesOf);
+      if (isCommitted(batchNo)) {
+        current = undefined;
+        skippedCount = 0;
+      } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex, valuesOf);
     };
     start();
     const flush = (): BatchOrSkip => {

@@ -35,12 +35,18 @@ export interface RetentionWindow {
 
 /** A load's rows are past the table's retention window: refused before anything was written. */
 export class RetentionExpiredError extends TickvaultError {
-  constructor(readonly window: RetentionWindow, readonly oldestUs: bigint, readonly what: string) {
-    super('RETENTION_EXPIRED',
-      `${what} is refused: its oldest row (${microsToIso(oldestUs)}) is past ${window.table}'s retention window — ${window.policy} `
-      + `drops rows older than ${window.interval} (before ${microsToIso(window.cutoffUs)}), so the next retention run would delete what this load stores. `
-      + `Nothing was written. Either change the policy (\`tickvault policy --retention ${window.table}=none\`, or a window longer than the data's age) `
-      + 'or load anyway with --allow-expired (library: allowExpired: true), and the rows are dropped at the next retention run.');
+  constructor(
+    readonly window: RetentionWindow,
+    readonly oldestUs: bigint,
+    readonly what: string,
+  ) {
+    super(
+      'RETENTION_EXPIRED',
+      `${what} is refused: its oldest row (${microsToIso(oldestUs)}) is past ${window.table}'s retention window — ${window.policy} ` +
+        `drops rows older than ${window.interval} (before ${microsToIso(window.cutoffUs)}), so the next retention run would delete what this load stores. ` +
+        `Nothing was written. Either change the policy (\`tickvault policy --retention ${window.table}=none\`, or a window longer than the data's age) ` +
+        'or load anyway with --allow-expired (library: allowExpired: true), and the rows are dropped at the next retention run.',
+    );
   }
 }
 
@@ -51,17 +57,28 @@ export async function retentionWindow(db: Queryable, table: string, now?: Date):
   const { policies, from } = await storedPolicies(db);
   const candidates: { interval: string; policy: string }[] = [];
   const setting = policies.retainFor[name];
-  if (setting) candidates.push({ interval: setting, policy: `the retention setting of ${name} (${setting}${from === 'defaults' ? ', a default' : ''}, applied by \`tickvault maintain\`)` });
+  if (setting)
+    candidates.push({
+      interval: setting,
+      policy: `the retention setting of ${name} (${setting}${from === 'defaults' ? ', a default' : ''}, applied by \`tickvault maintain\`)`,
+    });
   const { rows: jobsView } = await db.query<{ ok: boolean }>(`SELECT to_regclass('timescaledb_information.jobs') IS NOT NULL AS ok`);
   if (jobsView[0]!.ok) {
     const { rows } = await db.query<{ job_id: number; drop_after: string | null }>(
       `SELECT job_id, config->>'drop_after' AS drop_after FROM timescaledb_information.jobs
-        WHERE proc_name = 'policy_retention' AND hypertable_name = $1 AND hypertable_schema = current_schema() ORDER BY job_id`, [name]);
-    for (const r of rows) if (r.drop_after) candidates.push({ interval: r.drop_after, policy: `retention policy job ${r.job_id} on ${name} (${r.drop_after})` });
+        WHERE proc_name = 'policy_retention' AND hypertable_name = $1 AND hypertable_schema = current_schema() ORDER BY job_id`,
+      [name],
+    );
+    for (const r of rows)
+      if (r.drop_after)
+        candidates.push({ interval: r.drop_after, policy: `retention policy job ${r.job_id} on ${name} (${r.drop_after})` });
   }
   let best: RetentionWindow | null = null;
   for (const c of candidates) {
-    const { rows } = await db.query<{ us: string }>(`SELECT ${usExpr('(COALESCE($1::timestamptz, now()) - $2::interval)')}::text AS us`, [now?.toISOString() ?? null, c.interval]);
+    const { rows } = await db.query<{ us: string }>(`SELECT ${usExpr('(COALESCE($1::timestamptz, now()) - $2::interval)')}::text AS us`, [
+      now?.toISOString() ?? null,
+      c.interval,
+    ]);
     const cutoffUs = BigInt(rows[0]!.us);
     if (!best || cutoffUs > best.cutoffUs) best = { table: name, interval: c.interval, policy: c.policy, cutoffUs };
   }

@@ -24,8 +24,15 @@ export class StoredSymbolHistory {
     const { rows } = await this.db.query<{ instrument_id: number; symbol: string; f: string; t: string | null }>(
       `SELECT instrument_id, symbol, (extract(epoch FROM valid_from) * 1000000)::bigint::text AS f,
               (extract(epoch FROM valid_to) * 1000000)::bigint::text AS t
-         FROM ${ident(SYMBOL_HISTORY_TABLE)} WHERE instrument_id = ANY($1::int[]) AND valid_from > '-infinity'`, [asked]);
-    return rows.map((r) => ({ instrumentId: Number(r.instrument_id), symbol: r.symbol, fromUs: Number(r.f), toUs: r.t === null ? null : Number(r.t) }));
+         FROM ${ident(SYMBOL_HISTORY_TABLE)} WHERE instrument_id = ANY($1::int[]) AND valid_from > '-infinity'`,
+      [asked],
+    );
+    return rows.map((r) => ({
+      instrumentId: Number(r.instrument_id),
+      symbol: r.symbol,
+      fromUs: Number(r.f),
+      toUs: r.t === null ? null : Number(r.t),
+    }));
   }
 }
 

@@ -39,9 +39,22 @@ const ESTIMATED_BYTES_PER_ROW: Record<HypertableName, number> = { trades_data: 2
 
 /** Candidate intervals, smallest first (µs, and how `init --chunk-interval` spells them). */
 const LADDER: readonly [bigint, string][] = [
-  ['1 minute', 60n], ['5 minutes', 300n], ['15 minutes', 900n], ['30 minutes', 1800n], ['1 hour', 3600n], ['2 hours', 7200n],
-  ['3 hours', 10800n], ['6 hours', 21600n], ['12 hours', 43200n], ['1 day', 86400n], ['2 days', 172800n], ['7 days', 604800n],
-  ['14 days', 1209600n], ['30 days', 2592000n], ['90 days', 7776000n], ['365 days', 31536000n],
+  ['1 minute', 60n],
+  ['5 minutes', 300n],
+  ['15 minutes', 900n],
+  ['30 minutes', 1800n],
+  ['1 hour', 3600n],
+  ['2 hours', 7200n],
+  ['3 hours', 10800n],
+  ['6 hours', 21600n],
+  ['12 hours', 43200n],
+  ['1 day', 86400n],
+  ['2 days', 172800n],
+  ['7 days', 604800n],
+  ['14 days', 1209600n],
+  ['30 days', 2592000n],
+  ['90 days', 7776000n],
+  ['365 days', 31536000n],
 ].map(([name, s]) => [(s as bigint) * 1_000_000n, name as string] as [bigint, string]);
 
 export interface TableAdvice {
@@ -98,7 +111,10 @@ export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -134,31 +150,46 @@ async function memory(engine: Engine, override?: number): Promise<{ bytes: numbe
 async function retentionOf(db: Queryable, table: HypertableName): Promise<string | null> {
   const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [SETTINGS_TABLE]);
   if (rows[0]!.present) {
-    const r = await db.query<{ v: string | null }>(`SELECT value->'retainFor'->>$1 AS v FROM ${ident(SETTINGS_TABLE)} WHERE key = 'policies'`, [table]);
+    const r = await db.query<{ v: string | null }>(
+      `SELECT value->'retainFor'->>$1 AS v FROM ${ident(SETTINGS_TABLE)} WHERE key = 'policies'`,
+      [table],
+    );
     if (r.rows[0]?.v) return r.rows[0].v;
   }
   return DEFAULT_POLICIES.retainFor[table] ?? null;
 }
 
-interface Measured { rowsPerDay: number; peakHourRows: number; bytesPerRow: number | null; chunks: number; currentUs: bigint | null; largestRecent: number | null; exists: boolean }
+interface Measured {
+  rowsPerDay: number;
+  peakHourRows: number;
+  bytesPerRow: number | null;
+  chunks: number;
+  currentUs: bigint | null;
+  largestRecent: number | null;
+  exists: boolean;
+}
 
 async function measure(engine: Engine, table: TableName): Promise<Measured> {
   const spec = tableSpec(table);
   const time = ident(spec.hypertable!.timeColumn);
   const { rows: ex } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
-  if (!ex[0]!.ok) return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs: null, largestRecent: null, exists: false };
+  if (!ex[0]!.ok)
+    return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs: null, largestRecent: null, exists: false };
   const chunks = await listChunks(engine, table);
   const currentUs = await chunkIntervalUs(engine, table);
-  if (chunks.length === 0) return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs, largestRecent: null, exists: true };
+  if (chunks.length === 0)
+    return { rowsPerDay: 0, peakHourRows: 0, bytesPerRow: null, chunks: 0, currentUs, largestRecent: null, exists: true };
   // Rows per day: the last 7 days that have data, before the newest row.
   const perDay = await engine.query<{ n: string; days: string }>(
     `SELECT count(*)::text AS n, count(DISTINCT date_trunc('day', ${time}))::text AS days FROM ${ident(table)}
-      WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days'`);
+      WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days'`,
+  );
   const days = Number(perDay.rows[0]!.days);
   const rowsPerDay = days > 0 ? Number(perDay.rows[0]!.n) / days : 0;
   const peak = await engine.query<{ n: string | null }>(
     `SELECT max(n)::text AS n FROM (SELECT count(*) AS n FROM ${ident(table)}
-      WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days' GROUP BY date_trunc('hour', ${time})) h`);
+      WHERE ${time} > (SELECT max(${time}) FROM ${ident(table)}) - interval '7 days' GROUP BY date_trunc('hour', ${time})) h`,
+  );
   const peakHourRows = Number(peak.rows[0]?.n ?? 0);
   // Bytes per row and sizes from the most recent chunks (uncompressed size).
   const caps = await engine.capabilities();
@@ -169,7 +200,9 @@ async function measure(engine: Engine, table: TableName): Promise<Measured> {
     let size: number;
     if (c.compressed && caps.compression) {
       const s = await engine.query<{ b: string | null }>(
-        `SELECT before_compression_total_bytes::text AS b FROM chunk_compression_stats($1::regclass) WHERE format('%I.%I', chunk_schema, chunk_name) = $2`, [table, c.chunk]);
+        `SELECT before_compression_total_bytes::text AS b FROM chunk_compression_stats($1::regclass) WHERE format('%I.%I', chunk_schema, chunk_name) = $2`,
+        [table, c.chunk],
+      );
       size = Number(s.rows[0]?.b ?? 0);
     } else {
       const s = await engine.query<{ b: string }>('SELECT pg_total_relation_size($1::regclass)::text AS b', [c.chunk]);
@@ -206,7 +239,10 @@ function recommend(bytesAt: (us: bigint) => number, targetBytes: number, retenti
   let capped = false;
   for (const [us] of LADDER) {
     if (bytesAt(us) > targetBytes) break;
-    if (us > cap) { capped = true; break; }
+    if (us > cap) {
+      capped = true;
+      break;
+    }
     pick = us;
   }
   return { us: pick, capped };
@@ -232,14 +268,33 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
     const retention = await retentionOf(engine, ht);
     const warnings: string[] = [];
     const current = m.currentUs === null ? null : intervalName(m.currentUs);
-    if (m.chunks > MAX_CHUNKS) warnings.push(`${table} has ${m.chunks} chunks (> ${MAX_CHUNKS}): query planning slows down; use a longer interval for new data`);
+    if (m.chunks > MAX_CHUNKS)
+      warnings.push(`${table} has ${m.chunks} chunks (> ${MAX_CHUNKS}): query planning slows down; use a longer interval for new data`);
     if (m.largestRecent !== null && m.largestRecent > target) {
-      warnings.push(`a recent chunk of ${table} is ${formatBytes(m.largestRecent)}, more than 25% of memory (${formatBytes(target)}): use a shorter interval`);
+      warnings.push(
+        `a recent chunk of ${table} is ${formatBytes(m.largestRecent)}, more than 25% of memory (${formatBytes(target)}): use a shorter interval`,
+      );
     }
     if (rowsPerDay === 0) {
-      out.push({ table, basis: 'no data', currentInterval: current, chunks: m.chunks, rowsPerDay: 0, bytesPerRow, bytesPerRowMeasured: m.bytesPerRow !== null, bytesPerDay: 0,
-        largestRecentChunkBytes: m.largestRecent, recommendedInterval: null, recommendedChunkBytes: null, chunksOverRetention: null, retention,
-        reason: m.exists ? 'no data yet: keep the default until there is some (or advise on a file with --file)' : 'table not created yet (run `tickvault init`)', warnings });
+      out.push({
+        table,
+        basis: 'no data',
+        currentInterval: current,
+        chunks: m.chunks,
+        rowsPerDay: 0,
+        bytesPerRow,
+        bytesPerRowMeasured: m.bytesPerRow !== null,
+        bytesPerDay: 0,
+        largestRecentChunkBytes: m.largestRecent,
+        recommendedInterval: null,
+        recommendedChunkBytes: null,
+        chunksOverRetention: null,
+        retention,
+        reason: m.exists
+          ? 'no data yet: keep the default until there is some (or advise on a file with --file)'
+          : 'table not created yet (run `tickvault init`)',
+        warnings,
+      });
       continue;
     }
     const retUs = retention ? intervalUs(retention) : null;
@@ -247,26 +302,43 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
     const chunkBytes = bytesAt(recUs);
     const overRetention = retUs ? Math.ceil(Number(retUs) / Number(recUs)) : null;
     if (overRetention !== null && overRetention > MAX_CHUNKS) {
-      warnings.push(`at ${intervalName(recUs)}, ${retention} of retention is ${overRetention} chunks (> ${MAX_CHUNKS}): planning over the whole history slows down; `
-        + 'shorten retention, or accept it (queries that name a time range only plan the chunks they touch)');
+      warnings.push(
+        `at ${intervalName(recUs)}, ${retention} of retention is ${overRetention} chunks (> ${MAX_CHUNKS}): planning over the whole history slows down; ` +
+          'shorten retention, or accept it (queries that name a time range only plan the chunks they touch)',
+      );
     }
     if (scan && m.currentUs !== null) {
       const span = Number(scan.maxUs! - scan.minUs!) + 1;
       const would = m.chunks + Math.ceil(span / Number(m.currentUs));
-      if (would > MAX_CHUNKS) warnings.push(`loading ${options.file} at the current interval (${current}) would bring ${table} to about ${would} chunks (> ${MAX_CHUNKS})`);
+      if (would > MAX_CHUNKS)
+        warnings.push(
+          `loading ${options.file} at the current interval (${current}) would bring ${table} to about ${would} chunks (> ${MAX_CHUNKS})`,
+        );
     }
     if (m.currentUs !== null && !scan) {
       const currentChunk = bytesAt(m.currentUs);
-      if (currentChunk > target) warnings.push(`at the current interval (${current}) a chunk holds about ${formatBytes(currentChunk)}, more than 25% of memory`);
+      if (currentChunk > target)
+        warnings.push(`at the current interval (${current}) a chunk holds about ${formatBytes(currentChunk)}, more than 25% of memory`);
     }
     out.push({
-      table, basis: scan ? 'file' : 'database', currentInterval: current, chunks: m.chunks, rowsPerDay: Math.round(rowsPerDay), bytesPerRow: Math.round(bytesPerRow),
-      bytesPerRowMeasured: m.bytesPerRow !== null, bytesPerDay: Math.round(bytesPerDay), largestRecentChunkBytes: m.largestRecent,
-      recommendedInterval: intervalName(recUs), recommendedChunkBytes: Math.round(chunkBytes), chunksOverRetention: overRetention, retention,
+      table,
+      basis: scan ? 'file' : 'database',
+      currentInterval: current,
+      chunks: m.chunks,
+      rowsPerDay: Math.round(rowsPerDay),
+      bytesPerRow: Math.round(bytesPerRow),
+      bytesPerRowMeasured: m.bytesPerRow !== null,
+      bytesPerDay: Math.round(bytesPerDay),
+      largestRecentChunkBytes: m.largestRecent,
+      recommendedInterval: intervalName(recUs),
+      recommendedChunkBytes: Math.round(chunkBytes),
+      chunksOverRetention: overRetention,
+      retention,
       peakHourRows,
-      reason: `${Math.round(rowsPerDay).toLocaleString('en-US')} rows/day × ${Math.round(bytesPerRow)} B/row${m.bytesPerRow === null ? ' (estimated)' : ''} = ${formatBytes(bytesPerDay)}/day, `
-        + `busiest hour ${peakHourRows.toLocaleString('en-US')} rows (${rowsPerDay > 0 ? Math.round((100 * peakHourRows) / rowsPerDay) : 0}% of a day); `
-        + (capped
+      reason:
+        `${Math.round(rowsPerDay).toLocaleString('en-US')} rows/day × ${Math.round(bytesPerRow)} B/row${m.bytesPerRow === null ? ' (estimated)' : ''} = ${formatBytes(bytesPerDay)}/day, ` +
+        `busiest hour ${peakHourRows.toLocaleString('en-US')} rows (${rowsPerDay > 0 ? Math.round((100 * peakHourRows) / rowsPerDay) : 0}% of a day); ` +
+        (capped
           ? `memory would allow longer chunks, but retention and compression work in whole chunks: capped at ${intervalName(recUs)} (${formatBytes(chunkBytes)} per chunk)`
           : `the longest interval whose chunk stays ≤ 25% of memory (${formatBytes(target)}) is ${intervalName(recUs)} (${formatBytes(chunkBytes)} per chunk)`),
       warnings,
@@ -274,27 +346,37 @@ export async function adviseChunkIntervals(engine: Engine, options: AdviseOption
   }
   const changes = out.filter((t) => t.recommendedInterval && t.recommendedInterval !== t.currentInterval);
   return {
-    memoryBytes: mem.bytes, memorySource: mem.source, targetChunkBytes: target,
+    memoryBytes: mem.bytes,
+    memorySource: mem.source,
+    targetChunkBytes: target,
     ...(scan ? { file: { path: scan.file, records: scan.records, days: Object.keys(scan.perDay).length, table: scan.table } } : {}),
     tables: out,
-    initCommand: changes.length ? `tickvault init ${changes.map((t) => `--chunk-interval ${t.table}='${t.recommendedInterval}'`).join(' ')}` : null,
-    applySql: changes.filter((t) => t.currentInterval !== null).map((t) => `SELECT set_chunk_time_interval('${t.table}', INTERVAL '${t.recommendedInterval}');`),
+    initCommand: changes.length
+      ? `tickvault init ${changes.map((t) => `--chunk-interval ${t.table}='${t.recommendedInterval}'`).join(' ')}`
+      : null,
+    applySql: changes
+      .filter((t) => t.currentInterval !== null)
+      .map((t) => `SELECT set_chunk_time_interval('${t.table}', INTERVAL '${t.recommendedInterval}');`),
   };
 }
 
 export function formatAdvice(a: Advice): string {
-  const lines = [`memory: ${formatBytes(a.memoryBytes)} (${a.memorySource}) → one chunk of recent data should stay ≤ ${formatBytes(a.targetChunkBytes)} (25%)`];
+  const lines = [
+    `memory: ${formatBytes(a.memoryBytes)} (${a.memorySource}) → one chunk of recent data should stay ≤ ${formatBytes(a.targetChunkBytes)} (25%)`,
+  ];
   if (a.file) lines.push(`file: ${a.file.path}: ${a.file.records} ${a.file.table} records over ${a.file.days} day(s) (busiest day used)`);
   for (const t of a.tables) {
     lines.push(`${t.table}: ${t.chunks} chunks, current interval ${t.currentInterval ?? '-'}`);
     lines.push(`  ${t.recommendedInterval ? `recommended: ${t.recommendedInterval} — ${t.reason}` : t.reason}`);
-    if (t.chunksOverRetention !== null && t.recommendedInterval) lines.push(`  retention ${t.retention}: ${t.chunksOverRetention} chunks at that interval`);
+    if (t.chunksOverRetention !== null && t.recommendedInterval)
+      lines.push(`  retention ${t.retention}: ${t.chunksOverRetention} chunks at that interval`);
     for (const w of t.warnings) lines.push(`  WARNING: ${w}`);
   }
   if (!a.initCommand) lines.push('the current intervals fit; nothing to change');
   else {
     lines.push(`new database: ${a.initCommand}`);
-    if (a.applySql.length) lines.push(`existing tables (chunks created from now on; existing chunks keep their size): ${a.applySql.join(' ')}`);
+    if (a.applySql.length)
+      lines.push(`existing tables (chunks created from now on; existing chunks keep their size): ${a.applySql.join(' ')}`);
   }
   return lines.join('\n');
 }

@@ -124,7 +124,9 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
       if (!(await options.confirm({ actions: retention, loadRows, loads }))) {
         retention = retention.map((a) => ({ ...a, status: 'declined' as const }));
         drops = [];
-        notes.push('retention declined: no chunk was dropped; change the policy (`tickvault policy --retention <table>=none`) to keep that history, or run `tickvault maintain --yes`');
+        notes.push(
+          'retention declined: no chunk was dropped; change the policy (`tickvault policy --retention <table>=none`) to keep that history, or run `tickvault maintain --yes`',
+        );
       }
     }
     // A dry run lists no compression of chunks its retention would drop first.
@@ -140,8 +142,12 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
 
   for (const d of drops) {
     const t0 = performance.now();
-    await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)', [ident(d.action.hypertable), microsToIso(d.cutoffUs)]);
-    for (const l of d.action.loads ?? []) await recordRetentionDrop(engine, l.loadId, l.rows, { olderThan: d.action.olderThan, beforeUs: d.beforeUs });
+    await engine.query('SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)', [
+      ident(d.action.hypertable),
+      microsToIso(d.cutoffUs),
+    ]);
+    for (const l of d.action.loads ?? [])
+      await recordRetentionDrop(engine, l.loadId, l.rows, { olderThan: d.action.olderThan, beforeUs: d.beforeUs });
     for (const c of d.action.chunks) dropped.add(c);
     retention[retention.indexOf(d.action)] = { ...d.action, status: 'done', ms: performance.now() - t0 };
   }
@@ -157,7 +163,14 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
       if (!dryRun) {
         for (const c of chunks) await compressChunk(engine, c);
       }
-      compression.push({ step: 'compression', hypertable: table, olderThan: after, chunks, status: dryRun ? 'planned' : 'done', ...(dryRun ? {} : { ms: performance.now() - t0 }) });
+      compression.push({
+        step: 'compression',
+        hypertable: table,
+        olderThan: after,
+        chunks,
+        status: dryRun ? 'planned' : 'done',
+        ...(dryRun ? {} : { ms: performance.now() - t0 }),
+      });
     }
   } else {
     notes.push(`compression unavailable on tier ${caps.tier}`);
@@ -172,13 +185,17 @@ export async function maintain(engine: Engine, options: MaintainOptions = {}): P
 
 async function isHypertable(db: Queryable, table: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1) AS ok', [table]);
+    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1) AS ok',
+    [table],
+  );
   return rows[0]!.ok;
 }
 
 async function compressionEnabled(db: Queryable, table: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1 AND compression_enabled) AS ok', [table]);
+    'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1 AND compression_enabled) AS ok',
+    [table],
+  );
   return rows[0]!.ok;
 }
 
@@ -196,21 +213,35 @@ async function planRetention(engine: Engine, policies: PolicySettings, now: Date
   for (const table of HYPERTABLES) {
     const keep = policies.retainFor[table];
     if (!keep || !(await isHypertable(engine, table))) continue;
-    const cut = await engine.query<{ us: string }>(`SELECT ${usExpr('(COALESCE($1::timestamptz, now()) - $2::interval)')}::text AS us`, [now?.toISOString() ?? null, keep]);
+    const cut = await engine.query<{ us: string }>(`SELECT ${usExpr('(COALESCE($1::timestamptz, now()) - $2::interval)')}::text AS us`, [
+      now?.toISOString() ?? null,
+      keep,
+    ]);
     const cutoffUs = BigInt(cut.rows[0]!.us);
     const { rows } = await engine.query<{ chunk: string; end_us: string; oldest_us: string }>(
       `SELECT c::text AS chunk, ${usExpr('i.range_end')}::text AS end_us,
               (SELECT ${usExpr('min(a.range_start)')} FROM timescaledb_information.chunks a WHERE a.hypertable_name = $3 AND a.hypertable_schema = current_schema())::text AS oldest_us
          FROM show_chunks($1::regclass, older_than => $2::timestamptz) c
          JOIN timescaledb_information.chunks i ON format('%I.%I', i.chunk_schema, i.chunk_name)::regclass = c
-        ORDER BY 1`, [ident(table), microsToIso(cutoffUs), table]);
+        ORDER BY 1`,
+      [ident(table), microsToIso(cutoffUs), table],
+    );
     if (rows.length === 0) continue;
     const beforeUs = rows.reduce((m, r) => (BigInt(r.end_us) > m ? BigInt(r.end_us) : m), BigInt(rows[0]!.end_us));
     const timeColumn = tableSpec(table).hypertable!.timeColumn;
     const loads = await loadsInDroppedRange(engine, table, timeColumn, BigInt(rows[0]!.oldest_us), beforeUs);
     out.push({
-      cutoffUs, beforeUs,
-      action: { step: 'retention', hypertable: table, olderThan: keep, chunks: rows.map((r) => r.chunk), status: 'planned', before: microsToIso(beforeUs), loads },
+      cutoffUs,
+      beforeUs,
+      action: {
+        step: 'retention',
+        hypertable: table,
+        olderThan: keep,
+        chunks: rows.map((r) => r.chunk),
+        status: 'planned',
+        before: microsToIso(beforeUs),
+        loads,
+      },
     });
   }
   return out;
@@ -222,7 +253,9 @@ async function uncompressedChunksOlderThan(db: Queryable, table: string, interva
        FROM show_chunks($1::regclass, older_than => (COALESCE($3::timestamptz, now()) - $2::interval)) c
        JOIN timescaledb_information.chunks i ON format('%I.%I', i.chunk_schema, i.chunk_name)::regclass = c
       WHERE NOT i.is_compressed
-      ORDER BY 1`, [ident(table), interval, now?.toISOString() ?? null]);
+      ORDER BY 1`,
+    [ident(table), interval, now?.toISOString() ?? null],
+  );
   return rows.map((r) => r.chunk);
 }
 
@@ -231,7 +264,8 @@ async function uncompressedChunksOlderThan(db: Queryable, table: string, interva
 async function statsFunctions(db: Queryable): Promise<{ hypertable: string; chunk: string } | null> {
   const { rows } = await db.query<{ h: string | null; c: string | null; hn: string | null; cn: string | null }>(
     `SELECT to_regproc('hypertable_compression_stats')::text AS h, to_regproc('chunk_compression_stats')::text AS c,
-            to_regproc('hypertable_columnstore_stats')::text AS hn, to_regproc('chunk_columnstore_stats')::text AS cn`);
+            to_regproc('hypertable_columnstore_stats')::text AS hn, to_regproc('chunk_columnstore_stats')::text AS cn`,
+  );
   const r = rows[0]!;
   if (r.h && r.c) return { hypertable: 'hypertable_compression_stats', chunk: 'chunk_compression_stats' };
   if (r.hn && r.cn) return { hypertable: 'hypertable_columnstore_stats', chunk: 'chunk_columnstore_stats' };
@@ -252,11 +286,25 @@ export async function compressionReport(db: Queryable): Promise<HypertableCompre
   const out: HypertableCompression[] = [];
   for (const table of HYPERTABLES) {
     if (!(await compressionEnabled(db, table))) continue;
-    const h = await db.query<{ total_chunks: string | null; number_compressed_chunks: string | null; before_compression_total_bytes: string | null; after_compression_total_bytes: string | null }>(
-      `SELECT total_chunks, number_compressed_chunks, before_compression_total_bytes, after_compression_total_bytes FROM ${ident(fns.hypertable)}($1::regclass)`, [ident(table)]);
-    const c = await db.query<{ chunk: string; compression_status: string; before_compression_total_bytes: string | null; after_compression_total_bytes: string | null }>(
+    const h = await db.query<{
+      total_chunks: string | null;
+      number_compressed_chunks: string | null;
+      before_compression_total_bytes: string | null;
+      after_compression_total_bytes: string | null;
+    }>(
+      `SELECT total_chunks, number_compressed_chunks, before_compression_total_bytes, after_compression_total_bytes FROM ${ident(fns.hypertable)}($1::regclass)`,
+      [ident(table)],
+    );
+    const c = await db.query<{
+      chunk: string;
+      compression_status: string;
+      before_compression_total_bytes: string | null;
+      after_compression_total_bytes: string | null;
+    }>(
       `SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, compression_status, before_compression_total_bytes, after_compression_total_bytes
-         FROM ${ident(fns.chunk)}($1::regclass) ORDER BY chunk_name`, [ident(table)]);
+         FROM ${ident(fns.chunk)}($1::regclass) ORDER BY chunk_name`,
+      [ident(table)],
+    );
     const row = h.rows[0];
     const before = big(row?.before_compression_total_bytes ?? null);
     const after = big(row?.after_compression_total_bytes ?? null);
@@ -264,7 +312,9 @@ export async function compressionReport(db: Queryable): Promise<HypertableCompre
       hypertable: table,
       totalChunks: BigInt(row?.total_chunks ?? c.rows.length),
       compressedChunks: BigInt(row?.number_compressed_chunks ?? 0),
-      beforeBytes: before, afterBytes: after, ratio: ratio(before, after),
+      beforeBytes: before,
+      afterBytes: after,
+      ratio: ratio(before, after),
       chunks: c.rows.map((r) => {
         const b = big(r.before_compression_total_bytes);
         const a = big(r.after_compression_total_bytes);

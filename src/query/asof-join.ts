@@ -126,7 +126,7 @@ const QUOTE_ASC =
 const QUOTE_DESC =
   '"timestamp" DESC, sequence DESC NULLS LAST, bid_px_00 DESC NULLS LAST, ask_px_00 DESC NULLS LAST, bid_sz_00 DESC NULLS LAST, ask_sz_00 DESC NULLS LAST';
 // The venue sequence of a DBN trade id "<publisher>:<sequence>" (src/ingest/dbn-mapping.ts).
-const TRADE_SEQUENCE = String.raw`CASE WHEN trade_id ~ '^[0-9]{1,10}:[0-9]{1,18}$' THEN split_part(trade_id, ':', 2)::int8 END`;
+const TRADE_SEQUENCE = `CASE WHEN trade_id ~ '^[0-9]{1,10}:[0-9]{1,18}$' THEN split_part(trade_id, ':', 2)::int8 END`;
 const TRADE_ORDER = `"timestamp", ${TRADE_SEQUENCE} NULLS LAST, publisher_id, trade_id COLLATE "C" NULLS LAST, instrument_id, price, size, side`;
 
 /** The SQL behind the join, for the benchmark and the tests' LATERAL reference. */

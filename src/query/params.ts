@@ -59,7 +59,8 @@ export function symbolParam(symbol: string): string {
  */
 export function publisherParam(v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isSafeInteger(v) || v < 0 || v > 65535) throw new QueryError(`publisherId must be a DBN publisher id, an integer 0..65535 (got ${v})`);
+  if (!Number.isSafeInteger(v) || v < 0 || v > 65535)
+    throw new QueryError(`publisherId must be a DBN publisher id, an integer 0..65535 (got ${v})`);
   return v;
 }
 
@@ -81,18 +82,24 @@ export interface IntervalInfo {
 // One or more "<number> <unit>" parts, or a PostgreSQL time literal such as '01:00:00'. Anything
 // else is refused before it reaches the server; the server then parses it as a bound ::interval.
 const INTERVAL_PART = String.raw`\d+(?:\.\d+)?\s*(?:microseconds?|us|milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?|mons?|years?|y)`;
-const INTERVAL_TEXT = new RegExp(String.raw`^\s*(?:${INTERVAL_PART}(?:\s+${INTERVAL_PART})*|\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*$`, 'i');
+const INTERVAL_TEXT = new RegExp(
+  String.raw`^\s*(?:${INTERVAL_PART}(?:\s+${INTERVAL_PART})*|\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*$`,
+  'i',
+);
 
 export async function measureInterval(db: Queryable, name: string, text: string): Promise<IntervalInfo> {
   if (typeof text !== 'string' || !INTERVAL_TEXT.test(text)) {
-    throw new QueryError(`${name} must be an interval such as '1 minute', '15 minutes', '1 hour', '1 day' or '1 month' (got ${JSON.stringify(text)})`);
+    throw new QueryError(
+      `${name} must be an interval such as '1 minute', '15 minutes', '1 hour', '1 day' or '1 month' (got ${JSON.stringify(text)})`,
+    );
   }
   let row: { months: number; us: string };
   try {
     const res = await db.query<{ months: number; us: string }>(
       `SELECT (extract(year FROM $1::interval) * 12 + extract(month FROM $1::interval))::int AS months,
               ((extract(epoch FROM $1::interval) - (extract(year FROM $1::interval) * 12 + extract(month FROM $1::interval)) * 2592000) * 1000000)::int8 AS us`,
-      [text]);
+      [text],
+    );
     row = res.rows[0]!;
   } catch (err) {
     throw new QueryError(`${name}: PostgreSQL does not read ${JSON.stringify(text)} as an interval`, { cause: err });

@@ -29,8 +29,18 @@ import { QueryError } from '../errors.js';
 import { ident } from '../sql/ident.js';
 import { OHLCV_HOURLY, TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M, type Rollup } from '../schema/rollups.js';
 import {
-  instant, measureInterval, micros, positiveInt, publisherParam, range, symbolParam, timeParam, usExpr,
-  type Instant, type IntervalInfo, type TimeInput,
+  instant,
+  measureInterval,
+  micros,
+  positiveInt,
+  publisherParam,
+  range,
+  symbolParam,
+  timeParam,
+  usExpr,
+  type Instant,
+  type IntervalInfo,
+  type TimeInput,
 } from './params.js';
 import { streamQuery, type StreamOptions } from './stream.js';
 
@@ -65,13 +75,31 @@ export interface OhlcvBar extends Instant {
   readonly granularity: string;
 }
 
-interface OhlcvRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; open_price: string; high_price: string; low_price: string; close_price: string; volume: string; granularity: string }
+interface OhlcvRow {
+  t_us: string;
+  instrument_id: number;
+  publisher_id: number;
+  symbol: string;
+  open_price: string;
+  high_price: string;
+  low_price: string;
+  close_price: string;
+  volume: string;
+  granularity: string;
+}
 
 /**
  * Stored bars of `granularity` (default '1m') at or after `since`, newest first, at most `limit`;
  * one per venue and start (ties ordered by instrument, then publisher).
  */
-export async function recentOhlcv(engine: Queryable, symbol: string, since: TimeInput, limit: number, granularity = '1m', options: VenueOptions = {}): Promise<OhlcvBar[]> {
+export async function recentOhlcv(
+  engine: Queryable,
+  symbol: string,
+  since: TimeInput,
+  limit: number,
+  granularity = '1m',
+  options: VenueOptions = {},
+): Promise<OhlcvBar[]> {
   const sym = symbolParam(symbol);
   const sinceUs = micros('since', since);
   const n = positiveInt('limit', limit);
@@ -87,11 +115,19 @@ export async function recentOhlcv(engine: Queryable, symbol: string, since: Time
       WHERE symbol = $1 AND granularity = $2 AND "timestamp" >= $3::timestamptz${venue}
       ORDER BY "timestamp" DESC, instrument_id, publisher_id
       LIMIT $4`,
-    params);
+    params,
+  );
   return rows.map((r) => ({
-    ...instant(r.t_us), instrumentId: Number(r.instrument_id), publisherId: Number(r.publisher_id), symbol: r.symbol,
-    open: r.open_price, high: r.high_price, low: r.low_price, close: r.close_price,
-    volume: BigInt(r.volume), granularity: r.granularity,
+    ...instant(r.t_us),
+    instrumentId: Number(r.instrument_id),
+    publisherId: Number(r.publisher_id),
+    symbol: r.symbol,
+    open: r.open_price,
+    high: r.high_price,
+    low: r.low_price,
+    close: r.close_price,
+    volume: BigInt(r.volume),
+    granularity: r.granularity,
   }));
 }
 
@@ -106,14 +142,27 @@ export interface VolumeBucket extends Instant {
   readonly tradeCount: bigint;
 }
 
-interface VolumeRow { t_us: string; volume: string; buy_volume: string; sell_volume: string; trade_count: string }
+interface VolumeRow {
+  t_us: string;
+  volume: string;
+  buy_volume: string;
+  sell_volume: string;
+  trade_count: string;
+}
 
 /**
  * time_bucket(`bucket`) sums of trade size and trade counts for one symbol over [start, end),
  * oldest first, summed over every venue unless `publisherId` picks one. Buckets without trades
  * are absent (no gap filling). Trades without an aggressor (side 'N') count in `volume` only.
  */
-export async function aggregatedVolume(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, bucket: string, options: VenueOptions = {}): Promise<VolumeBucket[]> {
+export async function aggregatedVolume(
+  engine: Queryable,
+  symbol: string,
+  start: TimeInput,
+  end: TimeInput,
+  bucket: string,
+  options: VenueOptions = {},
+): Promise<VolumeBucket[]> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
   await requireSchema(engine);
@@ -131,10 +180,14 @@ export async function aggregatedVolume(engine: Queryable, symbol: string, start:
         WHERE symbol = $1 AND "timestamp" >= $3::timestamptz AND "timestamp" < $4::timestamptz${venue}
         GROUP BY b) v
       ORDER BY b`,
-    params);
+    params,
+  );
   return rows.map((r) => ({
-    ...instant(r.t_us), volume: BigInt(r.volume), buyVolume: BigInt(r.buy_volume),
-    sellVolume: BigInt(r.sell_volume), tradeCount: BigInt(r.trade_count),
+    ...instant(r.t_us),
+    volume: BigInt(r.volume),
+    buyVolume: BigInt(r.buy_volume),
+    sellVolume: BigInt(r.sell_volume),
+    tradeCount: BigInt(r.trade_count),
   }));
 }
 
@@ -157,13 +210,26 @@ export interface SpreadStats {
   readonly max: string | null;
 }
 
-interface SpreadRow { quotes: string; n: string; avg: string | null; median: string | null; min: string | null; max: string | null }
+interface SpreadRow {
+  quotes: string;
+  n: string;
+  avg: string | null;
+  median: string | null;
+  min: string | null;
+  max: string | null;
+}
 
 /**
  * Spread statistics from tbbo_data over [start, end), over every venue's quotes unless
  * `publisherId` picks one; NULL spreads are ignored (counted in `quotes`).
  */
-export async function spreadAnalysis(engine: Queryable, symbol: string, start: TimeInput, end: TimeInput, options: VenueOptions = {}): Promise<SpreadStats> {
+export async function spreadAnalysis(
+  engine: Queryable,
+  symbol: string,
+  start: TimeInput,
+  end: TimeInput,
+  options: VenueOptions = {},
+): Promise<SpreadStats> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
   const params: unknown[] = [sym, timeParam(startUs), timeParam(endUs)];
@@ -181,11 +247,16 @@ export async function spreadAnalysis(engine: Queryable, symbol: string, start: T
             max(spread) AS max
        FROM tbbo_data
       WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${venue}`,
-    params);
+    params,
+  );
   const r = rows[0]!;
   return {
-    quotes: BigInt(r.quotes), count: BigInt(r.n), avg: r.avg,
-    median: r.median === null ? null : trimScale(r.median, 9), min: r.min, max: r.max,
+    quotes: BigInt(r.quotes),
+    count: BigInt(r.n),
+    avg: r.avg,
+    median: r.median === null ? null : trimScale(r.median, 9),
+    min: r.min,
+    max: r.max,
   };
 }
 
@@ -244,11 +315,25 @@ export interface BarsPlan {
   readonly params: readonly unknown[];
 }
 
-interface BarRow { t_us: string; publisher_id: number; open: string; high: string; low: string; close: string; volume: string; trade_count: string | null }
+interface BarRow {
+  t_us: string;
+  publisher_id: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  trade_count: string | null;
+}
 
 /** Decides where bars come from and builds the statement (exported for tests and `--explain`). */
 export async function planBars(
-  engine: Engine, symbol: string, start: TimeInput, end: TimeInput, interval: string, options: BarsOptions,
+  engine: Engine,
+  symbol: string,
+  start: TimeInput,
+  end: TimeInput,
+  interval: string,
+  options: BarsOptions,
 ): Promise<BarsPlan> {
   const sym = symbolParam(symbol);
   const { startUs, endUs } = range(start, end);
@@ -273,12 +358,12 @@ export async function planBars(
   } else if (choice === 'auto' && !(await engine.capabilities()).continuousAggregates) {
     reason = 'rollups on this tier are refreshed by maintain, not real-time: raw rows are always current';
   } else {
-    const candidates = options.source === 'trades'
-      ? [TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M]
-      : granularity === '1m' ? [OHLCV_HOURLY] : [];
+    const candidates =
+      options.source === 'trades' ? [TRADES_CANDLES_1D, TRADES_CANDLES_1H, TRADES_CANDLES_1M] : granularity === '1m' ? [OHLCV_HOURLY] : [];
     rollup = candidates.find((r) => answersExactly(r, width, startUs, endUs));
     if (rollup && !(await relationExists(engine, rollup.name))) rollup = undefined;
-    reason = rollup ? `${rollup.name} answers exactly (width ${rollup.width} divides ${width.text}, range on its bucket edges)`
+    reason = rollup
+      ? `${rollup.name} answers exactly (width ${rollup.width} divides ${width.text}, range on its bucket edges)`
       : 'no rollup answers exactly (interval or range not on a rollup bucket edge)';
   }
 
@@ -339,8 +424,14 @@ async function relationExists(db: Queryable, name: string): Promise<boolean> {
 
 function toBar(r: BarRow): Bar {
   return {
-    ...instant(r.t_us), publisherId: Number(r.publisher_id), open: r.open, high: r.high, low: r.low, close: r.close,
-    volume: BigInt(r.volume), tradeCount: r.trade_count === null ? null : BigInt(r.trade_count),
+    ...instant(r.t_us),
+    publisherId: Number(r.publisher_id),
+    open: r.open,
+    high: r.high,
+    low: r.low,
+    close: r.close,
+    volume: BigInt(r.volume),
+    tradeCount: r.trade_count === null ? null : BigInt(r.trade_count),
   };
 }
 
@@ -349,7 +440,14 @@ function toBar(r: BarRow): Bar {
  * (source 'ohlcv', granularity default '1m') or from trades (first/last price by time).
  * Buckets without data are absent. See RollupChoice for where they are read from.
  */
-export async function bars(engine: Engine, symbol: string, start: TimeInput, end: TimeInput, interval: string, options: BarsOptions = { source: 'ohlcv' }): Promise<Bar[]> {
+export async function bars(
+  engine: Engine,
+  symbol: string,
+  start: TimeInput,
+  end: TimeInput,
+  interval: string,
+  options: BarsOptions = { source: 'ohlcv' },
+): Promise<Bar[]> {
   const plan = await planBars(engine, symbol, start, end, interval, options);
   const { rows } = await engine.query<BarRow>(plan.sql, plan.params);
   return rows.map(toBar);
@@ -357,8 +455,13 @@ export async function bars(engine: Engine, symbol: string, start: TimeInput, end
 
 /** `bars`, streamed through a server-side cursor with constant memory (see stream.ts). */
 export async function* streamBars(
-  engine: Engine, symbol: string, start: TimeInput, end: TimeInput, interval: string,
-  options: BarsOptions = { source: 'ohlcv' }, stream: StreamOptions = {},
+  engine: Engine,
+  symbol: string,
+  start: TimeInput,
+  end: TimeInput,
+  interval: string,
+  options: BarsOptions = { source: 'ohlcv' },
+  stream: StreamOptions = {},
 ): AsyncGenerator<Bar, void, undefined> {
   const plan = await planBars(engine, symbol, start, end, interval, options);
   for await (const r of streamQuery<BarRow>(engine, plan.sql, plan.params, stream)) yield toBar(r);
@@ -417,8 +520,27 @@ async function lastRow<R>(db: Queryable, sql: string, sym: string, atUs: bigint,
   return undefined;
 }
 
-interface TradeRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; price: string; size: string; side: string; trade_id: string | null }
-interface QuoteRow { t_us: string; instrument_id: number; publisher_id: number; symbol: string; bid_px_00: string | null; ask_px_00: string | null; bid_sz_00: string | null; ask_sz_00: string | null; spread: string | null }
+interface TradeRow {
+  t_us: string;
+  instrument_id: number;
+  publisher_id: number;
+  symbol: string;
+  price: string;
+  size: string;
+  side: string;
+  trade_id: string | null;
+}
+interface QuoteRow {
+  t_us: string;
+  instrument_id: number;
+  publisher_id: number;
+  symbol: string;
+  bid_px_00: string | null;
+  ask_px_00: string | null;
+  bid_sz_00: string | null;
+  ask_sz_00: string | null;
+  spread: string | null;
+}
 
 /**
  * The last trade and the last quote of `symbol` at or before `ts`, on any venue unless
@@ -433,30 +555,57 @@ export async function asOf(engine: Queryable, symbol: string, ts: TimeInput, opt
   const where = pub === undefined ? '' : ' AND publisher_id = $4';
   const extra: unknown[] = pub === undefined ? [] : [pub];
   await requireSchema(engine);
-  const t = await lastRow<TradeRow>(engine,
+  const t = await lastRow<TradeRow>(
+    engine,
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, price, size, side, trade_id
        FROM trades_data
       WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz${where}
         AND "timestamp" = (${lastAt('trades_data', where)})
       ORDER BY created_at DESC NULLS LAST, trade_id DESC NULLS LAST
-      LIMIT 1`, sym, atUs, extra);
-  const q = await lastRow<QuoteRow>(engine,
+      LIMIT 1`,
+    sym,
+    atUs,
+    extra,
+  );
+  const q = await lastRow<QuoteRow>(
+    engine,
     `SELECT ${usExpr('"timestamp"')} AS t_us, instrument_id, publisher_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, spread
        FROM tbbo_data
       WHERE symbol = $1 AND "timestamp" <= $2::timestamptz AND "timestamp" > $3::timestamptz${where}
         AND "timestamp" = (${lastAt('tbbo_data', where)})
       ORDER BY created_at DESC NULLS LAST, sequence DESC NULLS LAST
-      LIMIT 1`, sym, atUs, extra);
+      LIMIT 1`,
+    sym,
+    atUs,
+    extra,
+  );
   const big = (v: string | null) => (v === null ? null : BigInt(v));
   return {
     at: instant(atUs),
-    trade: t ? {
-      ...instant(t.t_us), instrumentId: Number(t.instrument_id), publisherId: Number(t.publisher_id), symbol: t.symbol, price: t.price,
-      size: BigInt(t.size), side: t.side, tradeId: t.trade_id,
-    } : null,
-    quote: q ? {
-      ...instant(q.t_us), instrumentId: Number(q.instrument_id), publisherId: Number(q.publisher_id), symbol: q.symbol, bid: q.bid_px_00, ask: q.ask_px_00,
-      bidSize: big(q.bid_sz_00), askSize: big(q.ask_sz_00), spread: q.spread,
-    } : null,
+    trade: t
+      ? {
+          ...instant(t.t_us),
+          instrumentId: Number(t.instrument_id),
+          publisherId: Number(t.publisher_id),
+          symbol: t.symbol,
+          price: t.price,
+          size: BigInt(t.size),
+          side: t.side,
+          tradeId: t.trade_id,
+        }
+      : null,
+    quote: q
+      ? {
+          ...instant(q.t_us),
+          instrumentId: Number(q.instrument_id),
+          publisherId: Number(q.publisher_id),
+          symbol: q.symbol,
+          bid: q.bid_px_00,
+          ask: q.ask_px_00,
+          bidSize: big(q.bid_sz_00),
+          askSize: big(q.ask_sz_00),
+          spread: q.spread,
+        }
+      : null,
   };
 }

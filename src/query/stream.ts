@@ -32,7 +32,10 @@ interface Request<R> {
 
 /** Streams the rows of `sql` (bound `params`) through a cursor. */
 export async function* streamQuery<R = Record<string, unknown>>(
-  engine: Engine, sql: string, params: readonly unknown[] = [], options: StreamOptions = {},
+  engine: Engine,
+  sql: string,
+  params: readonly unknown[] = [],
+  options: StreamOptions = {},
 ): AsyncGenerator<R, void, undefined> {
   const batchSize = positiveInt('batchSize', options.batchSize ?? DEFAULT_STREAM_BATCH);
   let pending: Request<R> | null = null;
@@ -42,52 +45,73 @@ export async function* streamQuery<R = Record<string, unknown>>(
   let producerDone = false;
 
   const nextRequest = async (): Promise<Request<R>> => {
-    while (!pending) await new Promise<void>((r) => { wake = r; });
+    while (!pending)
+      await new Promise<void>((r) => {
+        wake = r;
+      });
     const p: Request<R> = pending;
     pending = null;
     return p;
   };
-  const request = (go: boolean): Promise<R[] | null> => new Promise<R[] | null>((resolve, reject) => {
-    if (failure) { reject(failure.err); return; }
-    if (producerDone) { resolve(null); return; }
-    pending = { go, resolve, reject };
-    const w = wake;
-    wake = null;
-    w?.();
-  });
+  const request = (go: boolean): Promise<R[] | null> =>
+    new Promise<R[] | null>((resolve, reject) => {
+      if (failure) {
+        reject(failure.err);
+        return;
+      }
+      if (producerDone) {
+        resolve(null);
+        return;
+      }
+      pending = { go, resolve, reject };
+      const w = wake;
+      wake = null;
+      w?.();
+    });
 
-  const producer = engine.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION READ ONLY');
-    await tx.query(`DECLARE tickvault_stream NO SCROLL CURSOR FOR ${sql}`, params);
-    for (;;) {
-      current = await nextRequest();
-      if (!current.go) break;
-      const { rows } = await tx.query<R>(`FETCH FORWARD ${batchSize} FROM tickvault_stream`);
-      options.onBatch?.(rows.length);
-      const c = current;
-      current = null;
-      c.resolve(rows);
-      if (rows.length < batchSize) break;
-    }
-    await tx.query('CLOSE tickvault_stream');
-  }).then(() => {
-    producerDone = true;
-    current?.resolve(null);
-    pending?.resolve(null);
-  }, (err: unknown) => {
-    producerDone = true;
-    failure = { err };
-    current?.reject(err);
-    pending?.reject(err);
-  });
+  const producer = engine
+    .transaction(async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      await tx.query(`DECLARE tickvault_stream NO SCROLL CURSOR FOR ${sql}`, params);
+      for (;;) {
+        current = await nextRequest();
+        if (!current.go) break;
+        const { rows } = await tx.query<R>(`FETCH FORWARD ${batchSize} FROM tickvault_stream`);
+        options.onBatch?.(rows.length);
+        const c = current;
+        current = null;
+        c.resolve(rows);
+        if (rows.length < batchSize) break;
+      }
+      await tx.query('CLOSE tickvault_stream');
+    })
+    .then(
+      () => {
+        producerDone = true;
+        current?.resolve(null);
+        pending?.resolve(null);
+      },
+      (err: unknown) => {
+        producerDone = true;
+        failure = { err };
+        current?.reject(err);
+        pending?.reject(err);
+      },
+    );
 
   let exhausted = false;
   try {
     for (;;) {
       const rows = await request(true);
-      if (!rows) { exhausted = true; break; }
+      if (!rows) {
+        exhausted = true;
+        break;
+      }
       for (const row of rows) yield row;
-      if (rows.length < batchSize) { exhausted = true; break; }
+      if (rows.length < batchSize) {
+        exhausted = true;
+        break;
+      }
     }
   } finally {
     if (!exhausted && !producerDone) void request(false).catch(() => undefined);

@@ -12,7 +12,9 @@ export async function resolveSymbol(db: Queryable, instrumentId: number, at: Dat
   const { rows } = await db.query<{ symbol: string }>(
     `SELECT symbol FROM ${ident(SYMBOL_HISTORY_TABLE)}
      WHERE instrument_id = $1 AND valid_from <= $2::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
-     ORDER BY valid_from DESC LIMIT 1`, [instrumentId, microsToIso(toMicros(at))]);
+     ORDER BY valid_from DESC LIMIT 1`,
+    [instrumentId, microsToIso(toMicros(at))],
+  );
   return rows[0]?.symbol ?? null;
 }
 
@@ -21,7 +23,9 @@ export async function resolveInstrument(db: Queryable, symbol: string, at: Date 
   const { rows } = await db.query<{ instrument_id: number }>(
     `SELECT instrument_id FROM ${ident(SYMBOL_HISTORY_TABLE)}
      WHERE symbol = $1 AND valid_from <= $2::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
-     ORDER BY valid_from DESC LIMIT 1`, [symbol, microsToIso(toMicros(at))]);
+     ORDER BY valid_from DESC LIMIT 1`,
+    [symbol, microsToIso(toMicros(at))],
+  );
   const id = rows[0]?.instrument_id;
   return id === undefined ? null : Number(id);
 }
@@ -44,11 +48,14 @@ export async function closestSymbols(db: Queryable, table: string, symbol: strin
        (SELECT symbol FROM ${t} ORDER BY symbol LIMIT 1)
        UNION ALL
        SELECT (SELECT symbol FROM ${t} WHERE symbol > s.sym ORDER BY symbol LIMIT 1) FROM s WHERE s.sym IS NOT NULL
-     ) SELECT sym FROM s WHERE sym IS NOT NULL LIMIT 10000`);
+     ) SELECT sym FROM s WHERE sym IS NOT NULL LIMIT 10000`,
+  );
   const target = symbol.toUpperCase();
-  return rows.map((r) => ({ sym: r.sym, d: editDistance(target, r.sym.toUpperCase()) }))
+  return rows
+    .map((r) => ({ sym: r.sym, d: editDistance(target, r.sym.toUpperCase()) }))
     .sort((a, b) => a.d - b.d || a.sym.localeCompare(b.sym))
-    .slice(0, n).map((x) => x.sym);
+    .slice(0, n)
+    .map((x) => x.sym);
 }
 
 function editDistance(a: string, b: string): number {

@@ -21,11 +21,13 @@ export function createTableSql(spec: TableSpec): string {
 }
 
 export function indexColumnsSql(index: IndexSpec): string {
-  return index.columns.map((c) => {
-    const desc = c.endsWith(' DESC');
-    const name = desc ? c.slice(0, -5) : c;
-    return desc ? `${ident(name)} DESC` : ident(name);
-  }).join(', ');
+  return index.columns
+    .map((c) => {
+      const desc = c.endsWith(' DESC');
+      const name = desc ? c.slice(0, -5) : c;
+      return desc ? `${ident(name)} DESC` : ident(name);
+    })
+    .join(', ');
 }
 
 export function createIndexSql(table: string, index: IndexSpec): string {

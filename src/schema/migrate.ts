@@ -98,8 +98,9 @@ async function appliedVersions(conn: Connection): Promise<Set<number>> {
 
 /** Current schema version, or 0 when tickvault was never initialised here. */
 export async function schemaVersion(engine: Queryable): Promise<number> {
-  const { rows } = await engine.query<{ v: number | null }>(
-    `SELECT CASE WHEN to_regclass($1) IS NULL THEN 0 ELSE NULL END AS v`, [VERSION_TABLE]);
+  const { rows } = await engine.query<{ v: number | null }>(`SELECT CASE WHEN to_regclass($1) IS NULL THEN 0 ELSE NULL END AS v`, [
+    VERSION_TABLE,
+  ]);
   if (rows[0]!.v === 0) return 0;
   const res = await engine.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${VERSION_TABLE}`);
   return Number(res.rows[0]!.v ?? 0);
@@ -108,20 +109,24 @@ export async function schemaVersion(engine: Queryable): Promise<number> {
 async function ensureTimescaleExtension(engine: Queryable): Promise<boolean> {
   const { rows } = await engine.query<{ installed: string | null; available: string | null }>(
     `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-            (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available`);
+            (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available`,
+  );
   const row = rows[0]!;
   if (row.installed) return false;
   if (!row.available) {
     throw new CapabilityError(
-      'the TimescaleDB extension is not installed on this PostgreSQL server. Install it (on Debian/Ubuntu: `npm run setup:server`, '
-      + 'which builds the Apache-2 edition for the local PostgreSQL), add timescaledb to shared_preload_libraries and restart the server.');
+      'the TimescaleDB extension is not installed on this PostgreSQL server. Install it (on Debian/Ubuntu: `npm run setup:server`, ' +
+        'which builds the Apache-2 edition for the local PostgreSQL), add timescaledb to shared_preload_libraries and restart the server.',
+    );
   }
   try {
     await engine.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
   } catch (err) {
     const msg = errorMessage(err);
     if (/shared_preload_libraries/i.test(msg)) {
-      throw new CapabilityError(`TimescaleDB is installed but not loaded: add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart the server (${msg})`);
+      throw new CapabilityError(
+        `TimescaleDB is installed but not loaded: add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart the server (${msg})`,
+      );
     }
     throw new CapabilityError(`cannot create the TimescaleDB extension: ${msg} (it needs a superuser or the database owner)`);
   }

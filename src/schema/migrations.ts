@@ -42,9 +42,13 @@ export const MIGRATIONS: readonly Migration[] = [
           const interval = policies.chunkInterval[spec.hypertable.chunkIntervalKey as HypertableName];
           // No default time index: the contract lists the indexes exactly, and each extra index
           // is paid on every inserted row (DESIGN.md §6). Chunk exclusion covers time-only scans.
-          await run(tx, done, `hypertable ${spec.name} (chunk ${interval})`,
+          await run(
+            tx,
+            done,
+            `hypertable ${spec.name} (chunk ${interval})`,
             `SELECT create_hypertable($1::regclass, by_range($2::name, $3::interval), create_default_indexes => false)`,
-            [spec.name, spec.hypertable.timeColumn, interval]);
+            [spec.name, spec.hypertable.timeColumn, interval],
+          );
         }
         for (const index of spec.indexes) {
           await run(tx, done, `index ${index.name}`, createIndexSql(spec.name, index));
@@ -78,23 +82,39 @@ export const MIGRATIONS: readonly Migration[] = [
       if (caps.policies) {
         for (const spec of hypertables) {
           const keep = policies.retainFor[spec.name as HypertableName];
-          if (keep) await run(tx, done, `retention ${spec.name} ${keep}`, 'SELECT add_retention_policy($1::regclass, $2::interval)', [spec.name, keep]);
+          if (keep)
+            await run(tx, done, `retention ${spec.name} ${keep}`, 'SELECT add_retention_policy($1::regclass, $2::interval)', [
+              spec.name,
+              keep,
+            ]);
         }
       } else if (caps.hypertables) {
         done.push('retention runs through `tickvault maintain` (drop_chunks)');
       }
       if (!caps.hypertables) {
         done.push(`rollup ${HOURLY_VIEW} unavailable without TimescaleDB`);
-      } else await run(tx, done, `rollup ${HOURLY_VIEW} (${caps.continuousAggregates ? 'continuous aggregate' : 'materialized view kept by maintain'})`,
-        createHourlyRollupSql(caps, 3));
+      } else
+        await run(
+          tx,
+          done,
+          `rollup ${HOURLY_VIEW} (${caps.continuousAggregates ? 'continuous aggregate' : 'materialized view kept by maintain'})`,
+          createHourlyRollupSql(caps, 3),
+        );
       if (caps.continuousAggregates && caps.policies) {
         const r = policies.hourlyRefresh;
-        await run(tx, done, `refresh policy ${HOURLY_VIEW}`,
+        await run(
+          tx,
+          done,
+          `refresh policy ${HOURLY_VIEW}`,
           `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
-          [HOURLY_VIEW, r.startOffset, r.endOffset, r.scheduleInterval]);
+          [HOURLY_VIEW, r.startOffset, r.endOffset, r.scheduleInterval],
+        );
       }
-      await tx.query(`INSERT INTO ${ident(SETTINGS_TABLE)} (key, value) VALUES ('policies', $1::jsonb), ('tier_at_init', to_jsonb($2::text))
-        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = NOW()`, [JSON.stringify(policies), caps.tier]);
+      await tx.query(
+        `INSERT INTO ${ident(SETTINGS_TABLE)} (key, value) VALUES ('policies', $1::jsonb), ('tier_at_init', to_jsonb($2::text))
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = NOW()`,
+        [JSON.stringify(policies), caps.tier],
+      );
       return done;
     },
   },
@@ -105,15 +125,24 @@ export const MIGRATIONS: readonly Migration[] = [
       // One row per instrument definition version seen: orders versions (newest ts_recv wins)
       // and is what tickvault_symbol_history is derived from (see src/load/definitions.ts).
       const done: string[] = [];
-      await run(tx, done, DEFINITION_VERSIONS_TABLE, `CREATE TABLE ${DEFINITION_VERSIONS_TABLE} (
+      await run(
+        tx,
+        done,
+        DEFINITION_VERSIONS_TABLE,
+        `CREATE TABLE ${DEFINITION_VERSIONS_TABLE} (
         instrument_id INTEGER NOT NULL,
         ts_recv TIMESTAMPTZ NOT NULL,
         symbol VARCHAR(50) NOT NULL,
         recorded_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         PRIMARY KEY (instrument_id, ts_recv)
-      )`);
-      await run(tx, done, `${DEFINITION_VERSIONS_TABLE}_symbol_idx`,
-        `CREATE INDEX ${DEFINITION_VERSIONS_TABLE}_symbol_idx ON ${DEFINITION_VERSIONS_TABLE} (symbol, ts_recv)`);
+      )`,
+      );
+      await run(
+        tx,
+        done,
+        `${DEFINITION_VERSIONS_TABLE}_symbol_idx`,
+        `CREATE INDEX ${DEFINITION_VERSIONS_TABLE}_symbol_idx ON ${DEFINITION_VERSIONS_TABLE} (symbol, ts_recv)`,
+      );
       return done;
     },
   },
@@ -135,7 +164,8 @@ export const MIGRATIONS: readonly Migration[] = [
         for (const r of TRADE_CANDLES) {
           await tx.query(
             'SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)',
-            [r.name, r.policy.startOffset, r.policy.endOffset, r.policy.scheduleInterval]);
+            [r.name, r.policy.startOffset, r.policy.endOffset, r.policy.scheduleInterval],
+          );
           done.push(`refresh policy ${r.name} (${r.policy.startOffset} .. ${r.policy.endOffset}, every ${r.policy.scheduleInterval})`);
         }
       } else if (!caps.continuousAggregates) {
@@ -172,8 +202,12 @@ async function migrateVenues(tx: Connection, { caps }: MigrationContext): Promis
     const table = ident(spec.name);
     for (const c of spec.columns.filter((col) => col.since === VENUES_VERSION)) {
       // A constant default: existing rows (compressed chunks too) read it without a rewrite.
-      await run(tx, done, `column ${spec.name}.${c.name}`,
-        `ALTER TABLE ${table} ADD COLUMN ${ident(c.name)} ${sqlType(c.type)}${c.nullable ? '' : ' NOT NULL'}${c.default ? ` DEFAULT ${c.default}` : ''}`);
+      await run(
+        tx,
+        done,
+        `column ${spec.name}.${c.name}`,
+        `ALTER TABLE ${table} ADD COLUMN ${ident(c.name)} ${sqlType(c.type)}${c.nullable ? '' : ' NOT NULL'}${c.default ? ` DEFAULT ${c.default}` : ''}`,
+      );
     }
     for (const c of spec.columns.filter((col) => col.nullableSince === VENUES_VERSION)) {
       await run(tx, done, `column ${spec.name}.${c.name} nullable`, `ALTER TABLE ${table} ALTER COLUMN ${ident(c.name)} DROP NOT NULL`);
@@ -183,7 +217,12 @@ async function migrateVenues(tx: Connection, { caps }: MigrationContext): Promis
       const was = before.get(ch.name);
       if (was === ch.sql) continue;
       if (was !== undefined) await tx.query(`ALTER TABLE ${table} DROP CONSTRAINT ${ident(ch.name)}`);
-      await run(tx, done, `constraint ${ch.name} CHECK (${ch.sql})`, `ALTER TABLE ${table} ADD CONSTRAINT ${ident(ch.name)} CHECK (${ch.sql})`);
+      await run(
+        tx,
+        done,
+        `constraint ${ch.name} CHECK (${ch.sql})`,
+        `ALTER TABLE ${table} ADD CONSTRAINT ${ident(ch.name)} CHECK (${ch.sql})`,
+      );
     }
   }
   if (caps.hypertables) {
@@ -195,16 +234,24 @@ async function migrateVenues(tx: Connection, { caps }: MigrationContext): Promis
     for (const r of ROLLUPS) {
       const policy = existing.get(r.name);
       if (!policy || !caps.continuousAggregates || !caps.policies) continue;
-      await run(tx, done, `refresh policy ${r.name} (${policy.startOffset ?? 'unbounded'} .. ${policy.endOffset ?? 'unbounded'}, every ${policy.scheduleInterval})`,
+      await run(
+        tx,
+        done,
+        `refresh policy ${r.name} (${policy.startOffset ?? 'unbounded'} .. ${policy.endOffset ?? 'unbounded'}, every ${policy.scheduleInterval})`,
         'SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)',
-        [r.name, policy.startOffset, policy.endOffset, policy.scheduleInterval]);
+        [r.name, policy.startOffset, policy.endOffset, policy.scheduleInterval],
+      );
     }
   }
   return done;
 }
 
 /** Offsets as the job's config holds them (null: unbounded on that side). */
-interface RefreshPolicy { readonly startOffset: string | null; readonly endOffset: string | null; readonly scheduleInterval: string }
+interface RefreshPolicy {
+  readonly startOffset: string | null;
+  readonly endOffset: string | null;
+  readonly scheduleInterval: string;
+}
 
 /** The rollups that exist, with their refresh policy (as configured at init) where they have one. */
 async function existingRollups(tx: Connection): Promise<Map<string, RefreshPolicy | null>> {
@@ -212,7 +259,9 @@ async function existingRollups(tx: Connection): Promise<Map<string, RefreshPolic
   const names = ROLLUPS.map((r: Rollup) => r.name);
   const { rows } = await tx.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = current_schema() AND c.relname = ANY($1::text[])`, [names]);
+      WHERE n.nspname = current_schema() AND c.relname = ANY($1::text[])`,
+    [names],
+  );
   for (const r of rows) out.set(r.name, null);
   const hasJobs = await tx.query<{ ok: boolean }>(`SELECT to_regclass('timescaledb_information.jobs') IS NOT NULL AS ok`);
   if (!hasJobs.rows[0]!.ok) return out;
@@ -223,7 +272,9 @@ async function existingRollups(tx: Connection): Promise<Map<string, RefreshPolic
          -- jobs names the view itself in recent TimescaleDB releases, its materialization table in older ones
          ON (j.hypertable_schema = ca.view_schema AND j.hypertable_name = ca.view_name)
          OR (j.hypertable_schema = ca.materialization_hypertable_schema AND j.hypertable_name = ca.materialization_hypertable_name)
-      WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND ca.view_name = ANY($1::text[])`, [names]);
+      WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND ca.view_name = ANY($1::text[])`,
+    [names],
+  );
   for (const j of jobs) out.set(j.view, { startOffset: j.start_offset, endOffset: j.end_offset, scheduleInterval: j.schedule });
   return out;
 }
@@ -233,10 +284,17 @@ async function enableCompression(tx: Connection, done: string[], spec: TableSpec
   if (!c) return;
   const orderBy = c.orderBy.replace(/^(\S+)/, (name) => ident(name));
   // ALTER TABLE options take literals only; both values come from the trusted table description.
-  await run(tx, done, `compression settings ${spec.name}`,
-    `ALTER TABLE ${ident(spec.name)} SET (timescaledb.compress, timescaledb.compress_segmentby = ${literal(identList(c.segmentBy))}, timescaledb.compress_orderby = ${literal(orderBy)})`);
+  await run(
+    tx,
+    done,
+    `compression settings ${spec.name}`,
+    `ALTER TABLE ${ident(spec.name)} SET (timescaledb.compress, timescaledb.compress_segmentby = ${literal(identList(c.segmentBy))}, timescaledb.compress_orderby = ${literal(orderBy)})`,
+  );
   const after = policies.compressAfter[spec.name as HypertableName];
   if (after) {
-    await run(tx, done, `compression policy ${spec.name} after ${after}`, 'SELECT add_compression_policy($1::regclass, $2::interval)', [spec.name, after]);
+    await run(tx, done, `compression policy ${spec.name} after ${after}`, 'SELECT add_compression_policy($1::regclass, $2::interval)', [
+      spec.name,
+      after,
+    ]);
   }
 }

@@ -86,7 +86,12 @@ const HOUR = 60n * MINUTE;
 const DAY = 24n * HOUR;
 
 export const OHLCV_HOURLY: Rollup = {
-  name: HOURLY_VIEW, source: 'ohlcv_data', reads: 'ohlcv_data', width: '1 hour', widthUs: HOUR, hasTradeCount: false,
+  name: HOURLY_VIEW,
+  source: 'ohlcv_data',
+  reads: 'ohlcv_data',
+  width: '1 hour',
+  widthUs: HOUR,
+  hasTradeCount: false,
   policy: DEFAULT_POLICIES.hourlyRefresh,
 };
 
@@ -94,15 +99,30 @@ export const OHLCV_HOURLY: Rollup = {
 // before now, so a bucket is materialized once it is complete; later backfills are covered by
 // refreshAfterLoad. Older late data is the loader's to announce, not the policy's to rescan.
 export const TRADES_CANDLES_1M: Rollup = {
-  name: 'trades_candles_1m', source: 'trades_data', reads: 'trades_data', width: '1 minute', widthUs: MINUTE, hasTradeCount: true,
+  name: 'trades_candles_1m',
+  source: 'trades_data',
+  reads: 'trades_data',
+  width: '1 minute',
+  widthUs: MINUTE,
+  hasTradeCount: true,
   policy: { startOffset: '3 days', endOffset: '1 minute', scheduleInterval: '5 minutes' },
 };
 export const TRADES_CANDLES_1H: Rollup = {
-  name: 'trades_candles_1h', source: 'trades_data', reads: 'trades_candles_1m', width: '1 hour', widthUs: HOUR, hasTradeCount: true,
+  name: 'trades_candles_1h',
+  source: 'trades_data',
+  reads: 'trades_candles_1m',
+  width: '1 hour',
+  widthUs: HOUR,
+  hasTradeCount: true,
   policy: { startOffset: '1 month', endOffset: '1 hour', scheduleInterval: '1 hour' },
 };
 export const TRADES_CANDLES_1D: Rollup = {
-  name: 'trades_candles_1d', source: 'trades_data', reads: 'trades_candles_1h', width: '1 day', widthUs: DAY, hasTradeCount: true,
+  name: 'trades_candles_1d',
+  source: 'trades_data',
+  reads: 'trades_candles_1h',
+  width: '1 day',
+  widthUs: DAY,
+  hasTradeCount: true,
   policy: { startOffset: '3 months', endOffset: '1 day', scheduleInterval: '1 day' },
 };
 

@@ -12,7 +12,12 @@ export type SchemaErrorCode = 'SCHEMA_MISSING' | 'SCHEMA_OUTDATED' | 'SCHEMA_NEW
 
 /** The database's schema is missing, behind or ahead of this tickvault; the message names the fix. */
 export class SchemaError extends TickvaultError {
-  constructor(code: SchemaErrorCode, message: string, readonly version: number, options?: { cause?: unknown }) {
+  constructor(
+    code: SchemaErrorCode,
+    message: string,
+    readonly version: number,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
@@ -24,7 +29,10 @@ const current = new WeakSet<object>();
 export async function requireSchema(db: Queryable): Promise<void> {
   if (current.has(db)) return;
   const version = await schemaVersion(db);
-  if (version === LATEST_VERSION) { current.add(db); return; }
+  if (version === LATEST_VERSION) {
+    current.add(db);
+    return;
+  }
   throw schemaError(version);
 }
 
@@ -35,7 +43,10 @@ export async function requireSchema(db: Queryable): Promise<void> {
  */
 export async function prepareSchema(engine: Engine): Promise<void> {
   const version = await schemaVersion(engine);
-  if (version === LATEST_VERSION) { current.add(engine); return; }
+  if (version === LATEST_VERSION) {
+    current.add(engine);
+    return;
+  }
   if (version > LATEST_VERSION) throw schemaError(version);
   try {
     await migrate(engine);
@@ -49,16 +60,28 @@ function schemaError(version: number, cause?: unknown): SchemaError {
   const options = cause === undefined ? undefined : { cause };
   const denied = cause === undefined ? '' : ' (this role may not create tables)';
   if (version === 0) {
-    return new SchemaError('SCHEMA_MISSING',
-      `this database has no tickvault schema${denied}: run \`tickvault init\` (library: migrate(engine)) as the database owner`, version, options);
+    return new SchemaError(
+      'SCHEMA_MISSING',
+      `this database has no tickvault schema${denied}: run \`tickvault init\` (library: migrate(engine)) as the database owner`,
+      version,
+      options,
+    );
   }
   if (version < LATEST_VERSION) {
-    return new SchemaError('SCHEMA_OUTDATED',
-      `this database's tickvault schema is at version ${version}, this tickvault needs version ${LATEST_VERSION}${denied}: `
-      + 'run `tickvault init` (library: migrate(engine)) as the database owner to apply the pending migrations', version, options);
+    return new SchemaError(
+      'SCHEMA_OUTDATED',
+      `this database's tickvault schema is at version ${version}, this tickvault needs version ${LATEST_VERSION}${denied}: ` +
+        'run `tickvault init` (library: migrate(engine)) as the database owner to apply the pending migrations',
+      version,
+      options,
+    );
   }
-  return new SchemaError('SCHEMA_NEWER',
-    `this database's tickvault schema is at version ${version}, newer than this tickvault (version ${LATEST_VERSION}): upgrade tickvault`, version, options);
+  return new SchemaError(
+    'SCHEMA_NEWER',
+    `this database's tickvault schema is at version ${version}, newer than this tickvault (version ${LATEST_VERSION}): upgrade tickvault`,
+    version,
+    options,
+  );
 }
 
 function isPermissionDenied(err: unknown): boolean {

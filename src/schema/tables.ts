@@ -61,8 +61,7 @@ export interface CompressionSpec {
   readonly orderBy: string;
 }
 
-export type TableName =
-  | 'ohlcv_data' | 'trades_data' | 'tbbo_data' | 'statistics_data' | 'instrument_definitions';
+export type TableName = 'ohlcv_data' | 'trades_data' | 'tbbo_data' | 'statistics_data' | 'instrument_definitions';
 
 export interface TableSpec {
   readonly name: TableName;
@@ -104,8 +103,12 @@ export const VENUES_VERSION = 6;
 const publisherId: Column = { name: 'publisher_id', type: t.int4, nullable: false, default: '0', since: VENUES_VERSION };
 
 // A column missing from a row reads as NULL, as in SQL: the predicates pass it.
-function gt0(v: CellValue | undefined): boolean { return v == null || (v as bigint | number) > 0; }
-function le(a: CellValue | undefined, b: CellValue | undefined): boolean { return a == null || b == null || a <= b; }
+function gt0(v: CellValue | undefined): boolean {
+  return v == null || (v as bigint | number) > 0;
+}
+function le(a: CellValue | undefined, b: CellValue | undefined): boolean {
+  return a == null || b == null || a <= b;
+}
 
 export const ohlcvData: TableSpec = {
   name: 'ohlcv_data',
@@ -127,11 +130,17 @@ export const ohlcvData: TableSpec = {
       name: 'ohlcv_price_check',
       sql: 'high_price >= low_price AND low_price <= open_price AND open_price <= high_price AND low_price <= close_price AND close_price <= high_price',
       reason: 'bar prices inconsistent: need low <= open, close <= high',
-      holds: (r) => le(r.low_price, r.high_price) && le(r.low_price, r.open_price) && le(r.open_price, r.high_price)
-        && le(r.low_price, r.close_price) && le(r.close_price, r.high_price),
+      holds: (r) =>
+        le(r.low_price, r.high_price) &&
+        le(r.low_price, r.open_price) &&
+        le(r.open_price, r.high_price) &&
+        le(r.low_price, r.close_price) &&
+        le(r.close_price, r.high_price),
     },
     {
-      name: 'ohlcv_volume_check', sql: 'volume >= 0', reason: 'volume is negative',
+      name: 'ohlcv_volume_check',
+      sql: 'volume >= 0',
+      reason: 'volume is negative',
       holds: (r) => r.volume === null || (r.volume as bigint) >= 0n,
     },
   ],
@@ -165,8 +174,11 @@ export const tradesData: TableSpec = {
     { name: 'trades_size_check', sql: 'size > 0', reason: 'size is not positive', holds: (r) => gt0(r.size) },
     // 'N' (no aggressor) is a real value: every ICE Futures Europe trade carries it (DESIGN.md §3).
     {
-      name: 'trades_side_check', sql: "side IN ('B', 'S', 'N')", reason: "side is not 'B', 'S' or 'N'",
-      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S' || r.side === 'N', since: VENUES_VERSION,
+      name: 'trades_side_check',
+      sql: "side IN ('B', 'S', 'N')",
+      reason: "side is not 'B', 'S' or 'N'",
+      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S' || r.side === 'N',
+      since: VENUES_VERSION,
     },
   ],
   indexes: [
@@ -176,10 +188,15 @@ export const tradesData: TableSpec = {
   ],
   hypertable: { timeColumn: 'timestamp', chunkIntervalKey: 'trades_data' },
   compression: { segmentBy: ['symbol'], orderBy: 'timestamp DESC' },
-  retiredChecks: [{
-    name: 'trades_side_check', sql: "side IN ('B', 'S')", reason: "side is not 'B' or 'S'",
-    holds: (r) => r.side === null || r.side === 'B' || r.side === 'S', until: VENUES_VERSION,
-  }],
+  retiredChecks: [
+    {
+      name: 'trades_side_check',
+      sql: "side IN ('B', 'S')",
+      reason: "side is not 'B' or 'S'",
+      holds: (r) => r.side === null || r.side === 'B' || r.side === 'S',
+      until: VENUES_VERSION,
+    },
+  ],
   naturalKey: ['instrument_id', 'publisher_id', 'timestamp', 'trade_id'],
   naturalKeyBefore6: ['instrument_id', 'timestamp', 'trade_id'],
 };
@@ -256,12 +273,15 @@ export const statisticsData: TableSpec = {
   ],
   checks: [
     {
-      name: 'statistics_update_action_check', sql: 'update_action IN (1, 2)',
+      name: 'statistics_update_action_check',
+      sql: 'update_action IN (1, 2)',
       reason: 'update_action is not 1 (new) or 2 (delete)',
       holds: (r) => r.update_action === null || r.update_action === 1 || r.update_action === 2,
     },
     {
-      name: 'statistics_stat_type_check', sql: 'stat_type > 0', reason: 'stat_type is not positive',
+      name: 'statistics_stat_type_check',
+      sql: 'stat_type > 0',
+      reason: 'stat_type is not positive',
       holds: (r) => gt0(r.stat_type),
     },
   ],
@@ -340,15 +360,18 @@ export function constraintMeaning(table: string, name: string): string | undefin
 export function specAtVersion(spec: TableSpec, version: number): TableSpec {
   return {
     ...spec,
-    columns: spec.columns.filter((c) => (c.since ?? 1) <= version)
+    columns: spec.columns
+      .filter((c) => (c.since ?? 1) <= version)
       .map((c) => (c.nullableSince !== undefined && version < c.nullableSince ? { ...c, nullable: false } : c)),
     checks: checksAtVersion(spec, version),
-    naturalKey: version < VENUES_VERSION ? spec.naturalKeyBefore6 ?? spec.naturalKey : spec.naturalKey,
+    naturalKey: version < VENUES_VERSION ? (spec.naturalKeyBefore6 ?? spec.naturalKey) : spec.naturalKey,
   };
 }
 
 export function checksAtVersion(spec: TableSpec, version: number): readonly CheckConstraint[] {
-  return [...spec.retiredChecks ?? [], ...spec.checks].filter((c) => (c.since ?? 1) <= version && (c.until === undefined || version < c.until));
+  return [...(spec.retiredChecks ?? []), ...spec.checks].filter(
+    (c) => (c.since ?? 1) <= version && (c.until === undefined || version < c.until),
+  );
 }
 
 /** The columns a loader sends: everything except generated and server-filled columns. */

@@ -49,16 +49,27 @@ export const t = {
 /** SQL spelling of a column type, as the DDL writes it. */
 export function sqlType(type: ColumnType): string {
   switch (type.kind) {
-    case 'timestamptz': return 'TIMESTAMPTZ';
-    case 'int2': return 'SMALLINT';
-    case 'int4': return 'INTEGER';
-    case 'int8': return 'BIGINT';
-    case 'numeric': return `DECIMAL(${type.precision},${type.scale})`;
-    case 'varchar': return `VARCHAR(${type.length})`;
-    case 'char': return `CHAR(${type.length})`;
-    case 'text': return 'TEXT';
-    case 'bool': return 'BOOLEAN';
-    case 'date': return 'DATE';
-    case 'jsonb': return 'JSONB';
+    case 'timestamptz':
+      return 'TIMESTAMPTZ';
+    case 'int2':
+      return 'SMALLINT';
+    case 'int4':
+      return 'INTEGER';
+    case 'int8':
+      return 'BIGINT';
+    case 'numeric':
+      return `DECIMAL(${type.precision},${type.scale})`;
+    case 'varchar':
+      return `VARCHAR(${type.length})`;
+    case 'char':
+      return `CHAR(${type.length})`;
+    case 'text':
+      return 'TEXT';
+    case 'bool':
+      return 'BOOLEAN';
+    case 'date':
+      return 'DATE';
+    case 'jsonb':
+      return 'JSONB';
   }
 }

@@ -38,7 +38,9 @@ export async function listChunks(db: Queryable, table: string, range?: { minUs: 
             COALESCE(is_compressed, false) AS compressed
        FROM timescaledb_information.chunks
       WHERE hypertable_schema = current_schema() AND hypertable_name = $1 ${where}
-      ORDER BY range_start`, params);
+      ORDER BY range_start`,
+    params,
+  );
   return rows.map((r) => ({ chunk: r.chunk, startUs: BigInt(r.s), endUs: BigInt(r.e), compressed: r.compressed }));
 }
 
@@ -46,7 +48,9 @@ export async function listChunks(db: Queryable, table: string, range?: { minUs: 
 export async function chunkIntervalUs(db: Queryable, table: string): Promise<bigint | null> {
   const { rows } = await db.query<{ us: string | null }>(
     `SELECT (extract(epoch FROM time_interval) * 1000000)::int8::text AS us FROM timescaledb_information.dimensions
-      WHERE hypertable_schema = current_schema() AND hypertable_name = $1 AND dimension_number = 1`, [table]);
+      WHERE hypertable_schema = current_schema() AND hypertable_name = $1 AND dimension_number = 1`,
+    [table],
+  );
   return rows[0]?.us ? BigInt(rows[0].us) : null;
 }
 
@@ -54,7 +58,8 @@ export async function chunkIntervalUs(db: Queryable, table: string): Promise<big
 export async function rowsInRange(db: Queryable, chunk: string, timeColumn: string, minUs: bigint, maxUs: bigint): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM ${chunk} WHERE ${ident(timeColumn)} BETWEEN $1::timestamptz AND $2::timestamptz`,
-    [microsToIso(minUs), microsToIso(maxUs)]);
+    [microsToIso(minUs), microsToIso(maxUs)],
+  );
   return Number(rows[0]!.n);
 }
 
@@ -69,13 +74,18 @@ export async function compressChunk(db: Queryable, chunk: string): Promise<void>
 
 /** Compresses every chunk of `table` older than `olderThan` (an interval text, bound as a parameter). */
 async function compressChunksOlderThan(db: Queryable, table: string, olderThan: string): Promise<void> {
-  await db.query('SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c', [table, olderThan]);
+  await db.query('SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks($1::regclass, older_than => $2::interval) c', [
+    table,
+    olderThan,
+  ]);
 }
 
 /** Compresses the chunks older than the table's compression policy (what the job would do). */
 export async function compressEligibleChunks(db: Queryable, table: string): Promise<void> {
   const { rows } = await db.query<{ after: string | null }>(
-    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`, [table]);
+    `SELECT (config->>'compress_after') AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`,
+    [table],
+  );
   const after = rows[0]?.after;
   if (!after) return;
   await compressChunksOlderThan(db, table, after);
@@ -90,8 +100,10 @@ export interface LedgerChunkState {
 
 /** Merges `state` into the load's ledger details; callers commit it before touching the chunks. */
 export async function recordChunkState(db: Queryable, loadId: string, state: LedgerChunkState): Promise<void> {
-  await db.query(`UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
-    [loadId, JSON.stringify(state)]);
+  await db.query(
+    `UPDATE ${LOADS_TABLE} SET details = COALESCE(details, '{}'::jsonb) || $2::jsonb, updated_at = NOW() WHERE load_id = $1::bigint`,
+    [loadId, JSON.stringify(state)],
+  );
 }
 
 /** Whether a chunk still exists (retention may have dropped it since the ledger named it). */
@@ -135,7 +147,8 @@ export async function recoverDecompressedChunks(engine: Engine, options: Recover
         AND ($1::text IS NULL OR target_table = $1) AND ($2::bigint IS NULL OR load_id <> $2::bigint)
         AND (status IN ('failed', 'completed', 'superseded') OR (status = 'running' AND updated_at < now() - make_interval(secs => $3)))
       ORDER BY load_id`,
-    [options.table ?? null, options.exceptLoadId ?? null, stale]);
+    [options.table ?? null, options.exceptLoadId ?? null, stale],
+  );
   const out: RecoveredLoad[] = [];
   for (const r of rows) {
     const done: string[] = [];
@@ -146,7 +159,9 @@ export async function recoverDecompressedChunks(engine: Engine, options: Recover
     }
     await engine.query(
       `UPDATE ${LOADS_TABLE} SET details = details || jsonb_build_object('decompressedChunks', '[]'::jsonb, 'partialChunks', '[]'::jsonb, 'recompressedAfterInterruption', $2::jsonb), updated_at = now()
-        WHERE load_id = $1::bigint`, [r.load_id, JSON.stringify(done)]);
+        WHERE load_id = $1::bigint`,
+      [r.load_id, JSON.stringify(done)],
+    );
     out.push({ loadId: r.load_id, table: r.target_table, status: r.status, chunks: done });
   }
   return out;

@@ -73,7 +73,7 @@ export async function directCompressSupport(db: Queryable, caps: Capabilities, t
     const cagg = r.triggers.includes('ts_cagg_invalidation_trigger');
     return {
       ok: false,
-      reason: `${table} has triggers (${r.triggers.join(', ')})${cagg ? ' — TimescaleDB ' + caps.timescaledbVersion + ' records continuous-aggregate invalidations by trigger (released 2.23.0 and later do not)' : ''}; TimescaleDB compresses on COPY only without triggers`,
+      reason: `${table} has triggers (${r.triggers.join(', ')})${cagg ? ` — TimescaleDB ${caps.timescaledbVersion} records continuous-aggregate invalidations by trigger (released 2.23.0 and later do not)` : ''}; TimescaleDB compresses on COPY only without triggers`,
     };
   }
   return { ok: true, version: caps.timescaledbVersion!, sortLimitGuc: r.limit !== null };

@@ -81,28 +81,46 @@ export function dmlOnCompressedChunks(caps: Capabilities): boolean {
 }
 
 /** Chooses the strategy for a set of touched chunks on a tier. */
-export function chooseStrategy(caps: Capabilities, compressedTouched: number, totalTouched: number): { strategy: LoadStrategy; reason: string } {
+export function chooseStrategy(
+  caps: Capabilities,
+  compressedTouched: number,
+  totalTouched: number,
+): { strategy: LoadStrategy; reason: string } {
   if (!caps.compression) {
     return { strategy: 'direct', reason: `tier ${caps.tier} has no compression: every chunk is a plain table, rows go straight in` };
   }
   if (compressedTouched === 0) {
-    return { strategy: 'direct', reason: totalTouched === 0 ? 'the range has no chunks yet: new, uncompressed chunks are created' : `none of the ${totalTouched} touched chunks is compressed` };
+    return {
+      strategy: 'direct',
+      reason:
+        totalTouched === 0
+          ? 'the range has no chunks yet: new, uncompressed chunks are created'
+          : `none of the ${totalTouched} touched chunks is compressed`,
+    };
   }
   if (dmlOnCompressedChunks(caps)) {
     return {
       strategy: 'write-recompress',
-      reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed: write into them through TimescaleDB ${caps.timescaledbVersion} DML on compressed chunks `
-        + '(only matching segments are read or rewritten), then compress them again (recorded in the ledger first) — cheaper than decompressing whole chunks',
+      reason:
+        `${compressedTouched} of ${totalTouched} touched chunks are compressed: write into them through TimescaleDB ${caps.timescaledbVersion} DML on compressed chunks ` +
+        '(only matching segments are read or rewritten), then compress them again (recorded in the ledger first) — cheaper than decompressing whole chunks',
     };
   }
   return {
     strategy: 'decompress-recompress',
-    reason: `${compressedTouched} of ${totalTouched} touched chunks are compressed and TimescaleDB ${caps.timescaledbVersion} has no fast DML on compressed chunks: `
-      + 'decompress them (recorded in the ledger first), load, compress them again',
+    reason:
+      `${compressedTouched} of ${totalTouched} touched chunks are compressed and TimescaleDB ${caps.timescaledbVersion} has no fast DML on compressed chunks: ` +
+      'decompress them (recorded in the ledger first), load, compress them again',
   };
 }
 
-export async function planLoad(engine: Engine, table: string, minTime: TimeInput, maxTime: TimeInput, options: PlanOptions = {}): Promise<LoadPlan> {
+export async function planLoad(
+  engine: Engine,
+  table: string,
+  minTime: TimeInput,
+  maxTime: TimeInput,
+  options: PlanOptions = {},
+): Promise<LoadPlan> {
   const spec = tableSpec(table);
   await requireSchema(engine);
   const { minUs, maxUs } = timeRangeArgMicros(minTime, maxTime);
@@ -110,11 +128,31 @@ export async function planLoad(engine: Engine, table: string, minTime: TimeInput
   const base = { table, minTime: microsToIso(minUs), maxTime: microsToIso(maxUs), tier: caps.tier };
   const { rows } = await engine.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
   if (!rows[0]!.ok) {
-    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `table ${table} does not exist yet (run \`tickvault init\`)`, directCompress: { used: false, reason: 'no table' }, notes: [] };
+    return {
+      ...base,
+      chunks: [],
+      newChunks: 0,
+      compressedChunks: 0,
+      existingRows: 0,
+      strategy: 'direct',
+      reason: `table ${table} does not exist yet (run \`tickvault init\`)`,
+      directCompress: { used: false, reason: 'no table' },
+      notes: [],
+    };
   }
   const time = spec.hypertable?.timeColumn;
   if (!time || !caps.hypertables) {
-    return { ...base, chunks: [], newChunks: 0, compressedChunks: 0, existingRows: 0, strategy: 'direct', reason: `${table} is not a hypertable: no chunks`, directCompress: { used: false, reason: 'not a hypertable' }, notes: [] };
+    return {
+      ...base,
+      chunks: [],
+      newChunks: 0,
+      compressedChunks: 0,
+      existingRows: 0,
+      strategy: 'direct',
+      reason: `${table} is not a hypertable: no chunks`,
+      directCompress: { used: false, reason: 'not a hypertable' },
+      notes: [],
+    };
   }
   const chunks = await listChunks(engine, table, { minUs, maxUs });
   const planned: PlannedChunk[] = [];
@@ -122,7 +160,10 @@ export async function planLoad(engine: Engine, table: string, minTime: TimeInput
     const lo = c.startUs > minUs ? c.startUs : minUs;
     const hi = c.endUs - 1n < maxUs ? c.endUs - 1n : maxUs;
     planned.push({
-      chunk: c.chunk, rangeStart: microsToIso(c.startUs), rangeEnd: microsToIso(c.endUs), compressed: c.compressed,
+      chunk: c.chunk,
+      rangeStart: microsToIso(c.startUs),
+      rangeEnd: microsToIso(c.endUs),
+      compressed: c.compressed,
       existingRows: options.countRows === false ? 0 : await rowsInRange(engine, c.chunk, time, lo, hi),
     });
   }
@@ -139,31 +180,54 @@ export async function planLoad(engine: Engine, table: string, minTime: TimeInput
   }
   const compressedChunks = planned.filter((c) => c.compressed).length;
   const dc = await planDirectCompress(engine, caps, table, planned, interval, maxUs, options);
-  const chosen = dc.used ? { strategy: 'direct-compress' as const, reason: dc.reason } : chooseStrategy(caps, compressedChunks, planned.length);
-  const forced = options.strategy && options.strategy !== chosen.strategy
-    ? { strategy: options.strategy, reason: `forced by the caller (would choose ${chosen.strategy}: ${chosen.reason})` } : chosen;
+  const chosen = dc.used
+    ? { strategy: 'direct-compress' as const, reason: dc.reason }
+    : chooseStrategy(caps, compressedChunks, planned.length);
+  const forced =
+    options.strategy && options.strategy !== chosen.strategy
+      ? { strategy: options.strategy, reason: `forced by the caller (would choose ${chosen.strategy}: ${chosen.reason})` }
+      : chosen;
   return {
-    ...base, chunks: planned, newChunks, compressedChunks, existingRows: planned.reduce((a, c) => a + c.existingRows, 0),
-    ...forced, directCompress: dc, notes: [],
+    ...base,
+    chunks: planned,
+    newChunks,
+    compressedChunks,
+    existingRows: planned.reduce((a, c) => a + c.existingRows, 0),
+    ...forced,
+    directCompress: dc,
+    notes: [],
   };
 }
 
 /** Whether the whole range goes straight into the columnstore (the session decides per batch; the plan for the range). */
 async function planDirectCompress(
-  engine: Engine, caps: Capabilities, table: string, planned: readonly PlannedChunk[], interval: bigint | null, maxUs: bigint, options: PlanOptions,
+  engine: Engine,
+  caps: Capabilities,
+  table: string,
+  planned: readonly PlannedChunk[],
+  interval: bigint | null,
+  maxUs: bigint,
+  options: PlanOptions,
 ): Promise<{ used: boolean; reason: string }> {
   if (options.directCompress === false) return { used: false, reason: 'turned off by the caller' };
-  if (options.mode && options.mode !== 'append') return { used: false, reason: `mode ${options.mode} merges with stored rows; direct-compress is for appends into new chunks` };
+  if (options.mode && options.mode !== 'append')
+    return { used: false, reason: `mode ${options.mode} merges with stored rows; direct-compress is for appends into new chunks` };
   const support = await directCompressSupport(engine, caps, table);
   if (!support.ok) return { used: false, reason: support.reason };
   const cutoff = await compressCutoffUs(engine, table, options.now);
   if (!cutoff) return { used: false, reason: `${table} has no compression policy (compress_after)` };
   if (planned.length > 0) {
     const c = planned[0]!;
-    return { used: false, reason: `${planned.length} chunks in the range already exist (${c.chunk}, ${c.compressed ? 'compressed' : 'row store'}): rows go through the merge path` };
+    return {
+      used: false,
+      reason: `${planned.length} chunks in the range already exist (${c.chunk}, ${c.compressed ? 'compressed' : 'row store'}): rows go through the merge path`,
+    };
   }
   if (interval && (floorDiv(maxUs, interval) + 1n) * interval > cutoff.cutoffUs) {
-    return { used: false, reason: `rows reach past compress_after (${cutoff.after}, ${microsToIso(cutoff.cutoffUs)}): those chunks stay in the row store until the policy compresses them` };
+    return {
+      used: false,
+      reason: `rows reach past compress_after (${cutoff.after}, ${microsToIso(cutoff.cutoffUs)}): those chunks stay in the row store until the policy compresses them`,
+    };
   }
   return {
     used: true,
@@ -173,7 +237,7 @@ async function planDirectCompress(
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** The human-readable plan `tickvault load --plan` prints. */
@@ -187,7 +251,9 @@ export function formatPlan(plan: LoadPlan): string {
     const w = Math.max(...plan.chunks.map((c) => c.chunk.length));
     lines.push(`  ${'chunk'.padEnd(w)}  ${'range start'.padEnd(27)}  ${'range end'.padEnd(27)}  compressed  existing rows`);
     for (const c of plan.chunks) {
-      lines.push(`  ${c.chunk.padEnd(w)}  ${c.rangeStart.padEnd(27)}  ${c.rangeEnd.padEnd(27)}  ${(c.compressed ? 'yes' : 'no').padEnd(10)}  ${c.existingRows}`);
+      lines.push(
+        `  ${c.chunk.padEnd(w)}  ${c.rangeStart.padEnd(27)}  ${c.rangeEnd.padEnd(27)}  ${(c.compressed ? 'yes' : 'no').padEnd(10)}  ${c.existingRows}`,
+      );
     }
   }
   lines.push(`  strategy: ${plan.strategy} — ${plan.reason}`);

@@ -13,7 +13,14 @@
  */
 import type { Capabilities, Engine, Queryable } from '../engine/types.js';
 import { CapabilityError } from '../errors.js';
-import { HYPERTABLE_NAMES, resolvePolicies, type HypertableName, type PolicyAge, type PolicyOverrides, type PolicySettings } from '../config/policies.js';
+import {
+  HYPERTABLE_NAMES,
+  resolvePolicies,
+  type HypertableName,
+  type PolicyAge,
+  type PolicyOverrides,
+  type PolicySettings,
+} from '../config/policies.js';
 import { SETTINGS_TABLE } from '../schema/bookkeeping.js';
 import { ident } from '../sql/ident.js';
 
@@ -47,7 +54,10 @@ export interface PoliciesReport {
 }
 
 /** The stored policy settings merged over the defaults (and over `overrides`, for one-off runs). */
-export async function storedPolicies(db: Queryable, overrides?: PolicyOverrides): Promise<{ policies: PolicySettings; from: 'settings' | 'defaults' }> {
+export async function storedPolicies(
+  db: Queryable,
+  overrides?: PolicyOverrides,
+): Promise<{ policies: PolicySettings; from: 'settings' | 'defaults' }> {
   const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [SETTINGS_TABLE]);
   let stored: PolicyOverrides | undefined;
   if (rows[0]!.present) {
@@ -71,7 +81,9 @@ async function liveJobs(db: Queryable, kind: 'retention' | 'compression'): Promi
   const { rows } = await db.query<{ hypertable_name: string; job_id: number; after: string | null; schedule: string }>(
     `SELECT hypertable_name, job_id, config->>$2 AS after, schedule_interval::text AS schedule
        FROM timescaledb_information.jobs
-      WHERE proc_name = $1 AND hypertable_schema = current_schema() ORDER BY job_id`, [proc, key]);
+      WHERE proc_name = $1 AND hypertable_schema = current_schema() ORDER BY job_id`,
+    [proc, key],
+  );
   const out = new Map<string, PolicyJob>();
   for (const r of rows) out.set(r.hypertable_name, { jobId: Number(r.job_id), after: r.after ?? '?', scheduleInterval: r.schedule });
   return out;
@@ -84,7 +96,8 @@ function runsBy(caps: Capabilities, kind: 'retention' | 'compression', setting: 
   const manual = kind === 'retention' ? '`tickvault maintain` (drop_chunks)' : '`tickvault maintain` (compress_chunk)';
   if (!caps.policies) return `${manual}; tier ${caps.tier} has no policy jobs`;
   if (!job) return `${manual} only: no policy job`;
-  return caps.jobScheduler ? `policy job ${job.jobId} (TimescaleDB job scheduler, every ${job.scheduleInterval}) and ${manual}`
+  return caps.jobScheduler
+    ? `policy job ${job.jobId} (TimescaleDB job scheduler, every ${job.scheduleInterval}) and ${manual}`
     : `policy job ${job.jobId}, run by ${manual} (no job scheduler in this process)`;
 }
 
@@ -96,7 +109,9 @@ export async function readPolicies(engine: Engine): Promise<PoliciesReport> {
   const compression = caps.hypertables ? await liveJobs(engine, 'compression') : new Map<string, PolicyJob>();
   const notes: string[] = [];
   if (caps.hypertables && !caps.policies) {
-    notes.push(`tier ${caps.tier}: TimescaleDB policies do not exist in this edition; retention is applied by \`tickvault maintain\` (drop_chunks), compression is unavailable`);
+    notes.push(
+      `tier ${caps.tier}: TimescaleDB policies do not exist in this edition; retention is applied by \`tickvault maintain\` (drop_chunks), compression is unavailable`,
+    );
   }
   const tables: TablePolicies[] = [];
   for (const table of HYPERTABLE_NAMES) {
@@ -104,15 +119,23 @@ export async function readPolicies(engine: Engine): Promise<PoliciesReport> {
     const cj = compression.get(table) ?? null;
     // A job added or changed by hand is what the scheduler runs: say so rather than hide it.
     if (rj && !(await sameAge(engine, rj.after, policies.retainFor[table]).catch(() => false))) {
-      notes.push(`${table}: policy job ${rj.jobId} drops chunks older than ${rj.after}, but the setting is ${policies.retainFor[table] ?? 'none'}; \`tickvault policy --retention ${table}=…\` sets both`);
+      notes.push(
+        `${table}: policy job ${rj.jobId} drops chunks older than ${rj.after}, but the setting is ${policies.retainFor[table] ?? 'none'}; \`tickvault policy --retention ${table}=…\` sets both`,
+      );
     }
     if (cj && !(await sameAge(engine, cj.after, policies.compressAfter[table]).catch(() => false))) {
-      notes.push(`${table}: policy job ${cj.jobId} compresses after ${cj.after}, but the setting is ${policies.compressAfter[table] ?? 'none'}; \`tickvault policy --compress-after ${table}=…\` sets both`);
+      notes.push(
+        `${table}: policy job ${cj.jobId} compresses after ${cj.after}, but the setting is ${policies.compressAfter[table] ?? 'none'}; \`tickvault policy --compress-after ${table}=…\` sets both`,
+      );
     }
     tables.push({
       table,
-      retention: policies.retainFor[table], retentionJob: rj, retentionRunsBy: runsBy(caps, 'retention', policies.retainFor[table], rj),
-      compressAfter: policies.compressAfter[table], compressionJob: cj, compressionRunsBy: runsBy(caps, 'compression', policies.compressAfter[table], cj),
+      retention: policies.retainFor[table],
+      retentionJob: rj,
+      retentionRunsBy: runsBy(caps, 'retention', policies.retainFor[table], rj),
+      compressAfter: policies.compressAfter[table],
+      compressionJob: cj,
+      compressionRunsBy: runsBy(caps, 'compression', policies.compressAfter[table], cj),
     });
   }
   return { tier: caps.tier, from, settings: policies, tables, notes };
@@ -149,7 +172,8 @@ export async function applyPolicyChanges(engine: Engine, changes: PolicyChanges)
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tickvault-policies']);
     const { policies } = await storedPolicies(tx);
     const next = resolvePolicies({
-      chunkInterval: policies.chunkInterval, hourlyRefresh: policies.hourlyRefresh,
+      chunkInterval: policies.chunkInterval,
+      hourlyRefresh: policies.hourlyRefresh,
       retainFor: { ...policies.retainFor, ...(changes.retainFor ?? {}) },
       compressAfter: { ...policies.compressAfter, ...(changes.compressAfter ?? {}) },
     });
@@ -157,38 +181,76 @@ export async function applyPolicyChanges(engine: Engine, changes: PolicyChanges)
     const retentionJobs = await liveJobs(tx, 'retention');
     const compressionJobs = await liveJobs(tx, 'compression');
     for (const table of Object.keys(changes.retainFor ?? {}) as HypertableName[]) {
-      out.push(await setPolicy(tx, caps, 'retention', table, policies.retainFor[table], next.retainFor[table], retentionJobs.get(table) ?? null));
+      out.push(
+        await setPolicy(tx, caps, 'retention', table, policies.retainFor[table], next.retainFor[table], retentionJobs.get(table) ?? null),
+      );
     }
     for (const table of Object.keys(changes.compressAfter ?? {}) as HypertableName[]) {
-      out.push(await setPolicy(tx, caps, 'compression', table, policies.compressAfter[table], next.compressAfter[table], compressionJobs.get(table) ?? null));
+      out.push(
+        await setPolicy(
+          tx,
+          caps,
+          'compression',
+          table,
+          policies.compressAfter[table],
+          next.compressAfter[table],
+          compressionJobs.get(table) ?? null,
+        ),
+      );
     }
-    await tx.query(`INSERT INTO ${ident(SETTINGS_TABLE)} (key, value) VALUES ('policies', $1::jsonb)
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = NOW()`, [JSON.stringify(next)]);
+    await tx.query(
+      `INSERT INTO ${ident(SETTINGS_TABLE)} (key, value) VALUES ('policies', $1::jsonb)
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = NOW()`,
+      [JSON.stringify(next)],
+    );
     return out;
   });
 }
 
-async function setPolicy(tx: Queryable, caps: Capabilities, kind: 'retention' | 'compression', table: HypertableName, from: PolicyAge, to: PolicyAge, job: PolicyJob | null): Promise<PolicyChange> {
+async function setPolicy(
+  tx: Queryable,
+  caps: Capabilities,
+  kind: 'retention' | 'compression',
+  table: HypertableName,
+  from: PolicyAge,
+  to: PolicyAge,
+  job: PolicyJob | null,
+): Promise<PolicyChange> {
   const base = { table, policy: kind, from, to };
   const settingChanged = !(await sameAge(tx, from, to));
   if (kind === 'compression' && !caps.compression) {
-    return { ...base, status: settingChanged ? 'changed' : 'unchanged', detail: `setting stored, but compression is unavailable on tier ${caps.tier}: nothing is compressed` };
+    return {
+      ...base,
+      status: settingChanged ? 'changed' : 'unchanged',
+      detail: `setting stored, but compression is unavailable on tier ${caps.tier}: nothing is compressed`,
+    };
   }
   if (!caps.policies) {
-    return { ...base, status: settingChanged ? 'changed' : 'unchanged',
-      detail: `tier ${caps.tier} has no policy jobs: ${to === null ? 'nothing is dropped' : 'expired chunks are dropped when `tickvault maintain` runs (drop_chunks)'}` };
+    return {
+      ...base,
+      status: settingChanged ? 'changed' : 'unchanged',
+      detail: `tier ${caps.tier} has no policy jobs: ${to === null ? 'nothing is dropped' : 'expired chunks are dropped when `tickvault maintain` runs (drop_chunks)'}`,
+    };
   }
   const jobMatches = to === null ? job === null : job !== null && (await sameAge(tx, job.after, to));
   if (jobMatches) {
-    return { ...base, status: settingChanged ? 'changed' : 'unchanged', detail: job ? `policy job ${job.jobId} already ${kind === 'retention' ? 'drops after' : 'compresses after'} ${to}` : 'no policy job' };
+    return {
+      ...base,
+      status: settingChanged ? 'changed' : 'unchanged',
+      detail: job ? `policy job ${job.jobId} already ${kind === 'retention' ? 'drops after' : 'compresses after'} ${to}` : 'no policy job',
+    };
   }
-  const [remove, add] = kind === 'retention' ? ['remove_retention_policy', 'add_retention_policy'] : ['remove_compression_policy', 'add_compression_policy'];
+  const [remove, add] =
+    kind === 'retention' ? ['remove_retention_policy', 'add_retention_policy'] : ['remove_compression_policy', 'add_compression_policy'];
   if (job) await tx.query(`SELECT ${remove}($1::regclass, if_exists => true)`, [ident(table)]);
   if (to === null) return { ...base, status: 'changed', detail: job ? `policy job ${job.jobId} removed` : 'no policy job' };
   if (kind === 'compression') {
     const { rows } = await tx.query<{ ok: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1 AND compression_enabled) AS ok', [table]);
-    if (!rows[0]!.ok) return { ...base, status: 'changed', detail: `setting stored; ${table} has no compression settings, so no policy job was added` };
+      'SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1 AND compression_enabled) AS ok',
+      [table],
+    );
+    if (!rows[0]!.ok)
+      return { ...base, status: 'changed', detail: `setting stored; ${table} has no compression settings, so no policy job was added` };
   }
   const { rows } = await tx.query<{ id: number }>(`SELECT ${add}($1::regclass, $2::interval) AS id`, [ident(table), to]);
   return { ...base, status: 'changed', detail: `${job ? `policy job ${job.jobId} replaced by` : 'added'} policy job ${rows[0]!.id}` };

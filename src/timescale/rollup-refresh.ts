@@ -51,7 +51,9 @@ async function exists(db: Queryable, name: string): Promise<boolean> {
 async function materializedEnd(db: Queryable, r: Rollup): Promise<bigint | null> {
   const { rows } = await db.query<{ schema: string; name: string }>(
     `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS name
-       FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`, [r.name]);
+       FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
+    [r.name],
+  );
   const mat = rows[0];
   if (!mat) throw new CapabilityError(`${r.name} is not a continuous aggregate on this database`);
   const res = await db.query<{ us: string | null }>(`SELECT ${usExpr('max(bucket)')} AS us FROM ${ident(mat.schema)}.${ident(mat.name)}`);
@@ -61,7 +63,9 @@ async function materializedEnd(db: Queryable, r: Rollup): Promise<bigint | null>
 
 async function hasUniqueIndex(db: Queryable, name: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = to_regclass($1) AND indisunique) AS ok', [ident(name)]);
+    'SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = to_regclass($1) AND indisunique) AS ok',
+    [ident(name)],
+  );
   return rows[0]!.ok;
 }
 
@@ -69,7 +73,14 @@ async function hasUniqueIndex(db: Queryable, name: string): Promise<boolean> {
  * Plans (and unless `dryRun`, runs) the refresh of one rollup over [startUs, endUs) — null bounds
  * mean "from the beginning" / "up to the last complete bucket".
  */
-async function refreshOne(engine: Engine, caps: Capabilities, r: Rollup, startUs: bigint | null, endUs: bigint | null, dryRun: boolean): Promise<RefreshAction> {
+async function refreshOne(
+  engine: Engine,
+  caps: Capabilities,
+  r: Rollup,
+  startUs: bigint | null,
+  endUs: bigint | null,
+  dryRun: boolean,
+): Promise<RefreshAction> {
   if (!(await exists(engine, r.name))) {
     return { view: r.name, method: 'none', start: null, end: null, note: 'rollup not created on this database (run `tickvault init`)' };
   }
@@ -78,28 +89,57 @@ async function refreshOne(engine: Engine, caps: Capabilities, r: Rollup, startUs
     const concurrent = await hasUniqueIndex(engine, r.name);
     const method = concurrent ? 'REFRESH MATERIALIZED VIEW CONCURRENTLY' : 'REFRESH MATERIALIZED VIEW';
     if (!dryRun) await engine.query(`${method} ${ident(r.name)}`);
-    return { view: r.name, method, start: null, end: null, note: 'whole view recomputed', ...(dryRun ? {} : { ms: performance.now() - t0 }) };
+    return {
+      view: r.name,
+      method,
+      start: null,
+      end: null,
+      note: 'whole view recomputed',
+      ...(dryRun ? {} : { ms: performance.now() - t0 }),
+    };
   }
   const limit = floorTo(await nowUs(engine), r.widthUs);
   let end = endUs === null ? limit : floorTo(endUs - 1n, r.widthUs) + r.widthUs;
   if (end > limit) end = limit;
   let start = startUs === null ? null : floorTo(startUs, r.widthUs);
   if (start !== null && start >= end) {
-    return { view: r.name, method: 'none', start: microsToIso(start), end: microsToIso(end), note: 'only the current bucket is touched: real-time reads it live' };
+    return {
+      view: r.name,
+      method: 'none',
+      start: microsToIso(start),
+      end: microsToIso(end),
+      note: 'only the current bucket is touched: real-time reads it live',
+    };
   }
   const horizon = await materializedEnd(engine, r);
   let note: string | undefined;
   if (start !== null && end > (horizon ?? -(2n ** 62n))) {
     // The refresh moves the horizon up to `end`: materialize everything not yet materialized below it.
-    if (horizon === null) { start = null; note = 'never materialized: window extended to the beginning'; }
-    else if (horizon < start) { start = horizon; note = 'window extended down to the materialized horizon'; }
+    if (horizon === null) {
+      start = null;
+      note = 'never materialized: window extended to the beginning';
+    } else if (horizon < start) {
+      start = horizon;
+      note = 'window extended down to the materialized horizon';
+    }
   }
   const startText = start === null ? null : microsToIso(start);
   const endText = microsToIso(end);
   if (!dryRun) {
-    await engine.query('CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)', [ident(r.name), startText, endText]);
+    await engine.query('CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)', [
+      ident(r.name),
+      startText,
+      endText,
+    ]);
   }
-  return { view: r.name, method: 'refresh_continuous_aggregate', start: startText, end: endText, ...(note ? { note } : {}), ...(dryRun ? {} : { ms: performance.now() - t0 }) };
+  return {
+    view: r.name,
+    method: 'refresh_continuous_aggregate',
+    start: startText,
+    end: endText,
+    ...(note ? { note } : {}),
+    ...(dryRun ? {} : { ms: performance.now() - t0 }),
+  };
 }
 
 /**

@@ -9,7 +9,9 @@ const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)
 
 /** A value cannot be read as a timestamp or date (the message says which and why). */
 export class TimestampError extends TickvaultError {
-  constructor(message: string) { super('TIMESTAMP', message); }
+  constructor(message: string) {
+    super('TIMESTAMP', message);
+  }
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -34,7 +36,8 @@ function checkClock(text: string, hh: string, mm: string, ss: string, frac: stri
   if (Number(mm) > 59) throw new TimestampError(`"${text}" has minute ${mm}: minutes run 00-59`);
   if (Number(ss) > 59) throw new TimestampError(`"${text}" has second ${ss}: seconds run 00-59 (leap seconds are not representable)`);
   const z = /^[+-](\d{2}):?(\d{2})?$/.exec(zone);
-  if (z && (Number(z[1]) > 15 || Number(z[2] ?? 0) > 59)) throw new TimestampError(`"${text}" has zone offset ${zone}: offsets run -15:59 to +15:59`);
+  if (z && (Number(z[1]) > 15 || Number(z[2] ?? 0) > 59))
+    throw new TimestampError(`"${text}" has zone offset ${zone}: offsets run -15:59 to +15:59`);
 }
 
 export function nanosToMicros(ns: bigint): bigint {
@@ -63,10 +66,17 @@ export function isoToMicros(text: string): bigint {
   const [, date, hh, mm, ss = '00', frac = '', zone = 'Z'] = m as unknown as [string, string, string, string, string?, string?, string?];
   checkCalendarDate(text, date);
   checkClock(text, hh, mm, ss, frac, zone);
-  const tz = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const tz =
+    zone.toUpperCase() === 'Z'
+      ? 'Z'
+      : zone.length === 3
+        ? `${zone}:00`
+        : zone.includes(':')
+          ? zone
+          : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const ms = Date.parse(`${date}T${hh}:${mm}:${ss}${tz}`);
   if (Number.isNaN(ms)) throw new TimestampError(`"${text}" is not a valid timestamp`);
-  const fracMicros = BigInt((frac + '000000').slice(0, 6));
+  const fracMicros = BigInt(`${frac}000000`.slice(0, 6));
   return BigInt(ms) * 1000n + fracMicros;
 }
 
@@ -75,7 +85,9 @@ export function toMicros(value: unknown): bigint {
   if (typeof value === 'bigint') return nanosToMicros(value);
   if (typeof value === 'string') return isoToMicros(value);
   if (typeof value === 'number') {
-    throw new TimestampError('a timestamp given as a number is ambiguous (seconds? ms? ns?): pass a Date, an ISO string or epoch nanoseconds as bigint');
+    throw new TimestampError(
+      'a timestamp given as a number is ambiguous (seconds? ms? ns?): pass a Date, an ISO string or epoch nanoseconds as bigint',
+    );
   }
   throw new TimestampError(`cannot read a timestamp from ${typeof value}`);
 }

@@ -1,9 +1,8 @@
-
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cli, } from '../support/cli.js';
+import { cli } from '../support/cli.js';
 import { writeDbn } from '../../src/dbn/writer.js';
 import type { DbnRecord } from '../../src/dbn/records.js';
 import { ServerEngine } from '../../src/engine/server.js';
@@ -15,7 +14,6 @@ import { chunkStates } from '../support/backfill-trades.js';
 
 const SLOW = 180_000;
 
-
 const DAY_NS = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
 
 /** n trades over 4 hours from 2026-11-02T00:00Z; `priceOffset` makes a corrected version. */
@@ -24,13 +22,39 @@ async function tradesFile(file: string, n: number, priceOffset = 0n): Promise<vo
     const step = (4n * 3600n * 1_000_000_000n) / BigInt(n);
     for (let i = 0; i < n; i++) {
       const ts = DAY_NS + BigInt(i) * step;
-      yield { kind: 'trade', rtype: 0, publisherId: 1, instrumentId: 101 + (i % 2), tsEvent: ts, tsRecv: ts + 5000n, tsInDelta: 1000,
-        price: (6000n + BigInt(i % 13) + priceOffset) * 1_000_000_000n, size: 1 + (i % 5), action: 'T', side: i % 2 ? 'A' : 'B', flags: 0, depth: 0, sequence: i + 1 };
+      yield {
+        kind: 'trade',
+        rtype: 0,
+        publisherId: 1,
+        instrumentId: 101 + (i % 2),
+        tsEvent: ts,
+        tsRecv: ts + 5000n,
+        tsInDelta: 1000,
+        price: (6000n + BigInt(i % 13) + priceOffset) * 1_000_000_000n,
+        size: 1 + (i % 5),
+        action: 'T',
+        side: i % 2 ? 'A' : 'B',
+        flags: 0,
+        depth: 0,
+        sequence: i + 1,
+      };
     }
   }
-  await writeDbn({ version: 3, schema: 'trades', dataset: 'GLBX.MDP3', start: DAY_NS, path: file, stypeIn: 1, stypeOut: 0, symbols: ['ESZ6', 'NQZ6'],
-    mappings: [['ESZ6', 101], ['NQZ6', 102]].map(([s, id]) => ({ rawSymbol: String(s), intervals: [{ startDate: 20261102, endDate: 20261103, symbol: String(id) }] })),
-    records: gen() });
+  await writeDbn({
+    version: 3,
+    schema: 'trades',
+    dataset: 'GLBX.MDP3',
+    start: DAY_NS,
+    path: file,
+    stypeIn: 1,
+    stypeOut: 0,
+    symbols: ['ESZ6', 'NQZ6'],
+    mappings: [
+      ['ESZ6', 101],
+      ['NQZ6', 102],
+    ].map(([s, id]) => ({ rawSymbol: String(s), intervals: [{ startDate: 20261102, endDate: 20261103, symbol: String(id) }] })),
+    records: gen(),
+  });
 }
 
 describe('backfill CLI', () => {
@@ -51,7 +75,9 @@ describe('backfill CLI', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('load --plan names the touched chunks and rows and writes nothing; load --upsert applies a corrected file (server)', { timeout: SLOW }, async () => {
+  it('load --plan names the touched chunks and rows and writes nothing; load --upsert applies a corrected file (server)', {
+    timeout: SLOW,
+  }, async () => {
     const url = ['--database-url', db.url];
     expect((await cli([...url, 'init'])).code).toBe(0);
     const load = await cli([...url, 'load', file]);
@@ -72,7 +98,9 @@ describe('backfill CLI', () => {
       expect(plan.stdout).toMatch(/strategy: direct — tier timescaledb-apache has no compression/);
       expect(await loads()).toBe(before); // nothing written
 
-      const json = JSON.parse((await cli([...url, 'load', '--plan', '--json', fixed])).stdout) as { plan: { chunks: { chunk: string; existingRows: number }[] } }[];
+      const json = JSON.parse((await cli([...url, 'load', '--plan', '--json', fixed])).stdout) as {
+        plan: { chunks: { chunk: string; existingRows: number }[] };
+      }[];
       expect(json[0]!.plan.chunks.map((c) => c.chunk)).toEqual(states.map((s) => s.chunk));
       expect(json[0]!.plan.chunks.reduce((a, c) => a + c.existingRows, 0)).toBe(2000);
 
@@ -80,7 +108,8 @@ describe('backfill CLI', () => {
       expect(up.code, up.stderr).toBe(0);
       expect(up.stdout).toMatch(/0 inserted, 0 rejected, 2000 updated/);
       const { rows } = await engine.query<{ n: string; bad: string }>(
-        `SELECT count(*)::text AS n, count(*) FILTER (WHERE price <> 6001 + ((split_part(trade_id, ':', 2)::int - 1) % 13))::text AS bad FROM trades_data`);
+        `SELECT count(*)::text AS n, count(*) FILTER (WHERE price <> 6001 + ((split_part(trade_id, ':', 2)::int - 1) % 13))::text AS bad FROM trades_data`,
+      );
       expect(rows[0]).toEqual({ n: '2000', bad: '0' });
 
       const dup = await cli([...url, 'load', fixed]); // the upserted file again, append mode: the ledger knows it
@@ -98,13 +127,19 @@ describe('backfill CLI', () => {
     expect(a.stdout).toMatch(/memory: 64\.0 MiB \(given\) → one chunk of recent data should stay ≤ 16\.0 MiB/);
     expect(a.stdout).toMatch(/trades_data: 4 chunks, current interval 1 hour/);
     expect(a.stdout).toMatch(/recommended: \S+ (hours?|days?) — 2,000 rows\/day/);
-    const f = JSON.parse((await cli([...url, 'advise', '--file', file, '--json'])).stdout) as { memorySource: string; file: { records: number }; tables: { table: string; basis: string; rowsPerDay: number }[] };
+    const f = JSON.parse((await cli([...url, 'advise', '--file', file, '--json'])).stdout) as {
+      memorySource: string;
+      file: { records: number };
+      tables: { table: string; basis: string; rowsPerDay: number }[];
+    };
     expect(f.memorySource).toMatch(/^shared_buffers/);
     expect(f.file.records).toBe(2000);
     expect(f.tables).toEqual([expect.objectContaining({ table: 'trades_data', basis: 'file', rowsPerDay: 2000 })]);
   });
 
-  it('load --plan on an embedded database with compressed chunks says which are compressed and picks write-recompress', { timeout: SLOW }, async () => {
+  it('load --plan on an embedded database with compressed chunks says which are compressed and picks write-recompress', {
+    timeout: SLOW,
+  }, async () => {
     const dataDir = path.join(dir, 'emb');
     const d = ['--data-dir', dataDir];
     expect((await cli([...d, 'init'])).code).toBe(0);

@@ -24,8 +24,9 @@ describe('tickvault config', () => {
     const dir = fs.mkdtempSync(path.join(cliCwd(), 'cfg-'));
     const file = path.join(dir, 'custom.json');
     fs.writeFileSync(file, JSON.stringify({ pool: { poolTimeout: 12, retryWindow: 90 } }));
-    const r = await cli(['--database-url', 'postgres://alice:s3cr3t-pw@db.example:5433/ticks', 'config', '--json'],
-      { env: { TICKVAULT_CONFIG: file, TICKVAULT_POOL_SIZE: '3' } });
+    const r = await cli(['--database-url', 'postgres://alice:s3cr3t-pw@db.example:5433/ticks', 'config', '--json'], {
+      env: { TICKVAULT_CONFIG: file, TICKVAULT_POOL_SIZE: '3' },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('s3cr3t-pw');
     const all = rows(r.stdout);

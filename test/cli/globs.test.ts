@@ -24,8 +24,11 @@ describe('expandFiles', () => {
   });
 
   it('a directory is the DBN files under it', () => {
-    expect(expandFiles([path.join(root, '2024')]).map((f) => path.relative(root, f)))
-      .toEqual(['2024/01/a.trades.dbn.zst', '2024/01/b.trades.dbn', '2024/02/c.ohlcv-1m.dbn.zst']);
+    expect(expandFiles([path.join(root, '2024')]).map((f) => path.relative(root, f))).toEqual([
+      '2024/01/a.trades.dbn.zst',
+      '2024/01/b.trades.dbn',
+      '2024/02/c.ohlcv-1m.dbn.zst',
+    ]);
   });
 
   it('a pattern or directory matching nothing names itself', () => {

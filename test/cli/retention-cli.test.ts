@@ -28,7 +28,11 @@ const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SLOW = 240_000;
 const ROWS = 50;
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -39,7 +43,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
 function run(file: string, args: readonly string[], cwd: string, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { cwd, env: cleanEnv(), timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
+      if (err && typeof err.code !== 'number') {
+        reject(err);
+        return;
+      }
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
     });
     child.stdin!.end(input ?? '');
@@ -59,7 +66,11 @@ describe.each(ENGINE_KINDS)('retention through the CLI (%s)', (kind) => {
     run('script', ['-qfec', [process.execPath, CLI, ...target, ...args].map(quote).join(' '), '/dev/null'], tmp.dir, input);
   async function withDb<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
     const e = kind === 'embedded' ? await EmbeddedEngine.open({ dataDir: path.join(tmp.dir, 'data') }) : new ServerEngine({ url: db!.url });
-    try { return await fn(e); } finally { await e.close(); }
+    try {
+      return await fn(e);
+    } finally {
+      await e.close();
+    }
   }
   const trades = () => withDb((e) => count(e, 'trades_data'));
 
@@ -72,22 +83,40 @@ describe.each(ENGINE_KINDS)('retention through the CLI (%s)', (kind) => {
     }
     file = path.join(tmp.dir, 'old.trades.dbn');
     await writeSynth(synthTrades(ROWS), { file });
-    writeFileSync(path.join(tmp.dir, 'tickvault.config.json'), JSON.stringify({ policies: { retention: { tbbo_data: '3 years', trades_data: '5 years' }, compressAfter: { trades_data: '7 days' } } }));
+    writeFileSync(
+      path.join(tmp.dir, 'tickvault.config.json'),
+      JSON.stringify({
+        policies: { retention: { tbbo_data: '3 years', trades_data: '5 years' }, compressAfter: { trades_data: '7 days' } },
+      }),
+    );
   });
   afterAll(async () => {
     await db?.drop();
     tmp?.cleanup();
   });
 
-  it('init takes policies from the config file and the flags (a flag wins); they are live; status and policy show them', { timeout: SLOW }, async () => {
+  it('init takes policies from the config file and the flags (a flag wins); they are live; status and policy show them', {
+    timeout: SLOW,
+  }, async () => {
     const init = await cli(['init', '--retention', 'trades_data=1y']);
     expect(init.code, init.stderr).toBe(0);
     const caps = await withDb((e) => e.capabilities());
-    const jobs = await withDb(async (e) => (await e.query<{ k: string }>(
-      `SELECT proc_name || ' ' || hypertable_name || ' ' || COALESCE(config->>'drop_after', config->>'compress_after') AS k FROM timescaledb_information.jobs
-        WHERE proc_name IN ('policy_retention', 'policy_compression') ORDER BY 1`)).rows.map((r) => r.k));
+    const jobs = await withDb(async (e) =>
+      (
+        await e.query<{ k: string }>(
+          `SELECT proc_name || ' ' || hypertable_name || ' ' || COALESCE(config->>'drop_after', config->>'compress_after') AS k FROM timescaledb_information.jobs
+        WHERE proc_name IN ('policy_retention', 'policy_compression') ORDER BY 1`,
+        )
+      ).rows.map((r) => r.k),
+    );
     if (caps.policies) {
-      expect(jobs).toEqual(expect.arrayContaining(['policy_retention tbbo_data 3 years', 'policy_retention trades_data 1 year', 'policy_compression trades_data 7 days']));
+      expect(jobs).toEqual(
+        expect.arrayContaining([
+          'policy_retention tbbo_data 3 years',
+          'policy_retention trades_data 1 year',
+          'policy_compression trades_data 7 days',
+        ]),
+      );
       expect(jobs.filter((j) => j.startsWith('policy_retention'))).toHaveLength(2);
     } else {
       expect(jobs).toEqual([]);
@@ -122,7 +151,9 @@ describe.each(ENGINE_KINDS)('retention through the CLI (%s)', (kind) => {
     expect(await trades()).toBe(ROWS);
   });
 
-  it('maintain on a terminal asks before dropping loaded rows; no keeps them; without a terminal it drops (cron); the re-run says they are gone', { timeout: SLOW }, async () => {
+  it('maintain on a terminal asks before dropping loaded rows; no keeps them; without a terminal it drops (cron); the re-run says they are gone', {
+    timeout: SLOW,
+  }, async () => {
     const no = await tty(['maintain'], 'n\n');
     expect(no.code, no.stdout).toBe(0);
     expect(no.stdout).toMatch(/retention would delete 50 rows of 1 completed load\(s\)/);

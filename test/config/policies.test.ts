@@ -11,12 +11,17 @@ describe('policy settings', () => {
     expect(Object.values(DEFAULT_POLICIES.retainFor)).toEqual([null, null, null, null]);
     expect(resolvePolicies().compressAfter.trades_data).toBe('1 day');
     expect(resolvePolicies({ retainFor: { trades_data: 'none' }, compressAfter: { tbbo_data: null } })).toMatchObject({
-      retainFor: { trades_data: null }, compressAfter: { tbbo_data: null, trades_data: '1 day' } });
+      retainFor: { trades_data: null },
+      compressAfter: { tbbo_data: null, trades_data: '1 day' },
+    });
   });
 
   it('flags: table=interval|none, several per flag, unknown tables and bad intervals refused', () => {
-    expect(parsePolicyPairs('--retention', ['trades_data=none', 'tbbo_data=3y,ohlcv_data=5 years'], true))
-      .toEqual({ trades_data: null, tbbo_data: '3y', ohlcv_data: '5 years' });
+    expect(parsePolicyPairs('--retention', ['trades_data=none', 'tbbo_data=3y,ohlcv_data=5 years'], true)).toEqual({
+      trades_data: null,
+      tbbo_data: '3y',
+      ohlcv_data: '5 years',
+    });
     expect(() => parsePolicyPairs('--retention', ['trade_data=1y'], true)).toThrow(/unknown table "trade_data"/);
     expect(() => parsePolicyPairs('--retention', ['trades_data=soon'], true)).toThrow(/--retention trades_data .*interval/);
     expect(() => parsePolicyPairs('--chunk-interval', ['trades_data=none'], false)).toThrow(/interval/);
@@ -27,8 +32,17 @@ describe('policy settings', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tv-policy-config-'));
     try {
       const file = path.join(dir, 'tickvault.config.json');
-      writeFileSync(file, JSON.stringify({ pool: { poolSize: 3 }, policies: { retention: { trades_data: 'none', tbbo_data: '3 years' }, compressAfter: { trades_data: '7d' } } }));
-      expect(readPolicyConfig({ cwd: dir, env: {} })).toEqual({ retainFor: { trades_data: null, tbbo_data: '3 years' }, compressAfter: { trades_data: '7d' } });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          pool: { poolSize: 3 },
+          policies: { retention: { trades_data: 'none', tbbo_data: '3 years' }, compressAfter: { trades_data: '7d' } },
+        }),
+      );
+      expect(readPolicyConfig({ cwd: dir, env: {} })).toEqual({
+        retainFor: { trades_data: null, tbbo_data: '3 years' },
+        compressAfter: { trades_data: '7d' },
+      });
       writeFileSync(file, JSON.stringify({ policies: { retain: {} } }));
       expect(() => readPolicyConfig({ cwd: dir, env: {} })).toThrow(/unknown key "policies.retain"/);
       writeFileSync(file, JSON.stringify({ policies: { retention: { trades_data: 7 } } }));

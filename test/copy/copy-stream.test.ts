@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BinaryCopyWriter, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeRows } from '../../src/copy/index.js';
+import { type BinaryCopyWriter, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeRows } from '../../src/copy/index.js';
 import {
   collectCopyBlob,
   collectCopyBuffer,
@@ -30,7 +30,15 @@ const TRADES = [
 ];
 
 function trade(i: number): CellValue[] {
-  return [1710489600000000n + BigInt(i), 1000 + (i % 7), 'ESH4', 512325000000n + BigInt(i), BigInt(1 + (i % 50)), i % 2 ? 'B' : 'S', `T${i}`];
+  return [
+    1710489600000000n + BigInt(i),
+    1000 + (i % 7),
+    'ESH4',
+    512325000000n + BigInt(i),
+    BigInt(1 + (i % 50)),
+    i % 2 ? 'B' : 'S',
+    `T${i}`,
+  ];
 }
 
 function* trades(n: number): Generator<CellValue[]> {
@@ -141,7 +149,18 @@ describe('encodeRowChunks', () => {
         w.numeric(BigInt(n) * 150000000n, 8);
       }),
     );
-    expect(Buffer.concat(chunks).equals(encodeRows([{ type: t.int4 }, { type: t.numeric(20, 8) }], [[1, 150000000n], [2, 300000000n], [3, 450000000n]]))).toBe(true);
+    expect(
+      Buffer.concat(chunks).equals(
+        encodeRows(
+          [{ type: t.int4 }, { type: t.numeric(20, 8) }],
+          [
+            [1, 150000000n],
+            [2, 300000000n],
+            [3, 450000000n],
+          ],
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('without onRowError a bad row ends the stream with its row index', async () => {
@@ -172,7 +191,16 @@ describe('encodeRowChunks', () => {
     expect(bytes.equals(encodeRows(TRADES, [trade(0), trade(2), trade(4)]))).toBe(true);
 
     const batchSeen: number[] = [];
-    const batched = await collectCopyBuffer(encodeBatchChunks(TRADES, [[trade(0), bad1], [trade(2), bad2, trade(4)]], { onRowError: (_e, _r, i) => batchSeen.push(i) }));
+    const batched = await collectCopyBuffer(
+      encodeBatchChunks(
+        TRADES,
+        [
+          [trade(0), bad1],
+          [trade(2), bad2, trade(4)],
+        ],
+        { onRowError: (_e, _r, i) => batchSeen.push(i) },
+      ),
+    );
     expect(batchSeen).toEqual([1, 3]);
     expect(batched.equals(bytes)).toBe(true);
   });

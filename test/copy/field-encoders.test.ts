@@ -42,7 +42,7 @@ describe('field golden bytes', () => {
     [-210866803200000000n, 'fd0f7cc1411fa000'], // 4714-11-24 00:00:00 BC, PostgreSQL's minimum
     [9224318015999999999n, '7fffff5bb3b29fff'], // 294276-12-31 23:59:59.999999, beyond int64 µs since 1970
   ])('timestamptz %s', (micros, hex) => {
-    expect(fieldHex((w) => w.timestamptz(micros))).toBe('00000008' + hex);
+    expect(fieldHex((w) => w.timestamptz(micros))).toBe(`00000008${hex}`);
   });
 
   it('timestamptz outside PostgreSQL range is rejected', () => {
@@ -61,7 +61,7 @@ describe('field golden bytes', () => {
     [-719528, 'fff4da8b'], // 0001-01-01 BC
     [2932896, '002c95d3'], // 9999-12-31
   ])('date %i', (days, hex) => {
-    expect(fieldHex((w) => w.date(days))).toBe('00000004' + hex);
+    expect(fieldHex((w) => w.date(days))).toBe(`00000004${hex}`);
   });
 
   it('bool', () => {
@@ -73,10 +73,10 @@ describe('field golden bytes', () => {
     expect(fieldHex((w) => w.text('ESH4'))).toBe('00000004' + '45534834');
     expect(fieldHex((w) => w.text(''))).toBe('00000000');
     expect(fieldHex((w) => w.text('héllo €𝄞'))).toBe('0000000e' + '68c3a96c6c6f20e282acf09d849e');
-    const long = 'x'.repeat(100) + '€'; // beyond the JS ASCII loop
-    expect(fieldHex((w) => w.text(long))).toBe('00000067' + '78'.repeat(100) + 'e282ac');
+    const long = `${'x'.repeat(100)}€`; // beyond the JS ASCII loop
+    expect(fieldHex((w) => w.text(long))).toBe(`00000067${'78'.repeat(100)}e282ac`);
     const longAscii = 'abc'.repeat(50);
-    expect(fieldHex((w) => w.text(longAscii))).toBe('00000096' + Buffer.from(longAscii).toString('hex'));
+    expect(fieldHex((w) => w.text(longAscii))).toBe(`00000096${Buffer.from(longAscii).toString('hex')}`);
   });
 
   it('char', () => {
@@ -103,9 +103,21 @@ describe('fieldWriterFor', () => {
   const encodeOne = (type: ColumnType, v: CellValue): Buffer => encodeRows([{ type }], [[v]]);
 
   it('writes NULL for null in every column type', () => {
-    const types: ColumnType[] = [t.timestamptz, t.int2, t.int4, t.int8, t.numeric(20, 8), t.varchar(5), t.char(1), t.text, t.bool, t.date, t.jsonb];
+    const types: ColumnType[] = [
+      t.timestamptz,
+      t.int2,
+      t.int4,
+      t.int8,
+      t.numeric(20, 8),
+      t.varchar(5),
+      t.char(1),
+      t.text,
+      t.bool,
+      t.date,
+      t.jsonb,
+    ];
     for (const type of types) {
-      expect(encodeOne(type, null).toString('hex')).toBe(HEADER_HEX + '0001ffffffff' + TRAILER_HEX);
+      expect(encodeOne(type, null).toString('hex')).toBe(`${HEADER_HEX}0001ffffffff${TRAILER_HEX}`);
     }
   });
 
@@ -148,9 +160,9 @@ describe('fieldWriterFor', () => {
     [t.varchar(3), 'ab€€'],
     [t.char(1), 'BS'],
     [t.text, 'a\0b'],
-    [t.text, 'x'.repeat(80) + '\0'],
+    [t.text, `${'x'.repeat(80)}\0`],
     [t.text, 'lone \ud800 surrogate'],
-    [t.text, 'x'.repeat(80) + '\udc00'],
+    [t.text, `${'x'.repeat(80)}\udc00`],
     [t.jsonb, '"\0"'],
     [t.date, 1.5],
     [t.date, 2 ** 31 + 10957],
@@ -171,7 +183,7 @@ describe('fieldWriterFor', () => {
 
   it('numeric uses the column scale as dscale', () => {
     const hex = encodeOne(t.numeric(10, 2), 150n).toString('hex');
-    expect(hex).toBe(HEADER_HEX + '0001' + '0000000c' + '000200000000000200011388' + TRAILER_HEX);
+    expect(hex).toBe(`${HEADER_HEX}00010000000c000200000000000200011388${TRAILER_HEX}`);
     expect(typeof fieldWriterFor(t.numeric(10, 2))).toBe('function');
   });
 

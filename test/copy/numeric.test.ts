@@ -85,20 +85,48 @@ describe('parseDecimal', () => {
     expect(parseDecimal('123', 20)).toBe(12300000000000000000000n);
   });
 
-  it.each(['', ' ', '-', '+', '.', '-.', 'e5', '.e1', '1e', '1e+', '1e-', 'abc', '1.2.3', '1,5', 'NaN', 'nan', 'Infinity', '-Infinity', '0x10', '1_000', '--1', '+-1', '1 2', '1e2.5', '\u0661', '١٢', '1d', '1 e5', '1e 5', '٫5'])(
-    'rejects %j with DECIMAL_SYNTAX',
-    (text) => {
-      let err: unknown;
-      try {
-        parseDecimal(text, 8);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(DecimalError);
-      expect((err as DecimalError).code).toBe('DECIMAL_SYNTAX');
-      expect((err as DecimalError).input).toBe(text);
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    '-',
+    '+',
+    '.',
+    '-.',
+    'e5',
+    '.e1',
+    '1e',
+    '1e+',
+    '1e-',
+    'abc',
+    '1.2.3',
+    '1,5',
+    'NaN',
+    'nan',
+    'Infinity',
+    '-Infinity',
+    '0x10',
+    '1_000',
+    '--1',
+    '+-1',
+    '1 2',
+    '1e2.5',
+    '\u0661',
+    '١٢',
+    '1d',
+    '1 e5',
+    '1e 5',
+    '٫5',
+  ])('rejects %j with DECIMAL_SYNTAX', (text) => {
+    let err: unknown;
+    try {
+      parseDecimal(text, 8);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DecimalError);
+    expect((err as DecimalError).code).toBe('DECIMAL_SYNTAX');
+    expect((err as DecimalError).input).toBe(text);
+  });
 
   it('rejects huge exponents with DECIMAL_RANGE', () => {
     expect(() => parseDecimal('1e1001', 8)).toThrow(expect.objectContaining({ code: 'DECIMAL_RANGE' }));
@@ -185,7 +213,11 @@ describe('rescaleFixed (DBN 1e-9 prices → scale 8)', () => {
   it('matches the bigint reference over int64 and several scale drops', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }), fc.bigInt({ min: -100000n, max: 100000n })),
+        fc.oneof(
+          fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+          fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }),
+          fc.bigInt({ min: -100000n, max: 100000n }),
+        ),
         fc.integer({ min: 0, max: 18 }),
         fc.integer({ min: 0, max: 18 }),
         (v, from, to) => {
@@ -303,7 +335,9 @@ describe('encodeNumericBinary', () => {
       fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }), // around the fast-path boundary 2^52
       fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }),
       // values made of base-10000 groups with many zero groups
-      fc.array(fc.constantFrom(0n, 0n, 0n, 1n, 9999n, 10n, 5000n), { minLength: 1, maxLength: 8 }).map((gs) => gs.reduce((a: bigint, g) => a * 10000n + g, 0n)),
+      fc
+        .array(fc.constantFrom(0n, 0n, 0n, 1n, 9999n, 10n, 5000n), { minLength: 1, maxLength: 8 })
+        .map((gs) => gs.reduce((a: bigint, g) => a * 10000n + g, 0n)),
       fc.constantFrom(0n, 1n, -1n, MAX_20_8, -MAX_20_8, 2n ** 52n, -(2n ** 52n), 2n ** 52n + 1n, -(2n ** 52n) - 1n, 2n ** 63n, 10n ** 16n),
     );
     fc.assert(

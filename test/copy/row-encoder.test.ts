@@ -24,7 +24,7 @@ describe('stream framing', () => {
 
   it('row field counts', () => {
     expect(encodeRows([{ type: t.int4 }, { type: t.bool }], [[7, true]]).toString('hex')).toBe(
-      HEADER_HEX + '0002' + '0000000400000007' + '0000000101' + TRAILER_HEX,
+      `${HEADER_HEX}000200000004000000070000000101${TRAILER_HEX}`,
     );
   });
 
@@ -52,13 +52,24 @@ describe('row encoder', () => {
   const cols = [{ type: t.int4 }, { type: t.numeric(20, 8) }, { type: t.varchar(4) }];
 
   it('rejects rows of the wrong width', () => {
-    const err = catchError(() => encodeRows(cols, [[1, 1n, 'a'], [1, 1n]]));
+    const err = catchError(() =>
+      encodeRows(cols, [
+        [1, 1n, 'a'],
+        [1, 1n],
+      ]),
+    );
     expect(err.code).toBe('COPY_ROW_SHAPE');
     expect(err.row).toBe(1);
   });
 
   it('reports the column and row of a bad cell', () => {
-    const err = catchError(() => encodeRows(cols, [[1, 1n, 'a'], [2, 2n, 'b'], [3, 3n, 'toolong']]));
+    const err = catchError(() =>
+      encodeRows(cols, [
+        [1, 1n, 'a'],
+        [2, 2n, 'b'],
+        [3, 3n, 'toolong'],
+      ]),
+    );
     expect(err.column).toBe(2);
     expect(err.row).toBe(2);
     expect(err.message).toMatch(/varchar\(4\)/);
@@ -72,7 +83,14 @@ describe('row encoder', () => {
     expect(() => encode(w, [2, 'x' as unknown as bigint, 'ok'])).toThrow(CopyEncodeError);
     encode(w, [3, 300000000n, 'ok']);
     expect(w.rowCount).toBe(2);
-    expect(w.finish().equals(encodeRows(cols, [[1, 100000000n, 'ok'], [3, 300000000n, 'ok']]))).toBe(true);
+    expect(
+      w.finish().equals(
+        encodeRows(cols, [
+          [1, 100000000n, 'ok'],
+          [3, 300000000n, 'ok'],
+        ]),
+      ),
+    ).toBe(true);
   });
 
   it('abortRow is refused once a chunk was taken after beginRow', () => {
@@ -119,7 +137,14 @@ describe('buffer management', () => {
     second.push(w.finish());
     expect(Buffer.concat(second).equals(Buffer.concat(first))).toBe(true);
     // chunks are copies: later writes never alter a chunk already handed out
-    expect(Buffer.concat(first).equals(encodeRows(ALL_TYPES_COLUMNS, Array.from({ length: 200 }, (_, i) => ALL_TYPES_ROWS[i % ALL_TYPES_ROWS.length]!)))).toBe(true);
+    expect(
+      Buffer.concat(first).equals(
+        encodeRows(
+          ALL_TYPES_COLUMNS,
+          Array.from({ length: 200 }, (_, i) => ALL_TYPES_ROWS[i % ALL_TYPES_ROWS.length]!),
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('finish twice and rows after finish are errors', () => {

@@ -16,7 +16,19 @@ function common(a: DbnRecord, b: DbnRecord): [Record<string, unknown>, Record<st
   return [x, y];
 }
 
-const SCHEMAS = ['definition', 'imbalance', 'mbp-1', 'ohlcv-1d', 'ohlcv-1h', 'ohlcv-1m', 'ohlcv-1s', 'statistics', 'status', 'tbbo', 'trades'];
+const SCHEMAS = [
+  'definition',
+  'imbalance',
+  'mbp-1',
+  'ohlcv-1d',
+  'ohlcv-1h',
+  'ohlcv-1m',
+  'ohlcv-1s',
+  'statistics',
+  'status',
+  'tbbo',
+  'trades',
+];
 
 describe('same data, different container', () => {
   it.each(SCHEMAS)('%s: .dbn (v2) and .dbn.zst v1/v2/v3 decode to identical values', async (schema) => {

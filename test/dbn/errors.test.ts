@@ -13,7 +13,9 @@ const HEADER = 353;
 async function failure(input: DbnInput, opts?: DbnOpenOptions): Promise<DbnFormatError> {
   try {
     const d = await openDbn(input, opts);
-    for await (const _ of d.batches()) { /* drain */ }
+    for await (const _ of d.batches()) {
+      /* drain */
+    }
   } catch (err) {
     expect(err).toBeInstanceOf(DbnFormatError);
     return err as DbnFormatError;
@@ -42,7 +44,8 @@ describe('malformed input fails with a typed error naming the byte offset', () =
       expect(e.message).toMatch(/byte offset 0/);
     }
     if (zstdCliAvailable()) {
-      for (const engine of ['cli', 'js'] as const) expect((await failure(zstd(new Uint8Array(0)), { zstd: engine })).code).toBe('DBN_EMPTY');
+      for (const engine of ['cli', 'js'] as const)
+        expect((await failure(zstd(new Uint8Array(0)), { zstd: engine })).code).toBe('DBN_EMPTY');
     }
   });
 
@@ -99,7 +102,8 @@ describe('malformed input fails with a typed error naming the byte offset', () =
     const p = path.join(tmp, 'cut.dbn.zst');
     if (zstdCliAvailable()) {
       writeFileSync(p, zstd(cut));
-      for (const engine of ['cli', 'js'] as const) expect(await failure(p, { zstd: engine })).toMatchObject({ code: 'DBN_TRUNCATED_RECORD', byteOffset: HEADER + 48 });
+      for (const engine of ['cli', 'js'] as const)
+        expect(await failure(p, { zstd: engine })).toMatchObject({ code: 'DBN_TRUNCATED_RECORD', byteOffset: HEADER + 48 });
     }
   });
 

@@ -15,7 +15,9 @@ async function decodeAll(bytes: Uint8Array, opts: DbnOpenOptions): Promise<unkno
     const out: (string | null)[] = [];
     for await (const b of d.batches()) map.resolveBatch(b, out);
     const again = await openDbn(bytes, opts);
-    for await (const _ of again.records()) { /* slow path too */ }
+    for await (const _ of again.records()) {
+      /* slow path too */
+    }
     return undefined;
   } catch (err) {
     return err;
@@ -24,7 +26,9 @@ async function decodeAll(bytes: Uint8Array, opts: DbnOpenOptions): Promise<unkno
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung for ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung for ${ms} ms`)), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 const mutation = fc.record({
@@ -63,15 +67,19 @@ describe('fuzz: mutated and truncated fixtures', () => {
     expect(Object.keys(seen)).toEqual(expect.arrayContaining(['ok', 'DBN_ZSTD', 'DBN_TRUNCATED_RECORD', 'DBN_BAD_METADATA']));
   }, 120_000);
 
-  it.runIf(zstdCliAvailable())('zstd-binary decoding throws nothing but DbnFormatError and never hangs', async () => {
-    await fc.assert(
-      fc.asyncProperty(mutation, async (m) => {
-        const err = await withTimeout(decodeAll(apply(m), { zstd: 'cli' }), PER_RUN_MS);
-        if (err !== undefined && !(err instanceof DbnFormatError)) throw err;
-      }),
-      { numRuns: 80, seed: 7 },
-    );
-  }, 120_000);
+  it.runIf(zstdCliAvailable())(
+    'zstd-binary decoding throws nothing but DbnFormatError and never hangs',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(mutation, async (m) => {
+          const err = await withTimeout(decodeAll(apply(m), { zstd: 'cli' }), PER_RUN_MS);
+          if (err !== undefined && !(err instanceof DbnFormatError)) throw err;
+        }),
+        { numRuns: 80, seed: 7 },
+      );
+    },
+    120_000,
+  );
 
   it('errors name the byte offset', async () => {
     let checked = 0;

@@ -3,8 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  DbnFormatError, type DbnRecord, type DbnVersion, type TradeRecord, type WriteDbnOptions, TradeCursor, newFixedParts, openDbn,
-  writeDbn, zstdCliAvailable,
+  DbnFormatError,
+  type DbnRecord,
+  type DbnVersion,
+  type TradeRecord,
+  type WriteDbnOptions,
+  TradeCursor,
+  newFixedParts,
+  openDbn,
+  writeDbn,
+  zstdCliAvailable,
 } from '../../src/dbn/index.js';
 import { fixture, fixtureFiles, readAll } from '../support/fixtures.js';
 
@@ -12,13 +20,28 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tickvault-dbn-writer-'));
 const hasZstd = zstdCliAvailable();
 
 /** Rewrites a decoded file with writeDbn, keeping its metadata. */
-async function rewrite(file: string, version: DbnVersion, extra: Partial<WriteDbnOptions> = {}): Promise<{ records: DbnRecord[]; out: Uint8Array }> {
+async function rewrite(
+  file: string,
+  version: DbnVersion,
+  extra: Partial<WriteDbnOptions> = {},
+): Promise<{ records: DbnRecord[]; out: Uint8Array }> {
   const { records, decoder } = await readAll(fixture(file));
   const md = decoder.metadata;
   const res = await writeDbn({
-    version, schema: md.schema, records, dataset: md.dataset, start: md.start, end: md.end, limit: md.limit,
-    stypeIn: md.stypeIn, stypeOut: md.stypeOut, symbols: md.symbols, partial: md.partial, notFound: md.notFound,
-    mappings: md.mappings, ...extra,
+    version,
+    schema: md.schema,
+    records,
+    dataset: md.dataset,
+    start: md.start,
+    end: md.end,
+    limit: md.limit,
+    stypeIn: md.stypeIn,
+    stypeOut: md.stypeOut,
+    symbols: md.symbols,
+    partial: md.partial,
+    notFound: md.notFound,
+    mappings: md.mappings,
+    ...extra,
   });
   return { records, out: res.bytes! };
 }
@@ -31,7 +54,9 @@ describe('writeDbn round trips through the decoder', () => {
   it.each(files)('%s: byte-identical DBN when rewritten in its own version', async (file) => {
     const { decoder } = await readAll(fixture(file));
     const { out } = await rewrite(file, decoder.metadata.version);
-    const original = file.endsWith('.zst') ? (await import('node:child_process')).execFileSync('zstd', ['-dc', fixture(file)]) : readFileSync(fixture(file));
+    const original = file.endsWith('.zst')
+      ? (await import('node:child_process')).execFileSync('zstd', ['-dc', fixture(file)])
+      : readFileSync(fixture(file));
     const expected = Buffer.from(original);
     if (decoder.metadata.version === 1 && decoder.metadata.schemaName === 'definition') {
       // v1 InstrumentDefMsg has a reserved i32 at 156 that upstream files fill with i32::MAX; we write 0.
@@ -44,7 +69,15 @@ describe('writeDbn round trips through the decoder', () => {
   });
 
   it.each([1, 2, 3] as const)('every record kind converts to v%i and back with the same common fields', async (v) => {
-    for (const file of ['test_data.definition.v3.dbn.zst', 'test_data.statistics.v3.dbn.zst', 'databento-python/LIVE/test_data.live.dbn.zst', 'test_data.imbalance.v3.dbn.zst', 'test_data.status.v3.dbn.zst', 'test_data.tbbo.v3.dbn.zst', 'test_data.ohlcv-1m.v3.dbn.zst']) {
+    for (const file of [
+      'test_data.definition.v3.dbn.zst',
+      'test_data.statistics.v3.dbn.zst',
+      'databento-python/LIVE/test_data.live.dbn.zst',
+      'test_data.imbalance.v3.dbn.zst',
+      'test_data.status.v3.dbn.zst',
+      'test_data.tbbo.v3.dbn.zst',
+      'test_data.ohlcv-1m.v3.dbn.zst',
+    ]) {
       const { records, out } = await rewrite(file, v);
       const back = (await readAll(out)).records;
       expect(back.length).toBe(records.length);
@@ -58,7 +91,10 @@ describe('writeDbn round trips through the decoder', () => {
   });
 
   it('ts_out: each record carries 8 more bytes and the value reads back on both paths', async () => {
-    const recs = (await readAll(fixture('test_data.trades.v3.dbn.zst'))).records.map((r, i) => ({ ...r, tsOut: 1700000000000000000n + BigInt(i) }));
+    const recs = (await readAll(fixture('test_data.trades.v3.dbn.zst'))).records.map((r, i) => ({
+      ...r,
+      tsOut: 1700000000000000000n + BigInt(i),
+    }));
     for (const v of [1, 2, 3] as const) {
       const { bytes } = await writeDbn({ version: v, schema: 'trades', records: recs, tsOut: true });
       const d = await openDbn(bytes!);
@@ -68,7 +104,14 @@ describe('writeDbn round trips through the decoder', () => {
         c.reset(b);
         expect(b.tsOut).toBe(true);
         c.at(1);
-        expect([c.length, c.tsOut, c.tsOutUs, c.price, c.size, c.sequence]).toEqual([56, 1700000000000000001n, 1700000000000000, 3720250000000n, 21, 1170414]);
+        expect([c.length, c.tsOut, c.tsOutUs, c.price, c.size, c.sequence]).toEqual([
+          56,
+          1700000000000000001n,
+          1700000000000000,
+          3720250000000n,
+          21,
+          1170414,
+        ]);
       }
       expect((await readAll(bytes!)).records).toEqual(recs);
     }
@@ -77,12 +120,21 @@ describe('writeDbn round trips through the decoder', () => {
   it.runIf(hasZstd)('multi-frame zstd decodes across every frame with both engines', async () => {
     const recs = synthTrades(5000);
     const p = path.join(tmp, 'multi.dbn.zst');
-    const res = await writeDbn({ version: 3, schema: 'trades', records: recs, compress: 'zstd', multiFrame: true, frameBytes: 10_000, path: p });
+    const res = await writeDbn({
+      version: 3,
+      schema: 'trades',
+      records: recs,
+      compress: 'zstd',
+      multiFrame: true,
+      frameBytes: 10_000,
+      path: p,
+    });
     expect(res.frames).toBe(Math.ceil(res.dbnBytes / 10_000));
     expect(res.frames).toBeGreaterThan(20);
     const file = readFileSync(p);
     let magics = 0;
-    for (let i = 0; i + 3 < file.length; i++) if (file[i] === 0x28 && file[i + 1] === 0xb5 && file[i + 2] === 0x2f && file[i + 3] === 0xfd) magics++;
+    for (let i = 0; i + 3 < file.length; i++)
+      if (file[i] === 0x28 && file[i + 1] === 0xb5 && file[i + 2] === 0x2f && file[i + 3] === 0xfd) magics++;
     expect(magics).toBeGreaterThanOrEqual(res.frames);
     for (const engine of ['cli', 'js'] as const) {
       for (const input of [p, new Uint8Array(file)]) {
@@ -111,7 +163,8 @@ describe('writeDbn round trips through the decoder', () => {
         c.at(i);
         const seq = c.sequence;
         c.priceParts(parts);
-        ok &&= parts[0]! * (parts[1]! * 1e9 + parts[2]!) === Number(tradePrice(seq)) && c.tsRecvUs === Number((tradeTs(seq) + 500n) / 1000n);
+        ok &&=
+          parts[0]! * (parts[1]! * 1e9 + parts[2]!) === Number(tradePrice(seq)) && c.tsRecvUs === Number((tradeTs(seq) + 500n) / 1000n);
         seqSum += seq;
         count++;
       }
@@ -166,7 +219,9 @@ describe('writeDbn round trips through the decoder', () => {
 
   it('refuses values the target version cannot hold', async () => {
     const [stat] = (await readAll(fixture('databento-python/LIVE/test_data.live.dbn.zst'))).records.filter((r) => r.kind === 'stat');
-    await expect(writeDbn({ version: 1, schema: 'statistics', records: [{ ...stat!, quantity: 1n << 40n } as DbnRecord] })).rejects.toThrow(/i32/);
+    await expect(writeDbn({ version: 1, schema: 'statistics', records: [{ ...stat!, quantity: 1n << 40n } as DbnRecord] })).rejects.toThrow(
+      /i32/,
+    );
     await expect(writeDbn({ version: 1, schema: 'trades', records: [], symbols: ['X'.repeat(30)] })).rejects.toThrow(/does not fit/);
   });
 });
@@ -179,9 +234,20 @@ function tradePrice(i: number): bigint {
 }
 function synthTrades(n: number): TradeRecord[] {
   return Array.from({ length: n }, (_, i) => ({
-    kind: 'trade', rtype: 0, publisherId: 1, instrumentId: 42 + (i % 3), tsEvent: tradeTs(i), price: tradePrice(i),
-    size: 1 + (i % 100), action: 'T', side: i % 2 ? 'A' : 'B', flags: 128, depth: 0, tsRecv: tradeTs(i) + 500n,
-    tsInDelta: 1000, sequence: i,
+    kind: 'trade',
+    rtype: 0,
+    publisherId: 1,
+    instrumentId: 42 + (i % 3),
+    tsEvent: tradeTs(i),
+    price: tradePrice(i),
+    size: 1 + (i % 100),
+    action: 'T',
+    side: i % 2 ? 'A' : 'B',
+    flags: 128,
+    depth: 0,
+    tsRecv: tradeTs(i) + 500n,
+    tsInDelta: 1000,
+    sequence: i,
   }));
 }
 /** One reused object: the writer encodes each record before asking for the next. */

@@ -32,14 +32,21 @@ const readerTmp = path.join(dir.dir, 'readers');
 mkdirSync(readerTmp);
 const readerDirs = () => readdirSync(readerTmp).filter((d) => d.startsWith('tickvault-zstd-')).length;
 const chunks = (f: string) => zstdCliFileChunks(f, { tmpDir: readerTmp });
-const zstdRunningOn = (f: string) => execSync('ps -eo args', { encoding: 'utf8' }).split('\n').some((l) => l.startsWith('zstd ') && l.includes(f));
+const zstdRunningOn = (f: string) =>
+  execSync('ps -eo args', { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.startsWith('zstd ') && l.includes(f));
 
 describe('zstd reader thread', () => {
   it('yields exactly the decompressed bytes, in 1 MiB chunks', async () => {
     const h = createHash('sha256');
     let n = 0;
     let count = 0;
-    for await (const c of chunks(file)) { h.update(c); n += c.length; count++; }
+    for await (const c of chunks(file)) {
+      h.update(c);
+      n += c.length;
+      count++;
+    }
     expect(n).toBe(plain.length);
     expect(h.digest('hex')).toBe(sha(plain));
     expect(count).toBe(24);
@@ -62,7 +69,9 @@ describe('zstd reader thread', () => {
     for (let i = 0; i < 64; i++) z[Math.floor(z.length / 2) + i]! ^= 0x5a;
     writeFileSync(bad, z);
     let got = 0;
-    const err = await (async () => { for await (const c of chunks(bad)) got += c.length; })().catch((e: unknown) => e);
+    const err = await (async () => {
+      for await (const c of chunks(bad)) got += c.length;
+    })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DbnFormatError);
     expect((err as DbnFormatError).code).toBe('DBN_ZSTD');
     expect((err as DbnFormatError).message).toContain(`after ${got} decompressed bytes`);
@@ -71,7 +80,10 @@ describe('zstd reader thread', () => {
   });
 
   it('a consumer that stops early ends zstd and leaves nothing behind', async () => {
-    for await (const c of chunks(file)) { expect(c.length).toBeGreaterThan(0); break; }
+    for await (const c of chunks(file)) {
+      expect(c.length).toBeGreaterThan(0);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 100));
     expect(zstdRunningOn(file)).toBe(false);
     expect(readerDirs()).toBe(0);
@@ -81,7 +93,11 @@ describe('zstd reader thread', () => {
     const saved = process.env.PATH;
     process.env.PATH = dir.dir; // holds no zstd and no mkfifo
     try {
-      const err = await (async () => { for await (const _ of chunks(file)) { /* nothing */ } })().catch((e: unknown) => e);
+      const err = await (async () => {
+        for await (const _ of chunks(file)) {
+          /* nothing */
+        }
+      })().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DbnFormatError);
       expect((err as DbnFormatError).code).toBe('DBN_ZSTD');
     } finally {
@@ -89,9 +105,20 @@ describe('zstd reader thread', () => {
     }
   });
   const BUILT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'dbn', 'zstd-worker.js');
-  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-  const zstdChildOf = (ppid: number) => execSync('ps -eo pid=,ppid=,args=', { encoding: 'utf8' }).split('\n')
-    .map((l) => l.trim().split(/\s+/)).filter((f) => Number(f[1]) === ppid && f[2] === 'zstd').map((f) => Number(f[0]));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const zstdChildOf = (ppid: number) =>
+    execSync('ps -eo pid=,ppid=,args=', { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => Number(f[1]) === ppid && f[2] === 'zstd')
+      .map((f) => Number(f[0]));
 
   it.each(['SIGKILL', 'SIGTERM'] as const)('a reading process killed with %s: zstd ends at once and no folder is left', async (signal) => {
     if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: build first (npm run build)`);
@@ -100,14 +127,19 @@ describe('zstd reader thread', () => {
     // Reads one chunk, then stops consuming: the reader thread fills its window and zstd blocks on the full pipe.
     const code = `import { zstdCliFileChunks } from ${JSON.stringify(pathToFileURL(BUILT).href)};
       for await (const c of zstdCliFileChunks(${JSON.stringify(file)})) { process.stdout.write('reading\\n'); await new Promise(() => setInterval(() => {}, 1000)); }`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('reading')) resolve(); });
+        child.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('reading')) resolve();
+        });
         child.once('exit', (c) => reject(new Error(`reader exited with ${c}`)));
       });
       const [zstd] = zstdChildOf(child.pid!);
-      expect(zstd, 'zstd runs as the reader\'s child').toBeGreaterThan(0);
+      expect(zstd, "zstd runs as the reader's child").toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 200)); // zstd is now blocked on the full pipe
       expect(alive(zstd!)).toBe(true);
       child.kill(signal);

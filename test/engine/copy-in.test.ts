@@ -16,8 +16,15 @@ describe('writeCopyChunks waits for the destination to answer an abort', () => {
   it('rejects only after the destination finished destroying (the server answered CopyFail)', async () => {
     let answered = false;
     const sink = new Writable({
-      write(_chunk, _enc, cb) { cb(); },
-      destroy(_err, cb) { setTimeout(() => { answered = true; cb(new Error('COPY from stdin failed')); }, 20); },
+      write(_chunk, _enc, cb) {
+        cb();
+      },
+      destroy(_err, cb) {
+        setTimeout(() => {
+          answered = true;
+          cb(new Error('COPY from stdin failed'));
+        }, 20);
+      },
     });
     async function* failing(): AsyncGenerator<Buffer> {
       yield Buffer.alloc(4);
@@ -30,8 +37,13 @@ describe('writeCopyChunks waits for the destination to answer an abort', () => {
   it('does not wait on a destination that failed by itself and never finishes destroying', async () => {
     // pg-copy-streams when the COPY statement itself fails: 'error', then a destroy that never calls back
     const sink = new Writable({
-      write(_chunk, _enc, cb) { setImmediate(() => this.emit('error', new Error('relation does not exist'))); setTimeout(cb, 50); },
-      destroy() { /* never calls back */ },
+      write(_chunk, _enc, cb) {
+        setImmediate(() => this.emit('error', new Error('relation does not exist')));
+        setTimeout(cb, 50);
+      },
+      destroy() {
+        /* never calls back */
+      },
     });
     async function* slow(): AsyncGenerator<Buffer> {
       for (;;) {
@@ -56,7 +68,11 @@ describe.each(ENGINE_KINDS)('copyInBinary (%s)', (kind) => {
       expect(await conn.copyInBinary('copy_in_t', ['id', 'note'], encodeRowChunks(COLUMNS, rows(5000), { chunkSize: 4096 }))).toBe(5000);
 
       async function* failing(): AsyncGenerator<Buffer> {
-        yield* encodeRowChunks(COLUMNS, rows(10).map(([i, s]) => [(i as number) + 10_000, s ?? null]), { chunkSize: 64 });
+        yield* encodeRowChunks(
+          COLUMNS,
+          rows(10).map(([i, s]) => [(i as number) + 10_000, s ?? null]),
+          { chunkSize: 64 },
+        );
         throw new Error('decoder failed');
       }
       // a source that fails mid-stream: on the server the half-sent COPY is aborted
@@ -64,9 +80,13 @@ describe.each(ENGINE_KINDS)('copyInBinary (%s)', (kind) => {
       // a COPY the database rejects (duplicate keys)
       await expect(conn.copyInBinary('copy_in_t', ['id', 'note'], encodeRowChunks(COLUMNS, rows(3)))).rejects.toThrow(/duplicate key/);
       // a COPY into a table that does not exist
-      await expect(conn.copyInBinary('copy_in_missing', ['id', 'note'], encodeRowChunks(COLUMNS, rows(3)))).rejects.toThrow(/does not exist/);
+      await expect(conn.copyInBinary('copy_in_missing', ['id', 'note'], encodeRowChunks(COLUMNS, rows(3)))).rejects.toThrow(
+        /does not exist/,
+      );
 
-      const { rows: [r] } = await conn.query<{ n: string }>('SELECT count(*)::text AS n FROM copy_in_t');
+      const {
+        rows: [r],
+      } = await conn.query<{ n: string }>('SELECT count(*)::text AS n FROM copy_in_t');
       expect(r!.n).toBe('5000');
     });
   });

@@ -43,7 +43,9 @@ function holder(dir: string, holdMs = 60_000): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('held')) resolve(child); });
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('held')) resolve(child);
+    });
     child.once('exit', (c) => reject(new Error(`holder exited with ${c} before taking the lock`)));
   });
 }
@@ -67,7 +69,9 @@ describe('embedded data directory lock', () => {
         fs.appendFileSync(${JSON.stringify(log)}, 'exit ' + process.pid + '\\n');
         lock.release();
       }`;
-    const procs = Array.from({ length: 6 }, () => spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    const procs = Array.from({ length: 6 }, () =>
+      spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    );
     children.push(...procs);
     expect(await Promise.all(procs.map(exited))).toEqual(procs.map(() => 0));
     const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
@@ -88,7 +92,12 @@ describe('embedded data directory lock', () => {
     expect((err as DataDirLockedError).holder).toMatchObject({ pid: child.pid, host: os.hostname(), command: 'test holder' });
     expect((err as Error).message).toContain(`pid ${child.pid}`);
     let waitedFor: number | undefined;
-    const lock = await DataDirLock.acquire(dir, { waitMs: 30_000, onWait: (h) => { waitedFor = h?.pid; } });
+    const lock = await DataDirLock.acquire(dir, {
+      waitMs: 30_000,
+      onWait: (h) => {
+        waitedFor = h?.pid;
+      },
+    });
     expect(waitedFor).toBe(child.pid);
     expect(await exited(child)).toBe(0);
     expect(JSON.parse(readFileSync(lock.lockFile, 'utf8'))).toMatchObject({ pid: process.pid });
@@ -118,7 +127,10 @@ describe('embedded data directory lock', () => {
 
   it("another host's lock is never broken, even when its pid does not exist here", async () => {
     const dir = dataDir();
-    writeFileSync(lockFileFor(dir), JSON.stringify({ pid: 2 ** 22 + 7, host: 'some-other-host', command: 'tickvault load x', since: '2026-01-01T00:00:00.000Z' }));
+    writeFileSync(
+      lockFileFor(dir),
+      JSON.stringify({ pid: 2 ** 22 + 7, host: 'some-other-host', command: 'tickvault load x', since: '2026-01-01T00:00:00.000Z' }),
+    );
     await expect(DataDirLock.acquire(dir)).rejects.toThrow(/some-other-host/);
   });
 

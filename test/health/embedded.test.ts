@@ -17,9 +17,16 @@ describe('health on the embedded engine (community features)', () => {
     const start = Date.UTC(2025, 5, 1);
     await new TradesLoader({ engine, batchSize: 2_000 }).bulkLoad(
       Array.from({ length: 6_000 }, (_, i) => ({
-        timestamp: new Date(start + i * 1_000), instrument_id: 1 + (i % 2), symbol: i % 2 ? 'ESZ6' : 'NQZ6', price: `${100 + (i % 7)}.5`, size: 1 + (i % 4), side: i % 3 ? 'B' : 'S', trade_id: null,
+        timestamp: new Date(start + i * 1_000),
+        instrument_id: 1 + (i % 2),
+        symbol: i % 2 ? 'ESZ6' : 'NQZ6',
+        price: `${100 + (i % 7)}.5`,
+        size: 1 + (i % 4),
+        side: i % 3 ? 'B' : 'S',
+        trade_id: null,
       })),
-      { source: { source: 'embedded-health', contentHash: 'embedded-health-v1' } });
+      { source: { source: 'embedded-health', contentHash: 'embedded-health-v1' } },
+    );
     await engine.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('trades_data') c`);
   }, 120_000);
   afterAll(async () => {

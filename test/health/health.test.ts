@@ -1,5 +1,5 @@
 // Health on a PRIVATE cluster: this file drops tables and stops the server.
-import { spawn, } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliSync, cleanEnv } from '../support/cli.js';
@@ -11,7 +11,6 @@ import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
 import { createTestDatabase, startServerCluster, type ServerCluster } from '../support/server-cluster.js';
 import { parsePrometheus } from '../support/prometheus-parser.js';
-
 
 const cli = (args: string[], url: string) => cliSync(args, { env: { TICKVAULT_DATABASE_URL: url } });
 
@@ -28,9 +27,16 @@ describe('health (private cluster)', () => {
     const recent = Date.now() - 60_000;
     await new TradesLoader({ engine, batchSize: 100 }).bulkLoad(
       Array.from({ length: 250 }, (_, i) => ({
-        timestamp: new Date(recent + i), instrument_id: 7, symbol: 'ESZ6', price: i === 3 ? '-1' : '4000.25', size: 1, side: 'B', trade_id: `h${i}`,
+        timestamp: new Date(recent + i),
+        instrument_id: 7,
+        symbol: 'ESZ6',
+        price: i === 3 ? '-1' : '4000.25',
+        size: 1,
+        side: 'B',
+        trade_id: `h${i}`,
       })),
-      { source: { source: 'health-fixture', contentHash: 'health-fixture-v1' } });
+      { source: { source: 'health-fixture', contentHash: 'health-fixture-v1' } },
+    );
   });
   afterAll(async () => {
     await engine?.close().catch(() => undefined);
@@ -50,7 +56,12 @@ describe('health (private cluster)', () => {
     expect(trades).toMatchObject({ reachable: true, chunks: 1 });
     expect(trades.freshnessSeconds).toBeGreaterThan(0);
     expect(trades.freshnessSeconds).toBeLessThan(600);
-    expect(r.tables.find((t) => t.table === 'ohlcv_data')).toMatchObject({ reachable: true, newest: null, freshnessSeconds: null, chunks: 0 });
+    expect(r.tables.find((t) => t.table === 'ohlcv_data')).toMatchObject({
+      reachable: true,
+      newest: null,
+      freshnessSeconds: null,
+      chunks: 0,
+    });
     expect(r.tables.every((t) => t.compression === null)).toBe(true); // apache: no compression
     const load = r.lastLoads.find((l) => l.table === 'trades_data')!;
     expect(load).toMatchObject({ status: 'completed', recordsInserted: 249, recordsRejected: 1, source: 'health-fixture' });
@@ -93,11 +104,28 @@ describe('health (private cluster)', () => {
   });
 
   it('the metrics renderer escapes label values and the parser rejects malformed text', () => {
-    const text = renderMetrics({
-      healthy: false, reasons: [], warnings: [], checkedAt: '', checkMs: 0, engine: 'server', location: '', connectivity: { ok: false, latencyMs: null },
-      pool: { size: 0, inUse: 0, idle: 0, waiting: 0, overflow: 0, recycled: 0, max: 0 }, postgresVersion: null, timescaledb: null, tier: null,
-      schemaVersion: null, latestSchemaVersion: 1, tables: [{ table: 'we"ird\\na\nme', reachable: false, newest: null, freshnessSeconds: null, chunks: null, compression: null }], jobs: [], lastLoads: [],
-    }, undefined);
+    const text = renderMetrics(
+      {
+        healthy: false,
+        reasons: [],
+        warnings: [],
+        checkedAt: '',
+        checkMs: 0,
+        engine: 'server',
+        location: '',
+        connectivity: { ok: false, latencyMs: null },
+        pool: { size: 0, inUse: 0, idle: 0, waiting: 0, overflow: 0, recycled: 0, max: 0 },
+        postgresVersion: null,
+        timescaledb: null,
+        tier: null,
+        schemaVersion: null,
+        latestSchemaVersion: 1,
+        tables: [{ table: 'we"ird\\na\nme', reachable: false, newest: null, freshnessSeconds: null, chunks: null, compression: null }],
+        jobs: [],
+        lastLoads: [],
+      },
+      undefined,
+    );
     const exp = parsePrometheus(text);
     expect(exp.samples.find((s) => s.name === 'tickvault_table_up')!.labels.table).toBe('we"ird\\na\nme');
     expect(exp.samples.find((s) => s.name === 'tickvault_up')!.value).toBe(0);
@@ -119,11 +147,18 @@ describe('health (private cluster)', () => {
   });
 
   it('`tickvault serve --port 0` serves /health and /metrics until SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: cleanEnv({ TICKVAULT_DATABASE_URL: url }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+      env: cleanEnv({ TICKVAULT_DATABASE_URL: url }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     try {
       const deadline = Date.now() + 30_000;
       while (!/serving (http:\/\/\S+)\/health/.test(out)) {
@@ -147,7 +182,9 @@ describe('health (private cluster)', () => {
     const big = new ServerEngine({ url, pool: { poolSize: 300, maxOverflow: 5 }, log: () => undefined });
     try {
       const r = await new HealthMonitor(big).check();
-      expect(r.warnings.join('\n')).toMatch(/the pool may open 305 connections \(poolSize \+ maxOverflow\) but the server allows \d+ for non-superusers/);
+      expect(r.warnings.join('\n')).toMatch(
+        /the pool may open 305 connections \(poolSize \+ maxOverflow\) but the server allows \d+ for non-superusers/,
+      );
     } finally {
       await big.close();
     }
@@ -183,7 +220,9 @@ describe('health (private cluster)', () => {
       const r = await new HealthMonitor(engine).check();
       expect(r.healthy).toBe(false);
       expect(r.connectivity.ok).toBe(false);
-      expect(r.reasons[0]).toMatch(/^cannot reach the database: cannot connect to postgres:\/\/postgres@127\.0\.0\.1:\d+\/\S+: .*ECONNREFUSED.*is the server running/);
+      expect(r.reasons[0]).toMatch(
+        /^cannot reach the database: cannot connect to postgres:\/\/postgres@127\.0\.0\.1:\d+\/\S+: .*ECONNREFUSED.*is the server running/,
+      );
       const server = await startHealthServer(engine, { port: 0 });
       try {
         const res = await fetch(`${server.url}/health`);

@@ -27,7 +27,10 @@ function closedAfter(bytes: string): Promise<number> {
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);
     socket.on('close', () => resolve(Date.now() - t0));
-    setTimeout(() => { socket.destroy(); reject(new Error('still open after 20 s')); }, 20_000);
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error('still open after 20 s'));
+    }, 20_000);
   });
 }
 

@@ -9,8 +9,12 @@ import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engine
 
 describe.each(ENGINE_KINDS)('health: background jobs on the %s engine', (kind) => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine(kind, { name: 'health_jobs' }); }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'health_jobs' });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('are read without a warning, with valid or null times', async () => {
     const r = await new HealthMonitor(t.engine).check();

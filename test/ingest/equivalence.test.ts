@@ -24,31 +24,70 @@ const UNDEF_QTY = 0x7fffffffffffffffn;
 const UNDEF_TS = 0xffffffffffffffffn;
 
 const SET_A: [string, TableName][] = [
-  ['trades', 'trades_data'], ['tbbo', 'tbbo_data'], ['mbp-1', 'tbbo_data'], ['ohlcv-1s', 'ohlcv_data'], ['ohlcv-1m', 'ohlcv_data'],
-  ['ohlcv-1h', 'ohlcv_data'], ['ohlcv-1d', 'ohlcv_data'], ['statistics', 'statistics_data'], ['definition', 'instrument_definitions'],
+  ['trades', 'trades_data'],
+  ['tbbo', 'tbbo_data'],
+  ['mbp-1', 'tbbo_data'],
+  ['ohlcv-1s', 'ohlcv_data'],
+  ['ohlcv-1m', 'ohlcv_data'],
+  ['ohlcv-1h', 'ohlcv_data'],
+  ['ohlcv-1d', 'ohlcv_data'],
+  ['statistics', 'statistics_data'],
+  ['definition', 'instrument_definitions'],
 ];
-const VARIANTS = (s: string) => [`test_data.${s}.dbn`, `test_data.${s}.v1.dbn.zst`, `test_data.${s}.v2.dbn.zst`, `test_data.${s}.v3.dbn.zst`];
+const VARIANTS = (s: string) => [
+  `test_data.${s}.dbn`,
+  `test_data.${s}.v1.dbn.zst`,
+  `test_data.${s}.v2.dbn.zst`,
+  `test_data.${s}.v3.dbn.zst`,
+];
 
 function mbp1(n: number): DbnRecord[] {
   return synthTrades(n).map((t, i) => ({
-    ...t, kind: 'mbp1' as const, rtype: 1,
-    bidPx: i % 5 === 0 ? UNDEF_PRICE : t.price - 250_000_000n, askPx: i % 7 === 0 ? UNDEF_PRICE : t.price + 250_000_001n,
-    bidSz: i % 5 === 0 ? 0 : 10 + i, askSz: i % 7 === 0 ? 0 : 3 + i, bidCt: 1, askCt: 2,
+    ...t,
+    kind: 'mbp1' as const,
+    rtype: 1,
+    bidPx: i % 5 === 0 ? UNDEF_PRICE : t.price - 250_000_000n,
+    askPx: i % 7 === 0 ? UNDEF_PRICE : t.price + 250_000_001n,
+    bidSz: i % 5 === 0 ? 0 : 10 + i,
+    askSz: i % 7 === 0 ? 0 : 3 + i,
+    bidCt: 1,
+    askCt: 2,
   }));
 }
 function ohlcv(n: number): DbnRecord[] {
   return Array.from({ length: n }, (_v, i) => {
     const o = 4_780_000_000_000n + BigInt(i) * 123_456_789n;
-    return { kind: 'ohlcv' as const, rtype: 0x21, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i) * 60_000_000_000n,
-      open: o, high: o + 1_000_000_000n, low: o - 999_999_999n, close: o + 5n, volume: BigInt(i * 1000) };
+    return {
+      kind: 'ohlcv' as const,
+      rtype: 0x21,
+      publisherId: 1,
+      instrumentId: SYNTH_ID,
+      tsEvent: T0 + BigInt(i) * 60_000_000_000n,
+      open: o,
+      high: o + 1_000_000_000n,
+      low: o - 999_999_999n,
+      close: o + 5n,
+      volume: BigInt(i * 1000),
+    };
   });
 }
 function stats(n: number): DbnRecord[] {
   return Array.from({ length: n }, (_v, i) => ({
-    kind: 'stat' as const, rtype: 0x18, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i) * 1_000_000_777n, tsRecv: T0 + BigInt(i) * 1_000_000_777n + 5_555n,
-    tsRef: i % 2 ? UNDEF_TS : T0 - 36_000_000_000_000n, price: i % 3 === 0 ? UNDEF_PRICE : 4_700_123_456_789n + BigInt(i),
-    quantity: i % 3 === 0 ? BigInt(1000 + i) : i % 3 === 1 ? UNDEF_QTY : -5n, sequence: 10 + i, tsInDelta: -i, statType: 1 + (i % 13),
-    channelId: i % 4 === 0 ? 0xffff : i, updateAction: 1 + (i % 2), statFlags: i % 256,
+    kind: 'stat' as const,
+    rtype: 0x18,
+    publisherId: 1,
+    instrumentId: SYNTH_ID,
+    tsEvent: T0 + BigInt(i) * 1_000_000_777n,
+    tsRecv: T0 + BigInt(i) * 1_000_000_777n + 5_555n,
+    tsRef: i % 2 ? UNDEF_TS : T0 - 36_000_000_000_000n,
+    price: i % 3 === 0 ? UNDEF_PRICE : 4_700_123_456_789n + BigInt(i),
+    quantity: i % 3 === 0 ? BigInt(1000 + i) : i % 3 === 1 ? UNDEF_QTY : -5n,
+    sequence: 10 + i,
+    tsInDelta: -i,
+    statType: 1 + (i % 13),
+    channelId: i % 4 === 0 ? 0xffff : i,
+    updateAction: 1 + (i % 2),
+    statFlags: i % 256,
   }));
 }
 const SYNTH: [string, SchemaName, TableName, DbnRecord[]][] = [
@@ -78,10 +117,22 @@ describe.each(ENGINE_KINDS)('identical contents across DBN versions and compress
 
   /** Stores a definition for set A's statistics id (146945) so its rows resolve. */
   async function define146945(): Promise<void> {
-    await new DefinitionsLoader({ engine: te.engine }).bulkLoad([{
-      instrument_id: 146945, symbol: 'ESM3 C4100', raw_symbol: 'ESM3 C4100', asset: 'ES', exchange: 'XCME', currency: 'USD',
-      tick_size: '0.05', multiplier: '50', ts_recv: '2023-04-23T00:00:00Z',
-    }], { source: { source: 'def', contentHash: `def:${Math.random()}` } });
+    await new DefinitionsLoader({ engine: te.engine }).bulkLoad(
+      [
+        {
+          instrument_id: 146945,
+          symbol: 'ESM3 C4100',
+          raw_symbol: 'ESM3 C4100',
+          asset: 'ES',
+          exchange: 'XCME',
+          currency: 'USD',
+          tick_size: '0.05',
+          multiplier: '50',
+          ts_recv: '2023-04-23T00:00:00Z',
+        },
+      ],
+      { source: { source: 'def', contentHash: `def:${Math.random()}` } },
+    );
   }
 
   it.each(SET_A)('set A %s: .dbn (v2) = v1 = v2 = v3 .dbn.zst', async (schema, table) => {
@@ -95,7 +146,17 @@ describe.each(ENGINE_KINDS)('identical contents across DBN versions and compress
       // stored with NULLs, no longer quarantined.
       texts.push(await tableText(te.engine, table));
     }
-    const expectedRows = { trades: 2, tbbo: 2, 'mbp-1': 2, 'ohlcv-1s': 2, 'ohlcv-1m': 2, 'ohlcv-1h': 2, 'ohlcv-1d': 0, statistics: 2, definition: 2 }[schema];
+    const expectedRows = {
+      trades: 2,
+      tbbo: 2,
+      'mbp-1': 2,
+      'ohlcv-1s': 2,
+      'ohlcv-1m': 2,
+      'ohlcv-1h': 2,
+      'ohlcv-1d': 0,
+      statistics: 2,
+      definition: 2,
+    }[schema];
     expect(texts[0]).toHaveLength(expectedRows!);
     for (const t of texts.slice(1)) expect(t).toEqual(texts[0]);
     mine.set(`A:${schema}`, texts[0]!);
@@ -110,7 +171,7 @@ describe.each(ENGINE_KINDS)('identical contents across DBN versions and compress
         await reset(te.engine);
         const r = await loadDbnFile(te.engine, file, { batchSize: 16 });
         expect(r.totalRecords).toBe(records.length);
-        texts.push([...await tableText(te.engine, table), `inserted=${r.recordsInserted} rejected=${r.recordsRejected}`]);
+        texts.push([...(await tableText(te.engine, table)), `inserted=${r.recordsInserted} rejected=${r.recordsRejected}`]);
       }
     }
     expect(texts[0]!.length).toBeGreaterThan(records.length / 2);

@@ -19,9 +19,18 @@ import { count } from '../support/db.js';
 import { tmpDir } from '../support/tmp.js';
 
 const FILES = [
-  'test_data.trades.dbn', 'test_data.tbbo.dbn', 'test_data.ohlcv-1s.dbn', 'test_data.statistics.dbn', 'test_data.definition.dbn', 'test_data.mbp-1.v1.dbn.zst',
-  'test_data.statistics.v1.dbn.zst', 'databento-python/GLBX.MDP3/test_data.statistics.dbn.zst', 'databento-python/GLBX.MDP3/test_data.trades.dbn.zst',
-  'databento-python/IFEU.IMPACT/test_data.definition.dbn.zst', 'databento-python/EQUS.MINI/test_data.mbp-1.dbn.zst', 'databento-python/GLBX.MDP3/test_data.ohlcv-1h.dbn.zst',
+  'test_data.trades.dbn',
+  'test_data.tbbo.dbn',
+  'test_data.ohlcv-1s.dbn',
+  'test_data.statistics.dbn',
+  'test_data.definition.dbn',
+  'test_data.mbp-1.v1.dbn.zst',
+  'test_data.statistics.v1.dbn.zst',
+  'databento-python/GLBX.MDP3/test_data.statistics.dbn.zst',
+  'databento-python/GLBX.MDP3/test_data.trades.dbn.zst',
+  'databento-python/IFEU.IMPACT/test_data.definition.dbn.zst',
+  'databento-python/EQUS.MINI/test_data.mbp-1.dbn.zst',
+  'databento-python/GLBX.MDP3/test_data.ohlcv-1h.dbn.zst',
 ];
 const TABLES = ['trades_data', 'tbbo_data', 'ohlcv_data', 'statistics_data', 'instrument_definitions', 'tickvault_quarantine'];
 
@@ -42,29 +51,36 @@ describe('fuzzed fixtures load or fail cleanly (embedded)', () => {
     tmp?.cleanup();
   });
 
-  it.each([11, 12, 13])('seed %i: 40 mutated files', async (seed) => {
-    let s = seed;
-    const rnd = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s / 2 ** 32; };
-    const outcomes: Record<string, number> = {};
-    for (let it = 0; it < 40; it++) {
-      const k = Math.floor(rnd() * FILES.length);
-      const b = Buffer.from(plain[k]!);
-      const hdr = headerLength(b);
-      const n = 1 + Math.floor(rnd() * 12);
-      for (let m = 0; m < n; m++) b[hdr + Math.floor(rnd() * (b.length - hdr))] = Math.floor(rnd() * 256);
-      const f = path.join(tmp.dir, `fuzz-${seed}-${it}.dbn`);
-      writeFileSync(f, b);
-      const before = await Promise.all(TABLES.map((t) => count(te.engine, t)));
-      try {
-        const r = await loadDbnFile(te.engine, f);
-        if (r.table !== 'instrument_definitions') expect(r.recordsInserted + r.recordsRejected, FILES[k]).toBe(r.totalRecords);
-        outcomes.ok = (outcomes.ok ?? 0) + 1;
-      } catch (err) {
-        expect(err, `${FILES[k]} mutated (seed ${seed}, #${it}): ${(err as Error).message}`).toBeInstanceOf(DbnFormatError);
-        expect(await Promise.all(TABLES.map((t) => count(te.engine, t)))).toEqual(before);
-        outcomes[(err as DbnFormatError).code] = (outcomes[(err as DbnFormatError).code] ?? 0) + 1;
+  it.each([11, 12, 13])(
+    'seed %i: 40 mutated files',
+    async (seed) => {
+      let s = seed;
+      const rnd = () => {
+        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+        return s / 2 ** 32;
+      };
+      const outcomes: Record<string, number> = {};
+      for (let it = 0; it < 40; it++) {
+        const k = Math.floor(rnd() * FILES.length);
+        const b = Buffer.from(plain[k]!);
+        const hdr = headerLength(b);
+        const n = 1 + Math.floor(rnd() * 12);
+        for (let m = 0; m < n; m++) b[hdr + Math.floor(rnd() * (b.length - hdr))] = Math.floor(rnd() * 256);
+        const f = path.join(tmp.dir, `fuzz-${seed}-${it}.dbn`);
+        writeFileSync(f, b);
+        const before = await Promise.all(TABLES.map((t) => count(te.engine, t)));
+        try {
+          const r = await loadDbnFile(te.engine, f);
+          if (r.table !== 'instrument_definitions') expect(r.recordsInserted + r.recordsRejected, FILES[k]).toBe(r.totalRecords);
+          outcomes.ok = (outcomes.ok ?? 0) + 1;
+        } catch (err) {
+          expect(err, `${FILES[k]} mutated (seed ${seed}, #${it}): ${(err as Error).message}`).toBeInstanceOf(DbnFormatError);
+          expect(await Promise.all(TABLES.map((t) => count(te.engine, t)))).toEqual(before);
+          outcomes[(err as DbnFormatError).code] = (outcomes[(err as DbnFormatError).code] ?? 0) + 1;
+        }
       }
-    }
-    expect(outcomes.ok).toBeGreaterThan(20);
-  }, 120_000);
+      expect(outcomes.ok).toBeGreaterThan(20);
+    },
+    120_000,
+  );
 });

@@ -25,7 +25,15 @@ const BATCH = 10; // several committed batches before the damage
 /** tbbo records (bid, ask) at successive microseconds. */
 function mbp1Pair(levels: [bigint, bigint][]): DbnRecord[] {
   return synthTrades(levels.length).map((t, i) => ({
-    ...t, kind: 'mbp1' as const, rtype: 1, bidPx: levels[i]![0], askPx: levels[i]![1], bidSz: 5, askSz: 6, bidCt: 1, askCt: 1,
+    ...t,
+    kind: 'mbp1' as const,
+    rtype: 1,
+    bidPx: levels[i]![0],
+    askPx: levels[i]![1],
+    bidSz: 5,
+    askSz: 6,
+    bidCt: 1,
+    askCt: 1,
   }));
 }
 
@@ -57,7 +65,10 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   /** Loads a broken file: it must throw DbnFormatError (code, offset) and leave the table empty, no ledger row completed. */
   async function expectCleanFailure(f: string, code: string, message: RegExp): Promise<void> {
     await reset(te.engine);
-    const err = await loadDbnFile(te.engine, f, { batchSize: BATCH }).then(() => null, (e: unknown) => e);
+    const err = await loadDbnFile(te.engine, f, { batchSize: BATCH }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err, 'the load must fail').toBeInstanceOf(DbnFormatError);
     expect((err as DbnFormatError).code).toBe(code);
     expect((err as Error).message).toMatch(message);
@@ -69,7 +80,11 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   it('truncated mid-record (plain): DBN_TRUNCATED_RECORD naming the offset, no rows', async () => {
     const cut = hdr + 25 * TRADE + 20; // 25 whole records, then 20 bytes of the 26th
     writeFileSync(file('cut.dbn'), good.subarray(0, cut));
-    await expectCleanFailure(file('cut.dbn'), 'DBN_TRUNCATED_RECORD', new RegExp(`truncated record at byte offset ${hdr + 25 * TRADE}: needs 48 bytes, 20 available`));
+    await expectCleanFailure(
+      file('cut.dbn'),
+      'DBN_TRUNCATED_RECORD',
+      new RegExp(`truncated record at byte offset ${hdr + 25 * TRADE}: needs 48 bytes, 20 available`),
+    );
   });
 
   it('truncated mid-record inside a whole zstd frame, and a cut zstd stream', async () => {
@@ -123,9 +138,14 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     const f = file('resume.dbn.zst');
     await writeSynth(synthTrades(N, { badSide: (i) => i % 10 === 9 }), { file: f, compress: 'zstd' });
     let seen = 0;
-    const crash = (done: number) => { seen = done; if (done >= 3 * BATCH) throw new Error('simulated crash after 3 committed batches'); };
+    const crash = (done: number) => {
+      seen = done;
+      if (done >= 3 * BATCH) throw new Error('simulated crash after 3 committed batches');
+    };
     // One COMMIT per batch (batches prepared ahead would otherwise share the third one's COMMIT).
-    await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, maxRowsPerCommit: BATCH, onProgress: crash })).rejects.toThrow(/simulated crash/);
+    await expect(loadDbnFile(te.engine, f, { batchSize: BATCH, maxRowsPerCommit: BATCH, onProgress: crash })).rejects.toThrow(
+      /simulated crash/,
+    );
     expect(seen).toBe(3 * BATCH);
     expect((await loadRows(te.engine)).map((l) => l.status)).toEqual(['failed']);
     expect(await count(te.engine, 'trades_data')).toBe(27); // 3 batches of 10, one side X each
@@ -144,15 +164,25 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     const first = await loadDbnFile(te.engine, f, { batchSize: BATCH });
     // Rows of another instrument in the same time range must survive the replace.
     const other = file('other.dbn');
-    await writeSynth(synthTrades(5, { id: 43 }), { file: other, mappings: [{ rawSymbol: 'OTHER', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] }] });
+    await writeSynth(synthTrades(5, { id: 43 }), {
+      file: other,
+      mappings: [{ rawSymbol: 'OTHER', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] }],
+    });
     await loadDbnFile(te.engine, other);
     // Same path, new contents: 20 trades with other sizes.
-    await writeSynth(synthTrades(20).map((t) => ({ ...t, size: t.size + 100 })), { file: f });
+    await writeSynth(
+      synthTrades(20).map((t) => ({ ...t, size: t.size + 100 })),
+      { file: f },
+    );
     const r = await loadDbnFile(te.engine, f, { mode: 'replace', batchSize: BATCH });
     expect([r.status, r.replacedLoadId, r.recordsInserted]).toEqual(['completed', first.loadId, 20]);
     const { rows } = await te.engine.query<{ symbol: string; n: string; min: string }>(
-      `SELECT symbol, count(*)::text AS n, min(size)::text AS min FROM trades_data GROUP BY 1 ORDER BY 1`);
-    expect(rows).toEqual([{ symbol: 'OTHER', n: '5', min: '1' }, { symbol: SYNTH_SYMBOL, n: '20', min: '101' }]);
+      `SELECT symbol, count(*)::text AS n, min(size)::text AS min FROM trades_data GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { symbol: 'OTHER', n: '5', min: '1' },
+      { symbol: SYNTH_SYMBOL, n: '20', min: '101' },
+    ]);
     const ledger = await loadRows(te.engine, 'trades_data');
     expect(ledger.map((l) => l.status)).toEqual(['superseded', 'completed', 'completed']);
     // Replacing with identical contents is also fine (same rows, not doubled).
@@ -169,7 +199,11 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     expect([a.recordsInserted, a.recordsRejected]).toEqual([50, 10]);
     const plain = await tableText(te.engine, 'trades_data');
     await reset(te.engine);
-    await writeSynth(synthTrades(N, { badSide: (i) => i % 6 === 5, tsOut: true }), { file: file('tsout.dbn.zst'), tsOut: true, compress: 'zstd' });
+    await writeSynth(synthTrades(N, { badSide: (i) => i % 6 === 5, tsOut: true }), {
+      file: file('tsout.dbn.zst'),
+      tsOut: true,
+      compress: 'zstd',
+    });
     const b = await loadDbnFile(te.engine, file('tsout.dbn.zst'), { batchSize: 7 });
     expect([b.recordsInserted, b.recordsRejected]).toEqual([50, 10]);
     expect(await quarantineByConstraint(te.engine, b.loadId)).toEqual({ trades_side_check: 10 });
@@ -180,27 +214,51 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     await reset(te.engine);
     const n = 5000;
     const w = await writeDbn({
-      version: 3, schema: 'trades', start: T0, stypeIn: 1, stypeOut: 0, symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS,
-      records: synthTrades(n, { badSide: (i) => i % 100 === 0, stepNs: 10_000_123n }), path: file('multi.dbn.zst'), compress: 'zstd', multiFrame: true, frameBytes: 16_384,
+      version: 3,
+      schema: 'trades',
+      start: T0,
+      stypeIn: 1,
+      stypeOut: 0,
+      symbols: [SYNTH_SYMBOL],
+      mappings: SYNTH_MAPPINGS,
+      records: synthTrades(n, { badSide: (i) => i % 100 === 0, stepNs: 10_000_123n }),
+      path: file('multi.dbn.zst'),
+      compress: 'zstd',
+      multiFrame: true,
+      frameBytes: 16_384,
     });
     expect(w.frames).toBeGreaterThan(10);
     const r = await loadDbnFile(te.engine, file('multi.dbn.zst'), { batchSize: 700, workers: 2 });
     expect([r.recordsInserted, r.recordsRejected, r.totalRecords]).toEqual([n - 50, 50, n]);
     expect(await count(te.engine, 'trades_data')).toBe(n - 50);
-    const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(`SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`);
+    const { rows } = await te.engine.query<{ n: string; lo: string; hi: string }>(
+      `SELECT count(DISTINCT trade_id)::text AS n, min(trade_id) AS lo, max(trade_id) AS hi FROM trades_data`,
+    );
     expect(rows[0]).toEqual({ n: String(n - 50), lo: '1:1001', hi: '1:5999' });
   });
 
   it('synthetic edge values: UNDEF/zero/negative prices and zero sizes quarantined, 9th decimal rounded half away from zero, crossed vs locked quotes', async () => {
     await reset(te.engine);
     const base = synthTrades(8);
-    const px = [0x7fffffffffffffffn, 0n, -1_000_000_000n, 123_456_785n, 123_456_775n, 4_780_250_000_001n, 4_780_250_000_005n, 1_000_000_000n];
+    const px = [
+      0x7fffffffffffffffn,
+      0n,
+      -1_000_000_000n,
+      123_456_785n,
+      123_456_775n,
+      4_780_250_000_001n,
+      4_780_250_000_005n,
+      1_000_000_000n,
+    ];
     const trades = base.map((t, i) => ({ ...t, price: px[i]!, size: i === 7 ? 0 : t.size }));
     await writeSynth(trades, { file: file('edge.trades.dbn') });
     const r = await loadDbnFile(te.engine, file('edge.trades.dbn'));
     expect([r.recordsInserted, r.recordsRejected]).toEqual([4, 4]);
     expect((await quarantineRows(te.engine, r.loadId)).map((q) => [q.record_index, q.constraint_name])).toEqual([
-      ['0', 'price_not_null'], ['1', 'trades_price_check'], ['2', 'trades_price_check'], ['7', 'trades_size_check'],
+      ['0', 'price_not_null'],
+      ['1', 'trades_price_check'],
+      ['2', 'trades_price_check'],
+      ['7', 'trades_size_check'],
     ]);
     const { rows } = await te.engine.query<{ p: string }>(`SELECT price::text AS p FROM trades_data ORDER BY "timestamp"`);
     // PostgreSQL's own NUMERIC input rule (reference §2): 0.123456785 -> 0.12345679, 0.123456775 -> 0.12345678.
@@ -222,8 +280,21 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
   it('values a column cannot hold are quarantined per row, never abort the load (u16 channel_id, 60-char symbol)', async () => {
     await reset(te.engine);
     const stats = [40000, 5, 0xffff].map((channelId, i) => ({
-      kind: 'stat' as const, rtype: 0x18, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i), tsRecv: T0 + 10n, tsRef: T0,
-      price: 1_000_000_000n, quantity: 5n, sequence: i, tsInDelta: 0, statType: 3, channelId, updateAction: 1, statFlags: 0,
+      kind: 'stat' as const,
+      rtype: 0x18,
+      publisherId: 1,
+      instrumentId: SYNTH_ID,
+      tsEvent: T0 + BigInt(i),
+      tsRecv: T0 + 10n,
+      tsRef: T0,
+      price: 1_000_000_000n,
+      quantity: 5n,
+      sequence: i,
+      tsInDelta: 0,
+      statType: 3,
+      channelId,
+      updateAction: 1,
+      statFlags: 0,
     }));
     await writeSynth(stats, { file: file('chan.dbn'), schema: 'statistics' });
     const s = await loadDbnFile(te.engine, file('chan.dbn'));
@@ -234,36 +305,66 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
     // DBN v2/v3 symbols reach 70 characters; symbol is VARCHAR(50).
     const long = 'L'.repeat(60);
     await writeSynth([...synthTrades(1), ...synthTrades(2, { id: 43 })], {
-      file: file('long.dbn'), symbols: [long, 'OK'],
-      mappings: [{ rawSymbol: long, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '42' }] }, { rawSymbol: 'OK', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] }],
+      file: file('long.dbn'),
+      symbols: [long, 'OK'],
+      mappings: [
+        { rawSymbol: long, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '42' }] },
+        { rawSymbol: 'OK', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '43' }] },
+      ],
     });
     const t = await loadDbnFile(te.engine, file('long.dbn'));
     expect([t.status, t.recordsInserted, t.recordsRejected]).toEqual(['completed', 2, 1]);
-    expect((await quarantineRows(te.engine, t.loadId)).map((q) => q.reason)).toEqual([`symbol: "${'L'.repeat(40)}" is longer than 50 characters`]);
+    expect((await quarantineRows(te.engine, t.loadId)).map((q) => q.reason)).toEqual([
+      `symbol: "${'L'.repeat(40)}" is longer than 50 characters`,
+    ]);
   });
 
   it('rows carry the REQUESTED symbol: a continuous request (ES.c.0) labels rows ES.c.0 across the roll', async () => {
     await reset(te.engine);
     // Day 1 the front month is id 42, day 2 it is id 43 (a roll): both map to the requested ES.c.0.
     const day1 = synthTrades(3);
-    const day2 = synthTrades(3, { id: 43 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 100 }));
+    const day2 = synthTrades(3, { id: 43 }).map((t) => ({
+      ...t,
+      tsEvent: t.tsEvent + 86_400_000_000_000n,
+      tsRecv: t.tsRecv + 86_400_000_000_000n,
+      sequence: t.sequence + 100,
+    }));
     await writeSynth([...day1, ...day2], {
-      file: file('cont.dbn'), stypeIn: 3, symbols: ['ES.c.0'],
-      mappings: [{ rawSymbol: 'ES.c.0', intervals: [{ startDate: 20240102, endDate: 20240103, symbol: '42' }, { startDate: 20240103, endDate: 20240104, symbol: '43' }] }],
+      file: file('cont.dbn'),
+      stypeIn: 3,
+      symbols: ['ES.c.0'],
+      mappings: [
+        {
+          rawSymbol: 'ES.c.0',
+          intervals: [
+            { startDate: 20240102, endDate: 20240103, symbol: '42' },
+            { startDate: 20240103, endDate: 20240104, symbol: '43' },
+          ],
+        },
+      ],
     });
     const r = await loadDbnFile(te.engine, file('cont.dbn'));
     expect([r.recordsInserted, r.unresolvedIds]).toEqual([6, []]);
     const { rows } = await te.engine.query<{ instrument_id: number; symbol: string; n: string }>(
-      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1`);
-    expect(rows).toEqual([{ instrument_id: 42, symbol: 'ES.c.0', n: '3' }, { instrument_id: 43, symbol: 'ES.c.0', n: '3' }]);
+      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { instrument_id: 42, symbol: 'ES.c.0', n: '3' },
+      { instrument_id: 43, symbol: 'ES.c.0', n: '3' },
+    ]);
   });
 
   it('an unmapped instrument_id above INTEGER is quarantined, not a failed history lookup that aborts the load', async () => {
     await reset(te.engine);
-    await writeSynth([...synthTrades(3), ...synthTrades(2, { id: 3_000_000_000 }).map((t) => ({ ...t, sequence: t.sequence + 50 }))], { file: file('bigid.dbn') });
+    await writeSynth([...synthTrades(3), ...synthTrades(2, { id: 3_000_000_000 }).map((t) => ({ ...t, sequence: t.sequence + 50 }))], {
+      file: file('bigid.dbn'),
+    });
     const r = await loadDbnFile(te.engine, file('bigid.dbn'));
     expect([r.status, r.recordsInserted, r.recordsRejected, r.unresolvedIds]).toEqual(['completed', 3, 2, [3_000_000_000]]);
-    expect((await quarantineRows(te.engine, r.loadId)).map((q) => q.reason)).toEqual(['instrument_id 3000000000 does not fit INTEGER', 'instrument_id 3000000000 does not fit INTEGER']);
+    expect((await quarantineRows(te.engine, r.loadId)).map((q) => q.reason)).toEqual([
+      'instrument_id 3000000000 does not fit INTEGER',
+      'instrument_id 3000000000 does not fit INTEGER',
+    ]);
   });
 
   it('over many decoder batches, only ids the file cannot name are looked up in the stored history', async () => {
@@ -274,20 +375,35 @@ describe.each(ENGINE_KINDS)('DBN load behaviour (%s)', (kind) => {
       (77, 'HIST77', '2024-01-01', NULL), (42, 'OLD42', '2024-01-01', NULL)`);
     // ~4.6 decoder batches of 1 MiB: 77 and 42 alternate for a while, then 42 with an 88 (named
     // nowhere, so every later batch still has rows to look up) now and then.
-    const recs = synthTrades(100_000, { stepNs: 100_000n }).map((t, i) => ({ ...t, instrumentId: i < 25_000 ? (i % 2 === 0 ? 77 : SYNTH_ID) : i % 1000 === 0 ? 88 : SYNTH_ID }));
+    const recs = synthTrades(100_000, { stepNs: 100_000n }).map((t, i) => ({
+      ...t,
+      instrumentId: i < 25_000 ? (i % 2 === 0 ? 77 : SYNTH_ID) : i % 1000 === 0 ? 88 : SYNTH_ID,
+    }));
     await writeSynth(recs, { file: file('history-mix.dbn') });
     const r = await loadDbnFile(te.engine, file('history-mix.dbn'));
     expect([r.recordsInserted, r.recordsRejected, r.unresolvedIds]).toEqual([100_000 - 75, 75, [88]]);
     const { rows } = await te.engine.query<{ instrument_id: number; symbol: string; n: string }>(
-      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1, 2`);
-    expect(rows).toEqual([{ instrument_id: SYNTH_ID, symbol: SYNTH_SYMBOL, n: String(100_000 - 12_500 - 75) }, { instrument_id: 77, symbol: 'HIST77', n: '12500' }]);
+      `SELECT instrument_id, symbol, count(*)::text AS n FROM trades_data GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([
+      { instrument_id: SYNTH_ID, symbol: SYNTH_SYMBOL, n: String(100_000 - 12_500 - 75) },
+      { instrument_id: 77, symbol: 'HIST77', n: '12500' },
+    ]);
   });
 
   it('ids that neither the file nor the stored definitions name are reported and quarantined', async () => {
     await reset(te.engine);
     // Mappings for 42 only; 7 records of id 77 and 3 of id 42 outside the mapped day.
-    const recs = [...synthTrades(20), ...synthTrades(7, { id: 77 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 1n, sequence: t.sequence + 500 }))];
-    const late = synthTrades(3).map((t) => ({ ...t, tsEvent: t.tsEvent + 86_400_000_000_000n, tsRecv: t.tsRecv + 86_400_000_000_000n, sequence: t.sequence + 900 }));
+    const recs = [
+      ...synthTrades(20),
+      ...synthTrades(7, { id: 77 }).map((t) => ({ ...t, tsEvent: t.tsEvent + 1n, sequence: t.sequence + 500 })),
+    ];
+    const late = synthTrades(3).map((t) => ({
+      ...t,
+      tsEvent: t.tsEvent + 86_400_000_000_000n,
+      tsRecv: t.tsRecv + 86_400_000_000_000n,
+      sequence: t.sequence + 900,
+    }));
     await writeSynth([...recs, ...late], { file: file('unmapped.dbn') });
     const r = await loadDbnFile(te.engine, file('unmapped.dbn'));
     expect(r.unresolvedIds).toEqual([SYNTH_ID, 77]);

@@ -9,21 +9,31 @@ import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engine
 function trades(day: string, n: number, from = 0): TradeRecord[] {
   return Array.from({ length: n }, (_v, i) => ({
     timestamp: `${day}T10:00:${String(i % 60).padStart(2, '0')}.${String(from + i).padStart(6, '0')}Z`,
-    instrument_id: 1, symbol: 'ESH4', price: '5000.25', size: 1, side: 'B', trade_id: `${day}-${from + i}`,
+    instrument_id: 1,
+    symbol: 'ESH4',
+    price: '5000.25',
+    size: 1,
+    side: 'B',
+    trade_id: `${day}-${from + i}`,
   }));
 }
 
 describe.each(ENGINE_KINDS)('analyze after load (%s)', (kind) => {
   let te: TestEngine;
-  beforeAll(async () => { te = await openTestEngine(kind, { name: 'analyze' }); });
-  afterAll(async () => { await te?.dispose(); });
+  beforeAll(async () => {
+    te = await openTestEngine(kind, { name: 'analyze' });
+  });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   const analyzed = async () => {
     const { rows } = await te.engine.query<{ chunk: string; n: string }>(
       `SELECT c.chunk_name AS chunk, COALESCE(s.analyze_count, 0)::text AS n
          FROM timescaledb_information.chunks c
          JOIN pg_stat_all_tables s ON s.schemaname = c.chunk_schema AND s.relname = c.chunk_name
-        WHERE c.hypertable_name = 'trades_data' ORDER BY c.range_start`);
+        WHERE c.hypertable_name = 'trades_data' ORDER BY c.range_start`,
+    );
     return rows.map((r) => Number(r.n));
   };
 

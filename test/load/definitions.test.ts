@@ -12,21 +12,44 @@ const DAY1 = '2026-03-02T13:00:00.000000Z';
 const DAY2 = '2026-03-03T13:00:00.000000Z';
 const DAY3 = '2026-03-04T13:00:00.000000Z';
 
-function def(instrument_id: number, symbol: string, ts_recv: string | Date | bigint | undefined, over: Partial<DefinitionRecord> = {}): DefinitionRecord {
+function def(
+  instrument_id: number,
+  symbol: string,
+  ts_recv: string | Date | bigint | undefined,
+  over: Partial<DefinitionRecord> = {},
+): DefinitionRecord {
   return {
-    instrument_id, symbol, raw_symbol: symbol, asset: symbol.slice(0, 20), exchange: 'XNAS', currency: 'USD',
-    tick_size: '0.01', multiplier: 1, expiration_date: null, ...(ts_recv === undefined ? {} : { ts_recv }), ...over,
+    instrument_id,
+    symbol,
+    raw_symbol: symbol,
+    asset: symbol.slice(0, 20),
+    exchange: 'XNAS',
+    currency: 'USD',
+    tick_size: '0.01',
+    multiplier: 1,
+    expiration_date: null,
+    ...(ts_recv === undefined ? {} : { ts_recv }),
+    ...over,
   };
 }
 
 const utc = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-interface DefRow { instrument_id: number; symbol: string; tick_size: string; is_active: boolean | null; created_at: string; updated_at: string; raw_symbol: string }
+interface DefRow {
+  instrument_id: number;
+  symbol: string;
+  tick_size: string;
+  is_active: boolean | null;
+  created_at: string;
+  updated_at: string;
+  raw_symbol: string;
+}
 
 async function definitions(engine: Engine): Promise<DefRow[]> {
   const { rows } = await engine.query<DefRow>(
     `SELECT instrument_id, symbol, raw_symbol, tick_size::text AS tick_size, is_active, created_at::text AS created_at, updated_at::text AS updated_at
-     FROM instrument_definitions ORDER BY instrument_id`);
+     FROM instrument_definitions ORDER BY instrument_id`,
+  );
   return rows.map((r) => ({ ...r, instrument_id: Number(r.instrument_id) }));
 }
 
@@ -37,13 +60,18 @@ async function definition(engine: Engine, id: number): Promise<DefRow | undefine
 async function history(engine: Engine): Promise<Array<[number, string, string, string | null]>> {
   const { rows } = await engine.query<{ instrument_id: number; symbol: string; f: string; t: string | null }>(
     `SELECT instrument_id, symbol, ${utc('valid_from')} AS f, ${utc('valid_to')} AS t FROM tickvault_symbol_history
-     WHERE source = 'definitions' ORDER BY instrument_id, valid_from`);
+     WHERE source = 'definitions' ORDER BY instrument_id, valid_from`,
+  );
   return rows.map((r) => [Number(r.instrument_id), r.symbol, r.f, r.t]);
 }
 
 async function snapshot(engine: Engine): Promise<unknown> {
-  const versions = await engine.query(`SELECT instrument_id, ${utc('ts_recv')} AS ts, symbol, recorded_at::text AS r FROM ${DEFINITION_VERSIONS_TABLE} ORDER BY 1, 2`);
-  const hist = await engine.query('SELECT instrument_id, symbol, valid_from::text, valid_to::text, source FROM tickvault_symbol_history ORDER BY 1, 3');
+  const versions = await engine.query(
+    `SELECT instrument_id, ${utc('ts_recv')} AS ts, symbol, recorded_at::text AS r FROM ${DEFINITION_VERSIONS_TABLE} ORDER BY 1, 2`,
+  );
+  const hist = await engine.query(
+    'SELECT instrument_id, symbol, valid_from::text, valid_to::text, source FROM tickvault_symbol_history ORDER BY 1, 3',
+  );
   return { defs: await definitions(engine), history: hist.rows, versions: versions.rows };
 }
 
@@ -69,7 +97,13 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
     expect(loader.batchSize).toBe(100);
     const res = await loader.storeBatch([
       def(101, 'AAPL', DAY1),
-      def(102, 'ESH6', new Date(DAY1), { asset: 'ES', exchange: 'XCME', tick_size: { value: 250_000_000n, scale: 9 }, multiplier: '50', expiration_date: '2026-03-20' }),
+      def(102, 'ESH6', new Date(DAY1), {
+        asset: 'ES',
+        exchange: 'XCME',
+        tick_size: { value: 250_000_000n, scale: 9 },
+        multiplier: '50',
+        expiration_date: '2026-03-20',
+      }),
     ]);
     expect(res).toMatchObject({ recordsInserted: 2, recordsRejected: 0 });
     const rows = await definitions(engine);
@@ -77,9 +111,14 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
       [101, 'AAPL', '0.01000000', true],
       [102, 'ESH6', '0.25000000', true],
     ]);
-    const es = await engine.query<{ m: string; e: string }>(`SELECT multiplier::text AS m, expiration_date::text AS e FROM instrument_definitions WHERE instrument_id = 102`);
+    const es = await engine.query<{ m: string; e: string }>(
+      `SELECT multiplier::text AS m, expiration_date::text AS e FROM instrument_definitions WHERE instrument_id = 102`,
+    );
     expect(es.rows[0]).toEqual({ m: '50.00000000', e: '2026-03-20' });
-    expect(await history(engine)).toEqual([[101, 'AAPL', DAY1, null], [102, 'ESH6', DAY1, null]]);
+    expect(await history(engine)).toEqual([
+      [101, 'AAPL', DAY1, null],
+      [102, 'ESH6', DAY1, null],
+    ]);
   });
 
   it('updates when a newer ts_recv arrives (updated_at bumped, created_at kept) and ignores older versions', async () => {
@@ -130,10 +169,14 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
     // Day 3 brings a third id: 6830 is renamed in turn, 6819 keeps its closed interval.
     await loader.storeBatch([def(6841, 'MSFT', DAY3)]);
     expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.is_active])).toEqual([
-      [6819, 'MSFT#6819', false], [6830, 'MSFT#6830', false], [6841, 'MSFT', true],
+      [6819, 'MSFT#6819', false],
+      [6830, 'MSFT#6830', false],
+      [6841, 'MSFT', true],
     ]);
     expect(await history(engine)).toEqual([
-      [6819, 'MSFT', DAY1, DAY2], [6830, 'MSFT', DAY2, DAY3], [6841, 'MSFT', DAY3, null],
+      [6819, 'MSFT', DAY1, DAY2],
+      [6830, 'MSFT', DAY2, DAY3],
+      [6841, 'MSFT', DAY3, null],
     ]);
   });
 
@@ -141,21 +184,31 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
     await loader.storeBatch([def(6830, 'MSFT', DAY2)]);
     await loader.storeBatch([def(6819, 'MSFT', DAY1)]); // late: must not take MSFT from the newer id
     expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.is_active])).toEqual([
-      [6819, 'MSFT#6819', false], [6830, 'MSFT', true],
+      [6819, 'MSFT#6819', false],
+      [6830, 'MSFT', true],
     ]);
-    expect(await history(engine)).toEqual([[6819, 'MSFT', DAY1, DAY2], [6830, 'MSFT', DAY2, null]]);
+    expect(await history(engine)).toEqual([
+      [6819, 'MSFT', DAY1, DAY2],
+      [6830, 'MSFT', DAY2, null],
+    ]);
   });
 
   it('an id that changes symbol closes the old interval and frees the old symbol', async () => {
     await loader.storeBatch([def(300, 'FB', DAY1)]);
     await loader.storeBatch([def(300, 'META', DAY2)]);
     expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.is_active])).toEqual([[300, 'META', true]]);
-    expect(await history(engine)).toEqual([[300, 'FB', DAY1, DAY2], [300, 'META', DAY2, null]]);
+    expect(await history(engine)).toEqual([
+      [300, 'FB', DAY1, DAY2],
+      [300, 'META', DAY2, null],
+    ]);
     expect(await resolveSymbol(engine, 300, new Date('2026-03-02T20:00:00Z'))).toBe('FB');
     expect(await resolveInstrument(engine, 'FB', new Date('2026-03-03T20:00:00Z'))).toBeNull();
     // FB can now be claimed by another id without renaming anyone.
     await loader.storeBatch([def(301, 'FB', DAY3)]);
-    expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.is_active])).toEqual([[300, 'META', true], [301, 'FB', true]]);
+    expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.is_active])).toEqual([
+      [300, 'META', true],
+      [301, 'FB', true],
+    ]);
   });
 
   it('quarantines constraint violations and lands the rest', async () => {
@@ -170,13 +223,20 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
     expect(res).toMatchObject({ recordsInserted: 2, recordsRejected: 4 });
     expect((await definitions(engine)).map((r) => r.instrument_id)).toEqual([401, 406]);
     const q = await engine.query<{ constraint_name: string | null; reason: string; id: string }>(
-      `SELECT constraint_name, reason, record->>'instrument_id' AS id FROM tickvault_quarantine WHERE target_table = 'instrument_definitions' ORDER BY record_index`);
+      `SELECT constraint_name, reason, record->>'instrument_id' AS id FROM tickvault_quarantine WHERE target_table = 'instrument_definitions' ORDER BY record_index`,
+    );
     expect(q.rows.map((r) => [r.id, r.constraint_name])).toEqual([
-      ['402', 'positive_tick_size'], ['403', 'positive_multiplier'], ['404', null], ['405', 'asset_not_null'],
+      ['402', 'positive_tick_size'],
+      ['403', 'positive_multiplier'],
+      ['404', null],
+      ['405', 'asset_not_null'],
     ]);
     expect(q.rows[2]!.reason).toMatch(/currency.*longer than 3/);
     // Nothing of the rejected rows reached the version log or the history.
-    expect(await history(engine)).toEqual([[401, 'OK1', DAY1, null], [406, 'OK2', DAY1, null]]);
+    expect(await history(engine)).toEqual([
+      [401, 'OK1', DAY1, null],
+      [406, 'OK2', DAY1, null],
+    ]);
   });
 
   it('one batch with two versions of one id and two ids claiming one symbol', async () => {
@@ -215,8 +275,11 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
 
   it('re-running the same batch changes nothing', async () => {
     const batch = [
-      def(6819, 'MSFT', DAY1), def(6830, 'MSFT', DAY2), def(800, 'IBM', DAY1),
-      def(800, 'IBM', DAY2, { tick_size: '0.02' }), def(801, 'BAD', DAY1, { tick_size: 0 }),
+      def(6819, 'MSFT', DAY1),
+      def(6830, 'MSFT', DAY2),
+      def(800, 'IBM', DAY1),
+      def(800, 'IBM', DAY2, { tick_size: '0.02' }),
+      def(801, 'BAD', DAY1, { tick_size: 0 }),
     ];
     const first = await loader.storeBatch(batch);
     expect(first).toMatchObject({ recordsInserted: 3, recordsRejected: 1 });
@@ -228,17 +291,33 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
   });
 
   it('bulkLoad across batches (COPY and INSERT paths) gives the same result; a completed re-run is a no-op', async () => {
-    const records = [def(6819, 'MSFT', DAY1), def(901, 'ORCL', DAY1), def(6830, 'MSFT', DAY2), def(901, 'ORCL', DAY2, { tick_size: '0.05' }), def(6841, 'MSFT', DAY3)];
-    const expected = [[901, 'ORCL', '0.05000000', true], [6819, 'MSFT#6819', '0.01000000', false], [6830, 'MSFT#6830', '0.01000000', false], [6841, 'MSFT', '0.01000000', true]];
+    const records = [
+      def(6819, 'MSFT', DAY1),
+      def(901, 'ORCL', DAY1),
+      def(6830, 'MSFT', DAY2),
+      def(901, 'ORCL', DAY2, { tick_size: '0.05' }),
+      def(6841, 'MSFT', DAY3),
+    ];
+    const expected = [
+      [901, 'ORCL', '0.05000000', true],
+      [6819, 'MSFT#6819', '0.01000000', false],
+      [6830, 'MSFT#6830', '0.01000000', false],
+      [6841, 'MSFT', '0.01000000', true],
+    ];
     for (const useCopy of [true, false]) {
-      await engine.query(`TRUNCATE instrument_definitions, ${DEFINITION_VERSIONS_TABLE}, tickvault_symbol_history, tickvault_loads CASCADE`);
+      await engine.query(
+        `TRUNCATE instrument_definitions, ${DEFINITION_VERSIONS_TABLE}, tickvault_symbol_history, tickvault_loads CASCADE`,
+      );
       const bulk = new DefinitionsLoader({ engine, batchSize: 2, useCopy });
       const source = { source: `defs-${useCopy}`, contentHash: `hash-${useCopy}` };
       const res = await bulk.bulkLoad(records, { source });
       expect(res).toMatchObject({ status: 'completed', totalRecords: 5, recordsInserted: 5, recordsRejected: 0 });
       expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.tick_size, r.is_active])).toEqual(expected);
       expect(await history(engine)).toEqual([
-        [901, 'ORCL', DAY1, null], [6819, 'MSFT', DAY1, DAY2], [6830, 'MSFT', DAY2, DAY3], [6841, 'MSFT', DAY3, null],
+        [901, 'ORCL', DAY1, null],
+        [6819, 'MSFT', DAY1, DAY2],
+        [6830, 'MSFT', DAY2, DAY3],
+        [6841, 'MSFT', DAY3, null],
       ]);
       expect((await bulk.bulkLoad(records, { source })).status).toBe('already-loaded');
     }
@@ -251,7 +330,10 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
     const res = await par.bulkLoad(records, { source: { source: 'parallel', contentHash: `parallel-${Date.now()}` } });
     expect(res.recordsRejected).toBe(0);
     const rows = await definitions(engine);
-    expect(rows.filter((r) => r.is_active).map((r) => [r.instrument_id, r.symbol])).toEqual([[10_007, 'MSFT'], [20_007, 'AAPL']]);
+    expect(rows.filter((r) => r.is_active).map((r) => [r.instrument_id, r.symbol])).toEqual([
+      [10_007, 'MSFT'],
+      [20_007, 'AAPL'],
+    ]);
     expect(rows.filter((r) => !r.is_active).every((r) => r.symbol === `${r.symbol.split('#')[0]}#${r.instrument_id}`)).toBe(true);
     const h = await history(engine);
     expect(h).toHaveLength(16);
@@ -264,13 +346,19 @@ describe.each(ENGINE_KINDS)('DefinitionsLoader (%s)', (kind) => {
   it('replace mode re-asserts the definitions of the replaced load', async () => {
     const source = { source: 'defs-file', contentHash: 'v1' };
     await loader.bulkLoad([def(6819, 'MSFT', DAY1), def(6830, 'MSFT', DAY2)], { source });
-    const res = await loader.bulkLoad([def(6819, 'MSFT', DAY1), def(6830, 'MSFT', DAY2, { tick_size: '0.02' })],
-      { source: { source: 'defs-file', contentHash: 'v2' }, mode: 'replace' });
+    const res = await loader.bulkLoad([def(6819, 'MSFT', DAY1), def(6830, 'MSFT', DAY2, { tick_size: '0.02' })], {
+      source: { source: 'defs-file', contentHash: 'v2' },
+      mode: 'replace',
+    });
     expect(res.replacedLoadId).not.toBeNull();
     expect((await definitions(engine)).map((r) => [r.instrument_id, r.symbol, r.tick_size, r.is_active])).toEqual([
-      [6819, 'MSFT#6819', '0.01000000', false], [6830, 'MSFT', '0.02000000', true],
+      [6819, 'MSFT#6819', '0.01000000', false],
+      [6830, 'MSFT', '0.02000000', true],
     ]);
-    expect(await history(engine)).toEqual([[6819, 'MSFT', DAY1, DAY2], [6830, 'MSFT', DAY2, null]]);
+    expect(await history(engine)).toEqual([
+      [6819, 'MSFT', DAY1, DAY2],
+      [6830, 'MSFT', DAY2, null],
+    ]);
   });
 
   it('ts_recv defaults to now; unknown fields are a clear error', async () => {

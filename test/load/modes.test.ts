@@ -16,8 +16,12 @@ const CONTRACT_INDEXES = tradesData.indexes.map((i) => i.name).sort();
 
 describe('parallel workers (server)', () => {
   let te: TestEngine;
-  beforeAll(async () => { te = await openTestEngine('server', { name: 'load_parallel' }); });
-  afterAll(async () => { await te?.dispose(); });
+  beforeAll(async () => {
+    te = await openTestEngine('server', { name: 'load_parallel' });
+  });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   it('4 workers store exactly what 1 worker stores', async () => {
     const ROWS = 30_000;
@@ -26,7 +30,9 @@ describe('parallel workers (server)', () => {
       const loader = new TradesLoader({ engine: te.engine, batchSize: 1_000, parallelWorkers: workers });
       const progress: number[] = [];
       const res = await loader.bulkLoad(syntheticTradeChunks({ rows: ROWS, seed: 7 }, 500), {
-        source: { source: `par-${workers}`, contentHash: uniqueHash(`par${workers}`) }, total: ROWS, onProgress: (c) => progress.push(c),
+        source: { source: `par-${workers}`, contentHash: uniqueHash(`par${workers}`) },
+        total: ROWS,
+        onProgress: (c) => progress.push(c),
       });
       expect(res).toMatchObject({ status: 'completed', recordsInserted: ROWS, totalRecords: ROWS });
       expect(progress.at(-1)).toBe(ROWS);
@@ -63,8 +69,12 @@ describe('parallel workers (server)', () => {
 
 describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
   let te: TestEngine;
-  beforeAll(async () => { te = await openTestEngine(kind, { name: 'load_modes' }); });
-  afterAll(async () => { await te?.dispose(); });
+  beforeAll(async () => {
+    te = await openTestEngine(kind, { name: 'load_modes' });
+  });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   const ROWS = 6_000;
   const records = () => syntheticTradeChunks({ rows: ROWS, seed: 11 }, 250);
@@ -85,7 +95,7 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
     expect(await snapshot(te.engine, tradesData)).toEqual(reference);
   });
 
-  it('bulk mode drops the secondary indexes during the load and restores exactly the contract\'s', async () => {
+  it("bulk mode drops the secondary indexes during the load and restores exactly the contract's", async () => {
     await reset(te.engine, ['trades_data']);
     const before = await indexNames(te.engine, 'trades_data');
     expect(before.filter((n) => CONTRACT_INDEXES.includes(n))).toEqual(CONTRACT_INDEXES);
@@ -99,7 +109,10 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
         if (n === 3_000) during = await indexNames(engine, 'trades_data'); // mid-load, between batches
       }
     }
-    const res = await new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(watched(), { bulk: true, source: { source: 'bulk', contentHash: uniqueHash('bulk') } });
+    const res = await new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(watched(), {
+      bulk: true,
+      source: { source: 'bulk', contentHash: uniqueHash('bulk') },
+    });
     expect(res.recordsInserted).toBe(ROWS);
     expect(during).toBeDefined();
     expect(during!.filter((n) => CONTRACT_INDEXES.includes(n))).toEqual([]);
@@ -110,9 +123,13 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
     expect(load!.details).toMatchObject({ bulk: true, indexesDropped: false });
     // the rebuilt indexes are the contract's definitions
     const { rows } = await te.engine.query<{ indexname: string; indexdef: string }>(
-      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'trades_data' AND indexname = ANY($1) ORDER BY indexname`, [CONTRACT_INDEXES]);
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'trades_data' AND indexname = ANY($1) ORDER BY indexname`,
+      [CONTRACT_INDEXES],
+    );
     expect(rows.map((r) => r.indexdef.replace(/^.* USING btree /, ''))).toEqual([
-      '(side, "timestamp" DESC)', '(symbol, price, "timestamp" DESC)', '(symbol, "timestamp" DESC)',
+      '(side, "timestamp" DESC)',
+      '(symbol, price, "timestamp" DESC)',
+      '(symbol, "timestamp" DESC)',
     ]);
   });
 
@@ -120,13 +137,21 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
     await reset(te.engine, ['trades_data']);
     const before = await indexNames(te.engine, 'trades_data');
     // What a process killed in the middle of a bulk load leaves behind:
-    const loadId = await ledger.createLoad(te.engine, { identity: { source: 'killed-bulk', contentHash: uniqueHash('kb') }, table: 'trades_data', mode: 'append', batchSize: 2_000, details: { bulk: true } });
+    const loadId = await ledger.createLoad(te.engine, {
+      identity: { source: 'killed-bulk', contentHash: uniqueHash('kb') },
+      table: 'trades_data',
+      mode: 'append',
+      batchSize: 2_000,
+      details: { bulk: true },
+    });
     await ledger.mergeDetails(te.engine, loadId, { indexesDropped: true });
     await dropSecondaryIndexes(te.engine, tradesData);
     await ledger.failLoad(te.engine, loadId, 'killed');
     expect((await missingIndexes(te.engine, tradesData)).sort()).toEqual(CONTRACT_INDEXES);
 
-    const res = await new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(records(), { source: { source: 'next', contentHash: uniqueHash('next') } });
+    const res = await new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(records(), {
+      source: { source: 'next', contentHash: uniqueHash('next') },
+    });
     expect(res.recordsInserted).toBe(ROWS);
     expect(await indexNames(te.engine, 'trades_data')).toEqual(before);
     expect(await snapshot(te.engine, tradesData)).toEqual(reference);
@@ -140,12 +165,16 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
     expect(await indexNames(te.engine, 'trades_data')).toEqual(before);
   });
 
-  it('a bulk load that fails still leaves the contract\'s indexes in place', async () => {
+  it("a bulk load that fails still leaves the contract's indexes in place", async () => {
     await reset(te.engine, ['trades_data']);
     const before = await indexNames(te.engine, 'trades_data');
     function* failing(): Generator<TradeRecord> {
       let i = 0;
-      for (const chunk of records()) for (const r of chunk) { if (++i === 4_500) throw new Error('cut'); yield r; }
+      for (const chunk of records())
+        for (const r of chunk) {
+          if (++i === 4_500) throw new Error('cut');
+          yield r;
+        }
     }
     await expect(new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(failing(), { bulk: true })).rejects.toThrow(/cut/);
     expect(await indexNames(te.engine, 'trades_data')).toEqual(before);
@@ -156,9 +185,15 @@ describe.each(ENGINE_KINDS)('INSERT path and bulk mode (%s)', (kind) => {
     const identity = { source: 'bulk-resume', contentHash: uniqueHash('br') };
     function* failing(): Generator<TradeRecord> {
       let i = 0;
-      for (const chunk of records()) for (const r of chunk) { if (++i === 4_500) throw new Error('cut'); yield r; }
+      for (const chunk of records())
+        for (const r of chunk) {
+          if (++i === 4_500) throw new Error('cut');
+          yield r;
+        }
     }
-    await expect(new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(failing(), { bulk: true, source: identity })).rejects.toThrow(/cut/);
+    await expect(
+      new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(failing(), { bulk: true, source: identity }),
+    ).rejects.toThrow(/cut/);
     const res = await new TradesLoader({ engine: te.engine, batchSize: 2_000 }).bulkLoad(records(), { bulk: true, source: identity });
     expect(res).toMatchObject({ status: 'completed', batchesResumed: 2, recordsInserted: ROWS });
     expect(await missingIndexes(te.engine, tradesData)).toEqual([]);

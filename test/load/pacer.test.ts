@@ -82,7 +82,9 @@ describe('ProducerPacer', () => {
     await pacer.roundTrips(async () => {
       await turns(3);
       const s0 = state.slices;
-      await pacer.serverBusy(async () => { await turns(3); });
+      await pacer.serverBusy(async () => {
+        await turns(3);
+      });
       await turns(3);
       // Phase ends now; the worker takes its next (ready) batch and starts its next phase at once.
       order.push(`slices-after-copy:${state.slices - s0 > 0}`);

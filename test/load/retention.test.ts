@@ -22,13 +22,16 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 const ROWS = 300;
 
 let tmp: ReturnType<typeof tmpDir>;
-beforeAll(() => { tmp = tmpDir('tickvault-retention-'); });
+beforeAll(() => {
+  tmp = tmpDir('tickvault-retention-');
+});
 afterAll(() => tmp?.cleanup());
 
 async function jobs(t: TestEngine): Promise<Record<string, string>> {
   const { rows } = await t.engine.query<{ k: string; after: string }>(
     `SELECT proc_name || ' ' || hypertable_name AS k, COALESCE(config->>'drop_after', config->>'compress_after') AS after
-       FROM timescaledb_information.jobs WHERE proc_name IN ('policy_retention', 'policy_compression') AND hypertable_schema = current_schema()`);
+       FROM timescaledb_information.jobs WHERE proc_name IN ('policy_retention', 'policy_compression') AND hypertable_schema = current_schema()`,
+  );
   return Object.fromEntries(rows.map((r) => [r.k, r.after]));
 }
 
@@ -40,19 +43,31 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     file = `${tmp.dir}/old-${kind}.trades.dbn`;
     await writeSynth(synthTrades(ROWS), { file });
   });
-  afterAll(async () => { await t?.dispose(); });
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('policies set per table are stored and live (community: timescaledb_information.jobs; Apache: said to have none)', async () => {
     const caps = await t.engine.capabilities();
     expect((await readPolicies(t.engine)).tables.every((p) => p.retention === null)).toBe(true);
-    const changes = await applyPolicyChanges(t.engine, { retainFor: { trades_data: '3 years', tbbo_data: '1y' }, compressAfter: { trades_data: '7d' } });
+    const changes = await applyPolicyChanges(t.engine, {
+      retainFor: { trades_data: '3 years', tbbo_data: '1y' },
+      compressAfter: { trades_data: '7d' },
+    });
     expect(changes.map((c) => [c.policy, c.table, c.from, c.to, c.status])).toEqual([
-      ['retention', 'trades_data', null, '3 years', 'changed'], ['retention', 'tbbo_data', null, '1y', 'changed'], ['compression', 'trades_data', '1 day', '7d', 'changed']]);
+      ['retention', 'trades_data', null, '3 years', 'changed'],
+      ['retention', 'tbbo_data', null, '1y', 'changed'],
+      ['compression', 'trades_data', '1 day', '7d', 'changed'],
+    ]);
     const report = await readPolicies(t.engine);
     const trades = report.tables.find((p) => p.table === 'trades_data')!;
     expect([trades.retention, trades.compressAfter]).toEqual(['3 years', '7d']);
     if (caps.policies) {
-      expect(await jobs(t)).toMatchObject({ 'policy_retention trades_data': '3 years', 'policy_retention tbbo_data': '1 year', 'policy_compression trades_data': '7 days' });
+      expect(await jobs(t)).toMatchObject({
+        'policy_retention trades_data': '3 years',
+        'policy_retention tbbo_data': '1 year',
+        'policy_compression trades_data': '7 days',
+      });
       expect(trades.retentionJob).not.toBeNull();
     } else {
       expect(await jobs(t)).toEqual({});
@@ -88,10 +103,20 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     expect(Number((await t.engine.query<{ n: string }>(`SELECT count(*) AS n FROM ${LOADS_TABLE}`)).rows[0]!.n)).toBe(0);
 
     // The loaders check each batch: records from an iterable, and storeBatch.
-    const records = synthTrades(5).map((r, i) => ({ timestamp: r.tsEvent, instrument_id: 7, symbol: 'OLD', price: '10.5', size: 1, side: 'B' as const, trade_id: `o-${i}` }));
+    const records = synthTrades(5).map((r, i) => ({
+      timestamp: r.tsEvent,
+      instrument_id: 7,
+      symbol: 'OLD',
+      price: '10.5',
+      size: 1,
+      side: 'B' as const,
+      trade_id: `o-${i}`,
+    }));
     const loader = new TradesLoader({ engine: t.engine, now: NOW });
     await expect(loader.storeBatch(records)).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
-    await expect(loader.bulkLoad(records, { source: { source: 'old', contentHash: 'h-old' } })).rejects.toMatchObject({ code: 'RETENTION_EXPIRED' });
+    await expect(loader.bulkLoad(records, { source: { source: 'old', contentHash: 'h-old' } })).rejects.toMatchObject({
+      code: 'RETENTION_EXPIRED',
+    });
     expect(await count(t.engine, 'trades_data')).toBe(0);
 
     const loaded = await loadDbnFile(t.engine, file, { now: NOW, allowExpired: true });
@@ -99,16 +124,30 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     expect(await count(t.engine, 'trades_data')).toBe(ROWS);
   });
 
-  it('maintain names the load a drop deletes and asks; no keeps the rows, yes drops them; the re-run says they are gone; replace reloads', { timeout: 120_000 }, async () => {
+  it('maintain names the load a drop deletes and asks; no keeps the rows, yes drops them; the re-run says they are gone; replace reloads', {
+    timeout: 120_000,
+  }, async () => {
     const asked: RetentionQuestion[] = [];
-    const declined = await maintain(t.engine, { now: NOW, confirm: (q) => { asked.push(q); return false; } });
+    const declined = await maintain(t.engine, {
+      now: NOW,
+      confirm: (q) => {
+        asked.push(q);
+        return false;
+      },
+    });
     expect(asked).toHaveLength(1);
     expect(asked[0]!.loadRows).toBe(ROWS);
     expect(asked[0]!.actions[0]!.loads!.map((l) => [l.source.endsWith(`old-${kind}.trades.dbn`), l.rows])).toEqual([[true, ROWS]]);
     expect(declined.retention.map((a) => [a.hypertable, a.status])).toEqual([['trades_data', 'declined']]);
     expect(await count(t.engine, 'trades_data')).toBe(ROWS);
 
-    const dryRun = await maintain(t.engine, { now: NOW, dryRun: true, confirm: () => { throw new Error('a dry run asks nothing'); } });
+    const dryRun = await maintain(t.engine, {
+      now: NOW,
+      dryRun: true,
+      confirm: () => {
+        throw new Error('a dry run asks nothing');
+      },
+    });
     expect(dryRun.retention[0]!.loads![0]!.rows).toBe(ROWS);
 
     const done = await maintain(t.engine, { now: NOW, confirm: () => true });

@@ -107,7 +107,9 @@ describe.each(ENGINE_KINDS)('round trip of every column type (%s)', (kind) => {
     te = await openTestEngine(kind, { name: 'load_roundtrip' });
     await te.engine.query(createTableSql(spec));
   });
-  afterAll(async () => { await te?.dispose(); });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   describe.each([true, false])('useCopy %s', (useCopy) => {
     it('reads every value back exactly', async () => {
@@ -122,7 +124,8 @@ describe.each(ENGINE_KINDS)('round trip of every column type (%s)', (kind) => {
       const { rows } = await te.engine.query<Record<string, string | null>>(
         `SELECT id, (ts AT TIME ZONE 'UTC')::text AS ts, i2::text AS i2, i4::text AS i4, i8::text AS i8, num::text AS num,
                 vc::text AS vc, ch::text AS ch, tx, b::text AS b, d::text AS d, j::text AS j
-           FROM tv_roundtrip ORDER BY id`);
+           FROM tv_roundtrip ORDER BY id`,
+      );
       expect(rows).toHaveLength(CASES.length);
       const got = rows.map((r, i) => [CASES[i]![0], r[CASES[i]![0]]]);
       const want = CASES.map(([col, , expected]) => [col, expected]);
@@ -139,7 +142,12 @@ describe.each(ENGINE_KINDS)('round trip of every column type (%s)', (kind) => {
       const n = 12_000; // > 256 KiB of COPY data: several chunks per batch, three batches
       function* gen() {
         for (let i = 0; i < n; i++) {
-          yield { id: i, ts: 1_704_189_600_000_000_000n + BigInt(i) * 1_000n, num: `${i}.${String(i % 100_000_000).padStart(8, '0')}`, tx: 'z'.repeat(i % 50) };
+          yield {
+            id: i,
+            ts: 1_704_189_600_000_000_000n + BigInt(i) * 1_000n,
+            num: `${i}.${String(i % 100_000_000).padStart(8, '0')}`,
+            tx: 'z'.repeat(i % 50),
+          };
         }
       }
       const res = await loader.bulkLoad(gen());
@@ -148,7 +156,8 @@ describe.each(ENGINE_KINDS)('round trip of every column type (%s)', (kind) => {
       const { rows } = await te.engine.query<{ bad: string }>(
         `SELECT count(*)::text AS bad FROM tv_roundtrip
           WHERE num::text <> id::text || '.' || lpad(id::text, 8, '0') OR length(tx) <> id % 50
-             OR ts <> '2024-01-02 10:00:00+00'::timestamptz + (id || ' microseconds')::interval`);
+             OR ts <> '2024-01-02 10:00:00+00'::timestamptz + (id || ' microseconds')::interval`,
+      );
       expect(rows[0]!.bad).toBe('0');
     });
   });

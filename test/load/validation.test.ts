@@ -15,18 +15,40 @@ import { T0 } from '../support/time.js';
 const ts = (i: number) => T0 + BigInt(i) * 1_000_000n; // i ms later
 
 function trade(i: number, over: Partial<Record<keyof TradeRecord, unknown>> = {}): TradeRecord {
-  return { timestamp: ts(i), instrument_id: 5002, symbol: 'ESH4', price: '4780.25', size: 1, side: 'B', trade_id: `t${i}`, ...over } as TradeRecord;
+  return {
+    timestamp: ts(i),
+    instrument_id: 5002,
+    symbol: 'ESH4',
+    price: '4780.25',
+    size: 1,
+    side: 'B',
+    trade_id: `t${i}`,
+    ...over,
+  } as TradeRecord;
 }
 
 /** The JSON the quarantine must hold for a record (bigint as string, undefined dropped, NUL spelled \u0000). */
 function json(record: object): unknown {
-  return JSON.parse(JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString()
-    : typeof v === 'string' ? v.replaceAll('\0', '\\u0000') : v)));
+  return JSON.parse(
+    JSON.stringify(record, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.replaceAll('\0', '\\u0000') : v,
+    ),
+  );
 }
 
-interface Expect { index: number; constraint: string | null; reason: RegExp }
+interface Expect {
+  index: number;
+  constraint: string | null;
+  reason: RegExp;
+}
 
-function checkQuarantine(rows: QuarantineRow[], records: readonly object[], expected: readonly Expect[], loadId: string | null, source: string): void {
+function checkQuarantine(
+  rows: QuarantineRow[],
+  records: readonly object[],
+  expected: readonly Expect[],
+  loadId: string | null,
+  source: string,
+): void {
   expect(rows.map((r) => Number(r.record_index))).toEqual(expected.map((e) => e.index));
   for (const [k, e] of expected.entries()) {
     const row = rows[k]!;
@@ -41,8 +63,12 @@ function checkQuarantine(rows: QuarantineRow[], records: readonly object[], expe
 describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
   let te: TestEngine;
 
-  beforeAll(async () => { te = await openTestEngine(kind, { name: 'load_validation' }); });
-  afterAll(async () => { await te?.dispose(); });
+  beforeAll(async () => {
+    te = await openTestEngine(kind, { name: 'load_validation' });
+  });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   const TRADE_CASES: readonly [Partial<Record<keyof TradeRecord, unknown>> | null, string | null, RegExp][] = [
     [null, null, /./],
@@ -85,9 +111,13 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     [null, null, /./],
   ];
   const tradeRecords = TRADE_CASES.map(([over], i) => trade(i, over ?? {}));
-  const landing = TRADE_CASES.map(([over, c], i) => ({ i, ok: over === null || (c === null && 'trade_id' in over && over.trade_id === null) }));
-  const expectedRejections: Expect[] = TRADE_CASES.flatMap(([over, constraint, reason], index) =>
-    landing[index]!.ok ? [] : [{ index, constraint, reason }]);
+  const landing = TRADE_CASES.map(([over, c], i) => ({
+    i,
+    ok: over === null || (c === null && 'trade_id' in over && over.trade_id === null),
+  }));
+  const expectedRejections: Expect[] = TRADE_CASES.flatMap(([_over, constraint, reason], index) =>
+    landing[index]!.ok ? [] : [{ index, constraint, reason }],
+  );
 
   it('bulkLoad quarantines every violating trade and lands the rest', async () => {
     await reset(te.engine, ['trades_data']);
@@ -102,7 +132,12 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
     expect(rows.map((r) => r.trade_id)).toEqual(good.map((i) => (TRADE_CASES[i]![0]?.trade_id === null ? null : `t${i}`)));
     checkQuarantine(await quarantined(te.engine, 'trades_data'), tradeRecords, expectedRejections, res.loadId, 'bad-trades.csv');
     const [entry] = await ledgerRows(te.engine, 'trades_data');
-    expect(entry).toMatchObject({ status: 'completed', records_in: String(TRADE_CASES.length), records_inserted: String(good.length), records_rejected: String(expectedRejections.length) });
+    expect(entry).toMatchObject({
+      status: 'completed',
+      records_in: String(TRADE_CASES.length),
+      records_inserted: String(good.length),
+      records_rejected: String(expectedRejections.length),
+    });
   });
 
   it('storeBatch quarantines with source "storeBatch" and no load id', async () => {
@@ -116,9 +151,22 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
   it('the database agrees with every CHECK the validator applies to trades', async () => {
     for (const [over, constraint] of TRADE_CASES) {
       if (!constraint || constraint.endsWith('_not_null')) continue;
-      const r = { price: '4780.25', size: '1', side: 'B', ...Object.fromEntries(Object.entries(over!).map(([k, v]) => [k, typeof v === 'object' ? '-0.25' : String(v)])) };
-      const err = await te.engine.query(`INSERT INTO trades_data (timestamp, instrument_id, symbol, price, size, side) VALUES (now(), 1, 'X', $1, $2, $3)`,
-        [r.price, r.size, r.side]).then(() => null, (e: unknown) => e as { constraint?: string; message: string });
+      const r = {
+        price: '4780.25',
+        size: '1',
+        side: 'B',
+        ...Object.fromEntries(Object.entries(over!).map(([k, v]) => [k, typeof v === 'object' ? '-0.25' : String(v)])),
+      };
+      const err = await te.engine
+        .query(`INSERT INTO trades_data (timestamp, instrument_id, symbol, price, size, side) VALUES (now(), 1, 'X', $1, $2, $3)`, [
+          r.price,
+          r.size,
+          r.side,
+        ])
+        .then(
+          () => null,
+          (e: unknown) => e as { constraint?: string; message: string },
+        );
       expect(err, JSON.stringify(json(over!))).not.toBeNull();
       expect(err!.message).toContain(constraint);
     }
@@ -127,49 +175,130 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
 
   it('OHLCV, TBBO and statistics CHECK violations are quarantined with their constraint names', async () => {
     await reset(te.engine, ['ohlcv_data', 'tbbo_data', 'statistics_data']);
-    const bar = (i: number, o: object = {}) => ({ timestamp: ts(i), instrument_id: 1, symbol: 'ESH4', open_price: '10', high_price: '12', low_price: '9', close_price: '11', volume: 5, granularity: '1m', ...o });
-    const bars = [bar(0), bar(1, { high_price: '8' }), bar(2, { open_price: '13' }), bar(3, { close_price: '8.99999999' }), bar(4, { low_price: '11.5' }),
-      bar(5, { volume: -1 }), bar(6, { granularity: '12345678901' }), bar(7, { volume: 0 }), bar(8, { open_price: '12', close_price: '9' })];
+    const bar = (i: number, o: object = {}) => ({
+      timestamp: ts(i),
+      instrument_id: 1,
+      symbol: 'ESH4',
+      open_price: '10',
+      high_price: '12',
+      low_price: '9',
+      close_price: '11',
+      volume: 5,
+      granularity: '1m',
+      ...o,
+    });
+    const bars = [
+      bar(0),
+      bar(1, { high_price: '8' }),
+      bar(2, { open_price: '13' }),
+      bar(3, { close_price: '8.99999999' }),
+      bar(4, { low_price: '11.5' }),
+      bar(5, { volume: -1 }),
+      bar(6, { granularity: '12345678901' }),
+      bar(7, { volume: 0 }),
+      bar(8, { open_price: '12', close_price: '9' }),
+    ];
     const o = await new OHLCVLoader({ engine: te.engine }).bulkLoad(bars, { source: { source: 'bars', contentHash: uniqueHash('bars') } });
     expect(o).toMatchObject({ recordsInserted: 3, recordsRejected: 6 });
-    checkQuarantine(await quarantined(te.engine, 'ohlcv_data'), bars, [
-      { index: 1, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
-      { index: 2, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
-      { index: 3, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
-      { index: 4, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
-      { index: 5, constraint: 'ohlcv_volume_check', reason: /volume is negative/ },
-      { index: 6, constraint: null, reason: /^granularity: .* is longer than 10 characters/ },
-    ], o.loadId, 'bars');
+    checkQuarantine(
+      await quarantined(te.engine, 'ohlcv_data'),
+      bars,
+      [
+        { index: 1, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
+        { index: 2, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
+        { index: 3, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
+        { index: 4, constraint: 'ohlcv_price_check', reason: /bar prices inconsistent/ },
+        { index: 5, constraint: 'ohlcv_volume_check', reason: /volume is negative/ },
+        { index: 6, constraint: null, reason: /^granularity: .* is longer than 10 characters/ },
+      ],
+      o.loadId,
+      'bars',
+    );
 
-    const quote = (i: number, q: object = {}) => ({ timestamp: ts(i), instrument_id: 1, symbol: 'ESH4', bid_px_00: '10.25', ask_px_00: '10.5', bid_sz_00: 1, ask_sz_00: 2, ...q });
-    const quotes = [quote(0), quote(1, { ask_px_00: '10' }), quote(2, { bid_px_00: 0 }), quote(3, { ask_px_00: '-1', bid_px_00: null }),
-      quote(4, { bid_sz_00: 0 }), quote(5, { ask_sz_00: -2 }), quote(6, { bid_px_00: null, ask_px_00: null, bid_sz_00: null, ask_sz_00: null }), quote(7, { ask_px_00: '10.25' })];
-    const q = await new TBBOLoader({ engine: te.engine }).bulkLoad(quotes, { source: { source: 'quotes', contentHash: uniqueHash('quotes') } });
+    const quote = (i: number, q: object = {}) => ({
+      timestamp: ts(i),
+      instrument_id: 1,
+      symbol: 'ESH4',
+      bid_px_00: '10.25',
+      ask_px_00: '10.5',
+      bid_sz_00: 1,
+      ask_sz_00: 2,
+      ...q,
+    });
+    const quotes = [
+      quote(0),
+      quote(1, { ask_px_00: '10' }),
+      quote(2, { bid_px_00: 0 }),
+      quote(3, { ask_px_00: '-1', bid_px_00: null }),
+      quote(4, { bid_sz_00: 0 }),
+      quote(5, { ask_sz_00: -2 }),
+      quote(6, { bid_px_00: null, ask_px_00: null, bid_sz_00: null, ask_sz_00: null }),
+      quote(7, { ask_px_00: '10.25' }),
+    ];
+    const q = await new TBBOLoader({ engine: te.engine }).bulkLoad(quotes, {
+      source: { source: 'quotes', contentHash: uniqueHash('quotes') },
+    });
     expect(q).toMatchObject({ recordsInserted: 3, recordsRejected: 5 });
-    checkQuarantine(await quarantined(te.engine, 'tbbo_data'), quotes, [
-      { index: 1, constraint: 'tbbo_prices_check', reason: /crossed quote/ },
-      { index: 2, constraint: 'tbbo_prices_check', reason: /quote prices invalid/ },
-      { index: 3, constraint: 'tbbo_prices_check', reason: /quote prices invalid/ },
-      { index: 4, constraint: 'tbbo_sizes_check', reason: /quote sizes must be positive/ },
-      { index: 5, constraint: 'tbbo_sizes_check', reason: /quote sizes must be positive/ },
-    ], q.loadId, 'quotes');
+    checkQuarantine(
+      await quarantined(te.engine, 'tbbo_data'),
+      quotes,
+      [
+        { index: 1, constraint: 'tbbo_prices_check', reason: /crossed quote/ },
+        { index: 2, constraint: 'tbbo_prices_check', reason: /quote prices invalid/ },
+        { index: 3, constraint: 'tbbo_prices_check', reason: /quote prices invalid/ },
+        { index: 4, constraint: 'tbbo_sizes_check', reason: /quote sizes must be positive/ },
+        { index: 5, constraint: 'tbbo_sizes_check', reason: /quote sizes must be positive/ },
+      ],
+      q.loadId,
+      'quotes',
+    );
 
-    const stat = (i: number, s: object = {}) => ({ timestamp: ts(i), ts_recv: ts(i), instrument_id: 1, symbol: 'ESH4', stat_type: 3, stat_type_name: 'settlement_price', price: '1', sequence: i, update_action: 1, stat_flags: 0, ...s });
-    const stats = [stat(0), stat(1, { update_action: 3 }), stat(2, { stat_type: 0 }), stat(3, { stat_type: 40_000 }), stat(4, { ts_recv: null }), stat(5, { update_action: 2 })];
-    const s = await new StatisticsLoader({ engine: te.engine }).bulkLoad(stats, { source: { source: 'stats', contentHash: uniqueHash('stats') } });
+    const stat = (i: number, s: object = {}) => ({
+      timestamp: ts(i),
+      ts_recv: ts(i),
+      instrument_id: 1,
+      symbol: 'ESH4',
+      stat_type: 3,
+      stat_type_name: 'settlement_price',
+      price: '1',
+      sequence: i,
+      update_action: 1,
+      stat_flags: 0,
+      ...s,
+    });
+    const stats = [
+      stat(0),
+      stat(1, { update_action: 3 }),
+      stat(2, { stat_type: 0 }),
+      stat(3, { stat_type: 40_000 }),
+      stat(4, { ts_recv: null }),
+      stat(5, { update_action: 2 }),
+    ];
+    const s = await new StatisticsLoader({ engine: te.engine }).bulkLoad(stats, {
+      source: { source: 'stats', contentHash: uniqueHash('stats') },
+    });
     expect(s).toMatchObject({ recordsInserted: 2, recordsRejected: 4 });
-    checkQuarantine(await quarantined(te.engine, 'statistics_data'), stats, [
-      { index: 1, constraint: 'statistics_update_action_check', reason: /update_action is not 1/ },
-      { index: 2, constraint: 'statistics_stat_type_check', reason: /stat_type is not positive/ },
-      { index: 3, constraint: null, reason: /^stat_type: 40000 is out of range for SMALLINT/ },
-      { index: 4, constraint: 'ts_recv_not_null', reason: /ts_recv is NULL/ },
-    ], s.loadId, 'stats');
+    checkQuarantine(
+      await quarantined(te.engine, 'statistics_data'),
+      stats,
+      [
+        { index: 1, constraint: 'statistics_update_action_check', reason: /update_action is not 1/ },
+        { index: 2, constraint: 'statistics_stat_type_check', reason: /stat_type is not positive/ },
+        { index: 3, constraint: null, reason: /^stat_type: 40000 is out of range for SMALLINT/ },
+        { index: 4, constraint: 'ts_recv_not_null', reason: /ts_recv is NULL/ },
+      ],
+      s.loadId,
+      'stats',
+    );
   });
 
   it('text lengths count characters, not UTF-16 units or bytes', async () => {
     await reset(te.engine, ['trades_data']);
     const res = await new TradesLoader({ engine: te.engine }).storeBatch([
-      trade(0, { symbol: '😀'.repeat(50) }), trade(1, { symbol: '😀'.repeat(51) }), trade(2, { symbol: 'é'.repeat(50) })]);
+      trade(0, { symbol: '😀'.repeat(50) }),
+      trade(1, { symbol: '😀'.repeat(51) }),
+      trade(2, { symbol: 'é'.repeat(50) }),
+    ]);
     expect(res).toMatchObject({ recordsInserted: 2, recordsRejected: 1 });
     expect((await quarantined(te.engine, 'trades_data')).map((r) => [r.record_index, r.reason.slice(0, 8)])).toEqual([['1', 'symbol: ']]);
   });
@@ -190,7 +319,9 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
       const loader = new TradesLoader({ engine: te.engine, batchSize: 2 });
       const { side: _side, ...noSide } = trade(3);
       const records = [trade(0), trade(1), trade(2), noSide as TradeRecord];
-      const err = await loader.bulkLoad(records, { source: { source: 'shape', contentHash: uniqueHash('shape') } }).catch((e: unknown) => e);
+      const err = await loader
+        .bulkLoad(records, { source: { source: 'shape', contentHash: uniqueHash('shape') } })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RecordShapeError);
       expect((err as Error).message).toMatch(/record 3: required field "side" is missing for table trades_data/);
       const [entry] = await ledgerRows(te.engine, 'trades_data');
@@ -208,10 +339,16 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
   describe('rows the database rejects but the validator lets through', () => {
     const EXTRA = 'tv_test_size_limit';
     const bad = new Set([0, 7, 13, 14, 50, 51, 99]);
-    const records = Array.from({ length: 100 }, (_, i) => trade(i, { size: bad.has(i) ? 1_000_000 + i : 1 + (i % 9), ...(i === 20 || i === 33 ? { side: 'X' } : {}) }));
-    const expected: Expect[] = [...bad, 20, 33].sort((a, b) => a - b).map((index) => (index === 20 || index === 33
-      ? { index, constraint: 'trades_side_check', reason: /side is not/ }
-      : { index, constraint: EXTRA, reason: /^rejected by the database: .*tv_test_size_limit/ }));
+    const records = Array.from({ length: 100 }, (_, i) =>
+      trade(i, { size: bad.has(i) ? 1_000_000 + i : 1 + (i % 9), ...(i === 20 || i === 33 ? { side: 'X' } : {}) }),
+    );
+    const expected: Expect[] = [...bad, 20, 33]
+      .sort((a, b) => a - b)
+      .map((index) =>
+        index === 20 || index === 33
+          ? { index, constraint: 'trades_side_check', reason: /side is not/ }
+          : { index, constraint: EXTRA, reason: /^rejected by the database: .*tv_test_size_limit/ },
+      );
 
     beforeAll(async () => {
       // A rule tickvault does not know: the database enforces it, the validator cannot.
@@ -230,7 +367,11 @@ describe.each(ENGINE_KINDS)('validation and quarantine (%s)', (kind) => {
       expect(landed).toEqual(records.map((_r, i) => i).filter((i) => !expected.some((e) => e.index === i)));
       checkQuarantine(await quarantined(te.engine, 'trades_data'), records, expected, res.loadId, 'db-reject');
       const [entry] = await ledgerRows(te.engine, 'trades_data');
-      expect(entry).toMatchObject({ status: 'completed', records_inserted: String(100 - expected.length), records_rejected: String(expected.length) });
+      expect(entry).toMatchObject({
+        status: 'completed',
+        records_inserted: String(100 - expected.length),
+        records_rejected: String(expected.length),
+      });
     });
 
     it('storeBatch bisects too', async () => {

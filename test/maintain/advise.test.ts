@@ -29,7 +29,10 @@ describe('advise on measured intraday concentration (server)', () => {
     await seed(session, true);
     await seed(even, false);
   });
-  afterAll(async () => { await session?.dispose(); await even?.dispose(); });
+  afterAll(async () => {
+    await session?.dispose();
+    await even?.dispose();
+  });
 
   it('a day traded in one hour gets shorter chunks than the same rows spread over 24 hours', async () => {
     const memoryBytes = 8 * 1024 ** 2;

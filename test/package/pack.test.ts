@@ -23,7 +23,12 @@ const tmp = tmpDir('tickvault-pack-');
 afterAll(() => tmp.cleanup());
 
 function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 }
 
 /** The README's fenced code blocks of `lang`. */
@@ -41,10 +46,21 @@ describe('the npm package', () => {
   it('holds the compiled library, the bin and the kernels, nothing else; it builds on pack', () => {
     const [report] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as [{ files: { path: string }[] }];
     const files = report.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/wasm/tuple-kernels.wasm']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'dist/wasm/tuple-kernels.wasm',
+    ]) {
       expect(files).toContain(f);
     }
-    expect(files.filter((f) => !/^dist\/src\/.*\.(js|d\.ts)$/.test(f) && !['package.json', 'README.md', 'dist/wasm/tuple-kernels.wasm'].includes(f))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => !/^dist\/src\/.*\.(js|d\.ts)$/.test(f) && !['package.json', 'README.md', 'dist/wasm/tuple-kernels.wasm'].includes(f),
+      ),
+    ).toEqual([]);
     expect(PKG.scripts.prepack).toMatch(/\bnpm run build\b/);
   });
 
@@ -52,11 +68,16 @@ describe('the npm package', () => {
     const tgz = npm(['pack', '--ignore-scripts', '--pack-destination', tmp.dir], ROOT).trim().split('\n').at(-1)!;
     const project = path.join(tmp.dir, 'consumer');
     execFileSync('mkdir', ['-p', project]);
-    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+    writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }),
+    );
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp.dir, tgz)], project);
     const bin = path.join(project, 'node_modules', '.bin', 'tickvault');
     expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toBe(PKG.version);
-    writeFileSync(path.join(project, 'smoke.mjs'), `
+    writeFileSync(
+      path.join(project, 'smoke.mjs'),
+      `
       import { openEngine, migrate, TradesLoader } from 'tickvault';
       const engine = await openEngine({ databaseUrl: 'memory://' });
       await migrate(engine);
@@ -66,7 +87,8 @@ describe('the npm package', () => {
       const { rows } = await engine.query('SELECT price::text AS price, size::text AS size FROM trades_data');
       console.log(JSON.stringify({ inserted: r.recordsInserted, rows }));
       await engine.close();
-    `);
+    `,
+    );
     const out = JSON.parse(execFileSync(process.execPath, ['smoke.mjs'], { cwd: project, encoding: 'utf8' })) as unknown;
     expect(out).toEqual({ inserted: 1, rows: [{ price: '5100.25000000', size: '3' }] });
 
@@ -80,13 +102,22 @@ describe('the npm package', () => {
       writeFileSync(path.join(project, name), code);
       return name;
     });
-    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        strict: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out', skipLibCheck: false,
-        types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-      },
-      files,
-    }));
+    writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          outDir: 'out',
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+        },
+        files,
+      }),
+    );
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     try {
       execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

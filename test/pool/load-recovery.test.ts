@@ -1,4 +1,3 @@
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../support/pg-client.js';
 import { ServerEngine } from '../../src/engine/server.js';
@@ -21,7 +20,6 @@ function* trades(n: number, startMs: number): Generator<TradeRecord> {
   }
 }
 
-
 describe('bulk load recovery (private cluster)', () => {
   let cluster: ServerCluster;
   let url: string;
@@ -41,7 +39,9 @@ describe('bulk load recovery (private cluster)', () => {
 
   const counts = async (from: Date, to: Date) => {
     const { rows } = await engine.query<{ n: string; d: string }>(
-      'SELECT count(*)::text AS n, count(DISTINCT trade_id)::text AS d FROM trades_data WHERE "timestamp" >= $1 AND "timestamp" < $2', [from, to]);
+      'SELECT count(*)::text AS n, count(DISTINCT trade_id)::text AS d FROM trades_data WHERE "timestamp" >= $1 AND "timestamp" < $2',
+      [from, to],
+    );
     return { rows: Number(rows[0]!.n), distinct: Number(rows[0]!.d) };
   };
 
@@ -59,8 +59,11 @@ describe('bulk load recovery (private cluster)', () => {
           // Not awaited: the next batch is on the wire when the backend dies.
           void withClient(cluster.url.replace(/\/[^/]*$/, '/postgres'), async (c) => {
             await new Promise((r) => setTimeout(r, 20));
-            const r = await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [new URL(url).pathname.slice(1)]);
+            const r = await c.query(
+              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+              [new URL(url).pathname.slice(1)],
+            );
             killed = r.rowCount ?? 0;
           });
         }
@@ -91,7 +94,8 @@ describe('bulk load recovery (private cluster)', () => {
     expect(result.recordsInserted).toBe(N);
     expect(await counts(new Date(start), new Date(start + N * 10))).toEqual({ rows: N, distinct: N });
     const { rows } = await engine.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM tickvault_load_batches b JOIN tickvault_loads l USING (load_id) WHERE l.source = 'recovery-restart'`);
+      `SELECT count(*)::text AS n FROM tickvault_load_batches b JOIN tickvault_loads l USING (load_id) WHERE l.source = 'recovery-restart'`,
+    );
     expect(Number(rows[0]!.n)).toBe(N / 2_000);
     // Re-running the same input is a no-op: still exactly one copy.
     const again = await loader.bulkLoad(trades(N, start), { source: { source: 'recovery-restart', contentHash: 'recovery-restart-v1' } });
@@ -111,7 +115,10 @@ describe('bulk load recovery (private cluster)', () => {
           return async <T>(fn: Parameters<ServerEngine['transaction']>[0]) => {
             const out = await target.transaction(fn);
             calls += 1;
-            if (calls === 3) { lost += 1; throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }); }
+            if (calls === 3) {
+              lost += 1;
+              throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+            }
             return out as T;
           };
         }
@@ -120,7 +127,9 @@ describe('bulk load recovery (private cluster)', () => {
       },
     });
     const loader = new TradesLoader({ engine: flaky, batchSize: 1_000 });
-    const result = await loader.bulkLoad(trades(N, start), { source: { source: 'recovery-lost-commit', contentHash: 'recovery-lost-commit-v1' } });
+    const result = await loader.bulkLoad(trades(N, start), {
+      source: { source: 'recovery-lost-commit', contentHash: 'recovery-lost-commit-v1' },
+    });
     expect(lost).toBe(1);
     expect(result.recordsInserted).toBe(N);
     expect(await counts(new Date(start), new Date(start + N * 10))).toEqual({ rows: N, distinct: N });
@@ -134,14 +143,24 @@ describe('bulk load recovery (private cluster)', () => {
     let stopped: Promise<void> | undefined;
     let stoppedAt = 0;
     try {
-      const err = await new TradesLoader({ engine: short, batchSize: 2_000 }).bulkLoad(trades(N, start), {
-        source: identity,
-        onProgress: (done) => {
-          if (!stopped && done >= 10_000) stopped = cluster.stopServer().then(() => { stoppedAt = Date.now(); });
-        },
-      }).then(() => undefined, (e: unknown) => e as Error);
+      const err = await new TradesLoader({ engine: short, batchSize: 2_000 })
+        .bulkLoad(trades(N, start), {
+          source: identity,
+          onProgress: (done) => {
+            if (!stopped && done >= 10_000)
+              stopped = cluster.stopServer().then(() => {
+                stoppedAt = Date.now();
+              });
+          },
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
       await stopped;
-      expect(err?.message).toMatch(/load \d+ into trades_data failed: .*stayed unreachable through the 1 s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW/);
+      expect(err?.message).toMatch(
+        /load \d+ into trades_data failed: .*stayed unreachable through the 1 s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW/,
+      );
       expect(err?.message).toMatch(/the ledger could not be updated, so load \d+ shows as running until a re-run takes it over/);
       // Two windows at most (the batches', then the ledger's), plus the pool's connect attempts.
       expect(Date.now() - stoppedAt).toBeLessThan(15_000);
@@ -151,18 +170,24 @@ describe('bulk load recovery (private cluster)', () => {
     }
 
     // Pretend the heartbeat stopped long ago (the owner is gone): health names the stale load.
-    await withClient(url, (c) => c.query(`UPDATE tickvault_loads SET updated_at = NOW() - interval '10 minutes' WHERE source = $1`, [identity.source]));
+    await withClient(url, (c) =>
+      c.query(`UPDATE tickvault_loads SET updated_at = NOW() - interval '10 minutes' WHERE source = $1`, [identity.source]),
+    );
     const fresh = new ServerEngine({ url, pool: { poolSize: 2, maxOverflow: 2 }, log: () => undefined });
     try {
       const report = await new HealthMonitor(fresh).check();
-      expect(report.warnings.join('\n')).toMatch(/load \d+ into trades_data \(recovery-outage\) is marked running but has had no heartbeat for 10 min \(owner pid \d+ on .+\): .*re-run the same load/);
+      expect(report.warnings.join('\n')).toMatch(
+        /load \d+ into trades_data \(recovery-outage\) is marked running but has had no heartbeat for 10 min \(owner pid \d+ on .+\): .*re-run the same load/,
+      );
       const res = await new TradesLoader({ engine: fresh, batchSize: 2_000 }).bulkLoad(trades(N, start), { source: identity });
       expect(res.status).toBe('completed');
       expect(res.batchesResumed).toBeGreaterThan(0);
       expect(res.thisRun!.records).toBe(N - res.batchesResumed * 2_000);
       expect(res.recordsInserted).toBe(N);
       const { rows } = await fresh.query<{ n: string; d: string }>(
-        'SELECT count(*)::text AS n, count(DISTINCT trade_id)::text AS d FROM trades_data WHERE "timestamp" >= $1 AND "timestamp" < $2', [new Date(start), new Date(start + N * 10)]);
+        'SELECT count(*)::text AS n, count(DISTINCT trade_id)::text AS d FROM trades_data WHERE "timestamp" >= $1 AND "timestamp" < $2',
+        [new Date(start), new Date(start + N * 10)],
+      );
       expect(rows[0]).toEqual({ n: String(N), d: String(N) });
     } finally {
       await fresh.close();

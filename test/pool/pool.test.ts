@@ -17,18 +17,35 @@ async function startProxy(targetPort: number) {
     const state = { silent: false, upClosed: false, client };
     live.add(state);
     const up = net.connect(targetPort, '127.0.0.1');
-    client.on('data', (d) => { if (state.upClosed) client.destroy(); else up.write(d); });
-    up.on('data', (d) => { if (!state.silent) client.write(d); });
-    up.on('close', () => { state.upClosed = true; if (!state.silent) client.destroy(); });
-    client.on('close', () => { up.destroy(); live.delete(state); });
+    client.on('data', (d) => {
+      if (state.upClosed) client.destroy();
+      else up.write(d);
+    });
+    up.on('data', (d) => {
+      if (!state.silent) client.write(d);
+    });
+    up.on('close', () => {
+      state.upClosed = true;
+      if (!state.silent) client.destroy();
+    });
+    client.on('close', () => {
+      up.destroy();
+      live.delete(state);
+    });
     client.on('error', () => undefined);
     up.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
-    silenceExisting: () => { for (const s of live) s.silent = true; },
-    close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of live) s.client.destroy(); }),
+    silenceExisting: () => {
+      for (const s of live) s.silent = true;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of live) s.client.destroy();
+      }),
   };
 }
 
@@ -52,7 +69,12 @@ describe('server engine pool (private cluster)', () => {
   it('a call waiting on an exhausted pool fails after poolTimeout with a clear ConnectionError', async () => {
     const engine = open({ poolSize: 1, maxOverflow: 0, poolTimeout: 0.5 });
     let release!: () => void;
-    const held = engine.withConnection(() => new Promise<void>((r) => { release = r; }));
+    const held = engine.withConnection(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(engine.poolStatus()).toMatchObject({ size: 1, inUse: 1 });
     const t0 = Date.now();

@@ -26,7 +26,8 @@ describe('pool settings: code > env > file > defaults', () => {
   it('each key resolved on its own, by precedence', () => {
     const cwd = writeConfig('prec', { pool: { poolSize: 7, poolTimeout: 12, maxOverflow: 1, echo: true } });
     const s = resolveEngineSettings({
-      cwd, code: { poolSize: 3 },
+      cwd,
+      code: { poolSize: 3 },
       env: { TICKVAULT_POOL_TIMEOUT: '2.5', TICKVAULT_POOL_PRE_PING: 'off', TICKVAULT_POOL_RECYCLE: '60' },
     });
     expect(s.pool).toMatchObject({ poolSize: 3, poolTimeout: 2.5, poolPrePing: false, poolRecycle: 60, maxOverflow: 1, echo: true });
@@ -37,7 +38,9 @@ describe('pool settings: code > env > file > defaults', () => {
     const cwd = writeConfig('named', { pool: { poolSize: 9 } });
     const file = path.join(cwd, 'tickvault.config.json');
     expect(resolveEngineSettings({ env: { TICKVAULT_CONFIG: file }, cwd: dir }).pool.poolSize).toBe(9);
-    expect(() => resolveEngineSettings({ env: { TICKVAULT_CONFIG: path.join(dir, 'nope.json') } })).toThrow(/cannot read the config file .*TICKVAULT_CONFIG/);
+    expect(() => resolveEngineSettings({ env: { TICKVAULT_CONFIG: path.join(dir, 'nope.json') } })).toThrow(
+      /cannot read the config file .*TICKVAULT_CONFIG/,
+    );
   });
 
   it.each([
@@ -53,9 +56,13 @@ describe('pool settings: code > env > file > defaults', () => {
   });
 
   it('invalid code and file values are rejected naming the key', () => {
-    expect(() => resolveEngineSettings({ env: {}, useFile: false, code: { poolRecycle: Number.NaN } })).toThrow(/"poolRecycle" \(set in code\) must be a number of seconds/);
+    expect(() => resolveEngineSettings({ env: {}, useFile: false, code: { poolRecycle: Number.NaN } })).toThrow(
+      /"poolRecycle" \(set in code\) must be a number of seconds/,
+    );
     const bad = writeConfig('bad', { pool: { poolTimeout: '30' } });
-    expect(() => resolveEngineSettings({ env: {}, cwd: bad })).toThrow(/"pool.poolTimeout" in .*tickvault.config.json must be a number of seconds/);
+    expect(() => resolveEngineSettings({ env: {}, cwd: bad })).toThrow(
+      /"pool.poolTimeout" in .*tickvault.config.json must be a number of seconds/,
+    );
     const unknown = writeConfig('unknown', { pool: { poolsize: 3 } });
     expect(() => resolveEngineSettings({ env: {}, cwd: unknown })).toThrow(/unknown key "pool.poolsize"/);
     const notJson = writeConfig('notjson', '{ pool: ');
@@ -91,7 +98,10 @@ describe('TLS pass-through', () => {
 
   it('TICKVAULT_SSL_CA_FILE reaches the pg config; the password is never an enumerable value', () => {
     const s = resolveEngineSettings({ env: { TICKVAULT_SSL_CA_FILE: ca }, useFile: false });
-    const cfg = clientConfigFromUrl('postgres://app:s3cr%40t-pw@db.example:6543/market?sslmode=verify-full&application_name=tv', s.sslCaFile);
+    const cfg = clientConfigFromUrl(
+      'postgres://app:s3cr%40t-pw@db.example:6543/market?sslmode=verify-full&application_name=tv',
+      s.sslCaFile,
+    );
     expect(cfg).toMatchObject({ user: 'app', host: 'db.example', port: 6543, database: 'market', application_name: 'tv' });
     expect((cfg.ssl as { ca: string }).ca).toContain('fake');
     expect(typeof cfg.password).toBe('function');
@@ -114,31 +124,66 @@ describe('withRetry', () => {
   it('retries transient failures with bounded jittered backoff, then gives up', async () => {
     let calls = 0;
     const delays: number[] = [];
-    const ok = await withRetry(async () => {
-      calls += 1;
-      if (calls < 3) throw Object.assign(new Error('deadlock'), { code: '40P01' });
-      return 'done';
-    }, { attempts: 5, baseMs: 1, onRetry: (_e, _a, d) => delays.push(d) });
+    const ok = await withRetry(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw Object.assign(new Error('deadlock'), { code: '40P01' });
+        return 'done';
+      },
+      { attempts: 5, baseMs: 1, onRetry: (_e, _a, d) => delays.push(d) },
+    );
     expect(ok).toBe('done');
     expect(calls).toBe(3);
     expect(delays).toHaveLength(2);
 
     let n = 0;
-    await expect(withRetry(async () => { n += 1; throw Object.assign(new Error('reset'), { code: 'ECONNRESET' }); }, { attempts: 3, baseMs: 1 })).rejects.toThrow('reset');
+    await expect(
+      withRetry(
+        async () => {
+          n += 1;
+          throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+        },
+        { attempts: 3, baseMs: 1 },
+      ),
+    ).rejects.toThrow('reset');
     expect(n).toBe(3);
     let m = 0;
-    await expect(withRetry(async () => { m += 1; throw Object.assign(new Error('dup'), { code: '23505' }); }, { attempts: 3, baseMs: 1 })).rejects.toThrow('dup');
+    await expect(
+      withRetry(
+        async () => {
+          m += 1;
+          throw Object.assign(new Error('dup'), { code: '23505' });
+        },
+        { attempts: 3, baseMs: 1 },
+      ),
+    ).rejects.toThrow('dup');
     expect(m).toBe(1);
   });
 
   it('a retry window bounds the retries in time, whatever the attempt count', async () => {
     let n = 0;
     const started = Date.now();
-    await expect(withRetry(async () => { n += 1; throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }); }, { baseMs: 20, maxMs: 40, windowMs: 300 })).rejects.toThrow('refused');
+    await expect(
+      withRetry(
+        async () => {
+          n += 1;
+          throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+        },
+        { baseMs: 20, maxMs: 40, windowMs: 300 },
+      ),
+    ).rejects.toThrow('refused');
     expect(Date.now() - started).toBeLessThanOrEqual(300 + 100);
     expect(n).toBeGreaterThan(3);
     let once = 0;
-    await expect(withRetry(async () => { once += 1; throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }); }, { baseMs: 20, windowMs: 0 })).rejects.toThrow('refused');
+    await expect(
+      withRetry(
+        async () => {
+          once += 1;
+          throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+        },
+        { baseMs: 20, windowMs: 0 },
+      ),
+    ).rejects.toThrow('refused');
     expect(once).toBe(1);
   });
 
@@ -146,8 +191,12 @@ describe('withRetry', () => {
     expect(resolveEngineSettings({ env: {}, useFile: false }).pool.retryWindow).toBe(60);
     expect(resolveEngineSettings({ env: { TICKVAULT_RETRY_WINDOW: '5' }, useFile: false }).pool).toMatchObject({ retryWindow: 5 });
     expect(resolveEngineSettings({ cwd: writeConfig('retry', { pool: { retryWindow: 7 } }), env: {} }).pool.retryWindow).toBe(7);
-    expect(() => resolveEngineSettings({ env: { TICKVAULT_RETRY_WINDOW: 'soon' }, useFile: false })).toThrow(/TICKVAULT_RETRY_WINDOW must be a number of seconds/);
-    expect(() => resolveEngineSettings({ env: { TICKVAULT_POOL_TIMEOUT: '0' }, useFile: false })).toThrow(/poolTimeout.*must be > 0.*wait forever/);
+    expect(() => resolveEngineSettings({ env: { TICKVAULT_RETRY_WINDOW: 'soon' }, useFile: false })).toThrow(
+      /TICKVAULT_RETRY_WINDOW must be a number of seconds/,
+    );
+    expect(() => resolveEngineSettings({ env: { TICKVAULT_POOL_TIMEOUT: '0' }, useFile: false })).toThrow(
+      /poolTimeout.*must be > 0.*wait forever/,
+    );
     expect(() => resolveEngineSettings({ code: { poolTimeout: 0 }, env: {}, useFile: false })).toThrow(ConfigError);
   });
 

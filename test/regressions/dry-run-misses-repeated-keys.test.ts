@@ -15,7 +15,9 @@ import { reset } from '../support/db.js';
 const FILES = fixtureFiles();
 
 async function outcome<T>(p: Promise<T>): Promise<T | { refused: string }> {
-  try { return await p; } catch (err) {
+  try {
+    return await p;
+  } catch (err) {
     if (err instanceof TickvaultError) return { refused: err.code };
     throw err;
   }
@@ -23,8 +25,12 @@ async function outcome<T>(p: Promise<T>): Promise<T | { refused: string }> {
 
 describe.each(ENGINE_KINDS)('dry run = load into an empty database (%s)', (kind) => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine(kind, { name: 'dry_run_equals_load' }); }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'dry_run_equals_load' });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('has fixtures with keys repeated inside the file', () => {
     expect(FILES).toContain('databento-python/IFEU.IMPACT/test_data.tbbo.dbn.zst'); // 3 quotes in one µs
@@ -38,7 +44,8 @@ describe.each(ENGINE_KINDS)('dry run = load into an empty database (%s)', (kind)
       expect(check).toEqual(load);
       return;
     }
-    expect(check.map((c) => ({ table: c.table, records: c.records, stored: c.valid, quarantined: c.rejected })))
-      .toEqual(load.parts.map((p) => ({ table: p.table, records: p.totalRecords, stored: p.recordsInserted, quarantined: p.recordsRejected })));
+    expect(check.map((c) => ({ table: c.table, records: c.records, stored: c.valid, quarantined: c.rejected }))).toEqual(
+      load.parts.map((p) => ({ table: p.table, records: p.totalRecords, stored: p.recordsInserted, quarantined: p.recordsRejected })),
+    );
   });
 });

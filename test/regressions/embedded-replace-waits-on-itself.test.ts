@@ -30,10 +30,10 @@ beforeAll(async () => {
 afterAll(() => tmp?.cleanup());
 
 async function storeHistory(t: TestEngine): Promise<void> {
-  await t.engine.query(`INSERT INTO ${SYMBOL_HISTORY_TABLE} (instrument_id, symbol, valid_from, valid_to, source) VALUES ($1, $2, '2024-01-01', NULL, 'test')`, [
-    SYNTH_ID,
-    SYNTH_SYMBOL,
-  ]);
+  await t.engine.query(
+    `INSERT INTO ${SYMBOL_HISTORY_TABLE} (instrument_id, symbol, valid_from, valid_to, source) VALUES ($1, $2, '2024-01-01', NULL, 'test')`,
+    [SYNTH_ID, SYNTH_SYMBOL],
+  );
 }
 
 describe.each(ENGINE_KINDS)('replace of a file named by the stored symbol history (%s)', (kind) => {

@@ -19,9 +19,6 @@ import { tmpDir } from '../support/tmp.js';
 const SLOW = 300_000;
 const ROWS = 20_000;
 
-
-
-
 let tmp: ReturnType<typeof tmpDir>;
 let dir: string;
 let files: string[];
@@ -54,62 +51,87 @@ beforeAll(async () => {
 afterAll(() => tmp?.cleanup());
 
 describe('two processes on one embedded data directory', () => {
-  it('loads of different files started together are both stored in full, one after the other', async () => {
-    const rounds = 4;
-    const stderr: string[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const [a, b] = await Promise.all([cli(['--data-dir', dir, 'load', files[2 * r]!]), cli(['--data-dir', dir, 'load', files[2 * r + 1]!])]);
-      expect(a.code, a.stderr).toBe(0);
-      expect(b.code, b.stderr).toBe(0);
-      expect(`${a.stdout}\n${b.stdout}`).toMatch(new RegExp(`${ROWS} inserted[\\s\\S]*${ROWS} inserted`));
-      stderr.push(a.stderr + b.stderr);
-    }
-    const s = await stored();
-    expect(s.rows).toBe(rounds * 2 * ROWS);
-    expect(s.loads.map((l) => [path.basename(l.source), l.status, l.records_inserted]).sort()).toEqual(
-      files.slice(0, 2 * rounds).map((f) => [path.basename(f), 'completed', String(ROWS)]).sort());
-    expect(existsSync(lockFileFor(dir))).toBe(false);
-    // In every round the one that waited said for whom.
-    for (const e of stderr) expect(e).toMatch(/in use by pid \d+ on .* \(tickvault .*load/);
-  }, SLOW);
+  it(
+    'loads of different files started together are both stored in full, one after the other',
+    async () => {
+      const rounds = 4;
+      const stderr: string[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const [a, b] = await Promise.all([
+          cli(['--data-dir', dir, 'load', files[2 * r]!]),
+          cli(['--data-dir', dir, 'load', files[2 * r + 1]!]),
+        ]);
+        expect(a.code, a.stderr).toBe(0);
+        expect(b.code, b.stderr).toBe(0);
+        expect(`${a.stdout}\n${b.stdout}`).toMatch(new RegExp(`${ROWS} inserted[\\s\\S]*${ROWS} inserted`));
+        stderr.push(a.stderr + b.stderr);
+      }
+      const s = await stored();
+      expect(s.rows).toBe(rounds * 2 * ROWS);
+      expect(s.loads.map((l) => [path.basename(l.source), l.status, l.records_inserted]).sort()).toEqual(
+        files
+          .slice(0, 2 * rounds)
+          .map((f) => [path.basename(f), 'completed', String(ROWS)])
+          .sort(),
+      );
+      expect(existsSync(lockFileFor(dir))).toBe(false);
+      // In every round the one that waited said for whom.
+      for (const e of stderr) expect(e).toMatch(/in use by pid \d+ on .* \(tickvault .*load/);
+    },
+    SLOW,
+  );
 
-  it('with --lock-wait 0 the second fails with exit 2, names the holder and writes nothing', async () => {
-    const before = await stored();
-    const [a, b] = await Promise.all([
-      cli(['--data-dir', dir, '--lock-wait', '0', 'load', files[8]!]),
-      cli(['--data-dir', dir, '--lock-wait', '0', 'load', files[9]!]),
-    ]);
-    const [won, lost] = a.code === 0 ? [a, b] : [b, a];
-    expect(won.code, won.stderr).toBe(0);
-    expect(lost.code, lost.stderr).toBe(2);
-    expect(lost.stderr).toMatch(/^tickvault: error \[DATA_DIR_LOCKED\]: the embedded database at .* is in use by pid \d+/);
-    const after = await stored();
-    expect(after.rows).toBe(before.rows + ROWS);
-    expect(after.loads).toHaveLength(before.loads.length + 1);
-  }, SLOW);
+  it(
+    'with --lock-wait 0 the second fails with exit 2, names the holder and writes nothing',
+    async () => {
+      const before = await stored();
+      const [a, b] = await Promise.all([
+        cli(['--data-dir', dir, '--lock-wait', '0', 'load', files[8]!]),
+        cli(['--data-dir', dir, '--lock-wait', '0', 'load', files[9]!]),
+      ]);
+      const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+      expect(won.code, won.stderr).toBe(0);
+      expect(lost.code, lost.stderr).toBe(2);
+      expect(lost.stderr).toMatch(/^tickvault: error \[DATA_DIR_LOCKED\]: the embedded database at .* is in use by pid \d+/);
+      const after = await stored();
+      expect(after.rows).toBe(before.rows + ROWS);
+      expect(after.loads).toHaveLength(before.loads.length + 1);
+    },
+    SLOW,
+  );
 
-  it('a load beside `serve` fails clearly while serve runs and works once it stops', async () => {
-    const before = await stored();
-    const serve = spawn(process.execPath, [CLI, '--data-dir', dir, 'serve', '--port', '0'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        serve.stdout.on('data', (d: Buffer) => { if (d.toString().includes('serving')) resolve(); });
-        serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+  it(
+    'a load beside `serve` fails clearly while serve runs and works once it stops',
+    async () => {
+      const before = await stored();
+      const serve = spawn(process.execPath, [CLI, '--data-dir', dir, 'serve', '--port', '0'], {
+        cwd: ROOT,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const r = await cli(['--data-dir', dir, '--lock-wait', '1', 'load', files[10]!]);
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/waiting up to 1 s/);
-      expect(r.stderr).toMatch(/in use by pid \d+ .*\(tickvault .*serve --port 0\).*waited 1 s/);
-    } finally {
-      serve.kill('SIGTERM');
-      await new Promise((r) => (serve.exitCode !== null ? r(null) : serve.once('exit', r)));
-    }
-    expect(serve.exitCode).toBe(0);
-    const r = await cli(['--data-dir', dir, 'load', files[10]!]);
-    expect(r.code, r.stderr).toBe(0);
-    const after = await stored();
-    expect(after.rows).toBe(before.rows + ROWS);
-  }, SLOW);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          serve.stdout.on('data', (d: Buffer) => {
+            if (d.toString().includes('serving')) resolve();
+          });
+          serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+        });
+        const r = await cli(['--data-dir', dir, '--lock-wait', '1', 'load', files[10]!]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/waiting up to 1 s/);
+        expect(r.stderr).toMatch(/in use by pid \d+ .*\(tickvault .*serve --port 0\).*waited 1 s/);
+      } finally {
+        serve.kill('SIGTERM');
+        await new Promise((r) => (serve.exitCode !== null ? r(null) : serve.once('exit', r)));
+      }
+      expect(serve.exitCode).toBe(0);
+      const r = await cli(['--data-dir', dir, 'load', files[10]!]);
+      expect(r.code, r.stderr).toBe(0);
+      const after = await stored();
+      expect(after.rows).toBe(before.rows + ROWS);
+    },
+    SLOW,
+  );
 
   it('a bad --lock-wait is a usage error', async () => {
     const r = await cli(['--data-dir', dir, '--lock-wait', 'soon', 'status']);

@@ -36,18 +36,32 @@ afterAll(() => tmp?.cleanup());
 
 describe.each(ENGINE_KINDS)('a flipped rtype byte on the %s engine', (kind) => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine(kind, { name: 'flipped_rtype' }); }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'flipped_rtype' });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('is quarantined with the reason and its byte offset, and counted as rejected', async () => {
     const r = await loadDbnFile(t.engine, flipped);
     expect([r.recordsInserted, r.recordsRejected, r.unknownRecords, r.totalRecords]).toEqual([1, 1, 1, 2]);
     expect(r.topRejectReasons).toEqual([{ reason: 'unknown_rtype', count: 1 }]);
     expect(await count(t.engine, 'trades_data')).toBe(1);
-    const q = await t.engine.query<{ reason: string; constraint_name: string; record_index: string; record: { byte_offset: number; rtype: string } }>(
-      `SELECT reason, constraint_name, record_index::text AS record_index, record FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint`, [r.loadId]);
+    const q = await t.engine.query<{
+      reason: string;
+      constraint_name: string;
+      record_index: string;
+      record: { byte_offset: number; rtype: string };
+    }>(`SELECT reason, constraint_name, record_index::text AS record_index, record FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint`, [
+      r.loadId,
+    ]);
     expect(q.rows).toHaveLength(1);
-    expect(q.rows[0]).toMatchObject({ constraint_name: 'unknown_rtype', record_index: '1', record: { byte_offset: flippedOffset, rtype: '0xee' } });
+    expect(q.rows[0]).toMatchObject({
+      constraint_name: 'unknown_rtype',
+      record_index: '1',
+      record: { byte_offset: flippedOffset, rtype: '0xee' },
+    });
     expect(q.rows[0]!.reason).toContain(`unknown rtype 0xee (48-byte record) at byte offset ${flippedOffset}`);
   });
 
@@ -55,7 +69,9 @@ describe.each(ENGINE_KINDS)('a flipped rtype byte on the %s engine', (kind) => {
     if (kind === 'server') await reset(t.engine); // the library test loaded the file into this database
     const target = kind === 'embedded' ? ['--data-dir', path.join(tmp.dir, 'data')] : ['--database-url', t.url];
     const run = await cli(['load', flipped, ...target, '--lock-wait', '0']);
-    expect(run.stdout).toMatch(/1 inserted, 1 rejected \(unknown_rtype ×1: a record of no known DBN type\).*1 record of unknown rtype \(quarantined\)/);
+    expect(run.stdout).toMatch(
+      /1 inserted, 1 rejected \(unknown_rtype ×1: a record of no known DBN type\).*1 record of unknown rtype \(quarantined\)/,
+    );
     expect(run.code).toBe(3);
 
     const live = fixture('databento-python/LIVE/test_data.live.dbn.zst');

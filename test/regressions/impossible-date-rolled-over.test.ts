@@ -9,8 +9,12 @@ import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engine
 
 describe.each(ENGINE_KINDS)('an impossible date on the %s engine', (kind) => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine(kind, { name: 'impossible_date' }); }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'impossible_date' });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('is quarantined with its reason, never stored under another day', async () => {
     const loader = new TradesLoader({ engine: t.engine });
@@ -21,7 +25,8 @@ describe.each(ENGINE_KINDS)('an impossible date on the %s engine', (kind) => {
     ]);
     expect([r.recordsInserted, r.recordsRejected]).toEqual([1, 1]);
     const stored = await t.engine.query<{ trade_id: string; ts: string }>(
-      `SELECT trade_id, to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS ts FROM trades_data`);
+      `SELECT trade_id, to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS ts FROM trades_data`,
+    );
     expect(stored.rows).toEqual([{ trade_id: 'feb29', ts: '2024-02-29' }]);
     const q = await t.engine.query<{ reason: string; record: string }>(`SELECT reason, record::text AS record FROM ${QUARANTINE_TABLE}`);
     expect(q.rows).toHaveLength(1);

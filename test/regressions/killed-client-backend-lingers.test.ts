@@ -16,8 +16,12 @@ const OPEN = pathToFileURL(path.join(ROOT, 'dist', 'src', 'engine', 'open.js')).
 
 describe('a killed client on the server engine', () => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine('server', { name: 'killed_client' }); }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine('server', { name: 'killed_client' });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('leaves no backend running its statement', async () => {
     const code = `import { openEngine } from ${JSON.stringify(OPEN)};
@@ -29,16 +33,23 @@ describe('a killed client on the server engine', () => {
       });`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     const backend = await new Promise<number>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => { const m = /backend (\d+)/.exec(d.toString()); if (m) resolve(Number(m[1])); });
+      child.stdout!.on('data', (d: Buffer) => {
+        const m = /backend (\d+)/.exec(d.toString());
+        if (m) resolve(Number(m[1]));
+      });
       child.once('exit', (c) => reject(new Error(`client exited with ${c}`)));
     });
-    const running = async () => (await t.engine.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [backend])).rows[0]!.n === '1';
+    const running = async () =>
+      (
+        await t.engine.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [
+          backend,
+        ])
+      ).rows[0]!.n === '1';
     await new Promise((r) => setTimeout(r, 300));
     expect(await running()).toBe(true);
     child.kill('SIGKILL');
     const t0 = Date.now();
-    while (await running() && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 200));
+    while ((await running()) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 200));
     const ms = Date.now() - t0;
     expect(await running(), `backend ${backend} still running ${ms} ms after its client was killed`).toBe(false);
     expect(ms).toBeLessThan(CLIENT_CHECK_INTERVAL_MS * 3 + 1_000);

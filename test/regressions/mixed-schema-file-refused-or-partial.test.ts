@@ -30,17 +30,66 @@ let bbo: string;
 beforeAll(async () => {
   tmp = tmpDir('tickvault-mixed-');
   // A real definition (GLBX, v3) re-issued for the synthetic instrument.
-  const def = (await readAll(fixture('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'))).records.find((r) => r.kind === 'definition')!;
+  const def = (await readAll(fixture('databento-python/GLBX.MDP3/test_data.definition.dbn.zst'))).records.find(
+    (r) => r.kind === 'definition',
+  )!;
   const trades = synthTrades(5);
   const records: DbnRecord[] = [
-    { kind: 'symbolMapping', rtype: 0x16, publisherId: 0, instrumentId: SYNTH_ID, tsEvent: T0 - 1n, stypeIn: 1, stypeInSymbol: 'TESTH4', stypeOut: 0, stypeOutSymbol: 'TESTH4', startTs: UNDEF_TS, endTs: UNDEF_TS },
+    {
+      kind: 'symbolMapping',
+      rtype: 0x16,
+      publisherId: 0,
+      instrumentId: SYNTH_ID,
+      tsEvent: T0 - 1n,
+      stypeIn: 1,
+      stypeInSymbol: 'TESTH4',
+      stypeOut: 0,
+      stypeOutSymbol: 'TESTH4',
+      startTs: UNDEF_TS,
+      endTs: UNDEF_TS,
+    },
     { ...def, instrumentId: SYNTH_ID, rawSymbol: 'TESTH4', tsRecv: T0, tsEvent: T0 } as DbnRecord,
     ...trades,
-    ...trades.map((t) => ({ ...t, kind: 'mbp1' as const, rtype: 1, bidPx: t.price - 250_000_000n, askPx: t.price + 250_000_000n, bidSz: 3, askSz: 4, bidCt: 1, askCt: 1 })),
-    ...[0, 1, 2].map((i) => ({ kind: 'stat' as const, rtype: 0x18, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i), tsRecv: T0 + 10n, tsRef: T0,
-      price: 1_000_000_000n, quantity: 5n, sequence: i, tsInDelta: 0, statType: 3, channelId: 1, updateAction: 1, statFlags: 0 })),
-    ...[0, 1, 2, 3].map((i) => ({ kind: 'ohlcv' as const, rtype: 0x21, publisherId: 1, instrumentId: SYNTH_ID, tsEvent: T0 + BigInt(i) * 60_000_000_000n,
-      open: 4_780_000_000_000n, high: 4_781_000_000_000n, low: 4_779_000_000_000n, close: 4_780_500_000_000n, volume: 10n })),
+    ...trades.map((t) => ({
+      ...t,
+      kind: 'mbp1' as const,
+      rtype: 1,
+      bidPx: t.price - 250_000_000n,
+      askPx: t.price + 250_000_000n,
+      bidSz: 3,
+      askSz: 4,
+      bidCt: 1,
+      askCt: 1,
+    })),
+    ...[0, 1, 2].map((i) => ({
+      kind: 'stat' as const,
+      rtype: 0x18,
+      publisherId: 1,
+      instrumentId: SYNTH_ID,
+      tsEvent: T0 + BigInt(i),
+      tsRecv: T0 + 10n,
+      tsRef: T0,
+      price: 1_000_000_000n,
+      quantity: 5n,
+      sequence: i,
+      tsInDelta: 0,
+      statType: 3,
+      channelId: 1,
+      updateAction: 1,
+      statFlags: 0,
+    })),
+    ...[0, 1, 2, 3].map((i) => ({
+      kind: 'ohlcv' as const,
+      rtype: 0x21,
+      publisherId: 1,
+      instrumentId: SYNTH_ID,
+      tsEvent: T0 + BigInt(i) * 60_000_000_000n,
+      open: 4_780_000_000_000n,
+      high: 4_781_000_000_000n,
+      low: 4_779_000_000_000n,
+      close: 4_780_500_000_000n,
+      volume: 10n,
+    })),
   ];
   mixed = path.join(tmp.dir, 'capture.live.dbn');
   await writeDbn({ version: 3, schema: null, dataset: 'TEST.SYNTH', start: T0, stypeIn: null, stypeOut: 0, records, path: mixed });
@@ -56,21 +105,35 @@ describe.each(ENGINE_KINDS)('files of several schemas, or of none tickvault stor
     t = await openTestEngine(kind, { name: 'mixed_schema' });
     target = kind === 'embedded' ? ['--data-dir', path.join(tmp.dir, 'data')] : ['--database-url', t.url];
   }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   async function read<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
     if (kind === 'server') return fn(t.engine);
     const engine = await EmbeddedEngine.open({ dataDir: path.join(tmp.dir, 'data') });
-    try { return await fn(engine); } finally { await engine.close(); }
+    try {
+      return await fn(engine);
+    } finally {
+      await engine.close();
+    }
   }
 
   it('a schema without a table, and a --table that cannot map, are refused before any ledger row (exit 2)', async () => {
-    for (const args of [[bbo], [bbo, '--table', 'tbbo_data'], [fixture('test_data.status.dbn')], [fixture('test_data.trades.dbn'), '--table', 'tbbo_data'], [mixed, '--table', 'tbbo_data', '--dry-run']]) {
+    for (const args of [
+      [bbo],
+      [bbo, '--table', 'tbbo_data'],
+      [fixture('test_data.status.dbn')],
+      [fixture('test_data.trades.dbn'), '--table', 'tbbo_data'],
+      [mixed, '--table', 'tbbo_data', '--dry-run'],
+    ]) {
       const run = await cli(['load', ...args, ...target, '--lock-wait', '0']);
       // The dry run of one table of a mixed file: the other tables' records would not be stored (3).
       expect(run.code, run.stderr).toBe(args.includes('--dry-run') ? 3 : 2);
       if (args.includes('--dry-run')) continue;
-      expect(run.stderr).toMatch(/: FAILED: schema (bbo-1s|status) is not stored by tickvault \(stored: mbp-1, tbbo, trades, .*statistics.*\); nothing was loaded|schema trades cannot be loaded into tbbo_data \(its records go to trades_data\)/);
+      expect(run.stderr).toMatch(
+        /: FAILED: schema (bbo-1s|status) is not stored by tickvault \(stored: mbp-1, tbbo, trades, .*statistics.*\); nothing was loaded|schema trades cannot be loaded into tbbo_data \(its records go to trades_data\)/,
+      );
       expect(run.stderr.split(args[0]!).length - 1).toBe(1); // the path once
     }
     await read(async (e) => expect(await loadRows(e)).toEqual([]));

@@ -42,20 +42,28 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     t = await openTestEngine(kind, { name: 'max_rejects' });
     target = kind === 'embedded' ? ['--data-dir', path.join(tmp.dir, 'data')] : ['--database-url', t.url];
   }, 120_000);
-  afterAll(async () => { await t?.dispose(); });
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   /** Runs the CLI, then reads the database (embedded: reopened after the CLI closed it). */
   async function read<T>(fn: (x: TestEngine) => Promise<T>): Promise<T> {
     if (kind === 'server') return fn(t);
     const { EmbeddedEngine } = await import('../../src/engine/embedded.js');
     const engine = await EmbeddedEngine.open({ dataDir: path.join(tmp.dir, 'data') });
-    try { return await fn({ engine, url: '', dispose: async () => undefined }); } finally { await engine.close(); }
+    try {
+      return await fn({ engine, url: '', dispose: async () => undefined });
+    } finally {
+      await engine.close();
+    }
   }
 
   it('stops at the limit with exit 1, says how far it got; a re-run resumes, --replace starts over', async () => {
     const stop = await cli(['load', file, '--max-rejects', '1000', ...target, '--lock-wait', '0']);
     expect(stop.code, stop.stderr).toBe(1);
-    expect(stop.stderr).toMatch(/past the limit \(max rejects 1000\)\. So far: 50000 rows stored and 0 quarantined, in 1 committed batch \(last committed batch 0, 50000 records read\)/);
+    expect(stop.stderr).toMatch(
+      /past the limit \(max rejects 1000\)\. So far: 50000 rows stored and 0 quarantined, in 1 committed batch \(last committed batch 0, 50000 records read\)/,
+    );
     expect(stop.stderr.split(file).length - 1, stop.stderr).toBe(1); // the path once
     await read(async (x) => {
       expect(await count(x.engine, 'trades_data')).toBe(50_000);
@@ -66,7 +74,9 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     // Resumable: without the limit the same load continues after its committed batch.
     const resume = await cli(['load', file, ...target, '--lock-wait', '0']);
     // This run's counts, then the load's totals (issue 14.4).
-    expect(resume.stdout).toMatch(/10000 inserted, 60000 rejected this run \(load total: 60000 inserted, 60000 rejected\) \(price_not_null ×60000\), resumed after 1 committed batches/);
+    expect(resume.stdout).toMatch(
+      /10000 inserted, 60000 rejected this run \(load total: 60000 inserted, 60000 rejected\) \(price_not_null ×60000\), resumed after 1 committed batches/,
+    );
     expect(resume.code).toBe(3);
     await read(async (x) => {
       expect(await count(x.engine, 'trades_data')).toBe(GOOD);
@@ -103,8 +113,13 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     await reset(t.engine);
     const loader = new TradesLoader({ engine: t.engine, batchSize: 100 });
     const rows = Array.from({ length: 1000 }, (_, i) => ({
-      timestamp: new Date(Date.UTC(2024, 0, 2, 10, 0, 0, i)), instrument_id: 7, symbol: 'ESH4', price: '5100.25',
-      size: i >= 300 ? -1 : 1, side: 'B' as const, trade_id: `t${i}`,
+      timestamp: new Date(Date.UTC(2024, 0, 2, 10, 0, 0, i)),
+      instrument_id: 7,
+      symbol: 'ESH4',
+      price: '5100.25',
+      size: i >= 300 ? -1 : 1,
+      side: 'B' as const,
+      trade_id: `t${i}`,
     }));
     const source = { source: 'js-records', contentHash: 'max-rejects-js' };
     const err = await loader.bulkLoad(rows, { source, maxRejects: '10%' }).catch((e: unknown) => e);
@@ -115,6 +130,8 @@ describe.each(ENGINE_KINDS)('--max-rejects on the %s engine', (kind) => {
     expect(await count(t.engine, 'trades_data')).toBe(300);
     const done = await loader.bulkLoad(rows, { source });
     expect(done).toMatchObject({ status: 'completed', batchesResumed: 3, recordsInserted: 300, recordsRejected: 700 });
-    await expect(loader.bulkLoad(rows, { source: { ...source, contentHash: 'x' }, maxRejects: '1e3' })).rejects.toThrow(/maxRejects must be/);
+    await expect(loader.bulkLoad(rows, { source: { ...source, contentHash: 'x' }, maxRejects: '1e3' })).rejects.toThrow(
+      /maxRejects must be/,
+    );
   });
 });

@@ -18,13 +18,19 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 const ROWS = 400;
 
 let tmp: ReturnType<typeof tmpDir>;
-beforeAll(() => { tmp = tmpDir('tickvault-retention-regression-'); });
+beforeAll(() => {
+  tmp = tmpDir('tickvault-retention-regression-');
+});
 afterAll(() => tmp?.cleanup());
 
 describe.each(ENGINE_KINDS)('loaded history survives maintain with the default policies (%s)', (kind) => {
   let t: TestEngine;
-  beforeAll(async () => { t = await openTestEngine(kind, { name: 'retention_regression' }); });
-  afterAll(async () => { await t?.dispose(); });
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'retention_regression' });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
 
   it('load 2024 trades, run maintain: every row is still there, and a re-run says already loaded', { timeout: 120_000 }, async () => {
     const file = `${tmp.dir}/history-${kind}.trades.dbn`;

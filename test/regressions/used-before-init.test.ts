@@ -13,7 +13,10 @@ const TRADE = { timestamp: '2024-01-02T00:00:00Z', instrument_id: 1, symbol: 'X'
 
 describe.each(ENGINE_KINDS)('a database without the tickvault schema (%s)', (kind) => {
   let t: TestEngine | undefined;
-  afterEach(async () => { await t?.dispose(); t = undefined; });
+  afterEach(async () => {
+    await t?.dispose();
+    t = undefined;
+  });
 
   it('loaders, maintain, planLoad and the queries throw SCHEMA_MISSING naming `tickvault init` / migrate(engine)', async () => {
     t = await openTestEngine(kind, { migrate: false, name: 'noschema' });
@@ -30,7 +33,10 @@ describe.each(ENGINE_KINDS)('a database without the tickvault schema (%s)', (kin
       () => asOf(t!.engine, 'X', '2024-01-01'),
     ];
     for (const call of calls) {
-      const err = await call().then(() => undefined, (e: unknown) => e);
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(SchemaError);
       expect(err).toMatchObject({ code: 'SCHEMA_MISSING', version: 0 });
       const message = (err as Error).message;

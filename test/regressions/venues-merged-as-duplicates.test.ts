@@ -17,13 +17,38 @@ import { T0 } from '../support/time.js';
 import { tmpDir } from '../support/tmp.js';
 
 const venueBars: OhlcvRecord[] = [20, 21, 22, 23].map((publisherId, k) => ({
-  kind: 'ohlcv', rtype: RTYPE.OHLCV_1M, publisherId, instrumentId: SYNTH_ID, tsEvent: T0,
-  open: 1_000_000_000n + BigInt(k) * 10_000_000n, high: 1_100_000_000n, low: 900_000_000n, close: 1_000_000_000n, volume: BigInt(10 + k),
+  kind: 'ohlcv',
+  rtype: RTYPE.OHLCV_1M,
+  publisherId,
+  instrumentId: SYNTH_ID,
+  tsEvent: T0,
+  open: 1_000_000_000n + BigInt(k) * 10_000_000n,
+  high: 1_100_000_000n,
+  low: 900_000_000n,
+  close: 1_000_000_000n,
+  volume: BigInt(10 + k),
 }));
 const sameQuote: Mbp1Record[] = [0, 4, 5].map((ns, i) => ({
-  kind: 'mbp1', rtype: RTYPE.MBP_1, publisherId: 57, instrumentId: SYNTH_ID, tsEvent: T0 + 2_731_000n + BigInt(ns),
-  price: 77_610_000_000n, size: 2, action: 'T', side: 'N', flags: 0, depth: 0, tsRecv: T0 + 3_000_000n, tsInDelta: 0,
-  sequence: 54_087 + i, bidPx: 77_600_000_000n, askPx: 77_620_000_000n, bidSz: 5, askSz: 5, bidCt: 1, askCt: 1,
+  kind: 'mbp1',
+  rtype: RTYPE.MBP_1,
+  publisherId: 57,
+  instrumentId: SYNTH_ID,
+  tsEvent: T0 + 2_731_000n + BigInt(ns),
+  price: 77_610_000_000n,
+  size: 2,
+  action: 'T',
+  side: 'N',
+  flags: 0,
+  depth: 0,
+  tsRecv: T0 + 3_000_000n,
+  tsInDelta: 0,
+  sequence: 54_087 + i,
+  bidPx: 77_600_000_000n,
+  askPx: 77_620_000_000n,
+  bidSz: 5,
+  askSz: 5,
+  bidCt: 1,
+  askCt: 1,
 }));
 
 describe.each(ENGINE_KINDS)('venues and same-microsecond quotes on the %s engine', (kind) => {
@@ -36,7 +61,10 @@ describe.each(ENGINE_KINDS)('venues and same-microsecond quotes on the %s engine
     await writeSynth(venueBars, { schema: 'ohlcv-1m', file: bars });
     await writeSynth(sameQuote, { schema: 'tbbo', file: quotes });
   }, 120_000);
-  afterAll(async () => { await t?.dispose(); tmp.cleanup(); });
+  afterAll(async () => {
+    await t?.dispose();
+    tmp.cleanup();
+  });
 
   for (const mode of ['append', 'upsert'] as const) {
     it(`${mode}: four venues' bars of one minute are four rows; three quotes of one µs and book are three rows`, async () => {

@@ -16,31 +16,78 @@ type SqlRow = Record<string, string | null>;
 /** A valid row per table, as SQL text values (loaded columns only). */
 const VALID: Record<string, SqlRow> = {
   ohlcv_data: {
-    timestamp: '2024-03-01T14:30:00Z', instrument_id: '42', symbol: 'ESH4', open_price: '5100.25', high_price: '5101.5',
-    low_price: '5099.75', close_price: '5100.5', volume: '1200', granularity: '1m',
+    timestamp: '2024-03-01T14:30:00Z',
+    instrument_id: '42',
+    symbol: 'ESH4',
+    open_price: '5100.25',
+    high_price: '5101.5',
+    low_price: '5099.75',
+    close_price: '5100.5',
+    volume: '1200',
+    granularity: '1m',
   },
   trades_data: {
-    timestamp: '2024-03-01T14:30:00Z', instrument_id: '42', symbol: 'ESH4', price: '5100.25', size: '3', side: 'B', trade_id: 't-1',
+    timestamp: '2024-03-01T14:30:00Z',
+    instrument_id: '42',
+    symbol: 'ESH4',
+    price: '5100.25',
+    size: '3',
+    side: 'B',
+    trade_id: 't-1',
   },
   tbbo_data: {
-    timestamp: '2024-03-01T14:30:00Z', instrument_id: '42', symbol: 'ESH4', bid_px_00: '5100.25', ask_px_00: '5100.5',
-    bid_sz_00: '10', ask_sz_00: '12',
+    timestamp: '2024-03-01T14:30:00Z',
+    instrument_id: '42',
+    symbol: 'ESH4',
+    bid_px_00: '5100.25',
+    ask_px_00: '5100.5',
+    bid_sz_00: '10',
+    ask_sz_00: '12',
   },
   statistics_data: {
-    timestamp: '2024-03-01T14:30:00Z', ts_recv: '2024-03-01T14:30:01Z', ts_ref: null, instrument_id: '42', symbol: 'ESH4',
-    stat_type: '3', stat_type_name: 'settlement_price', price: '5100.25', quantity: null, sequence: '7', ts_in_delta: '120',
-    channel_id: '0', update_action: '1', stat_flags: '0',
+    timestamp: '2024-03-01T14:30:00Z',
+    ts_recv: '2024-03-01T14:30:01Z',
+    ts_ref: null,
+    instrument_id: '42',
+    symbol: 'ESH4',
+    stat_type: '3',
+    stat_type_name: 'settlement_price',
+    price: '5100.25',
+    quantity: null,
+    sequence: '7',
+    ts_in_delta: '120',
+    channel_id: '0',
+    update_action: '1',
+    stat_flags: '0',
   },
   instrument_definitions: {
-    instrument_id: '42', symbol: 'ESH4', raw_symbol: 'ESH4', asset: 'ES', exchange: 'XCME', currency: 'USD',
-    tick_size: '0.25', multiplier: '50', expiration_date: '2024-03-15', is_active: 'true',
+    instrument_id: '42',
+    symbol: 'ESH4',
+    raw_symbol: 'ESH4',
+    asset: 'ES',
+    exchange: 'XCME',
+    currency: 'USD',
+    tick_size: '0.25',
+    multiplier: '50',
+    expiration_date: '2024-03-15',
+    is_active: 'true',
   },
 };
 
-interface Case { readonly table: string; readonly constraint: string; readonly what: string; readonly change: SqlRow }
+interface Case {
+  readonly table: string;
+  readonly constraint: string;
+  readonly what: string;
+  readonly change: SqlRow;
+}
 
 const VIOLATIONS: readonly Case[] = [
-  { table: 'ohlcv_data', constraint: 'ohlcv_price_check', what: 'high < low', change: { high_price: '5099', low_price: '5099.5', open_price: '5099.25', close_price: '5099.25' } },
+  {
+    table: 'ohlcv_data',
+    constraint: 'ohlcv_price_check',
+    what: 'high < low',
+    change: { high_price: '5099', low_price: '5099.5', open_price: '5099.25', close_price: '5099.25' },
+  },
   { table: 'ohlcv_data', constraint: 'ohlcv_price_check', what: 'open > high', change: { open_price: '5101.75' } },
   { table: 'ohlcv_data', constraint: 'ohlcv_price_check', what: 'open < low', change: { open_price: '5099.5' } },
   { table: 'ohlcv_data', constraint: 'ohlcv_price_check', what: 'close > high', change: { close_price: '5101.50000001' } },
@@ -54,7 +101,12 @@ const VIOLATIONS: readonly Case[] = [
   { table: 'trades_data', constraint: 'trades_side_check', what: "unmapped DBN side 'A'", change: { side: 'A' } },
   { table: 'tbbo_data', constraint: 'tbbo_prices_check', what: 'zero bid', change: { bid_px_00: '0' } },
   { table: 'tbbo_data', constraint: 'tbbo_prices_check', what: 'negative ask', change: { ask_px_00: '-1', bid_px_00: null } },
-  { table: 'tbbo_data', constraint: 'tbbo_prices_check', what: 'crossed quote (ask < bid)', change: { bid_px_00: '5100.5', ask_px_00: '5100.25' } },
+  {
+    table: 'tbbo_data',
+    constraint: 'tbbo_prices_check',
+    what: 'crossed quote (ask < bid)',
+    change: { bid_px_00: '5100.5', ask_px_00: '5100.25' },
+  },
   { table: 'tbbo_data', constraint: 'tbbo_sizes_check', what: 'zero bid size', change: { bid_sz_00: '0' } },
   { table: 'tbbo_data', constraint: 'tbbo_sizes_check', what: 'negative ask size', change: { ask_sz_00: '-5', bid_sz_00: null } },
   { table: 'statistics_data', constraint: 'statistics_update_action_check', what: 'update_action 3', change: { update_action: '3' } },
@@ -65,14 +117,29 @@ const VIOLATIONS: readonly Case[] = [
 
 /** Rows the contract allows although they look odd: NULLs pass, equality is fine. */
 const ALLOWED: readonly Case[] = [
-  { table: 'tbbo_data', constraint: '-', what: 'no quote at all (all NULL)', change: { bid_px_00: null, ask_px_00: null, bid_sz_00: null, ask_sz_00: null } },
+  {
+    table: 'tbbo_data',
+    constraint: '-',
+    what: 'no quote at all (all NULL)',
+    change: { bid_px_00: null, ask_px_00: null, bid_sz_00: null, ask_sz_00: null },
+  },
   { table: 'tbbo_data', constraint: '-', what: 'one-sided quote', change: { ask_px_00: null, ask_sz_00: null } },
   { table: 'tbbo_data', constraint: '-', what: 'locked quote (ask = bid)', change: { ask_px_00: '5100.25' } },
-  { table: 'ohlcv_data', constraint: '-', what: 'flat bar with zero volume', change: { open_price: '1', high_price: '1', low_price: '1', close_price: '1', volume: '0' } },
-  { table: 'trades_data', constraint: '-', what: "sell side, no trade id", change: { side: 'S', trade_id: null } },
+  {
+    table: 'ohlcv_data',
+    constraint: '-',
+    what: 'flat bar with zero volume',
+    change: { open_price: '1', high_price: '1', low_price: '1', close_price: '1', volume: '0' },
+  },
+  { table: 'trades_data', constraint: '-', what: 'sell side, no trade id', change: { side: 'S', trade_id: null } },
   // Migration 6: 'N' (no aggressor) is a real value, stored.
   { table: 'trades_data', constraint: '-', what: "DBN side 'N' (no aggressor)", change: { side: 'N' } },
-  { table: 'instrument_definitions', constraint: '-', what: 'no tick size or multiplier published (equities)', change: { tick_size: null, multiplier: null } },
+  {
+    table: 'instrument_definitions',
+    constraint: '-',
+    what: 'no tick size or multiplier published (equities)',
+    change: { tick_size: null, multiplier: null },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -90,13 +157,21 @@ function scaled(decimal: string, scale: number): bigint {
 function normalize(type: ColumnType, text: string | null): CellValue {
   if (text === null) return null;
   switch (type.kind) {
-    case 'timestamptz': return BigInt(Date.parse(text)) * 1000n;
-    case 'int2': case 'int4': return Number(text);
-    case 'int8': return BigInt(text);
-    case 'numeric': return scaled(text, type.scale);
-    case 'bool': return text === 'true';
-    case 'date': return Date.parse(`${text}T00:00:00Z`) / 86_400_000;
-    default: return text;
+    case 'timestamptz':
+      return BigInt(Date.parse(text)) * 1000n;
+    case 'int2':
+    case 'int4':
+      return Number(text);
+    case 'int8':
+      return BigInt(text);
+    case 'numeric':
+      return scaled(text, type.scale);
+    case 'bool':
+      return text === 'true';
+    case 'date':
+      return Date.parse(`${text}T00:00:00Z`) / 86_400_000;
+    default:
+      return text;
   }
 }
 
@@ -111,13 +186,20 @@ async function insert(tx: Connection, table: string, row: SqlRow): Promise<void>
   await tx.query(
     `INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
     // PGlite serializes parameters by their column type and wants a JS boolean for BOOLEAN.
-    cols.map((c) => (tableSpec(table).columns.find((k) => k.name === c)?.type.kind === 'bool' && row[c] !== null ? row[c] === 'true' : row[c])));
+    cols.map((c) =>
+      tableSpec(table).columns.find((k) => k.name === c)?.type.kind === 'bool' && row[c] !== null ? row[c] === 'true' : row[c],
+    ),
+  );
 }
 
 const ROLLBACK = Symbol('rollback');
 
 /** Inserts the row in a transaction that is always rolled back; resolves to the database error, if any. */
-async function tryInsert(engine: Engine, table: string, row: SqlRow): Promise<{ code?: string; constraint?: string; message: string } | null> {
+async function tryInsert(
+  engine: Engine,
+  table: string,
+  row: SqlRow,
+): Promise<{ code?: string; constraint?: string; message: string } | null> {
   try {
     await engine.transaction(async (tx) => {
       await insert(tx, table, row);
@@ -151,7 +233,9 @@ describe.each(ENGINE_KINDS)('CHECK constraints on the %s engine', (kind) => {
   it('the database knows exactly the CHECK constraints that tables.ts declares', async () => {
     const { rows } = await t.engine.query<{ name: string }>(
       `SELECT conrelid::regclass::text || '.' || conname AS name FROM pg_constraint
-        WHERE contype = 'c' AND conrelid = ANY($1::regclass[])`, [MARKET_TABLES.map((s) => s.name)]);
+        WHERE contype = 'c' AND conrelid = ANY($1::regclass[])`,
+      [MARKET_TABLES.map((s) => s.name)],
+    );
     expect(rows.map((r) => r.name).sort()).toEqual(MARKET_TABLES.flatMap((s) => s.checks.map((c) => `${s.name}.${c.name}`)).sort());
   });
 
@@ -178,7 +262,8 @@ describe.each(ENGINE_KINDS)('CHECK constraints on the %s engine', (kind) => {
       expect(err, 'the database accepted the row').not.toBeNull();
       expect(err!.code).toBe('23514');
       expect(err!.message).toContain(`"${c.constraint}"`);
-    });
+    },
+  );
 
   it.each(ALLOWED.map((a) => [a.table, a.what, a] as const))('%s accepts %s (database and predicates)', async (_table, _what, a) => {
     const spec = tableSpec(a.table);
@@ -203,7 +288,7 @@ describe.each(ENGINE_KINDS)('CHECK constraints on the %s engine', (kind) => {
           throw ROLLBACK;
         });
       } catch (err) {
-        return err === ROLLBACK ? null : err as { code?: string; message: string };
+        return err === ROLLBACK ? null : (err as { code?: string; message: string });
       }
       return null;
     };
@@ -219,7 +304,9 @@ describe.each(ENGINE_KINDS)('CHECK constraints on the %s engine', (kind) => {
   it('the varchar/char lengths of the contract are enforced (SQLSTATE 22001)', async () => {
     expect((await tryInsert(t.engine, 'trades_data', { ...VALID.trades_data!, symbol: 'X'.repeat(51) }))?.code).toBe('22001');
     expect((await tryInsert(t.engine, 'ohlcv_data', { ...VALID.ohlcv_data!, granularity: '12345678901' }))?.code).toBe('22001');
-    expect((await tryInsert(t.engine, 'instrument_definitions', { ...VALID.instrument_definitions!, currency: 'USDT' }))?.code).toBe('22001');
+    expect((await tryInsert(t.engine, 'instrument_definitions', { ...VALID.instrument_definitions!, currency: 'USDT' }))?.code).toBe(
+      '22001',
+    );
     expect(await tryInsert(t.engine, 'trades_data', { ...VALID.trades_data!, symbol: 'X'.repeat(50) })).toBeNull();
   });
 

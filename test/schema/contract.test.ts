@@ -27,41 +27,86 @@ const publisherId: Col = ['publisher_id', 'integer', null, 32, 0, false, '0'];
 
 const COLUMNS: Record<string, readonly Col[]> = {
   ohlcv_data: [
-    ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
-    dec('open_price'), dec('high_price'), dec('low_price'), dec('close_price'),
-    int8('volume'), vc('granularity', 10), createdAt, publisherId,
+    ts('timestamp'),
+    int4('instrument_id'),
+    vc('symbol', 50),
+    dec('open_price'),
+    dec('high_price'),
+    dec('low_price'),
+    dec('close_price'),
+    int8('volume'),
+    vc('granularity', 10),
+    createdAt,
+    publisherId,
   ],
   trades_data: [
-    ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
-    dec('price'), int8('size'), ['side', 'character', 1, null, null, false, null],
-    vc('trade_id', 100, true), createdAt, publisherId,
+    ts('timestamp'),
+    int4('instrument_id'),
+    vc('symbol', 50),
+    dec('price'),
+    int8('size'),
+    ['side', 'character', 1, null, null, false, null],
+    vc('trade_id', 100, true),
+    createdAt,
+    publisherId,
   ],
   tbbo_data: [
-    ts('timestamp'), int4('instrument_id'), vc('symbol', 50),
-    dec('bid_px_00', true), dec('ask_px_00', true), int8('bid_sz_00', true), int8('ask_sz_00', true),
-    dec('spread', true), createdAt, publisherId, int8('sequence', true),
+    ts('timestamp'),
+    int4('instrument_id'),
+    vc('symbol', 50),
+    dec('bid_px_00', true),
+    dec('ask_px_00', true),
+    int8('bid_sz_00', true),
+    int8('ask_sz_00', true),
+    dec('spread', true),
+    createdAt,
+    publisherId,
+    int8('sequence', true),
   ],
   instrument_definitions: [
-    int4('instrument_id'), vc('symbol', 50), vc('raw_symbol', 100), vc('asset', 20), vc('exchange', 20),
+    int4('instrument_id'),
+    vc('symbol', 50),
+    vc('raw_symbol', 100),
+    vc('asset', 20),
+    vc('exchange', 20),
     // tick_size and multiplier nullable since migration 6: equities publish neither.
-    vc('currency', 3), dec('tick_size', true), dec('multiplier', true), ['expiration_date', 'date', null, null, null, true, null],
-    ['is_active', 'boolean', null, null, null, true, 'true'], createdAt, ts('updated_at', true, 'now()'), publisherId,
+    vc('currency', 3),
+    dec('tick_size', true),
+    dec('multiplier', true),
+    ['expiration_date', 'date', null, null, null, true, null],
+    ['is_active', 'boolean', null, null, null, true, 'true'],
+    createdAt,
+    ts('updated_at', true, 'now()'),
+    publisherId,
   ],
   // Not specified by the user; DESIGN.md §2 asks for "at least" ts_event (timestamp), ts_recv,
   // ts_ref, instrument_id, symbol, stat_type (+ name), price DECIMAL(20,8) NULL, quantity NULL,
   // sequence, update_action, stat_flags. This is tickvault's design of it, pinned as well.
   statistics_data: [
-    ts('timestamp'), ts('ts_recv'), ts('ts_ref', true), int4('instrument_id'), vc('symbol', 50),
-    int2('stat_type'), vc('stat_type_name', 40), dec('price', true), int8('quantity', true),
-    int8('sequence'), int4('ts_in_delta', true), int2('channel_id', true), int2('update_action'),
-    int2('stat_flags'), createdAt, publisherId,
+    ts('timestamp'),
+    ts('ts_recv'),
+    ts('ts_ref', true),
+    int4('instrument_id'),
+    vc('symbol', 50),
+    int2('stat_type'),
+    vc('stat_type_name', 40),
+    dec('price', true),
+    int8('quantity', true),
+    int8('sequence'),
+    int4('ts_in_delta', true),
+    int2('channel_id', true),
+    int2('update_action'),
+    int2('stat_flags'),
+    createdAt,
+    publisherId,
   ],
 };
 
 /** Every constraint of each table: name → pg_get_constraintdef (PostgreSQL's normalized spelling). */
 const CONSTRAINTS: Record<string, Record<string, string>> = {
   ohlcv_data: {
-    ohlcv_price_check: 'CHECK (((high_price >= low_price) AND (low_price <= open_price) AND (open_price <= high_price) AND (low_price <= close_price) AND (close_price <= high_price)))',
+    ohlcv_price_check:
+      'CHECK (((high_price >= low_price) AND (low_price <= open_price) AND (open_price <= high_price) AND (low_price <= close_price) AND (close_price <= high_price)))',
     ohlcv_volume_check: 'CHECK ((volume >= 0))',
   },
   trades_data: {
@@ -71,7 +116,8 @@ const CONSTRAINTS: Record<string, Record<string, string>> = {
     trades_side_check: "CHECK ((side = ANY (ARRAY['B'::bpchar, 'S'::bpchar, 'N'::bpchar])))",
   },
   tbbo_data: {
-    tbbo_prices_check: 'CHECK ((((bid_px_00 IS NULL) OR (bid_px_00 > (0)::numeric)) AND ((ask_px_00 IS NULL) OR (ask_px_00 > (0)::numeric)) AND ((bid_px_00 IS NULL) OR (ask_px_00 IS NULL) OR (ask_px_00 >= bid_px_00))))',
+    tbbo_prices_check:
+      'CHECK ((((bid_px_00 IS NULL) OR (bid_px_00 > (0)::numeric)) AND ((ask_px_00 IS NULL) OR (ask_px_00 > (0)::numeric)) AND ((bid_px_00 IS NULL) OR (ask_px_00 IS NULL) OR (ask_px_00 >= bid_px_00))))',
     tbbo_sizes_check: 'CHECK ((((bid_sz_00 IS NULL) OR (bid_sz_00 > 0)) AND ((ask_sz_00 IS NULL) OR (ask_sz_00 > 0))))',
   },
   instrument_definitions: {
@@ -97,12 +143,17 @@ const INDEXES: Record<string, readonly string[]> = {
 };
 
 const CHUNK_INTERVALS: Record<string, string> = {
-  ohlcv_data: '1 day', trades_data: '1 hour', tbbo_data: '1 hour', statistics_data: '1 day',
+  ohlcv_data: '1 day',
+  trades_data: '1 hour',
+  tbbo_data: '1 hour',
+  statistics_data: '1 day',
 };
 const HYPERTABLES = Object.keys(CHUNK_INTERVALS).sort();
 
 const COMPRESS_AFTER: Record<string, string> = {
-  ohlcv_data: '7 days', trades_data: '1 day', tbbo_data: '3 days',
+  ohlcv_data: '7 days',
+  trades_data: '1 day',
+  tbbo_data: '3 days',
   statistics_data: '7 days', // tickvault's choice (DESIGN.md asks to state it)
 };
 // Retention is off by default (no default deletes history; config/policies.ts): the jobs exist
@@ -111,8 +162,12 @@ const RETAIN_FOR: Record<string, string> = { ohlcv_data: '5 years', trades_data:
 const HOURLY_REFRESH = { start_offset: '1 month', end_offset: '1 hour', schedule_interval: '1 hour' };
 
 const BOOKKEEPING_TABLES = [
-  'tickvault_load_batches', 'tickvault_loads', 'tickvault_quarantine', 'tickvault_schema_version',
-  'tickvault_settings', 'tickvault_symbol_history',
+  'tickvault_load_batches',
+  'tickvault_loads',
+  'tickvault_quarantine',
+  'tickvault_schema_version',
+  'tickvault_settings',
+  'tickvault_symbol_history',
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -139,14 +194,27 @@ function indexShape(indexdef: string): string {
 
 async function columnsOf(engine: Engine, table: string): Promise<Col[]> {
   const { rows } = await engine.query<{
-    column_name: string; data_type: string; character_maximum_length: number | null;
-    numeric_precision: number | null; numeric_scale: number | null; is_nullable: string; column_default: string | null;
+    column_name: string;
+    data_type: string;
+    character_maximum_length: number | null;
+    numeric_precision: number | null;
+    numeric_scale: number | null;
+    is_nullable: string;
+    column_default: string | null;
   }>(
     `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, is_nullable, column_default
        FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-    [table]);
-  return rows.map((r) => [r.column_name, r.data_type, r.character_maximum_length, r.numeric_precision, r.numeric_scale,
-    r.is_nullable === 'YES', r.column_default]);
+    [table],
+  );
+  return rows.map((r) => [
+    r.column_name,
+    r.data_type,
+    r.character_maximum_length,
+    r.numeric_precision,
+    r.numeric_scale,
+    r.is_nullable === 'YES',
+    r.column_default,
+  ]);
 }
 
 const ROLLBACK = Symbol('rollback');
@@ -154,10 +222,14 @@ const ROLLBACK = Symbol('rollback');
 /** Runs `fn` in a transaction that is always rolled back, so the tables stay empty. */
 async function rolledBack<T>(engine: Engine, fn: (tx: Connection) => Promise<T>): Promise<T> {
   let out: T | undefined;
-  await engine.transaction(async (tx) => {
-    out = await fn(tx);
-    throw ROLLBACK;
-  }).catch((err: unknown) => { if (err !== ROLLBACK) throw err; });
+  await engine
+    .transaction(async (tx) => {
+      out = await fn(tx);
+      throw ROLLBACK;
+    })
+    .catch((err: unknown) => {
+      if (err !== ROLLBACK) throw err;
+    });
   return out as T;
 }
 
@@ -189,21 +261,26 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
   it('tbbo_data.spread is a STORED generated column ask_px_00 - bid_px_00, computed exactly', async () => {
     const { rows } = await engine.query<{ is_generated: string; generation_expression: string | null }>(
       `SELECT is_generated, generation_expression FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = 'tbbo_data' AND column_name = 'spread'`);
+        WHERE table_schema = current_schema() AND table_name = 'tbbo_data' AND column_name = 'spread'`,
+    );
     expect(rows).toEqual([{ is_generated: 'ALWAYS', generation_expression: '(ask_px_00 - bid_px_00)' }]);
     const stored = await engine.query<{ attgenerated: string }>(
-      `SELECT attgenerated FROM pg_attribute WHERE attrelid = 'tbbo_data'::regclass AND attname = 'spread'`);
+      `SELECT attgenerated FROM pg_attribute WHERE attrelid = 'tbbo_data'::regclass AND attname = 'spread'`,
+    );
     expect(stored.rows[0]!.attgenerated).toBe('s');
     // Only one generated column anywhere in the contract tables.
     const others = await engine.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM information_schema.columns
-        WHERE table_schema = current_schema() AND is_generated = 'ALWAYS' AND table_name = ANY($1::text[])`, [Object.keys(COLUMNS)]);
+        WHERE table_schema = current_schema() AND is_generated = 'ALWAYS' AND table_name = ANY($1::text[])`,
+      [Object.keys(COLUMNS)],
+    );
     expect(others.rows[0]!.n).toBe(1);
 
     const spread = await rolledBack(engine, async (tx) => {
       const r = await tx.query<{ spread: string }>(
         `INSERT INTO tbbo_data ("timestamp", instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00)
-         VALUES ('2024-03-01 14:30:00+00', 1, 'ESH4', 5100.12345678, 5100.37345679, 3, 7) RETURNING spread::text AS spread`);
+         VALUES ('2024-03-01 14:30:00+00', 1, 'ESH4', 5100.12345678, 5100.37345679, 3, 7) RETURNING spread::text AS spread`,
+      );
       return r.rows[0]!.spread;
     });
     expect(spread).toBe('0.25000001');
@@ -212,28 +289,39 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
   it.each(Object.keys(CONSTRAINTS))('%s has exactly the contract constraints, by name', async (table) => {
     const { rows } = await engine.query<{ conname: string; def: string }>(
       `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
-        WHERE conrelid = $1::regclass ORDER BY conname`, [table]);
+        WHERE conrelid = $1::regclass ORDER BY conname`,
+      [table],
+    );
     expect(Object.fromEntries(rows.map((r) => [r.conname, r.def]))).toEqual(CONSTRAINTS[table]);
   });
 
   it.each(Object.keys(INDEXES))('%s has exactly the contract indexes (columns, order, DESC)', async (table) => {
     const { rows } = await engine.query<{ indexdef: string }>(
-      'SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1', [table]);
+      'SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1',
+      [table],
+    );
     expect(rows.map((r) => indexShape(r.indexdef)).sort()).toEqual([...INDEXES[table]!].sort());
   });
 
   it('the four time-series tables are hypertables on "timestamp" with the contract chunk intervals', async () => {
     const hts = await engine.query<{ hypertable_name: string; num_dimensions: number }>(
       `SELECT hypertable_name, num_dimensions FROM timescaledb_information.hypertables
-        WHERE hypertable_schema = current_schema() ORDER BY hypertable_name`);
+        WHERE hypertable_schema = current_schema() ORDER BY hypertable_name`,
+    );
     expect(hts.rows).toEqual(HYPERTABLES.map((h) => ({ hypertable_name: h, num_dimensions: 1 })));
     const dims = await engine.query<{ hypertable_name: string; column_name: string; dimension_type: string; interval: string }>(
       `SELECT hypertable_name, column_name, dimension_type, time_interval::text AS interval
-         FROM timescaledb_information.dimensions WHERE hypertable_schema = current_schema() ORDER BY hypertable_name`);
+         FROM timescaledb_information.dimensions WHERE hypertable_schema = current_schema() ORDER BY hypertable_name`,
+    );
     const expected = await ivMap(engine, CHUNK_INTERVALS);
-    expect(dims.rows).toEqual(HYPERTABLES.map((h) => ({
-      hypertable_name: h, column_name: 'timestamp', dimension_type: 'Time', interval: expected[h],
-    })));
+    expect(dims.rows).toEqual(
+      HYPERTABLES.map((h) => ({
+        hypertable_name: h,
+        column_name: 'timestamp',
+        dimension_type: 'Time',
+        interval: expected[h],
+      })),
+    );
     // instrument_definitions stays a plain table with a primary key.
     const plain = await engine.query<{ relkind: string }>(`SELECT relkind FROM pg_class WHERE oid = 'instrument_definitions'::regclass`);
     expect(plain.rows[0]!.relkind).toBe('r');
@@ -241,7 +329,8 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
 
   it("tickvault's bookkeeping tables exist, and the version table records every migration once", async () => {
     const { rows } = await engine.query<{ tablename: string }>(
-      `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'tickvault\\_%' ORDER BY tablename`);
+      `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'tickvault\\_%' ORDER BY tablename`,
+    );
     // Later migrations may add bookkeeping tables of their own; these must always be there.
     expect(rows.map((r) => r.tablename)).toEqual(expect.arrayContaining(BOOKKEEPING_TABLES));
     const v = await engine.query<{ version: number }>('SELECT version FROM tickvault_schema_version ORDER BY version');
@@ -250,17 +339,36 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
     const q = await columnsOf(engine, 'tickvault_quarantine');
     expect(q.map((c) => c[0])).toEqual(expect.arrayContaining(['load_id', 'target_table', 'reason', 'record']));
     const l = await columnsOf(engine, 'tickvault_loads');
-    expect(l.map((c) => c[0])).toEqual(expect.arrayContaining([
-      'source', 'content_hash', 'target_table', 'records_in', 'records_inserted', 'records_rejected',
-      'min_time', 'max_time', 'status', 'started_at', 'finished_at']));
+    expect(l.map((c) => c[0])).toEqual(
+      expect.arrayContaining([
+        'source',
+        'content_hash',
+        'target_table',
+        'records_in',
+        'records_inserted',
+        'records_rejected',
+        'min_time',
+        'max_time',
+        'status',
+        'started_at',
+        'finished_at',
+      ]),
+    );
   });
 
   if (kind === 'embedded') {
     it('compression: enabled on every hypertable, segment by symbol, order by timestamp DESC', async () => {
-      const { rows } = await engine.query<{ hypertable_name: string; attname: string; segmentby_column_index: number | null; orderby_column_index: number | null; orderby_asc: boolean | null }>(
+      const { rows } = await engine.query<{
+        hypertable_name: string;
+        attname: string;
+        segmentby_column_index: number | null;
+        orderby_column_index: number | null;
+        orderby_asc: boolean | null;
+      }>(
         `SELECT hypertable_name, attname, segmentby_column_index, orderby_column_index, orderby_asc
            FROM timescaledb_information.compression_settings WHERE hypertable_schema = current_schema()
-          ORDER BY hypertable_name, segmentby_column_index NULLS LAST, orderby_column_index`);
+          ORDER BY hypertable_name, segmentby_column_index NULLS LAST, orderby_column_index`,
+      );
       const byTable = new Map<string, { segmentBy: string[]; orderBy: string[] }>();
       for (const r of rows) {
         const e = byTable.get(r.hypertable_name) ?? { segmentBy: [], orderBy: [] };
@@ -277,7 +385,8 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
       });
       const ht = await engine.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM timescaledb_information.hypertables
-          WHERE hypertable_schema = current_schema() AND compression_enabled`);
+          WHERE hypertable_schema = current_schema() AND compression_enabled`,
+      );
       expect(ht.rows[0]!.n).toBe(4);
     });
 
@@ -286,8 +395,11 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
         `SELECT proc_name, hypertable_name,
                 COALESCE(config->>'compress_after', config->>'drop_after')::interval::text AS after
            FROM timescaledb_information.jobs
-          WHERE hypertable_schema = current_schema() AND proc_name IN ('policy_compression', 'policy_retention')`);
-      const compress = Object.fromEntries(rows.filter((r) => r.proc_name === 'policy_compression').map((r) => [r.hypertable_name, r.after]));
+          WHERE hypertable_schema = current_schema() AND proc_name IN ('policy_compression', 'policy_retention')`,
+      );
+      const compress = Object.fromEntries(
+        rows.filter((r) => r.proc_name === 'policy_compression').map((r) => [r.hypertable_name, r.after]),
+      );
       const retain = Object.fromEntries(rows.filter((r) => r.proc_name === 'policy_retention').map((r) => [r.hypertable_name, r.after]));
       expect(compress).toEqual(await ivMap(engine, COMPRESS_AFTER));
       expect(retain).toEqual(await ivMap(engine, RETAIN_FOR));
@@ -297,7 +409,8 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
     it('ohlcv_hourly is a continuous aggregate over 1m bars with its refresh policy (1 month, 1 hour, every 1 hour)', async () => {
       const cagg = await engine.query<{ hypertable_name: string; view_definition: string; materialized_only: boolean }>(
         `SELECT hypertable_name, view_definition, materialized_only FROM timescaledb_information.continuous_aggregates
-          WHERE view_schema = current_schema() AND view_name = 'ohlcv_hourly'`);
+          WHERE view_schema = current_schema() AND view_name = 'ohlcv_hourly'`,
+      );
       expect(cagg.rows).toHaveLength(1);
       const c = cagg.rows[0]!;
       expect(c.hypertable_name).toBe('ohlcv_data');
@@ -314,32 +427,36 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
         `SELECT (config->>'start_offset')::interval::text AS start_offset, (config->>'end_offset')::interval::text AS end_offset,
                 schedule_interval::text AS schedule_interval
            FROM timescaledb_information.jobs
-          WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = 'ohlcv_hourly'`);
+          WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = 'ohlcv_hourly'`,
+      );
       expect(jobs.rows).toEqual([await ivMap(engine, HOURLY_REFRESH)]);
     });
   } else {
     it('compression is not enabled anywhere (Apache build): no compression settings', async () => {
       const { rows } = await engine.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM timescaledb_information.compression_settings WHERE hypertable_schema = current_schema()');
+        'SELECT count(*)::int AS n FROM timescaledb_information.compression_settings WHERE hypertable_schema = current_schema()',
+      );
       expect(rows[0]!.n).toBe(0);
       const ht = await engine.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_schema = current_schema() AND compression_enabled`);
+        `SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_schema = current_schema() AND compression_enabled`,
+      );
       expect(ht.rows[0]!.n).toBe(0);
     });
 
     it('no policy jobs (retention runs through `maintain`)', async () => {
       const { rows } = await engine.query<{ proc_name: string }>(
         `SELECT proc_name FROM timescaledb_information.jobs
-          WHERE hypertable_name IS NOT NULL OR proc_name IN ('policy_compression', 'policy_retention', 'policy_refresh_continuous_aggregate')`);
+          WHERE hypertable_name IS NOT NULL OR proc_name IN ('policy_compression', 'policy_retention', 'policy_refresh_continuous_aggregate')`,
+      );
       expect(rows).toEqual([]);
     });
 
     it('ohlcv_hourly is a plain materialized view with the same columns, populated (readable at once)', async () => {
-      const cagg = await engine.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM timescaledb_information.continuous_aggregates');
+      const cagg = await engine.query<{ n: number }>('SELECT count(*)::int AS n FROM timescaledb_information.continuous_aggregates');
       expect(cagg.rows[0]!.n).toBe(0);
       const mv = await engine.query<{ ispopulated: boolean; definition: string }>(
-        `SELECT ispopulated, definition FROM pg_matviews WHERE schemaname = current_schema() AND matviewname = 'ohlcv_hourly'`);
+        `SELECT ispopulated, definition FROM pg_matviews WHERE schemaname = current_schema() AND matviewname = 'ohlcv_hourly'`,
+      );
       expect(mv.rows).toHaveLength(1);
       expect(mv.rows[0]!.ispopulated).toBe(true);
       const d = mv.rows[0]!.definition.replace(/ohlcv_data\./g, '');
@@ -354,10 +471,17 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
     // A continuous aggregate is a view, a materialized view is neither in information_schema.columns.
     const cols = await engine.query<{ attname: string; type: string }>(
       `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-        WHERE attrelid = 'ohlcv_hourly'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+        WHERE attrelid = 'ohlcv_hourly'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    );
     expect(cols.rows.map((c) => [c.attname, c.type])).toEqual([
-      ['bucket', TSTZ], ['instrument_id', 'integer'], ['symbol', 'character varying(50)'], ['publisher_id', 'integer'],
-      ['open_price', 'numeric'], ['high_price', 'numeric'], ['low_price', 'numeric'], ['close_price', 'numeric'],
+      ['bucket', TSTZ],
+      ['instrument_id', 'integer'],
+      ['symbol', 'character varying(50)'],
+      ['publisher_id', 'integer'],
+      ['open_price', 'numeric'],
+      ['high_price', 'numeric'],
+      ['low_price', 'numeric'],
+      ['close_price', 'numeric'],
       ['volume', 'numeric'],
     ]);
     await engine.query(
@@ -366,14 +490,16 @@ describe.each(ENGINE_KINDS)('schema contract on the %s engine', (kind) => {
         ('2024-03-01 14:01:00+00', 7, 'ROLLUP', 10.75, 12.25, 10.25, 11.5, 200, '1m'),
         ('2024-03-01 14:59:00+00', 7, 'ROLLUP', 11.5, 11.75, 9.5, 9.75, 300, '1m'),
         ('2024-03-01 14:30:00+00', 7, 'ROLLUP', 99, 99, 1, 50, 999999, '1h'),
-        ('2024-03-01 15:00:00+00', 7, 'ROLLUP', 1, 1, 1, 1, 1, '1m')`);
+        ('2024-03-01 15:00:00+00', 7, 'ROLLUP', 1, 1, 1, 1, 1, '1m')`,
+    );
     const caps = await engine.capabilities();
     if (caps.continuousAggregates) await engine.query(`CALL refresh_continuous_aggregate('ohlcv_hourly', NULL, NULL)`);
     else await engine.query('REFRESH MATERIALIZED VIEW ohlcv_hourly');
     const { rows } = await engine.query(
       `SELECT to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS bucket, open_price::text AS o, high_price::text AS h,
               low_price::text AS l, close_price::text AS c, volume::text AS v
-         FROM ohlcv_hourly WHERE symbol = 'ROLLUP' ORDER BY bucket`);
+         FROM ohlcv_hourly WHERE symbol = 'ROLLUP' ORDER BY bucket`,
+    );
     expect(rows).toEqual([
       { bucket: '2024-03-01 14:00', o: '10.50000000', h: '12.25000000', l: '9.50000000', c: '9.75000000', v: '600' },
       { bucket: '2024-03-01 15:00', o: '1.00000000', h: '1.00000000', l: '1.00000000', c: '1.00000000', v: '1' },

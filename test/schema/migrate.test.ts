@@ -40,7 +40,8 @@ async function catalogSnapshot(engine: Engine): Promise<Record<string, unknown[]
 async function chunkIntervals(engine: Engine): Promise<Record<string, string>> {
   const { rows } = await engine.query<{ hypertable_name: string; i: string }>(
     `SELECT hypertable_name, time_interval::text AS i FROM timescaledb_information.dimensions
-      WHERE hypertable_schema = current_schema()`);
+      WHERE hypertable_schema = current_schema()`,
+  );
   return Object.fromEntries(rows.map((r) => [r.hypertable_name, r.i]));
 }
 
@@ -70,9 +71,9 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
       expect(first.toVersion).toBe(LATEST_VERSION);
       expect(first.migrations.map((m) => [m.version, m.status])).toEqual(ALL_VERSIONS.map((v) => [v, 'applied']));
       const actions = first.migrations.flatMap((m) => m.actions);
-      expect(actions).toEqual(expect.arrayContaining([
-        'table ohlcv_data', 'hypertable trades_data (chunk 1 hour)', 'index idx_trades_symbol_price_time',
-      ]));
+      expect(actions).toEqual(
+        expect.arrayContaining(['table ohlcv_data', 'hypertable trades_data (chunk 1 hour)', 'index idx_trades_symbol_price_time']),
+      );
       if (kind === 'embedded') {
         expect(actions).toEqual(expect.arrayContaining(['compression policy trades_data after 1 day', 'refresh policy ohlcv_hourly']));
         // No default retention: no default deletes history (config/policies.ts).
@@ -105,14 +106,28 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
       if (kind === 'embedded') {
         expect(s.tier).toBe('timescaledb');
         expect(s.timescaledbEdition).toBe('community');
-        expect(states).toMatchObject({ hypertables: 'native', compression: 'native', retention: 'native', continuous_aggregates: 'native' });
+        expect(states).toMatchObject({
+          hypertables: 'native',
+          compression: 'native',
+          retention: 'native',
+          continuous_aggregates: 'native',
+        });
       } else {
         expect(s.tier).toBe('timescaledb-apache');
         expect(s.timescaledbEdition).toBe('apache');
-        expect(states).toMatchObject({ hypertables: 'native', compression: 'unavailable', retention: 'fallback', continuous_aggregates: 'fallback' });
+        expect(states).toMatchObject({
+          hypertables: 'native',
+          compression: 'unavailable',
+          retention: 'fallback',
+          continuous_aggregates: 'fallback',
+        });
       }
       expect(s.tables.map((x) => [x.table, x.rows, x.chunks])).toEqual([
-        ['ohlcv_data', 0, 0], ['trades_data', 0, 0], ['tbbo_data', 0, 0], ['statistics_data', 0, 0], ['instrument_definitions', 0, null],
+        ['ohlcv_data', 0, 0],
+        ['trades_data', 0, 0],
+        ['tbbo_data', 0, 0],
+        ['statistics_data', 0, 0],
+        ['instrument_definitions', 0, null],
       ]);
     });
   });
@@ -123,11 +138,15 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
       const r = await migrate(t.engine, { policies: { chunkInterval: { trades_data: '30 minutes' } } });
       expect(r.migrations[0]!.actions).toContain('hypertable trades_data (chunk 30 minutes)');
       expect(await chunkIntervals(t.engine)).toEqual({
-        ohlcv_data: '1 day', trades_data: '00:30:00', tbbo_data: '01:00:00', statistics_data: '1 day',
+        ohlcv_data: '1 day',
+        trades_data: '00:30:00',
+        tbbo_data: '01:00:00',
+        statistics_data: '1 day',
       });
       // The effective settings are recorded, so later commands (maintain) use the same ones.
       const { rows } = await t.engine.query<{ v: { chunkInterval: Record<string, string> } }>(
-        `SELECT value AS v FROM tickvault_settings WHERE key = 'policies'`);
+        `SELECT value AS v FROM tickvault_settings WHERE key = 'policies'`,
+      );
       expect(rows[0]!.v.chunkInterval.trades_data).toBe('30 minutes');
       // Two rows 45 minutes apart land in two chunks.
       await t.engine.query(`INSERT INTO trades_data ("timestamp", instrument_id, symbol, price, size, side)
@@ -142,8 +161,9 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
   it('an invalid interval is refused before anything is created', async () => {
     const t = await openTestEngine(kind, { migrate: false, name: 'schema_badcfg' });
     try {
-      await expect(migrate(t.engine, { policies: { chunkInterval: { trades_data: "1 hour'); DROP TABLE x; --" } } }))
-        .rejects.toThrow(/chunkInterval\.trades_data.*must be an interval/);
+      await expect(migrate(t.engine, { policies: { chunkInterval: { trades_data: "1 hour'); DROP TABLE x; --" } } })).rejects.toThrow(
+        /chunkInterval\.trades_data.*must be an interval/,
+      );
       expect(await schemaVersion(t.engine)).toBe(0);
       const { rows } = await t.engine.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = current_schema()`);
       expect(rows[0]!.n).toBe(0);
@@ -165,7 +185,8 @@ describe.each(ENGINE_KINDS)('migrate on the %s engine', (kind) => {
       for (const r of results) expect(r.toVersion).toBe(LATEST_VERSION);
       expect(await versionRows(t.engine)).toEqual(ALL_VERSIONS);
       const dup = await t.engine.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_schema = current_schema()`);
+        `SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_schema = current_schema()`,
+      );
       expect(dup.rows[0]!.n).toBe(4);
     } finally {
       if (other !== t.engine) await other.close();
@@ -186,7 +207,8 @@ describe('embedded data directory reopened', () => {
         const r = await migrate(engine);
         expect(r.migrations.every((m) => m.status === 'applied')).toBe(true);
         const { rows } = await engine.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'`);
+          `SELECT count(*)::int AS n FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'`,
+        );
         expect(rows[0]!.n).toBe(4);
       } finally {
         await engine.close();
@@ -198,7 +220,8 @@ describe('embedded data directory reopened', () => {
         await again.query(`INSERT INTO trades_data ("timestamp", instrument_id, symbol, price, size, side)
           VALUES (now() - interval '3 days', 1, 'ESH4', 1, 1, 'B')`);
         const c = await again.query<{ n: number }>(
-          `SELECT count(compress_chunk(ch))::int AS n FROM show_chunks('trades_data', older_than => interval '1 day') ch`);
+          `SELECT count(compress_chunk(ch))::int AS n FROM show_chunks('trades_data', older_than => interval '1 day') ch`,
+        );
         expect(c.rows[0]!.n).toBe(1);
       } finally {
         await again.close();
@@ -225,7 +248,10 @@ describe('advisory lock on the server', () => {
       const holder = await a.withConnection(async (conn) => {
         await conn.query('SELECT pg_advisory_lock($1)', [7_146_524_100]);
         let done = false;
-        const run = migrate(b).then((r) => { done = true; return r; });
+        const run = migrate(b).then((r) => {
+          done = true;
+          return r;
+        });
         await new Promise((r) => setTimeout(r, 500));
         const waitedWhileLocked = !done;
         await conn.query('SELECT pg_advisory_unlock($1)', [7_146_524_100]);

@@ -19,14 +19,17 @@ import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engine
 
 /** Every row of a table, the columns version 5 had, as sorted text. */
 async function v5Rows(db: Engine, table: (typeof MARKET_TABLES)[number]): Promise<string[]> {
-  const cols = specAtVersion(table, 5).columns.filter((c) => !c.serverFilled).map((c) => c.name);
+  const cols = specAtVersion(table, 5)
+    .columns.filter((c) => !c.serverFilled)
+    .map((c) => c.name);
   const { rows } = await db.query<{ line: string }>(`SELECT row(${identList(cols)})::text AS line FROM ${ident(table.name)}`);
   return rows.map((r) => r.line).sort();
 }
 
 async function rollupRows(db: Engine, name: string): Promise<string[]> {
   const { rows } = await db.query<{ line: string }>(
-    `SELECT row(bucket, instrument_id, symbol, open_price, high_price, low_price, close_price, volume)::text AS line FROM ${ident(name)}`);
+    `SELECT row(bucket, instrument_id, symbol, open_price, high_price, low_price, close_price, volume)::text AS line FROM ${ident(name)}`,
+  );
   return rows.map((r) => r.line).sort();
 }
 
@@ -35,15 +38,26 @@ async function seedVersion5(db: Engine): Promise<void> {
   for (const h of hours) {
     for (let m = 0; m < 3; m++) {
       const ts = `2024-03-0${1 + Math.floor(h / 24)} ${String(h % 24).padStart(2, '0')}:${String(m).padStart(2, '0')}:00+00`;
-      await db.query(`INSERT INTO ohlcv_data ("timestamp", instrument_id, symbol, open_price, high_price, low_price, close_price, volume, granularity)
-        VALUES ($1, 7, 'ESH4', 10 + $2::int, 12 + $2::int, 9, 11, 100 + $2::int, '1m')`, [ts, m]);
-      await db.query(`INSERT INTO trades_data ("timestamp", instrument_id, symbol, price, size, side, trade_id) VALUES
+      await db.query(
+        `INSERT INTO ohlcv_data ("timestamp", instrument_id, symbol, open_price, high_price, low_price, close_price, volume, granularity)
+        VALUES ($1, 7, 'ESH4', 10 + $2::int, 12 + $2::int, 9, 11, 100 + $2::int, '1m')`,
+        [ts, m],
+      );
+      await db.query(
+        `INSERT INTO trades_data ("timestamp", instrument_id, symbol, price, size, side, trade_id) VALUES
         ($1, 7, 'ESH4', 5100.25 + $2::int, 3, 'B', $3), ($1::timestamptz + interval '1 second', 7, 'ESH4', 5100.5, 1, 'S', $4)`,
-        [ts, m, `t${h}-${m}-a`, `t${h}-${m}-b`]);
-      await db.query(`INSERT INTO tbbo_data ("timestamp", instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00) VALUES
-        ($1, 7, 'ESH4', 5100, 5100.5, 2, 3), ($1, 7, 'ESH4', 5100.25, 5100.5, 1, 1)`, [ts]);
-      await db.query(`INSERT INTO statistics_data ("timestamp", ts_recv, instrument_id, symbol, stat_type, stat_type_name, price, quantity, sequence, update_action, stat_flags)
-        VALUES ($1, $1, 7, 'ESH4', 5, 'trading_session_high_price', 5101, NULL, $2, 1, 0)`, [ts, h * 10 + m]);
+        [ts, m, `t${h}-${m}-a`, `t${h}-${m}-b`],
+      );
+      await db.query(
+        `INSERT INTO tbbo_data ("timestamp", instrument_id, symbol, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00) VALUES
+        ($1, 7, 'ESH4', 5100, 5100.5, 2, 3), ($1, 7, 'ESH4', 5100.25, 5100.5, 1, 1)`,
+        [ts],
+      );
+      await db.query(
+        `INSERT INTO statistics_data ("timestamp", ts_recv, instrument_id, symbol, stat_type, stat_type_name, price, quantity, sequence, update_action, stat_flags)
+        VALUES ($1, $1, 7, 'ESH4', 5, 'trading_session_high_price', 5101, NULL, $2, 1, 0)`,
+        [ts, h * 10 + m],
+      );
     }
   }
   await db.query(`INSERT INTO instrument_definitions (instrument_id, symbol, raw_symbol, asset, exchange, currency, tick_size, multiplier)
@@ -72,20 +86,40 @@ describe.each(ENGINE_KINDS)('schema version 5 → 6 with rows in every table (%s
     for (const spec of MARKET_TABLES) before.set(spec.name, await v5Rows(db, spec));
     for (const r of ROLLUPS) before.set(r.name, await rollupRows(db, r.name));
     // What the version-5 queries answered (the SQL of version 5's bars, volume, spread, as-of).
-    before.set('bars', (await db.query(`SELECT time_bucket('1 hour', "timestamp")::text AS b, first(price, "timestamp")::text AS o, last(price, "timestamp")::text AS c, sum(size)::text AS v
-      FROM trades_data WHERE symbol = 'ESH4' GROUP BY 1 ORDER BY 1`)).rows);
-    before.set('volume', (await db.query(`SELECT sum(size)::text AS v, count(*)::text AS n FROM trades_data WHERE symbol = 'ESH4'`)).rows[0]);
-    before.set('spread', (await db.query(`SELECT count(*)::text AS n, min(spread)::text AS lo, max(spread)::text AS hi FROM tbbo_data WHERE symbol = 'ESH4'`)).rows[0]);
+    before.set(
+      'bars',
+      (
+        await db.query(`SELECT time_bucket('1 hour', "timestamp")::text AS b, first(price, "timestamp")::text AS o, last(price, "timestamp")::text AS c, sum(size)::text AS v
+      FROM trades_data WHERE symbol = 'ESH4' GROUP BY 1 ORDER BY 1`)
+      ).rows,
+    );
+    before.set(
+      'volume',
+      (await db.query(`SELECT sum(size)::text AS v, count(*)::text AS n FROM trades_data WHERE symbol = 'ESH4'`)).rows[0],
+    );
+    before.set(
+      'spread',
+      (await db.query(`SELECT count(*)::text AS n, min(spread)::text AS lo, max(spread)::text AS hi FROM tbbo_data WHERE symbol = 'ESH4'`))
+        .rows[0],
+    );
     upgrade = await migrate(db);
   }, 240_000);
-  afterAll(async () => { await te?.dispose(); });
+  afterAll(async () => {
+    await te?.dispose();
+  });
 
   it('applies migration 6 only, and says what it changed', () => {
     expect(upgrade.fromVersion).toBe(5);
     expect(upgrade.toVersion).toBe(LATEST_VERSION);
     expect(upgrade.migrations.filter((m) => m.status === 'applied').map((m) => m.version)).toEqual([6]);
     const actions = upgrade.migrations.find((m) => m.version === 6)!.actions;
-    expect(actions).toEqual(expect.arrayContaining(['column ohlcv_data.publisher_id', 'column tbbo_data.sequence', "constraint trades_side_check CHECK (side IN ('B', 'S', 'N'))"]));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'column ohlcv_data.publisher_id',
+        'column tbbo_data.sequence',
+        "constraint trades_side_check CHECK (side IN ('B', 'S', 'N'))",
+      ]),
+    );
   });
 
   it('keeps every row of every table; the new columns read "not given"', async () => {
@@ -104,7 +138,8 @@ describe.each(ENGINE_KINDS)('schema version 5 → 6 with rows in every table (%s
     const caps = await te.engine.capabilities();
     if (caps.continuousAggregates && caps.policies) {
       const { rows } = await te.engine.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`);
+        `SELECT count(*)::text AS n FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`,
+      );
       expect(Number(rows[0]!.n)).toBe(ROLLUPS.length);
     }
   });
@@ -128,11 +163,30 @@ describe.each(ENGINE_KINDS)('schema version 5 → 6 with rows in every table (%s
   it('after the upgrade: side N and NULL tick size are stored, and a second venue of a stored trade is a new row', async () => {
     const loader = new TradesLoader({ engine: te.engine });
     const r = await loader.storeBatch([
-      { timestamp: '2024-03-01T00:00:00Z', instrument_id: 7, symbol: 'ESH4', price: '5100.25', size: 3, side: 'N', trade_id: 't0-0-a', publisher_id: 57 },
+      {
+        timestamp: '2024-03-01T00:00:00Z',
+        instrument_id: 7,
+        symbol: 'ESH4',
+        price: '5100.25',
+        size: 3,
+        side: 'N',
+        trade_id: 't0-0-a',
+        publisher_id: 57,
+      },
     ]);
     expect([r.recordsInserted, r.recordsRejected]).toEqual([1, 0]);
     const d = await new DefinitionsLoader({ engine: te.engine }).storeBatch([
-      { instrument_id: 8, symbol: 'MSFT', raw_symbol: 'MSFT', asset: 'MSFT', exchange: 'XNAS', currency: 'USD', tick_size: null, multiplier: null, publisher_id: 2 },
+      {
+        instrument_id: 8,
+        symbol: 'MSFT',
+        raw_symbol: 'MSFT',
+        asset: 'MSFT',
+        exchange: 'XNAS',
+        currency: 'USD',
+        tick_size: null,
+        multiplier: null,
+        publisher_id: 2,
+      },
     ]);
     expect([d.recordsInserted, d.recordsRejected]).toEqual([1, 0]);
   });

@@ -23,7 +23,8 @@ const FORMS = [PASSWORD, ENCODED, 'Tv-S3cr3t'];
 
 function assertClean(text: string, what: string): void {
   for (const f of FORMS) {
-    if (text.includes(f)) throw new Error(`${what} contains the password (${f === PASSWORD ? 'raw' : f === ENCODED ? 'encoded' : 'prefix'}):\n${text}`);
+    if (text.includes(f))
+      throw new Error(`${what} contains the password (${f === PASSWORD ? 'raw' : f === ENCODED ? 'encoded' : 'prefix'}):\n${text}`);
   }
 }
 
@@ -49,9 +50,21 @@ describe('credentials never printed (private cluster, password auth)', () => {
   const variants = () => {
     const u = new URL(good);
     const wrongPw = withCredentials(dbUrl, 'tv_secret', `${PASSWORD}-wrong`);
-    const deadPort = (() => { const x = new URL(good); x.port = '1'; return x.toString(); })();
-    const badHost = (() => { const x = new URL(good); x.hostname = 'no-such-host.invalid'; return x.toString(); })();
-    const badDb = (() => { const x = new URL(good); x.pathname = '/no_such_db'; return x.toString(); })();
+    const deadPort = (() => {
+      const x = new URL(good);
+      x.port = '1';
+      return x.toString();
+    })();
+    const badHost = (() => {
+      const x = new URL(good);
+      x.hostname = 'no-such-host.invalid';
+      return x.toString();
+    })();
+    const badDb = (() => {
+      const x = new URL(good);
+      x.pathname = '/no_such_db';
+      return x.toString();
+    })();
     const paramPw = `postgres://tv_secret@${u.host}/no_such_db?password=${ENCODED}`;
     return { wrongPw, deadPort, badHost, badDb, paramPw };
   };
@@ -61,14 +74,20 @@ describe('credentials never printed (private cluster, password auth)', () => {
     for (const [name, url] of Object.entries(variants())) {
       const logs: string[] = [];
       const engine = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, poolTimeout: 5, echo: true }, log: (l) => logs.push(l) });
-      const err = await engine.query('SELECT 1').then(() => undefined, (e: unknown) => e);
+      const err = await engine.query('SELECT 1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err, name).toBeInstanceOf(Error);
       captured.push(`${name}: ${(err as Error).message}`, util.inspect(err, { depth: 10, showHidden: true }), String((err as Error).stack));
       captured.push(util.inspect(engine, { depth: 10, showHidden: true }), engine.location, JSON.stringify(engine.poolStatus()));
       const report = await new HealthMonitor(engine).check();
       expect(report.healthy).toBe(false);
       captured.push(JSON.stringify(report));
-      const load = await new TradesLoader({ engine }).bulkLoad([]).then(() => undefined, (e: unknown) => e);
+      const load = await new TradesLoader({ engine }).bulkLoad([]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       captured.push(util.inspect(load, { depth: 10, showHidden: true }));
       captured.push(...logs);
       await engine.close();
@@ -86,7 +105,10 @@ describe('credentials never printed (private cluster, password auth)', () => {
     const engine = new ServerEngine({ url: good, pool: { poolSize: 1, maxOverflow: 0, echo: true }, log: (l) => logs.push(l) });
     try {
       await migrate(engine);
-      const err = await engine.query(`SELECT $1::int`, [PASSWORD]).then(() => undefined, (e: unknown) => e);
+      const err = await engine.query(`SELECT $1::int`, [PASSWORD]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       // The server echoes the bad value back; the engine masks it because it is the password.
       assertClean(util.inspect(err, { depth: 10, showHidden: true }), 'query error');
       expect((err as Error).message).toMatch(/invalid input syntax for type integer: "\*\*\*"/);
@@ -106,7 +128,8 @@ describe('credentials never printed (private cluster, password auth)', () => {
     const run = (args: string[], url: string) => {
       const r = spawnSync(process.execPath, [CLI, ...args], {
         env: { ...process.env, TICKVAULT_DATABASE_URL: url, TICKVAULT_DEBUG: '1', TICKVAULT_ECHO: '1', TICKVAULT_POOL_TIMEOUT: '5' },
-        encoding: 'utf8', timeout: 60_000,
+        encoding: 'utf8',
+        timeout: 60_000,
       });
       outputs.push(`$ tickvault ${args.join(' ')} (${r.status})\n${r.stdout}\n${r.stderr}`);
       return r;
@@ -117,7 +140,10 @@ describe('credentials never printed (private cluster, password auth)', () => {
       run(['init'], url);
     }
     // Passing the URL as an argument instead of the environment.
-    const r = spawnSync(process.execPath, [CLI, '--database-url', variants().wrongPw, 'status'], { env: { ...process.env, TICKVAULT_DEBUG: '1' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, '--database-url', variants().wrongPw, 'status'], {
+      env: { ...process.env, TICKVAULT_DEBUG: '1' },
+      encoding: 'utf8',
+    });
     outputs.push(r.stdout, r.stderr);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/password authentication failed/);

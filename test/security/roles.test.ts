@@ -1,4 +1,3 @@
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../support/pg-client.js';
 import { cliSync } from '../support/cli.js';
@@ -10,9 +9,11 @@ import { createRoles, validateRoleName } from '../../src/security/roles.js';
 import { createTestDatabase, type ServerCluster } from '../support/server-cluster.js';
 import { startPasswordCluster, withCredentials } from '../support/password-cluster.js';
 
-
-
-const errCode = (p: Promise<unknown>) => p.then(() => 'no error', (e: { code?: string }) => e.code);
+const errCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'no error',
+    (e: { code?: string }) => e.code,
+  );
 
 describe('least-privilege roles (private cluster, password auth)', () => {
   let cluster: ServerCluster;
@@ -46,7 +47,12 @@ describe('least-privilege roles (private cluster, password auth)', () => {
     const echoing = new ServerEngine({ url, pool: { poolSize: 1, maxOverflow: 0, echo: true }, log: (l) => logs.push(l) });
     let result: Awaited<ReturnType<typeof createRoles>>;
     try {
-      result = await createRoles(echoing, { readerRole: 'tv_reader', loaderRole: 'tv_loader', readerPassword: READER_PW, loaderPassword: LOADER_PW });
+      result = await createRoles(echoing, {
+        readerRole: 'tv_reader',
+        loaderRole: 'tv_loader',
+        readerPassword: READER_PW,
+        loaderPassword: LOADER_PW,
+      });
     } finally {
       await echoing.close();
     }
@@ -64,8 +70,17 @@ describe('least-privilege roles (private cluster, password auth)', () => {
     const loaderEngine = new ServerEngine({ url: loaderUrl, pool: { poolSize: 1, maxOverflow: 1 }, log: () => undefined });
     try {
       const res = await new TradesLoader({ engine: loaderEngine, batchSize: 50 }).bulkLoad(
-        Array.from({ length: 120 }, (_, i) => ({ timestamp: new Date(Date.UTC(2026, 3, 1, 0, 0, i)), instrument_id: 1, symbol: 'ESZ6', price: i === 5 ? '0' : '10.5', size: 2, side: 'S', trade_id: `r${i}` })),
-        { source: { source: 'roles', contentHash: 'roles-v1' } });
+        Array.from({ length: 120 }, (_, i) => ({
+          timestamp: new Date(Date.UTC(2026, 3, 1, 0, 0, i)),
+          instrument_id: 1,
+          symbol: 'ESZ6',
+          price: i === 5 ? '0' : '10.5',
+          size: 2,
+          side: 'S',
+          trade_id: `r${i}`,
+        })),
+        { source: { source: 'roles', contentHash: 'roles-v1' } },
+      );
       expect(res).toMatchObject({ status: 'completed', recordsInserted: 119, recordsRejected: 1 });
     } finally {
       await loaderEngine.close();
@@ -86,10 +101,16 @@ describe('least-privilege roles (private cluster, password auth)', () => {
       expect(Number((await c.query('SELECT count(*) AS n FROM trades_data')).rows[0].n)).toBe(119);
       expect(Number((await c.query('SELECT count(*) AS n FROM tickvault_loads')).rows[0].n)).toBe(1);
       await c.query('SELECT * FROM ohlcv_hourly LIMIT 1');
-      expect(await errCode(c.query(`INSERT INTO trades_data (timestamp, instrument_id, symbol, price, size, side) VALUES (now(), 1, 'X', 1, 1, 'B')`))).toBe('42501');
+      expect(
+        await errCode(
+          c.query(`INSERT INTO trades_data (timestamp, instrument_id, symbol, price, size, side) VALUES (now(), 1, 'X', 1, 1, 'B')`),
+        ),
+      ).toBe('42501');
       expect(await errCode(c.query('UPDATE trades_data SET size = 3'))).toBe('42501');
       expect(await errCode(c.query('DELETE FROM trades_data'))).toBe('42501');
-      expect(await errCode(c.query(`INSERT INTO tickvault_quarantine (target_table, reason, record) VALUES ('x', 'y', '{}')`))).toBe('42501');
+      expect(await errCode(c.query(`INSERT INTO tickvault_quarantine (target_table, reason, record) VALUES ('x', 'y', '{}')`))).toBe(
+        '42501',
+      );
       expect(await errCode(c.query(`SELECT nextval('tickvault_loads_load_id_seq')`))).toBe('42501');
       expect(await errCode(c.query('DROP TABLE trades_data'))).toBe('42501');
     });
@@ -102,7 +123,9 @@ describe('least-privilege roles (private cluster, password auth)', () => {
     const env = { TICKVAULT_DATABASE_URL: url, TICKVAULT_LOADER_PASSWORD: 'cli-loader-secret-99' };
     const init = cliSync(['init', '--roles', '--reader-role', 'cli_reader', '--loader-role', 'cli_loader'], { env });
     // Only the loader got a password: the reader is a LOGIN role without one, and `roles` says so.
-    expect(init.stderr.trim()).toMatch(/^tickvault: warning: role cli_reader was created with LOGIN but without a password: .*TICKVAULT_READER_PASSWORD/);
+    expect(init.stderr.trim()).toMatch(
+      /^tickvault: warning: role cli_reader was created with LOGIN but without a password: .*TICKVAULT_READER_PASSWORD/,
+    );
     expect(init.stderr).not.toMatch(/role cli_loader was created/);
     expect(init.code).toBe(0);
     expect(init.stdout).toMatch(/created role cli_reader[\s\S]*created role cli_loader[\s\S]*roles ready/);

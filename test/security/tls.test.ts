@@ -14,7 +14,26 @@ function openssl(args: string[], cwd: string): void {
 }
 
 function makeCa(dir: string, name: string): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    dir,
+  );
 }
 
 describe('TLS (private cluster with ssl=on)', () => {
@@ -27,9 +46,44 @@ describe('TLS (private cluster with ssl=on)', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tv-tls-'));
     makeCa(dir, 'ca');
     makeCa(dir, 'other-ca');
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
+    openssl(
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      dir,
+    );
     writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf'], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.crt',
+        '-days',
+        '2',
+        '-extfile',
+        'ext.cnf',
+      ],
+      dir,
+    );
     ca = path.join(dir, 'ca.crt');
     otherCa = path.join(dir, 'other-ca.crt');
     // The server runs as `postgres` when we are root; its key must be its own and private.
@@ -52,7 +106,11 @@ describe('TLS (private cluster with ssl=on)', () => {
   });
 
   const sslInUse = async (url: string, env: NodeJS.ProcessEnv = {}) => {
-    const engine = new ServerEngine({ url, settings: resolveEngineSettings({ code: { poolSize: 1, maxOverflow: 0, poolTimeout: 10 }, env, useFile: false }), log: () => undefined });
+    const engine = new ServerEngine({
+      url,
+      settings: resolveEngineSettings({ code: { poolSize: 1, maxOverflow: 0, poolTimeout: 10 }, env, useFile: false }),
+      log: () => undefined,
+    });
     try {
       const { rows } = await engine.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       return rows[0]!.ssl;

@@ -13,7 +13,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
-export interface CliRun { code: number; stdout: string; stderr: string }
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface CliOptions {
   /** Working directory; default: one private temp directory per test file. */
@@ -41,12 +45,18 @@ export function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.P
 export function cli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args],
+    execFile(
+      process.execPath,
+      [CLI, ...args],
       { cwd: options.cwd ?? cliCwd(), env: cleanEnv(options.env), timeout: options.timeoutMs ?? 170_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') { reject(err); return; }
+        if (err && typeof err.code !== 'number') {
+          reject(err);
+          return;
+        }
         resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-      });
+      },
+    );
   });
 }
 
@@ -54,7 +64,11 @@ export function cli(args: readonly string[], options: CliOptions = {}): Promise<
 export function cliSync(args: readonly string[], options: CliOptions = {}): CliRun {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
   const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? cliCwd(), env: cleanEnv(options.env), timeout: options.timeoutMs ?? 170_000, maxBuffer: 16 << 20, encoding: 'utf8',
+    cwd: options.cwd ?? cliCwd(),
+    env: cleanEnv(options.env),
+    timeout: options.timeoutMs ?? 170_000,
+    maxBuffer: 16 << 20,
+    encoding: 'utf8',
   });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -12,7 +12,7 @@ export function fieldHex(write: (w: BinaryCopyWriter) => void): string {
   w.beginRow(1);
   write(w);
   const hex = w.finish().toString('hex');
-  expect(hex.startsWith(HEADER_HEX + '0001')).toBe(true);
+  expect(hex.startsWith(`${HEADER_HEX}0001`)).toBe(true);
   expect(hex.endsWith(TRAILER_HEX)).toBe(true);
   return hex.slice(HEADER_HEX.length + 4, -TRAILER_HEX.length);
 }

@@ -3,7 +3,13 @@
  * tables between tests, reading the quarantine and the ledger.
  */
 import type { Engine, Queryable } from '../../src/engine/types.js';
-import { DEFINITION_VERSIONS_TABLE, LOAD_BATCHES_TABLE, LOADS_TABLE, QUARANTINE_TABLE, SYMBOL_HISTORY_TABLE } from '../../src/schema/bookkeeping.js';
+import {
+  DEFINITION_VERSIONS_TABLE,
+  LOAD_BATCHES_TABLE,
+  LOADS_TABLE,
+  QUARANTINE_TABLE,
+  SYMBOL_HISTORY_TABLE,
+} from '../../src/schema/bookkeeping.js';
 import { loadedColumns, type TableName, type TableSpec } from '../../src/schema/tables.js';
 import { ident } from '../../src/sql/ident.js';
 
@@ -21,7 +27,9 @@ export async function snapshot(db: Queryable, spec: TableSpec, where = 'TRUE', p
   const exprs = cols.map((c) => textExpr(c.name, c.type.kind));
   const order = cols.map((_c, i) => `${i + 1}`).join(', ');
   const { rows } = await db.query<Record<string, string | null>>(
-    `SELECT ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${ident(spec.name)} WHERE ${where} ORDER BY ${order}`, params);
+    `SELECT ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${ident(spec.name)} WHERE ${where} ORDER BY ${order}`,
+    params,
+  );
   return rows.map((r) => cols.map((_c, i) => r[`c${i}`] ?? null) as string[]);
 }
 
@@ -53,13 +61,22 @@ export interface QuarantineRow {
 export async function quarantined(db: Queryable, table: string): Promise<QuarantineRow[]> {
   const { rows } = await db.query<QuarantineRow>(
     `SELECT load_id::text AS load_id, target_table, reason, constraint_name, source, record_index::text AS record_index, record::text AS record
-       FROM ${QUARANTINE_TABLE} q WHERE target_table = $1 ORDER BY q.record_index, q.id`, [table]);
+       FROM ${QUARANTINE_TABLE} q WHERE target_table = $1 ORDER BY q.record_index, q.id`,
+    [table],
+  );
   return rows;
 }
 
 export interface LedgerRow {
-  load_id: string; source: string; content_hash: string; status: string; mode: string;
-  records_in: string; records_inserted: string; records_rejected: string; batches: string;
+  load_id: string;
+  source: string;
+  content_hash: string;
+  status: string;
+  mode: string;
+  records_in: string;
+  records_inserted: string;
+  records_rejected: string;
+  batches: string;
 }
 
 export async function ledgerRows(db: Queryable, table: string): Promise<LedgerRow[]> {
@@ -67,7 +84,9 @@ export async function ledgerRows(db: Queryable, table: string): Promise<LedgerRo
     `SELECT l.load_id::text AS load_id, source, content_hash, status, mode, records_in::text AS records_in,
             records_inserted::text AS records_inserted, records_rejected::text AS records_rejected,
             (SELECT count(*) FROM ${LOAD_BATCHES_TABLE} b WHERE b.load_id = l.load_id)::text AS batches
-       FROM ${LOADS_TABLE} l WHERE target_table = $1 ORDER BY l.load_id`, [table]);
+       FROM ${LOADS_TABLE} l WHERE target_table = $1 ORDER BY l.load_id`,
+    [table],
+  );
   return rows;
 }
 
@@ -87,7 +106,9 @@ export async function reset(engine: Engine, tables?: readonly string[]): Promise
 /** Secondary index names of a table, sorted. */
 export async function indexNames(db: Queryable, table: string): Promise<string[]> {
   const { rows } = await db.query<{ indexname: string }>(
-    'SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname', [table]);
+    'SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname',
+    [table],
+  );
   return rows.map((r) => r.indexname);
 }
 
@@ -108,24 +129,41 @@ export const DATA_TABLES: readonly TableName[] = ['ohlcv_data', 'trades_data', '
 /** Quarantine rows of one load: constraint name → count. */
 export async function quarantineByConstraint(db: Queryable, loadId: string): Promise<Record<string, number>> {
   const { rows } = await db.query<{ c: string | null; n: string }>(
-    `SELECT constraint_name AS c, count(*)::text AS n FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint GROUP BY 1 ORDER BY 1`, [loadId]);
+    `SELECT constraint_name AS c, count(*)::text AS n FROM ${QUARANTINE_TABLE} WHERE load_id = $1::bigint GROUP BY 1 ORDER BY 1`,
+    [loadId],
+  );
   return Object.fromEntries(rows.map((r) => [r.c ?? 'null', Number(r.n)]));
 }
 
-export async function quarantineRows(db: Queryable, loadId: string): Promise<{ reason: string; constraint_name: string | null; record_index: string; record: string }[]> {
+export async function quarantineRows(
+  db: Queryable,
+  loadId: string,
+): Promise<{ reason: string; constraint_name: string | null; record_index: string; record: string }[]> {
   const { rows } = await db.query<{ reason: string; constraint_name: string | null; record_index: string; record: string }>(
     `SELECT reason, constraint_name, record_index::text AS record_index, record::text AS record FROM ${QUARANTINE_TABLE}
-      WHERE load_id = $1::bigint ORDER BY record_index, id`, [loadId]);
+      WHERE load_id = $1::bigint ORDER BY record_index, id`,
+    [loadId],
+  );
   return rows;
 }
 
-export interface LoadRow { load_id: string; status: string; error: string | null; records_in: string; records_inserted: string; records_rejected: string; source: string }
+export interface LoadRow {
+  load_id: string;
+  status: string;
+  error: string | null;
+  records_in: string;
+  records_inserted: string;
+  records_rejected: string;
+  source: string;
+}
 
 export async function loadRows(db: Queryable, table?: string): Promise<LoadRow[]> {
   const { rows } = await db.query<LoadRow>(
     `SELECT load_id::text AS load_id, status, error, records_in::text AS records_in, records_inserted::text AS records_inserted,
             records_rejected::text AS records_rejected, source
-       FROM ${LOADS_TABLE} ${table ? 'WHERE target_table = $1' : ''} ORDER BY load_id`, table ? [table] : []);
+       FROM ${LOADS_TABLE} ${table ? 'WHERE target_table = $1' : ''} ORDER BY load_id`,
+    table ? [table] : [],
+  );
   return rows;
 }
 

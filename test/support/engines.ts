@@ -27,7 +27,14 @@ export async function openTestEngine(kind: EngineKind, opts: { migrate?: boolean
   } else {
     const db = await createTestDatabase(inject('serverUrl'), opts.name ?? 'test');
     const engine = new ServerEngine({ url: db.url, pool: { poolSize: 2, maxOverflow: 6 } });
-    t = { engine, url: db.url, dispose: async () => { await engine.close(); await db.drop(); } };
+    t = {
+      engine,
+      url: db.url,
+      dispose: async () => {
+        await engine.close();
+        await db.drop();
+      },
+    };
   }
   if (opts.migrate ?? true) await migrate(t.engine);
   return t;

@@ -21,8 +21,16 @@ export function fixtureFiles(): string[] {
 }
 
 export interface SourceRow {
-  file: string; schema: string; version: number; compression: string; bytes: number; records: number;
-  dataset: string; symbols: string[]; instrumentIds: number[]; notes: string;
+  file: string;
+  schema: string;
+  version: number;
+  compression: string;
+  bytes: number;
+  records: number;
+  dataset: string;
+  symbols: string[];
+  instrumentIds: number[];
+  notes: string;
 }
 
 /** The per-file table of SOURCE.md: the expected facts the decoder is checked against. */
@@ -31,18 +39,31 @@ export function sourceTable(): Map<string, SourceRow> {
   const rows = new Map<string, SourceRow>();
   for (const line of md.split('\n')) {
     if (!line.startsWith('| `')) continue;
-    const c = line.split('|').slice(1, -1).map((x) => x.trim());
+    const c = line
+      .split('|')
+      .slice(1, -1)
+      .map((x) => x.trim());
     const file = c[0]!.replace(/`/g, '');
     rows.set(file, {
-      file, schema: c[1]!, version: Number(c[2]), compression: c[3]!, bytes: Number(c[4]), records: Number(c[5]),
-      dataset: c[6]!, symbols: c[7] === '-' ? [] : [c[7]!],
-      instrumentIds: c[8] === '-' ? [] : c[8]!.split(',').map(Number), notes: c[9] ?? '',
+      file,
+      schema: c[1]!,
+      version: Number(c[2]),
+      compression: c[3]!,
+      bytes: Number(c[4]),
+      records: Number(c[5]),
+      dataset: c[6]!,
+      symbols: c[7] === '-' ? [] : [c[7]!],
+      instrumentIds: c[8] === '-' ? [] : c[8]!.split(',').map(Number),
+      notes: c[9] ?? '',
     });
   }
   return rows;
 }
 
-export async function readAll(input: DbnInput, opts?: DbnOpenOptions): Promise<{ records: DbnRecord[]; decoder: Awaited<ReturnType<typeof openDbn>> }> {
+export async function readAll(
+  input: DbnInput,
+  opts?: DbnOpenOptions,
+): Promise<{ records: DbnRecord[]; decoder: Awaited<ReturnType<typeof openDbn>> }> {
   const decoder = await openDbn(input, opts);
   const records: DbnRecord[] = [];
   for await (const r of decoder.records()) records.push(r);

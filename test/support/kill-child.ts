@@ -16,7 +16,9 @@ if (!url || !rows || !batchSize || !source || !contentHash) {
 const loader = new TradesLoader({ databaseUrl: url, batchSize: Number(batchSize), analyzeTables: false });
 const result = await loader.bulkLoad(syntheticTradeChunks({ rows: Number(rows) }, 1000), {
   source: { source, contentHash },
-  onProgress: (done) => { process.stdout.write(`progress ${done}\n`); },
+  onProgress: (done) => {
+    process.stdout.write(`progress ${done}\n`);
+  },
 });
 process.stdout.write(`done ${JSON.stringify(result)}\n`);
 await loader.close();

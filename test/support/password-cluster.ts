@@ -11,14 +11,17 @@ export async function startPasswordCluster(prefix: string): Promise<ServerCluste
   const cluster = await startServerCluster({ tmpPrefix: prefix, settings: { password_encryption: 'scram-sha-256' } });
   const hba = path.join(cluster.dataDir, 'pg_hba.conf');
   const original = readFileSync(hba, 'utf8');
-  writeFileSync(hba, [
-    'local all all trust',
-    'host all postgres 127.0.0.1/32 trust',
-    'host all all 127.0.0.1/32 scram-sha-256',
-    '# original:',
-    ...original.split('\n').map((l) => `# ${l}`),
-    '',
-  ].join('\n'));
+  writeFileSync(
+    hba,
+    [
+      'local all all trust',
+      'host all postgres 127.0.0.1/32 trust',
+      'host all all 127.0.0.1/32 scram-sha-256',
+      '# original:',
+      ...original.split('\n').map((l) => `# ${l}`),
+      '',
+    ].join('\n'),
+  );
   await cluster.restart();
   return cluster;
 }

@@ -4,8 +4,16 @@
  * Throws on anything else, on a sample whose family has no TYPE declared before it, on a TYPE
  * declared twice, on a duplicate series and on a bad label escape.
  */
-export interface Sample { readonly name: string; readonly labels: Record<string, string>; readonly value: number }
-export interface Exposition { readonly types: Map<string, string>; readonly help: Map<string, string>; readonly samples: Sample[] }
+export interface Sample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+export interface Exposition {
+  readonly types: Map<string, string>;
+  readonly help: Map<string, string>;
+  readonly samples: Sample[];
+}
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -23,7 +31,10 @@ export function parsePrometheus(text: string): Exposition {
     if (line.trim() === '') return;
     if (line.startsWith('#')) {
       const m = new RegExp(`^# (HELP|TYPE) (${NAME}) (.*)$`).exec(line);
-      if (!m) { if (/^# (HELP|TYPE)/.test(line)) throw new Error(`malformed ${where}`); return; }
+      if (!m) {
+        if (/^# (HELP|TYPE)/.test(line)) throw new Error(`malformed ${where}`);
+        return;
+      }
       if (m[1] === 'TYPE') {
         if (!TYPES.has(m[3]!)) throw new Error(`unknown type ${where}`);
         if (types.has(m[2]!)) throw new Error(`TYPE declared twice ${where}`);
@@ -42,7 +53,8 @@ export function parsePrometheus(text: string): Exposition {
     if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value ${where}`);
     const family = [name, name.replace(/_(sum|count|bucket)$/, '')].find((n) => types.has(n));
     if (!family) throw new Error(`sample without a preceding TYPE ${where}`);
-    if (family !== name && !['summary', 'histogram'].includes(types.get(family)!)) throw new Error(`suffix on a ${types.get(family)} ${where}`);
+    if (family !== name && !['summary', 'histogram'].includes(types.get(family)!))
+      throw new Error(`suffix on a ${types.get(family)} ${where}`);
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (series.has(key)) throw new Error(`duplicate series ${where}`);
     series.add(key);
@@ -62,12 +74,14 @@ function parseLabels(body: string, where: string): Record<string, string> {
     if (body[eq + 1] !== '"') throw new Error(`label value not quoted ${where}`);
     let j = eq + 2;
     let value = '';
-    for (;; j++) {
+    for (; ; j++) {
       if (j >= body.length) throw new Error(`unterminated label value ${where}`);
       const c = body[j];
       if (c === '\\') {
         const n = body[++j];
-        if (n === 'n') value += '\n'; else if (n === '\\' || n === '"') value += n; else throw new Error(`bad escape ${where}`);
+        if (n === 'n') value += '\n';
+        else if (n === '\\' || n === '"') value += n;
+        else throw new Error(`bad escape ${where}`);
       } else if (c === '"') break;
       else value += c;
     }

@@ -230,7 +230,11 @@ function run(runAs: RunAs, cmd: string, args: string[], cwd: string): Promise<Ru
 }
 
 function tailOf(text: string, lines: number): string {
-  return text.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1).slice(-lines).join('\n');
+  return text
+    .split('\n')
+    .filter((l, i, a) => l !== '' || i < a.length - 1)
+    .slice(-lines)
+    .join('\n');
 }
 
 function readLogTail(logFile: string, lines = 40): string {
@@ -541,12 +545,18 @@ export async function startServerCluster(opts: ServerClusterOptions = {}): Promi
       chownSync(socketDir, runAs.uid, runAs.gid);
     }
   } catch (e) {
-    throw new ServerClusterError(`tickvault test cluster: could not create the temp directory under ${os.tmpdir()}: ${(e as Error).message}`, 'tmpdir');
+    throw new ServerClusterError(
+      `tickvault test cluster: could not create the temp directory under ${os.tmpdir()}: ${(e as Error).message}`,
+      'tmpdir',
+    );
   }
   const socketDir = path.join(dir, 'sock');
   if (Buffer.byteLength(path.join(socketDir, '.s.PGSQL.65535')) > 103) {
     rmSync(dir, { recursive: true, force: true });
-    throw new ServerClusterError(`tickvault test cluster: temp dir path ${dir} is too long for a Unix socket; set TMPDIR to a short path`, 'tmpdir');
+    throw new ServerClusterError(
+      `tickvault test cluster: temp dir path ${dir} is too long for a Unix socket; set TMPDIR to a short path`,
+      'tmpdir',
+    );
   }
 
   const dataDir = path.join(dir, 'data');
@@ -607,8 +617,10 @@ export async function startServerCluster(opts: ServerClusterOptions = {}): Promi
     } catch (e) {
       cluster.fail('connect', `could not connect to 127.0.0.1:${port} or create database ${TEST_DATABASE}: ${(e as Error).message}`);
     }
-    if (!check?.loader) cluster.fail('timescaledb', 'the server started but the timescaledb loader is not preloaded (shared_preload_libraries)');
-    if (!check.version) cluster.fail('timescaledb', 'the server started but the timescaledb extension is not available (no timescaledb.control)');
+    if (!check?.loader)
+      cluster.fail('timescaledb', 'the server started but the timescaledb loader is not preloaded (shared_preload_libraries)');
+    if (!check.version)
+      cluster.fail('timescaledb', 'the server started but the timescaledb extension is not available (no timescaledb.control)');
   } catch (e) {
     await cluster.stop().catch(() => undefined);
     throw e;
@@ -659,12 +671,12 @@ function withDatabase(url: string, database: string): string {
  * random suffix, so the same name can be used by concurrent runs. Pass `{ timescaledb: true }` to
  * also run CREATE EXTENSION timescaledb in it.
  */
-export async function createTestDatabase(
-  baseUrl: string,
-  name: string,
-  opts: { timescaledb?: boolean } = {},
-): Promise<TestDatabase> {
-  const base = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'db';
+export async function createTestDatabase(baseUrl: string, name: string, opts: { timescaledb?: boolean } = {}): Promise<TestDatabase> {
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'db';
   const suffix = Math.random().toString(36).slice(2, 8).padEnd(6, '0');
   const db = `tv_${base.slice(0, 50)}_${suffix}`;
   await withClient(baseUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING 'UTF8'`));

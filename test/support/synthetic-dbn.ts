@@ -8,7 +8,13 @@ export const SYNTH_ID = 42;
 export const SYNTH_SYMBOL = 'TESTH4';
 
 /** sideN: side 'N' (no aggressor, stored); badSide: side 'X' (no DBN side: quarantined by trades_side_check). */
-export interface TradeOpts { id?: number; sideN?: (i: number) => boolean; badSide?: (i: number) => boolean; tsOut?: boolean; stepNs?: bigint }
+export interface TradeOpts {
+  id?: number;
+  sideN?: (i: number) => boolean;
+  badSide?: (i: number) => boolean;
+  tsOut?: boolean;
+  stepNs?: bigint;
+}
 
 /** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N or X where asked). */
 export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
@@ -17,22 +23,47 @@ export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
   for (let i = 0; i < n; i++) {
     const ts = T0 + BigInt(i) * step + 999n;
     out.push({
-      kind: 'trade', rtype: 0, publisherId: 1, instrumentId: o.id ?? SYNTH_ID, tsEvent: ts,
-      price: 4_780_250_000_000n + BigInt(i % 50) * 250_000_000n + BigInt(i % 3), size: 1 + (i % 7), action: 'T',
-      side: o.badSide?.(i) ? 'X' : o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B', flags: 0, depth: 0, tsRecv: ts + 1_500n, tsInDelta: 100 + i, sequence: 1000 + i,
+      kind: 'trade',
+      rtype: 0,
+      publisherId: 1,
+      instrumentId: o.id ?? SYNTH_ID,
+      tsEvent: ts,
+      price: 4_780_250_000_000n + BigInt(i % 50) * 250_000_000n + BigInt(i % 3),
+      size: 1 + (i % 7),
+      action: 'T',
+      side: o.badSide?.(i) ? 'X' : o.sideN?.(i) ? 'N' : i % 2 ? 'A' : 'B',
+      flags: 0,
+      depth: 0,
+      tsRecv: ts + 1_500n,
+      tsInDelta: 100 + i,
+      sequence: 1000 + i,
       ...(o.tsOut ? { tsOut: ts + 9_000n } : {}),
     });
   }
   return out;
 }
 
-export const SYNTH_MAPPINGS: WriteDbnOptions['mappings'] = [{ rawSymbol: SYNTH_SYMBOL, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: String(SYNTH_ID) }] }];
+export const SYNTH_MAPPINGS: WriteDbnOptions['mappings'] = [
+  { rawSymbol: SYNTH_SYMBOL, intervals: [{ startDate: 20240102, endDate: 20240103, symbol: String(SYNTH_ID) }] },
+];
 
 /** Writes `records` as a DBN file (or returns the bytes when `file` is omitted). */
-export async function writeSynth(records: DbnRecord[], o: Partial<WriteDbnOptions> & { file?: string } = {}): Promise<Uint8Array | undefined> {
+export async function writeSynth(
+  records: DbnRecord[],
+  o: Partial<WriteDbnOptions> & { file?: string } = {},
+): Promise<Uint8Array | undefined> {
   const r = await writeDbn({
-    version: 3, schema: 'trades', dataset: 'TEST.SYNTH', start: T0, stypeIn: 1, stypeOut: 0,
-    symbols: [SYNTH_SYMBOL], mappings: SYNTH_MAPPINGS, ...o, records, path: o.file,
+    version: 3,
+    schema: 'trades',
+    dataset: 'TEST.SYNTH',
+    start: T0,
+    stypeIn: 1,
+    stypeOut: 0,
+    symbols: [SYNTH_SYMBOL],
+    mappings: SYNTH_MAPPINGS,
+    ...o,
+    records,
+    path: o.file,
   });
   return r.bytes;
 }

@@ -22,7 +22,14 @@ describe('timestamps from text', () => {
     ['2024-01-01T10:00:00+16:00', /zone offset \+16:00/],
     ['2024-01-01T10:00:00+05:75', /zone offset/],
   ])('%s is refused: %s', (text, why) => {
-    const err = (() => { try { isoToMicros(text); } catch (e) { return e; } return undefined; })();
+    const err = (() => {
+      try {
+        isoToMicros(text);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
     expect(err).toBeInstanceOf(TimestampError);
     expect(err).toBeInstanceOf(TickvaultError);
     expect((err as TimestampError).code).toBe('TIMESTAMP');

@@ -28,7 +28,10 @@ const SYMBOLS = [
 
 function* syntheticTrades(n: number, dayStartNs: bigint): Generator<DbnRecord> {
   let seed = 42;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
   const total = SYMBOLS.reduce((a, s) => a + s.weight, 0);
   const px = SYMBOLS.map((s) => s.px);
   const stepNs = (23n * 3600n * 1_000_000_000n) / BigInt(n);
@@ -40,8 +43,20 @@ function* syntheticTrades(n: number, dayStartNs: bigint): Generator<DbnRecord> {
     px[k] = px[k]! + (rnd() < 0.5 ? -s.tick : s.tick);
     const ts = dayStartNs + BigInt(i) * stepNs;
     yield {
-      kind: 'trade', rtype: 0, publisherId: 1, instrumentId: s.id, tsEvent: ts, tsRecv: ts + 5000n, tsInDelta: 1000,
-      price: px[k]! * 10_000_000n, size: 1 + Math.floor(rnd() ** 3 * 20), action: 'T', side: rnd() < 0.5 ? 'A' : 'B', flags: 0, depth: 0, sequence: i + 1,
+      kind: 'trade',
+      rtype: 0,
+      publisherId: 1,
+      instrumentId: s.id,
+      tsEvent: ts,
+      tsRecv: ts + 5000n,
+      tsInDelta: 1000,
+      price: px[k]! * 10_000_000n,
+      size: 1 + Math.floor(rnd() ** 3 * 20),
+      action: 'T',
+      side: rnd() < 0.5 ? 'A' : 'B',
+      flags: 0,
+      depth: 0,
+      sequence: i + 1,
     };
   }
 }
@@ -54,7 +69,8 @@ function table(columns: readonly string[], rows: readonly Record<string, string 
 }
 
 export function registerDemo(program: Command): void {
-  program.command('demo')
+  program
+    .command('demo')
     .description('zero-setup tour on the embedded engine: init, load sample DBN data, show status and queries')
     .option('--trades <n>', 'synthetic trades to generate', '200000')
     .action(async (opts: { trades: string }) => {
@@ -79,9 +95,19 @@ export function registerDemo(program: Command): void {
         const day = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
         const generated = path.join(dir, 'synthetic.trades.dbn.zst');
         await writeDbn({
-          version: 3, schema: 'trades', dataset: 'GLBX.MDP3', start: day, path: generated, compress: 'zstd',
-          stypeIn: 1, stypeOut: 0, symbols: SYMBOLS.map((s) => s.symbol),
-          mappings: SYMBOLS.map((s) => ({ rawSymbol: s.symbol, intervals: [{ startDate: 20261102, endDate: 20261103, symbol: String(s.id) }] })),
+          version: 3,
+          schema: 'trades',
+          dataset: 'GLBX.MDP3',
+          start: day,
+          path: generated,
+          compress: 'zstd',
+          stypeIn: 1,
+          stypeOut: 0,
+          symbols: SYMBOLS.map((s) => s.symbol),
+          mappings: SYMBOLS.map((s) => ({
+            rawSymbol: s.symbol,
+            intervals: [{ startDate: 20261102, endDate: 20261103, symbol: String(s.id) }],
+          })),
           records: syntheticTrades(Number(opts.trades), day),
         });
         files.push(generated);
@@ -92,24 +118,38 @@ export function registerDemo(program: Command): void {
         for (const f of files) {
           const r = await loadDbnFile(engine, f);
           const rate = r.recordsInserted >= 10_000 ? `  ${Math.round(r.recordsPerSecond)} rows/s` : '';
-          say(`  ${label(f).padEnd(width)} -> ${r.table.padEnd(22)} ${String(r.recordsInserted).padStart(8)} inserted ${String(r.recordsRejected).padStart(4)} quarantined${rate}`);
+          say(
+            `  ${label(f).padEnd(width)} -> ${r.table.padEnd(22)} ${String(r.recordsInserted).padStart(8)} inserted ${String(r.recordsRejected).padStart(4)} quarantined${rate}`,
+          );
         }
         say('\n== status');
         say(formatStatus(await collectStatus(engine)));
         const first = microsToIso(day / 1000n);
         const fifth = microsToIso(day / 1000n + 5n * 3_600_000_000n);
-        say(`\n== hourly bars built from trades (ESZ6, first 5 hours): tickvault query bars --symbol ESZ6 --start ${first} --end ${fifth} --interval '1 hour'`);
-        table(['time', 'open', 'high', 'low', 'close', 'volume', 'trades'],
+        say(
+          `\n== hourly bars built from trades (ESZ6, first 5 hours): tickvault query bars --symbol ESZ6 --start ${first} --end ${fifth} --interval '1 hour'`,
+        );
+        table(
+          ['time', 'open', 'high', 'low', 'close', 'volume', 'trades'],
           (await bars(engine, 'ESZ6', first, fifth, '1 hour', { source: 'trades' })).map((b) => ({
-            time: microsToIso(b.timeUs), open: b.open, high: b.high, low: b.low, close: b.close, volume: String(b.volume), trades: b.tradeCount === null ? null : String(b.tradeCount),
-          })));
+            time: microsToIso(b.timeUs),
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: String(b.volume),
+            trades: b.tradeCount === null ? null : String(b.tradeCount),
+          })),
+        );
         say('\n== volume by symbol');
         const vol = await engine.query<{ symbol: string; trades: string; volume: string }>(
-          'SELECT symbol, count(*)::text AS trades, sum(size)::text AS volume FROM trades_data GROUP BY symbol ORDER BY count(*) DESC, symbol');
+          'SELECT symbol, count(*)::text AS trades, sum(size)::text AS volume FROM trades_data GROUP BY symbol ORDER BY count(*) DESC, symbol',
+        );
         table(['symbol', 'trades', 'volume'], vol.rows);
         say('\n== quarantined rows (nothing is dropped silently)');
         const q = await engine.query<{ target_table: string; constraint_name: string | null; reason: string; n: string }>(
-          'SELECT target_table, constraint_name, reason, count(*)::text AS n FROM tickvault_quarantine GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1, 2');
+          'SELECT target_table, constraint_name, reason, count(*)::text AS n FROM tickvault_quarantine GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1, 2',
+        );
         if (q.rows.length === 0) say('  (none)');
         else table(['target_table', 'constraint_name', 'reason', 'n'], q.rows);
       } finally {
@@ -117,7 +157,9 @@ export function registerDemo(program: Command): void {
       }
       say(`\n== the demo database is kept in ${dir}; explore it with`);
       say(`  tickvault --data-dir ${path.join(dir, 'data')} status`);
-      say(`  tickvault --data-dir ${path.join(dir, 'data')} query bars --symbol NQZ6 --start 2026-11-02 --end 2026-11-03 --interval '4 hours'`);
+      say(
+        `  tickvault --data-dir ${path.join(dir, 'data')} query bars --symbol NQZ6 --start 2026-11-02 --end 2026-11-03 --interval '4 hours'`,
+      );
       say(`and remove it with: rm -rf ${dir}`);
     });
 }

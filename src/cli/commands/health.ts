@@ -5,8 +5,11 @@ import { openEngineForHealth } from '../../health/open.js';
 import { EXIT, connectionOptions, printJson } from '../run.js';
 
 export function registerHealth(program: Command): void {
-  program.command('health')
-    .description('check connectivity, pool, tables, TimescaleDB jobs, chunks, compression, last loads and data freshness; exit 4 when unhealthy')
+  program
+    .command('health')
+    .description(
+      'check connectivity, pool, tables, TimescaleDB jobs, chunks, compression, last loads and data freshness; exit 4 when unhealthy',
+    )
     .option('--json', 'print the report as JSON')
     .option('--max-staleness <seconds>', 'unhealthy when the newest row of a time-series table is older than this', parseSeconds)
     .action(async (opts: { json?: boolean; maxStaleness?: number }, cmd: Command) => {

@@ -6,7 +6,12 @@ import { readPolicyConfig } from '../../config/settings.js';
 import { applyPolicyChanges, type PolicyChange } from '../../timescale/policies.js';
 import { formatPolicyChanges } from './policy.js';
 
-interface InitOpts { chunkInterval?: string[]; retention?: string[]; compressAfter?: string[]; json?: boolean }
+interface InitOpts {
+  chunkInterval?: string[];
+  retention?: string[];
+  compressAfter?: string[];
+  json?: boolean;
+}
 
 /**
  * The policies `init` was asked for: the config file's "policies" section, then the flags (a flag
@@ -22,10 +27,16 @@ export function requestedPolicies(opts: Pick<InitOpts, 'chunkInterval' | 'retent
 }
 
 export function registerInit(program: Command): void {
-  program.command('init')
-    .description('create or upgrade the schema (idempotent): tables, hypertables, indexes, policies of the detected tier; run again to change retention or compression')
+  program
+    .command('init')
+    .description(
+      'create or upgrade the schema (idempotent): tables, hypertables, indexes, policies of the detected tier; run again to change retention or compression',
+    )
     .option('--chunk-interval <table=interval...>', "chunk interval per hypertable on a new database, e.g. trades_data='30 minutes'")
-    .option('--retention <table=interval|none...>', 'drop chunks older than this per table (default: none, history is kept), e.g. tbbo_data=3y trades_data=none')
+    .option(
+      '--retention <table=interval|none...>',
+      'drop chunks older than this per table (default: none, history is kept), e.g. tbbo_data=3y trades_data=none',
+    )
     .option('--compress-after <table=interval|none...>', 'compress chunks older than this per table (community tier), e.g. trades_data=7d')
     .option('--json', 'print the result as JSON')
     .action(async (opts: InitOpts, cmd: Command) => {
@@ -35,9 +46,10 @@ export function registerInit(program: Command): void {
         // A database initialised before keeps its policies; what was asked for now is applied
         // to them (a no-op when they already are so, e.g. on a new database).
         const caps = await engine.capabilities();
-        const changes = caps.hypertables && (Object.keys(policies.retainFor ?? {}).length > 0 || Object.keys(policies.compressAfter ?? {}).length > 0)
-          ? await applyPolicyChanges(engine, { retainFor: policies.retainFor, compressAfter: policies.compressAfter })
-          : [];
+        const changes =
+          caps.hypertables && (Object.keys(policies.retainFor ?? {}).length > 0 || Object.keys(policies.compressAfter ?? {}).length > 0)
+            ? await applyPolicyChanges(engine, { retainFor: policies.retainFor, compressAfter: policies.compressAfter })
+            : [];
         return { result, changes };
       });
       if (opts.json) return printJson({ ...result, policyChanges: changes });

@@ -15,7 +15,20 @@ import { checkDbnFileRouted, type CheckFileResult } from '../../ingest/check-dbn
 import { checkTabularFile, fileFormat, loadFile, planTabularFile } from '../../ingest/load-file.js';
 import { mappingFromOptions } from '../../ingest/column-mapping.js';
 
-interface LoadOpts { table?: TableName; workers?: string; bulk?: boolean; replace?: boolean; upsert?: boolean; plan?: boolean; dryRun?: boolean; json?: boolean; allowExpired?: boolean; maxRejects?: string; map?: string; mapFile?: string }
+interface LoadOpts {
+  table?: TableName;
+  workers?: string;
+  bulk?: boolean;
+  replace?: boolean;
+  upsert?: boolean;
+  plan?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  allowExpired?: boolean;
+  maxRejects?: string;
+  map?: string;
+  mapFile?: string;
+}
 
 const DBN_FILES = '**/*.{dbn,dbn.zst}';
 
@@ -29,7 +42,10 @@ export function expandFiles(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
     const isDir = !isDynamicPattern(a) && fs.existsSync(a) && fs.statSync(a).isDirectory();
-    if (!isDir && !isDynamicPattern(a)) { out.push(a); continue; }
+    if (!isDir && !isDynamicPattern(a)) {
+      out.push(a);
+      continue;
+    }
     const matches = isDir
       ? globSync(DBN_FILES, { cwd: a, onlyFiles: true }).map((f) => path.join(a, f))
       : globSync(a, { onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(a) });
@@ -40,19 +56,31 @@ export function expandFiles(args: readonly string[]): string[] {
 }
 
 export function registerLoad(program: Command): void {
-  program.command('load')
-    .description('load Databento DBN files (.dbn, .dbn.zst), CSV (.csv, .csv.gz, .csv.zst) and Parquet files into their tables; re-running a completed file is a no-op, an interrupted one resumes')
+  program
+    .command('load')
+    .description(
+      'load Databento DBN files (.dbn, .dbn.zst), CSV (.csv, .csv.gz, .csv.zst) and Parquet files into their tables; re-running a completed file is a no-op, an interrupted one resumes',
+    )
     .argument('<files...>', 'files or globs')
     .option('--table <table>', 'target table (default: from the file schema)')
     .option('--workers <n>', 'parallel COPY workers', '1')
     .option('--bulk', 'drop secondary indexes during the load and rebuild them after (backfills into empty ranges)')
     .option('--replace', 'atomically replace what the previous load of the same file stored')
-    .option('--upsert', 'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)')
-    .option('--max-rejects <n|P%>', 'stop the load (exit 1) before it quarantines more than n rows or P% of the file\'s records; what it committed stays, a re-run resumes, --replace starts over')
+    .option(
+      '--upsert',
+      'last write wins per natural key: corrected rows replace stored ones (default: stored keys are quarantined as duplicates)',
+    )
+    .option(
+      '--max-rejects <n|P%>',
+      "stop the load (exit 1) before it quarantines more than n rows or P% of the file's records; what it committed stays, a re-run resumes, --replace starts over",
+    )
     .option('--dry-run', 'decode and validate only: count what would land and what would be quarantined; no database needed')
     .option('--plan', 'print the load plan (chunks touched, compressed or not, rows already there, strategy and why) and write nothing')
     .option('--allow-expired', "load rows past the table's retention window anyway (the next retention run drops them)")
-    .option('--map <rules>', 'CSV/Parquet columns: table_column=file_column[:unit], e.g. price=px:1e-9,timestamp=ts_ns:ns,symbol=ticker (units: ns, us, ms, s, iso; prices: 1e-N or decimal; const:VALUE)')
+    .option(
+      '--map <rules>',
+      'CSV/Parquet columns: table_column=file_column[:unit], e.g. price=px:1e-9,timestamp=ts_ns:ns,symbol=ticker (units: ns, us, ms, s, iso; prices: 1e-N or decimal; const:VALUE)',
+    )
     .option('--map-file <file>', 'the same mapping as JSON: {"table": "trades_data", "columns": {"price": "px:1e-9"}}')
     .option('--json', 'print results as JSON')
     .action(async (files: string[], opts: LoadOpts, cmd: Command) => {
@@ -64,17 +92,25 @@ export function registerLoad(program: Command): void {
       const mode: LoadMode = opts.upsert ? 'upsert' : opts.replace ? 'replace' : 'append';
       // A bad limit is a usage error before any file is opened, not a failure of each file.
       if (opts.maxRejects !== undefined) {
-        try { rejectLimit(opts.maxRejects, undefined, 1); } catch (err) { throw new ConfigError(`--max-rejects: ${errorMessage(err)}`); }
+        try {
+          rejectLimit(opts.maxRejects, undefined, 1);
+        } catch (err) {
+          throw new ConfigError(`--max-rejects: ${errorMessage(err)}`);
+        }
       }
       if (opts.dryRun) {
         const checks: (CheckFileResult | { file: string; error: string; code?: string })[] = [];
         for (const file of paths) {
           try {
-            for (const c of fileFormat(file) === 'dbn' ? await checkDbnFileRouted(file, { table: opts.table }) : [await checkTabularFile(file, tabular)]) {
+            for (const c of fileFormat(file) === 'dbn'
+              ? await checkDbnFileRouted(file, { table: opts.table })
+              : [await checkTabularFile(file, tabular)]) {
               checks.push(c);
               if (!opts.json) {
                 const reasons = readableReasons(c.table, c.topRejectReasons);
-                process.stdout.write(`${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`);
+                process.stdout.write(
+                  `${file} → ${c.table} (dry run): ${c.records} records, ${c.valid} valid, ${c.rejected} would be quarantined${reasons ? ` (${reasons})` : ''}${c.unchanged ? `, ${c.unchanged} repeated versions (change nothing)` : ''}${leftOut(c, 'would not be stored')}${c.unresolvedIds.length ? `; ids without a symbol in the file: ${c.unresolvedIds.slice(0, 10).join(', ')}` : ''}\n`,
+                );
               }
             }
           } catch (err) {
@@ -83,19 +119,32 @@ export function registerLoad(program: Command): void {
           }
         }
         if (opts.json) printJson(checks);
-        process.exitCode = checks.some((c) => 'error' in c && !isRefusal(c.code)) ? EXIT.failure : checks.some((c) => 'error' in c) ? EXIT.usage : checks.some((c) => !('error' in c) && incomplete(c.rejected, c)) ? EXIT.partial : EXIT.ok;
+        process.exitCode = checks.some((c) => 'error' in c && !isRefusal(c.code))
+          ? EXIT.failure
+          : checks.some((c) => 'error' in c)
+            ? EXIT.usage
+            : checks.some((c) => !('error' in c) && incomplete(c.rejected, c))
+              ? EXIT.partial
+              : EXIT.ok;
         return;
       }
       if (opts.plan) {
         const plans: FilePlan[] = [];
         await withEngine(cmd, async (engine) => {
           for (const file of paths) {
-            plans.push(fileFormat(file) === 'dbn' ? await planDbnFile(engine, file, { table: opts.table, mode, allowExpired: opts.allowExpired })
-              : await planTabularFile(engine, file, { ...tabular, mode, allowExpired: opts.allowExpired }));
+            plans.push(
+              fileFormat(file) === 'dbn'
+                ? await planDbnFile(engine, file, { table: opts.table, mode, allowExpired: opts.allowExpired })
+                : await planTabularFile(engine, file, { ...tabular, mode, allowExpired: opts.allowExpired }),
+            );
           }
         });
         if (opts.json) printJson(plans);
-        else for (const p of plans) process.stdout.write(`${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`);
+        else
+          for (const p of plans)
+            process.stdout.write(
+              `${p.plan ? formatPlan(p.plan) : `${p.file}: ${p.scan.records} ${p.scan.table} records, no time range to plan`}\n`,
+            );
         return;
       }
       const results: (LoadFileResult | { file: string; error: string; code?: string })[] = [];
@@ -106,16 +155,30 @@ export function registerLoad(program: Command): void {
           let progress: ReturnType<typeof progressReporter> | undefined;
           try {
             progress = progressReporter(path.basename(file), fs.statSync(file).size);
-            const options = { table: opts.table, mode, workers: Number(opts.workers ?? 1), bulk: opts.bulk, allowExpired: opts.allowExpired, maxRejects: opts.maxRejects, onProgress: progress.update };
-            const routed = fileFormat(file) === 'dbn' ? await loadDbnFileRouted(engine, file, options)
-              : { parts: [await loadFile(engine, file, { ...options, ...tabular })], notStored: {} };
+            const options = {
+              table: opts.table,
+              mode,
+              workers: Number(opts.workers ?? 1),
+              bulk: opts.bulk,
+              allowExpired: opts.allowExpired,
+              maxRejects: opts.maxRejects,
+              onProgress: progress.update,
+            };
+            const routed =
+              fileFormat(file) === 'dbn'
+                ? await loadDbnFileRouted(engine, file, options)
+                : { parts: [await loadFile(engine, file, { ...options, ...tabular })], notStored: {} };
             progress.done();
             results.push(...routed.parts);
             if (!opts.json) {
               for (const r of routed.parts) process.stdout.write(`${summary(r, routed.parts.length > 1)}\n`);
               // A file routed to several tables: what none of them stores, once for the file.
               if (routed.parts.length > 1 && Object.keys(routed.notStored).length > 0) {
-                process.stdout.write(`${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored).map(([n, c]) => `${c} ${n}`).join(', ')}\n`);
+                process.stdout.write(
+                  `${file}: not stored (tickvault has no table for them): ${Object.entries(routed.notStored)
+                    .map(([n, c]) => `${c} ${n}`)
+                    .join(', ')}\n`,
+                );
               }
             }
           } catch (err) {
@@ -138,17 +201,20 @@ export function registerLoad(program: Command): void {
 /** One line per load; `routed`: one of several tables of the file (what no table stores is said once, after). */
 function summary(r: LoadFileResult, routed = false): string {
   if (r.status === 'already-loaded' && r.rowsGone) return rowsGoneSummary(r);
-  if (r.status === 'already-loaded') return `${r.file}${routed ? ` → ${r.table}` : ''}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
+  if (r.status === 'already-loaded')
+    return `${r.file}${routed ? ` → ${r.table}` : ''}: already loaded (load ${r.loadId}, ${r.totalRecords} records); nothing to do`;
   const reasons = readableReasons(r.table, r.topRejectReasons);
-  return `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}`
-    + `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}`
-    + `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${plural(r.duplicates, 'duplicate')} of stored rows)` : ''}`
-    + `${r.strategy === 'direct-compress' ? `, ${r.backfill?.directCompress.rows ?? 0} rows written straight into the columnstore (direct-compress)` : ''}`
-    + `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}`
-    + (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored'))
+  return (
+    `${r.file} → ${r.table}: ${counts(r)}${reasons ? ` (${reasons})` : ''}` +
+    `${r.batchesResumed ? `, resumed after ${r.batchesResumed} committed batches` : ''}` +
+    `${r.recordsUpdated ? `, ${r.recordsUpdated} updated` : ''}${r.duplicates ? ` (${plural(r.duplicates, 'duplicate')} of stored rows)` : ''}` +
+    `${r.strategy === 'direct-compress' ? `, ${r.backfill?.directCompress.rows ?? 0} rows written straight into the columnstore (direct-compress)` : ''}` +
+    `${r.strategy === 'decompress-recompress' || r.strategy === 'write-recompress' ? `, ${r.backfill?.chunksRecompressed.length ?? 0} compressed chunks ${r.strategy === 'decompress-recompress' ? 'decompressed and ' : 'written into and '}recompressed` : ''}` +
+    (routed ? leftOut({ ...r, notStored: {} }, 'not stored') : leftOut(r, 'not stored')) +
     // A rate over a few rows measures start-up, not throughput.
-    + `, ${r.processingTimeSeconds.toFixed(2)} s${(r.thisRun?.records ?? r.totalRecords) >= RATE_MIN_ROWS ? `, ${Math.round(r.recordsPerSecond)} rows/s` : ''} (load ${r.loadId})`
-    + `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`;
+    `, ${r.processingTimeSeconds.toFixed(2)} s${(r.thisRun?.records ?? r.totalRecords) >= RATE_MIN_ROWS ? `, ${Math.round(r.recordsPerSecond)} rows/s` : ''} (load ${r.loadId})` +
+    `${r.unresolvedIds.length ? `; unresolved instrument ids: ${r.unresolvedIds.slice(0, 10).join(', ')}` : ''}`
+  );
 }
 
 /** A resumed load reports what this run did, then the load's totals (its rate is this run's). */
@@ -160,9 +226,13 @@ function counts(r: LoadFileResult): string {
 
 function rowsGoneSummary(r: LoadFileResult): string {
   const g = r.rowsGone!;
-  const drop = g.lastDrop ? ` (retention ${g.lastDrop.olderThan}: rows before ${g.lastDrop.before} dropped at ${g.lastDrop.at})` : ' (its chunks were dropped, e.g. by a retention policy)';
-  return `${r.file}: loaded before (load ${r.loadId}), but ${g.all ? `all ${g.inserted}` : `${g.rows} of its ${g.inserted}`} stored rows are gone${drop}; `
-    + `a re-run does not restore them: \`tickvault load --replace ${r.file}\` loads the file again (with --allow-expired if the rows are past the retention window)`;
+  const drop = g.lastDrop
+    ? ` (retention ${g.lastDrop.olderThan}: rows before ${g.lastDrop.before} dropped at ${g.lastDrop.at})`
+    : ' (its chunks were dropped, e.g. by a retention policy)';
+  return (
+    `${r.file}: loaded before (load ${r.loadId}), but ${g.all ? `all ${g.inserted}` : `${g.rows} of its ${g.inserted}`} stored rows are gone${drop}; ` +
+    `a re-run does not restore them: \`tickvault load --replace ${r.file}\` loads the file again (with --allow-expired if the rows are past the retention window)`
+  );
 }
 
 /**
@@ -176,9 +246,13 @@ function incomplete(rejected: number, r: { notStored: Record<string, number>; un
 
 /** What of the file the table did not take: "; not stored: 9 statistics, 5 mbo; 1 record of unknown rtype". */
 function leftOut(r: { table: string; notStored: Record<string, number>; unknownRecords: number }, verb: string): string {
-  const types = Object.entries(r.notStored).map(([name, n]) => `${n} ${name}`).join(', ');
-  return `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}`
-    + `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`;
+  const types = Object.entries(r.notStored)
+    .map(([name, n]) => `${n} ${name}`)
+    .join(', ');
+  return (
+    `${types ? `; ${verb} (${r.table} does not hold them): ${types}` : ''}` +
+    `${r.unknownRecords ? `; ${r.unknownRecords} record${r.unknownRecords === 1 ? '' : 's'} of unknown rtype (quarantined)` : ''}`
+  );
 }
 
 /** Below this many rows a load's rows/s is not printed. */
@@ -190,8 +264,10 @@ function plural(n: number, word: string): string {
 
 /** "trades_side_check ×4: side is not 'B', 'S' or 'N'": the constraint, its count and what it means. */
 function readableReasons(table: string, reasons: readonly { reason: string; count: number }[]): string {
-  return reasons.map((x) => {
-    const meaning = constraintMeaning(table, x.reason);
-    return `${x.reason} ×${x.count}${meaning ? `: ${meaning}` : ''}`;
-  }).join(', ');
+  return reasons
+    .map((x) => {
+      const meaning = constraintMeaning(table, x.reason);
+      return `${x.reason} ×${x.count}${meaning ? `: ${meaning}` : ''}`;
+    })
+    .join(', ');
 }

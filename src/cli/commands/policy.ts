@@ -10,7 +10,8 @@ import { applyPolicyChanges, readPolicies, type PoliciesReport, type PolicyChang
 import { printJson, withEngine } from '../run.js';
 
 export function registerPolicy(program: Command): void {
-  program.command('policy')
+  program
+    .command('policy')
     .description('show or change retention and compression per table (stored settings and the live TimescaleDB policies)')
     .option('--retention <table=interval|none...>', 'drop chunks older than this, e.g. tbbo_data=3y; none keeps the history')
     .option('--compress-after <table=interval|none...>', 'compress chunks older than this (community tier), e.g. trades_data=7d')
@@ -32,7 +33,12 @@ export function registerPolicy(program: Command): void {
 const age = (v: string | null) => v ?? 'none';
 
 export function formatPolicyChanges(changes: readonly PolicyChange[]): string {
-  return changes.map((c) => `${c.policy} ${c.table}: ${c.status === 'unchanged' ? `unchanged (${age(c.to)})` : `${age(c.from)} -> ${age(c.to)}`} — ${c.detail}\n`).join('');
+  return changes
+    .map(
+      (c) =>
+        `${c.policy} ${c.table}: ${c.status === 'unchanged' ? `unchanged (${age(c.to)})` : `${age(c.from)} -> ${age(c.to)}`} — ${c.detail}\n`,
+    )
+    .join('');
 }
 
 export function formatPolicies(r: PoliciesReport): string {

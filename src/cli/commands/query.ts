@@ -9,7 +9,19 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, QueryError } from '../../errors.js';
 import type { Engine } from '../../engine/types.js';
-import { aggregatedVolume, asOf, asOfJoin, closestSymbols, symbolStored, planBars, recentOhlcv, spreadAnalysis, streamBars, type BarSource, type RollupChoice } from '../../query/index.js';
+import {
+  aggregatedVolume,
+  asOf,
+  asOfJoin,
+  closestSymbols,
+  symbolStored,
+  planBars,
+  recentOhlcv,
+  spreadAnalysis,
+  streamBars,
+  type BarSource,
+  type RollupChoice,
+} from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
 import { withEngine } from '../run.js';
 import { asofJoinColumns, FileRowWriter, QUERY_COLUMNS } from './query-file.js';
@@ -24,10 +36,20 @@ type Row = Record<string, Cell>;
 export class RowWriter {
   private readonly buffered: Row[] = [];
   private count = 0;
-  constructor(private readonly format: TextFormat, private readonly columns: readonly string[], private readonly out: (s: string) => void = (s) => { process.stdout.write(s); }) {}
+  constructor(
+    private readonly format: TextFormat,
+    private readonly columns: readonly string[],
+    private readonly out: (s: string) => void = (s) => {
+      process.stdout.write(s);
+    },
+  ) {}
 
   row(r: Row): void {
-    if (this.format === 'table') { this.buffered.push(r); this.count += 1; return; }
+    if (this.format === 'table') {
+      this.buffered.push(r);
+      this.count += 1;
+      return;
+    }
     if (this.format === 'csv') {
       if (this.count === 0) this.out(`${this.columns.map(csvField).join(',')}\n`);
       this.out(`${this.columns.map((c) => csvField(r[c] ?? null)).join(',')}\n`);
@@ -45,7 +67,11 @@ export class RowWriter {
     if (this.format === 'json') this.out(this.count === 0 ? '[]\n' : '\n]\n');
     if (this.format === 'table') {
       const widths = this.columns.map((c) => Math.max(c.length, ...this.buffered.map((r) => (r[c] ?? '').length)));
-      const line = (cells: readonly string[]) => cells.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+      const line = (cells: readonly string[]) =>
+        cells
+          .map((v, i) => v.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd();
       this.out(`${line(this.columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
       for (const r of this.buffered) this.out(`${line(this.columns.map((c) => r[c] ?? ''))}\n`);
     }
@@ -68,26 +94,40 @@ const s = (v: bigint | string | null) => (v === null ? null : String(v));
 async function requireKnownSymbol(engine: Engine, table: string, symbol: string): Promise<void> {
   if (await symbolStored(engine, table, symbol)) return;
   const close = await closestSymbols(engine, table, symbol);
-  throw new QueryError(`no symbol ${JSON.stringify(symbol)} is stored in ${table}${close.length ? ` (closest: ${close.join(', ')})` : ' (it is empty)'}`);
+  throw new QueryError(
+    `no symbol ${JSON.stringify(symbol)} is stored in ${table}${close.length ? ` (closest: ${close.join(', ')})` : ' (it is empty)'}`,
+  );
 }
 
 function note(message: string): void {
   process.stderr.write(`tickvault: ${message}\n`);
 }
 
-interface Common { symbol: string; format: Format; out?: string }
+interface Common {
+  symbol: string;
+  format: Format;
+  out?: string;
+}
 
 /** Rows out: text formats on stdout (RowWriter), parquet and arrow into --out FILE (FileRowWriter). */
-interface Out { row(r: Row): void | Promise<void>; end(): number | Promise<number> }
+interface Out {
+  row(r: Row): void | Promise<void>;
+  end(): number | Promise<number>;
+}
 
 function output(o: Pick<Common, 'format' | 'out'>, columns: readonly ExportColumn[]): Out {
   if (o.format === 'parquet' || o.format === 'arrow') return new FileRowWriter(o.format, columns, o.out);
   if (o.out !== undefined) throw new ConfigError('--out is for --format parquet or arrow (text formats go to stdout)');
-  return new RowWriter(o.format, columns.map((c) => c.name));
+  return new RowWriter(
+    o.format,
+    columns.map((c) => c.name),
+  );
 }
 
 function formatOption(): Option {
-  return new Option('--format <format>', 'output format (parquet and arrow write --out FILE)').choices(['table', 'csv', 'json', 'parquet', 'arrow']).default('table');
+  return new Option('--format <format>', 'output format (parquet and arrow write --out FILE)')
+    .choices(['table', 'csv', 'json', 'parquet', 'arrow'])
+    .default('table');
 }
 
 function outOption(): Option {
@@ -101,7 +141,8 @@ function publisherOption(): Option {
 
 function parsePublisher(v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > 65535) throw new ConfigError(`--publisher must be a DBN publisher id, 0..65535 (got ${JSON.stringify(v)})`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > 65535)
+    throw new ConfigError(`--publisher must be a DBN publisher id, 0..65535 (got ${JSON.stringify(v)})`);
   return n;
 }
 
@@ -115,7 +156,8 @@ function parseLimit(v: string): number {
 function parseList(name: string): (v: string) => string[] {
   return (v: string) => {
     const items = v.split(',').map((x) => x.trim());
-    if (items.length === 0 || items.some((x) => x.length === 0)) throw new ConfigError(`${name} must be a comma-separated list without empty items (got ${JSON.stringify(v)})`);
+    if (items.length === 0 || items.some((x) => x.length === 0))
+      throw new ConfigError(`${name} must be a comma-separated list without empty items (got ${JSON.stringify(v)})`);
     return items;
   };
 }
@@ -127,35 +169,69 @@ function venue(o: { publisher?: number }): { publisherId?: number } {
 export function registerQuery(program: Command): void {
   const query = program.command('query').description('read market data back: bars, volume, spread, recent bars, as-of, as-of join');
 
-  query.command('bars')
+  query
+    .command('bars')
     .description('OHLCV bars at any interval, from stored 1m bars or built from trades')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601; no zone = UTC')
     .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
     .requiredOption('--interval <interval>', "bar interval, e.g. '1 minute', '15 minutes', '1 hour', '1 day'")
-    .addOption(new Option('--source <source>', 'build bars from trades or from stored OHLCV bars').choices(['trades', 'ohlcv']).default('trades'))
+    .addOption(
+      new Option('--source <source>', 'build bars from trades or from stored OHLCV bars').choices(['trades', 'ohlcv']).default('trades'),
+    )
     .option('--granularity <g>', 'stored bar granularity read by --source ohlcv', '1m')
-    .addOption(new Option('--rollup <choice>', 'read from rollups when they answer exactly').choices(['auto', 'raw', 'rollup']).default('auto'))
+    .addOption(
+      new Option('--rollup <choice>', 'read from rollups when they answer exactly').choices(['auto', 'raw', 'rollup']).default('auto'),
+    )
     .option('--batch-size <n>', 'rows per cursor FETCH', '1000')
     .addOption(publisherOption())
     .addOption(formatOption())
     .addOption(outOption())
-    .action(async (o: Common & { start: string; end: string; interval: string; source: BarSource; granularity: string; rollup: RollupChoice; batchSize: string; publisher?: number }, cmd: Command) => {
-      await withEngine(cmd, async (engine) => {
-        // One bar per venue and bucket: a bar's open and close never come from two venues.
-        const options = { source: o.source, granularity: o.granularity, rollup: o.rollup, ...(o.publisher === undefined ? {} : { publisherId: o.publisher }) };
-        const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
-        const w = output(o, QUERY_COLUMNS.bars);
-        for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
-          await w.row({ time: t(b.timeUs), publisher: String(b.publisherId), open: b.open, high: b.high, low: b.low, close: b.close, volume: s(b.volume), trades: s(b.tradeCount) });
-        }
-        const n = await w.end();
-        if (n === 0) await requireKnownSymbol(engine, o.source === 'trades' ? 'trades_data' : 'ohlcv_data', o.symbol);
-        note(`${n} bars from ${plan.relation} (${plan.reason})`);
-      });
-    });
+    .action(
+      async (
+        o: Common & {
+          start: string;
+          end: string;
+          interval: string;
+          source: BarSource;
+          granularity: string;
+          rollup: RollupChoice;
+          batchSize: string;
+          publisher?: number;
+        },
+        cmd: Command,
+      ) => {
+        await withEngine(cmd, async (engine) => {
+          // One bar per venue and bucket: a bar's open and close never come from two venues.
+          const options = {
+            source: o.source,
+            granularity: o.granularity,
+            rollup: o.rollup,
+            ...(o.publisher === undefined ? {} : { publisherId: o.publisher }),
+          };
+          const plan = await planBars(engine, o.symbol, o.start, o.end, o.interval, options);
+          const w = output(o, QUERY_COLUMNS.bars);
+          for await (const b of streamBars(engine, o.symbol, o.start, o.end, o.interval, options, { batchSize: parseLimit(o.batchSize) })) {
+            await w.row({
+              time: t(b.timeUs),
+              publisher: String(b.publisherId),
+              open: b.open,
+              high: b.high,
+              low: b.low,
+              close: b.close,
+              volume: s(b.volume),
+              trades: s(b.tradeCount),
+            });
+          }
+          const n = await w.end();
+          if (n === 0) await requireKnownSymbol(engine, o.source === 'trades' ? 'trades_data' : 'ohlcv_data', o.symbol);
+          note(`${n} bars from ${plan.relation} (${plan.reason})`);
+        });
+      },
+    );
 
-  query.command('volume')
+  query
+    .command('volume')
     .description('traded volume and trade counts per time bucket (trades_data)')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
@@ -171,11 +247,19 @@ export function registerQuery(program: Command): void {
         return found;
       });
       const w = output(o, QUERY_COLUMNS.volume);
-      for (const r of rows) await w.row({ time: t(r.timeUs), volume: s(r.volume), buy_volume: s(r.buyVolume), sell_volume: s(r.sellVolume), trades: s(r.tradeCount) });
+      for (const r of rows)
+        await w.row({
+          time: t(r.timeUs),
+          volume: s(r.volume),
+          buy_volume: s(r.buyVolume),
+          sell_volume: s(r.sellVolume),
+          trades: s(r.tradeCount),
+        });
       note(`${await w.end()} buckets`);
     });
 
-  query.command('spread')
+  query
+    .command('spread')
     .description('average, median, min and max bid-ask spread (tbbo_data); quotes missing a side are ignored')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601')
@@ -195,7 +279,8 @@ export function registerQuery(program: Command): void {
       if (r.count === 0n) note('no spreads in the range');
     });
 
-  query.command('recent')
+  query
+    .command('recent')
     .description('stored OHLCV bars at or after --since, newest first')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--since <time>', 'earliest bar time, ISO 8601')
@@ -213,12 +298,23 @@ export function registerQuery(program: Command): void {
       });
       const w = output(o, QUERY_COLUMNS.recent);
       for (const r of rows) {
-        await w.row({ time: t(r.timeUs), instrument_id: String(r.instrumentId), publisher: String(r.publisherId), open: r.open, high: r.high, low: r.low, close: r.close, volume: s(r.volume), granularity: r.granularity });
+        await w.row({
+          time: t(r.timeUs),
+          instrument_id: String(r.instrumentId),
+          publisher: String(r.publisherId),
+          open: r.open,
+          high: r.high,
+          low: r.low,
+          close: r.close,
+          volume: s(r.volume),
+          granularity: r.granularity,
+        });
       }
       note(`${await w.end()} bars`);
     });
 
-  query.command('asof')
+  query
+    .command('asof')
     .description('the last trade and the last quote at or before a time')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--at <time>', 'time, ISO 8601 (microseconds kept)')
@@ -230,53 +326,117 @@ export function registerQuery(program: Command): void {
       const w = output(o, QUERY_COLUMNS.asof);
       if (r.trade) {
         const x = r.trade;
-        await w.row({ kind: 'trade', time: t(x.timeUs), instrument_id: String(x.instrumentId), publisher: String(x.publisherId), price: x.price, size: s(x.size), side: x.side, trade_id: x.tradeId });
+        await w.row({
+          kind: 'trade',
+          time: t(x.timeUs),
+          instrument_id: String(x.instrumentId),
+          publisher: String(x.publisherId),
+          price: x.price,
+          size: s(x.size),
+          side: x.side,
+          trade_id: x.tradeId,
+        });
       }
       if (r.quote) {
         const q = r.quote;
-        await w.row({ kind: 'quote', time: t(q.timeUs), instrument_id: String(q.instrumentId), publisher: String(q.publisherId), bid: q.bid, ask: q.ask, bid_size: s(q.bidSize), ask_size: s(q.askSize), spread: q.spread });
+        await w.row({
+          kind: 'quote',
+          time: t(q.timeUs),
+          instrument_id: String(q.instrumentId),
+          publisher: String(q.publisherId),
+          bid: q.bid,
+          ask: q.ask,
+          bid_size: s(q.bidSize),
+          ask_size: s(q.askSize),
+          spread: q.spread,
+        });
       }
       await w.end();
       if (!r.trade && !r.quote) note(`no trade or quote of ${o.symbol} at or before ${t(r.at.timeUs)}`);
     });
 
-  query.command('asof-join')
-    .description("each trade with the quote (tbbo_data) of its instrument and venue in force at the trade's time; ties at one microsecond: the highest quote sequence")
+  query
+    .command('asof-join')
+    .description(
+      "each trade with the quote (tbbo_data) of its instrument and venue in force at the trade's time; ties at one microsecond: the highest quote sequence",
+    )
     .requiredOption('--symbols <list>', 'comma-separated symbols, e.g. ES.FUT,NQ.FUT', parseList('--symbols'))
     .requiredOption('--start <time>', 'start (inclusive), ISO 8601; no zone = UTC')
     .requiredOption('--end <time>', 'end (exclusive), ISO 8601')
     .option('--tolerance <interval>', "no quote further than this from the trade (e.g. '1s', '500 ms'): empty quote columns")
     .option('--forward', 'the first quote at or after each trade instead of the last at or before it')
-    .option('--markouts <list>', 'comma-separated intervals: the mid price this long after each trade, e.g. 1s,5s,1m', parseList('--markouts'))
+    .option(
+      '--markouts <list>',
+      'comma-separated intervals: the mid price this long after each trade, e.g. 1s,5s,1m',
+      parseList('--markouts'),
+    )
     .option('--limit <n>', 'at most this many rows')
     .option('--batch-size <n>', 'rows per cursor FETCH of each stream', '5000')
     .addOption(publisherOption())
     .addOption(formatOption())
     .addOption(outOption())
-    .action(async (o: { symbols: string[]; start: string; end: string; tolerance?: string; forward?: boolean; markouts?: string[]; limit?: string; batchSize: string; publisher?: number; format: Format; out?: string }, cmd: Command) => {
-      const limit = o.limit === undefined ? undefined : parseLimit(o.limit);
-      const batchSize = parseLimit(o.batchSize);
-      const markouts = o.markouts ?? [];
-      await withEngine(cmd, async (engine) => {
-        // A mistyped name in the list is pointed out before any row, not left as a silent gap.
-        for (const sym of o.symbols) await requireKnownSymbol(engine, 'trades_data', sym);
-        const w = output(o, asofJoinColumns(markouts));
-        const options = {
-          ...venue(o), direction: o.forward ? 'forward' as const : 'backward' as const, markouts, batchSize,
-          ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }), ...(limit === undefined ? {} : { limit }),
-        };
-        for await (const r of asOfJoin(engine, o.symbols, o.start, o.end, options)) {
-          const q = r.quote;
-          const row: Record<string, string | null> = {
-            time: t(r.timeUs), symbol: r.symbol, instrument_id: String(r.instrumentId), publisher: String(r.publisherId), price: r.price,
-            size: s(r.size), side: r.side, trade_id: r.tradeId, quote_time: q ? t(q.timeUs) : null, bid: q?.bid ?? null, ask: q?.ask ?? null,
-            bid_size: q ? s(q.bidSize) : null, ask_size: q ? s(q.askSize) : null, sequence: q ? s(q.sequence) : null, age_us: q ? s(q.ageUs) : null, mid: q?.mid ?? null,
+    .action(
+      async (
+        o: {
+          symbols: string[];
+          start: string;
+          end: string;
+          tolerance?: string;
+          forward?: boolean;
+          markouts?: string[];
+          limit?: string;
+          batchSize: string;
+          publisher?: number;
+          format: Format;
+          out?: string;
+        },
+        cmd: Command,
+      ) => {
+        const limit = o.limit === undefined ? undefined : parseLimit(o.limit);
+        const batchSize = parseLimit(o.batchSize);
+        const markouts = o.markouts ?? [];
+        await withEngine(cmd, async (engine) => {
+          // A mistyped name in the list is pointed out before any row, not left as a silent gap.
+          for (const sym of o.symbols) await requireKnownSymbol(engine, 'trades_data', sym);
+          const w = output(o, asofJoinColumns(markouts));
+          const options = {
+            ...venue(o),
+            direction: o.forward ? ('forward' as const) : ('backward' as const),
+            markouts,
+            batchSize,
+            ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }),
+            ...(limit === undefined ? {} : { limit }),
           };
-          markouts.forEach((m, i) => { row[`mid_${m}`] = r.markouts[i] ?? null; });
-          await w.row(row);
-        }
-        const n = await w.end();
-        note(`${n} trades joined with ${o.forward ? 'the next' : 'the last'} quote${o.tolerance === undefined ? '' : ` within ${o.tolerance}`}`);
-      });
-    });
+          for await (const r of asOfJoin(engine, o.symbols, o.start, o.end, options)) {
+            const q = r.quote;
+            const row: Record<string, string | null> = {
+              time: t(r.timeUs),
+              symbol: r.symbol,
+              instrument_id: String(r.instrumentId),
+              publisher: String(r.publisherId),
+              price: r.price,
+              size: s(r.size),
+              side: r.side,
+              trade_id: r.tradeId,
+              quote_time: q ? t(q.timeUs) : null,
+              bid: q?.bid ?? null,
+              ask: q?.ask ?? null,
+              bid_size: q ? s(q.bidSize) : null,
+              ask_size: q ? s(q.askSize) : null,
+              sequence: q ? s(q.sequence) : null,
+              age_us: q ? s(q.ageUs) : null,
+              mid: q?.mid ?? null,
+            };
+            markouts.forEach((m, i) => {
+              row[`mid_${m}`] = r.markouts[i] ?? null;
+            });
+            await w.row(row);
+          }
+          const n = await w.end();
+          note(
+            `${n} trades joined with ${o.forward ? 'the next' : 'the last'} quote${o.tolerance === undefined ? '' : ` within ${o.tolerance}`}`,
+          );
+        });
+      },
+    );
 }

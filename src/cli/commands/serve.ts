@@ -6,7 +6,8 @@ import { connectionOptions } from '../run.js';
 import { parseSeconds } from './health.js';
 
 export function registerServe(program: Command): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('serve GET /health (JSON, 200 healthy / 503 unhealthy) and GET /metrics (Prometheus text) until interrupted')
     .requiredOption('--port <port>', 'TCP port (0 = any free port)', parsePort)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -14,7 +15,9 @@ export function registerServe(program: Command): void {
     .action(async (opts: { port: number; host: string; maxStaleness?: number }, cmd: Command) => {
       const engine = await openEngineForHealth(connectionOptions(cmd));
       const server = await startHealthServer(engine, {
-        port: opts.port, host: opts.host, ...(opts.maxStaleness === undefined ? {} : { maxStalenessSeconds: opts.maxStaleness }),
+        port: opts.port,
+        host: opts.host,
+        ...(opts.maxStaleness === undefined ? {} : { maxStalenessSeconds: opts.maxStaleness }),
       }).catch(async (err: unknown) => {
         await engine.close().catch(() => undefined);
         throw new ConfigError(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);

@@ -3,7 +3,8 @@ import { collectStatus, formatStatus } from '../../health/status.js';
 import { printJson, withEngine } from '../run.js';
 
 export function registerStatus(program: Command): void {
-  program.command('status')
+  program
+    .command('status')
     .description('engine, versions, tier, schema version, feature states, rows and chunks per table')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {

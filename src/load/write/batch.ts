@@ -85,14 +85,19 @@ export class ValuesBatch implements PreparedBatch {
   private readonly writer = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
 
   constructor(
-    readonly batchNo: number, private readonly columns: readonly Column[], private readonly timeIndex: number, private readonly instrumentIndex: number,
+    readonly batchNo: number,
+    private readonly columns: readonly Column[],
+    private readonly timeIndex: number,
+    private readonly instrumentIndex: number,
     /** The values of a record this batch accepted (normalization is deterministic). */
     private readonly valuesOf: (original: unknown) => readonly CellValue[],
   ) {
     this.encode = rowEncoderFor(columns);
   }
 
-  get rowCount(): number { return this.originals.length; }
+  get rowCount(): number {
+    return this.originals.length;
+  }
 
   /** Adds a validated row; a value the COPY encoding cannot represent makes it a rejection instead. */
   add(values: readonly CellValue[], recordIndex: number, original: unknown): void {
@@ -120,8 +125,12 @@ export class ValuesBatch implements PreparedBatch {
     return this;
   }
 
-  encodeRow(w: BinaryCopyWriter, i: number): void { this.encode(w, this.rowValues(i)); }
-  rowValues(i: number): readonly CellValue[] { return this.valuesOf(this.originals[i]); }
+  encodeRow(w: BinaryCopyWriter, i: number): void {
+    this.encode(w, this.rowValues(i));
+  }
+  rowValues(i: number): readonly CellValue[] {
+    return this.valuesOf(this.originals[i]);
+  }
   rowOrigin(i: number): { recordIndex: number; record: string } {
     return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.originals[i]) };
   }
@@ -133,8 +142,11 @@ export class ValuesBatch implements PreparedBatch {
  * rejected for containing one must still be quarantined, not fail the load.
  */
 export function jsonOf(record: unknown): string {
-  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString()
-    : typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\\u0000') : v)) ?? 'null';
+  return (
+    JSON.stringify(record, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\\u0000') : v,
+    ) ?? 'null'
+  );
 }
 
 /** Readable JSON of normalized values (decimals as text, timestamps ISO) for quarantine records. */
@@ -151,9 +163,13 @@ export function valuesToJson(columns: readonly Column[], values: readonly CellVa
 
 function displayValue(c: Column, v: CellValue): unknown {
   switch (c.type.kind) {
-    case 'timestamptz': return microsToIso(v as bigint);
-    case 'numeric': return formatDecimal(v as bigint, c.type.scale);
-    case 'date': return epochDaysToIso(v as number);
-    default: return typeof v === 'bigint' ? v.toString() : v;
+    case 'timestamptz':
+      return microsToIso(v as bigint);
+    case 'numeric':
+      return formatDecimal(v as bigint, c.type.scale);
+    case 'date':
+      return epochDaysToIso(v as number);
+    default:
+      return typeof v === 'bigint' ? v.toString() : v;
   }
 }

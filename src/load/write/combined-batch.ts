@@ -76,8 +76,11 @@ export class CombinedBatch implements PreparedBatch {
     const body = parts.map((p) => p.subarray(COPY_BINARY_HEADER.length, p.length - 2));
     const bytes = Buffer.concat([COPY_BINARY_HEADER, ...body, TRAILER]);
     const flags = encoded.map((e) => e!.mayRepeatKey);
-    const repeats = flags.some((f) => f === true) ? true
-      : keyHasTime && flags.every((f) => f === false) && !this.rangesOverlap() ? false : undefined;
+    const repeats = flags.some((f) => f === true)
+      ? true
+      : keyHasTime && flags.every((f) => f === false) && !this.rangesOverlap()
+        ? false
+        : undefined;
     this.encoded = { columns, bytes, mayRepeatKey: repeats };
   }
 

@@ -29,7 +29,12 @@ export function encodedBatch(batch: PreparedBatch, columns: readonly string[]): 
  * Encodes `batch` (in slices separated by `pace`) unless its producer did, and answers the
  * repeated-key question for the append path, so neither happens when the batch's turn comes.
  */
-export async function encodeAhead(batch: PreparedBatch, columns: readonly Column[], naturalKey: readonly string[], pace: () => Promise<void>): Promise<void> {
+export async function encodeAhead(
+  batch: PreparedBatch,
+  columns: readonly Column[],
+  naturalKey: readonly string[],
+  pace: () => Promise<void>,
+): Promise<void> {
   const names = columns.map((c) => c.name);
   const done = encodedBatch(batch, names);
   if (done) {
@@ -47,12 +52,19 @@ export async function encodeAhead(batch: PreparedBatch, columns: readonly Column
     return;
   }
   const bytes = w.finish();
-  batch.encoded = { columns: names, bytes, mayRepeatKey: naturalKey.length > 0 && hasRepeatedKey(bytes, batch.rowCount, columns, naturalKey) };
+  batch.encoded = {
+    columns: names,
+    bytes,
+    mayRepeatKey: naturalKey.length > 0 && hasRepeatedKey(bytes, batch.rowCount, columns, naturalKey),
+  };
 }
 
 /** Whether two rows of the batch may share a natural key (cached when encoded ahead). */
 export function mayRepeatKey(batch: PreparedBatch, columns: readonly Column[], naturalKey: readonly string[]): boolean {
-  const cached = encodedBatch(batch, columns.map((c) => c.name));
+  const cached = encodedBatch(
+    batch,
+    columns.map((c) => c.name),
+  );
   if (cached) return (cached.mayRepeatKey ??= hasRepeatedKey(cached.bytes, batch.rowCount, columns, naturalKey));
   const w = new BinaryCopyWriter({ chunkSize: Number.POSITIVE_INFINITY });
   encodeRowRange(batch, w, 0, batch.rowCount);

@@ -91,10 +91,12 @@ async function ensureStage(tx: Connection, spec: TableSpec): Promise<string> {
 
 /** `a.k = b.k AND …`, null-safe for nullable key columns (still hashable on the NOT NULL ones). */
 function keyMatch(spec: TableSpec, a: string, b: string): string {
-  return spec.naturalKey.map((k) => {
-    const col = spec.columns.find((c) => c.name === k)!;
-    return col.nullable ? `${a}.${ident(k)} IS NOT DISTINCT FROM ${b}.${ident(k)}` : `${a}.${ident(k)} = ${b}.${ident(k)}`;
-  }).join(' AND ');
+  return spec.naturalKey
+    .map((k) => {
+      const col = spec.columns.find((c) => c.name === k)!;
+      return col.nullable ? `${a}.${ident(k)} IS NOT DISTINCT FROM ${b}.${ident(k)}` : `${a}.${ident(k)} = ${b}.${ident(k)}`;
+    })
+    .join(' AND ');
 }
 
 /**
@@ -112,7 +114,8 @@ async function mayHaveStoredKeys(tx: Connection, spec: TableSpec, columns: reado
   const { rows } = await tx.query<{ us: string | null }>(
     `SELECT ${usExpr(`max(${time})`)}::text AS us FROM ${ident(spec.name)} WHERE ${time} BETWEEN $1::timestamptz AND $2::timestamptz
        ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''}`,
-    hasInstrument ? [...range, [...batch.instrumentIds]] : range);
+    hasInstrument ? [...range, [...batch.instrumentIds]] : range,
+  );
   if (rows[0]!.us === null) return false;
   const newest = BigInt(rows[0]!.us);
   const keyIdx = spec.naturalKey.map((k) => columns.findIndex((c) => c.name === k));
@@ -130,20 +133,29 @@ async function mayHaveStoredKeys(tx: Connection, spec: TableSpec, columns: reado
   const { rows: hit } = await tx.query<{ ok: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM unnest(${keyCols.map((c, k) => `$${k + 3}::${arrayType(c)}`).join(', ')}) AS k(${keyCols.map((c) => ident(c.name)).join(', ')})
        WHERE EXISTS (SELECT 1 FROM ${ident(spec.name)} t WHERE ${keyMatch(spec, 't', 'k')} AND t.${time} BETWEEN $1::timestamptz AND $2::timestamptz)) AS ok`,
-    [...range, ...arrays]);
+    [...range, ...arrays],
+  );
   return hit[0]!.ok;
 }
 
 function arrayType(c: Column): string {
   switch (c.type.kind) {
-    case 'timestamptz': return 'timestamptz[]';
-    case 'int2': return 'int2[]';
-    case 'int4': return 'int4[]';
-    case 'int8': return 'int8[]';
-    case 'numeric': return 'numeric[]';
-    case 'date': return 'date[]';
-    case 'bool': return 'bool[]';
-    default: return 'text[]';
+    case 'timestamptz':
+      return 'timestamptz[]';
+    case 'int2':
+      return 'int2[]';
+    case 'int4':
+      return 'int4[]';
+    case 'int8':
+      return 'int8[]';
+    case 'numeric':
+      return 'numeric[]';
+    case 'date':
+      return 'date[]';
+    case 'bool':
+      return 'bool[]';
+    default:
+      return 'text[]';
   }
 }
 
@@ -160,7 +172,8 @@ async function rangeHasRepeatedKey(tx: Connection, spec: TableSpec, batch: Prepa
   const { rows } = await tx.query<{ ok: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM ${ident(spec.name)} WHERE ${time} BETWEEN $1::timestamptz AND $2::timestamptz
        ${hasInstrument ? 'AND instrument_id = ANY($3::int[])' : ''} GROUP BY ${identList(spec.naturalKey)} HAVING count(*) > 1) AS ok`,
-    hasInstrument ? [...range, [...batch.instrumentIds]] : range);
+    hasInstrument ? [...range, [...batch.instrumentIds]] : range,
+  );
   return rows[0]!.ok;
 }
 
@@ -210,7 +223,9 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
          SELECT ${cols} FROM s WHERE s.tv_rn = 1 AND NOT EXISTS (SELECT 1 FROM e WHERE e.${STAGE_ORD} = s.${STAGE_ORD}) RETURNING 1
        )
        SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT min(${STAGE_ORD}) FROM s)::text AS base,
-              ARRAY(SELECT o::text FROM (SELECT ${STAGE_ORD} AS o FROM s WHERE s.tv_rn > 1 UNION SELECT ${STAGE_ORD} FROM e) d ORDER BY o) AS dups`, range);
+              ARRAY(SELECT o::text FROM (SELECT ${STAGE_ORD} AS o FROM s WHERE s.tv_rn > 1 UNION SELECT ${STAGE_ORD} FROM e) d ORDER BY o) AS dups`,
+      range,
+    );
     const r = rows[0]!;
     const rowIndex = await ordToRow(tx, stage, batch, staged.dbRejections, r.base);
     const reason = duplicateReason(spec);
@@ -219,14 +234,18 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
       return { recordIndex: origin.recordIndex, record: origin.record, reason, constraint: 'natural_key' };
     });
     return {
-      inserted: Number(r.inserted), dbRejections: [...staged.dbRejections, ...duplicates],
-      ...zero, duplicates: duplicates.length, path: 'staged',
+      inserted: Number(r.inserted),
+      dbRejections: [...staged.dbRejections, ...duplicates],
+      ...zero,
+      duplicates: duplicates.length,
+      path: 'staged',
     };
   }
 
   // upsert
   const superseded = await tx.query(
-    `DELETE FROM ${ident(stage)} a USING ${ident(stage)} b WHERE ${keyMatch(spec, 'a', 'b')} AND a.${STAGE_ORD} < b.${STAGE_ORD}`);
+    `DELETE FROM ${ident(stage)} a USING ${ident(stage)} b WHERE ${keyMatch(spec, 'a', 'b')} AND a.${STAGE_ORD} < b.${STAGE_ORD}`,
+  );
   // One scan of the target range finds the staged keys already stored (`e`) and inserts the rest;
   // the UPDATE (a second scan) runs only when some keys exist — a pure backfill never pays it.
   const { rows: ir } = await tx.query<{ inserted: number; existing: number }>(
@@ -236,7 +255,9 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
        INSERT INTO ${target} (${cols})
        SELECT ${cols} FROM ${ident(stage)} s WHERE NOT EXISTS (SELECT 1 FROM e WHERE e.${STAGE_ORD} = s.${STAGE_ORD}) RETURNING 1
      )
-     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM e)::int AS existing`, range);
+     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM e)::int AS existing`,
+    range,
+  );
   const ins = { rowCount: Number(ir[0]!.inserted) };
   const valueCols = columns.map((c) => c.name).filter((c) => !spec.naturalKey.includes(c));
   let updated = 0;
@@ -246,13 +267,20 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
       `UPDATE ${target} t SET (${identList(valueCols)}) = ROW(${valueCols.map((c) => `s.${ident(c)}`).join(', ')})
          FROM ${ident(stage)} s
         WHERE ${keyMatch(spec, 't', 's')} AND ${inRange}
-          AND ROW(${valueCols.map((c) => `t.${ident(c)}`).join(', ')}) IS DISTINCT FROM ROW(${valueCols.map((c) => `s.${ident(c)}`).join(', ')})`, range);
+          AND ROW(${valueCols.map((c) => `t.${ident(c)}`).join(', ')}) IS DISTINCT FROM ROW(${valueCols.map((c) => `s.${ident(c)}`).join(', ')})`,
+      range,
+    );
     updated = res.rowCount;
   }
   const stagedRows = staged.inserted - superseded.rowCount;
   return {
-    inserted: ins.rowCount, dbRejections: staged.dbRejections, updated, unchanged: Math.max(0, stagedRows - ins.rowCount - updated),
-    superseded: superseded.rowCount, duplicates: 0, path: 'staged',
+    inserted: ins.rowCount,
+    dbRejections: staged.dbRejections,
+    updated,
+    unchanged: Math.max(0, stagedRows - ins.rowCount - updated),
+    superseded: superseded.rowCount,
+    duplicates: 0,
+    path: 'staged',
   };
 }
 
@@ -261,7 +289,13 @@ export async function writeMerged(tx: Connection, batch: PreparedBatch, opts: Me
  * so ord − min(ord) is the row index — unless the database rejected some rows (bisection: failed
  * attempts consume identity values), then the k-th staged ord is the k-th row not rejected.
  */
-async function ordToRow(tx: Connection, stage: string, batch: PreparedBatch, rejected: readonly Rejection[], base: string | null): Promise<(ord: string) => number> {
+async function ordToRow(
+  tx: Connection,
+  stage: string,
+  batch: PreparedBatch,
+  rejected: readonly Rejection[],
+  base: string | null,
+): Promise<(ord: string) => number> {
   if (rejected.length === 0) {
     const b = BigInt(base ?? '0');
     return (ord) => Number(BigInt(ord) - b);

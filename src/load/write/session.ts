@@ -33,11 +33,27 @@ import { refreshAfterLoad, type RefreshAction } from '../../timescale/rollup-ref
 import { usExpr } from '../../sql/time.js';
 import { ident } from '../../sql/ident.js';
 import { isoToMicros, microsToIso } from '../../values/time.js';
-import { chunkExists, chunkIntervalUs, compressChunk, decompressChunk, listChunks, recordChunkState, recoverDecompressedChunks, type ChunkInfo, type RecoveredLoad } from '../../timescale/chunks.js';
+import {
+  chunkExists,
+  chunkIntervalUs,
+  compressChunk,
+  decompressChunk,
+  listChunks,
+  recordChunkState,
+  recoverDecompressedChunks,
+  type ChunkInfo,
+  type RecoveredLoad,
+} from '../../timescale/chunks.js';
 import { lockSlots, slotsFor } from './slot-locks.js';
 import { writeMerged, type MergeOutcome, type WriteMode } from './merge.js';
 import { chooseStrategy, dmlOnCompressedChunks, type LoadStrategy } from '../../timescale/plan.js';
-import { compressCutoffUs, directCompressSupport, enableDirectCompress, rangeCompressed, type DirectCompressSupport } from '../../timescale/direct-compress.js';
+import {
+  compressCutoffUs,
+  directCompressSupport,
+  enableDirectCompress,
+  rangeCompressed,
+  type DirectCompressSupport,
+} from '../../timescale/direct-compress.js';
 import { encodedBatch } from './encoded-batch.js';
 import { mayRepeatKey } from './encoded-batch.js';
 import { writeBatch } from './write-batch.js';
@@ -110,7 +126,13 @@ export interface WriteSummary {
 
 /** Why the session may or may not write straight into the columnstore (decided once, at start). */
 type DirectCompressPlan =
-  | { readonly ok: true; readonly support: Extract<DirectCompressSupport, { ok: true }>; readonly cutoffUs: bigint; readonly after: string; readonly order: SegmentOrder }
+  | {
+      readonly ok: true;
+      readonly support: Extract<DirectCompressSupport, { ok: true }>;
+      readonly cutoffUs: bigint;
+      readonly after: string;
+      readonly order: SegmentOrder;
+    }
   | { readonly ok: false; readonly reason: string };
 
 export interface Ticket {
@@ -150,15 +172,18 @@ export class WriteSession {
   private chunksAtStart: readonly ChunkInfo[] = [];
 
   private constructor(
-    private readonly engine: Engine, private readonly caps: Capabilities, readonly spec: TableSpec, private readonly options: WriteSessionOptions,
-    private readonly compressedAtStart: readonly ChunkInfo[], private readonly intervalUs: bigint | null,
+    private readonly engine: Engine,
+    private readonly caps: Capabilities,
+    readonly spec: TableSpec,
+    private readonly options: WriteSessionOptions,
+    private readonly compressedAtStart: readonly ChunkInfo[],
+    private readonly intervalUs: bigint | null,
     private readonly recovered: readonly RecoveredLoad[],
   ) {
     this.columns = loadedColumns(spec);
     // 'direct-compress' names what new chunks get; compressed chunks still need one of the others.
     const forced = options.strategy === 'direct-compress' ? undefined : options.strategy;
-    this.strategy = !caps.compression ? 'direct'
-      : forced ?? (dmlOnCompressedChunks(caps) ? 'write-recompress' : 'decompress-recompress');
+    this.strategy = !caps.compression ? 'direct' : (forced ?? (dmlOnCompressedChunks(caps) ? 'write-recompress' : 'decompress-recompress'));
   }
 
   /** The ledger key naming the chunks this load must recompress. */
@@ -174,7 +199,8 @@ export class WriteSession {
     let interval: bigint | null = null;
     let chunks: ChunkInfo[] = [];
     if (hyper) {
-      if (caps.compression) recovered = await recoverDecompressedChunks(engine, { table: spec.name, exceptLoadId: options.resumed?.loadId });
+      if (caps.compression)
+        recovered = await recoverDecompressedChunks(engine, { table: spec.name, exceptLoadId: options.resumed?.loadId });
       chunks = await listChunks(engine, spec.name);
       compressed = chunks.filter((c) => c.compressed);
       interval = await chunkIntervalUs(engine, spec.name);
@@ -187,7 +213,9 @@ export class WriteSession {
     for (const key of ['decompressedChunks', 'partialChunks']) {
       const adopted = details[key];
       // A chunk the interrupted run decompressed, or left partial: this run recompresses it at its end.
-      if (Array.isArray(adopted)) for (const c of adopted) if (typeof c === 'string' && (key === 'partialChunks' || !stillCompressed.has(c))) session.decompressed.add(c);
+      if (Array.isArray(adopted))
+        for (const c of adopted)
+          if (typeof c === 'string' && (key === 'partialChunks' || !stillCompressed.has(c))) session.decompressed.add(c);
     }
     return session;
   }
@@ -197,14 +225,16 @@ export class WriteSession {
     const o = this.options;
     if (!this.merges) return { ok: false, reason: `${this.spec.name} is not a hypertable with a natural key` };
     if (o.directCompress === false) return { ok: false, reason: 'turned off by the caller' };
-    if (o.mode !== 'append' || o.oneTransaction) return { ok: false, reason: `mode ${o.mode} merges with stored rows; direct-compress is for appends into new chunks` };
+    if (o.mode !== 'append' || o.oneTransaction)
+      return { ok: false, reason: `mode ${o.mode} merges with stored rows; direct-compress is for appends into new chunks` };
     if (!o.useCopy) return { ok: false, reason: 'the load uses INSERT, not COPY' };
     const support = await directCompressSupport(this.engine, this.caps, this.spec.name);
     if (!support.ok) return support;
     const order = this.spec.compression && segmentOrder(this.columns, this.spec.compression.segmentBy, this.spec.hypertable!.timeColumn);
     if (!order) return { ok: false, reason: `${this.spec.name} has no compression order tickvault can sort by` };
     const cutoff = await compressCutoffUs(this.engine, this.spec.name, o.now);
-    if (!cutoff) return { ok: false, reason: `${this.spec.name} has no compression policy (compress_after): no chunk belongs in the columnstore yet` };
+    if (!cutoff)
+      return { ok: false, reason: `${this.spec.name} has no compression policy (compress_after): no chunk belongs in the columnstore yet` };
     return { ok: true, support, cutoffUs: cutoff.cutoffUs, after: cutoff.after, order };
   }
 
@@ -218,12 +248,21 @@ export class WriteSession {
     if (!this.dc.ok) return this.dc.reason;
     const [first, last] = this.slotRange(batch.minTime!, batch.maxTime!);
     const iv = this.intervalUs!;
-    if ((last + 1n) * iv > this.dc.cutoffUs) return `rows are newer than compress_after (${this.dc.after}): their chunks stay in the row store until the policy compresses them`;
+    if ((last + 1n) * iv > this.dc.cutoffUs)
+      return `rows are newer than compress_after (${this.dc.after}): their chunks stay in the row store until the policy compresses them`;
     const existing = this.chunksAtStart.find((c) => c.startUs < (last + 1n) * iv && c.endUs > first * iv);
-    if (existing) return `chunk ${existing.chunk} already existed (${existing.compressed ? 'compressed' : 'row store'}): rows go through the merge path`;
+    if (existing)
+      return `chunk ${existing.chunk} already existed (${existing.compressed ? 'compressed' : 'row store'}): rows go through the merge path`;
     if (!fresh) return 'the batch overlaps rows stored or written earlier by this load: the duplicate check needs the merge path';
-    if (mayRepeatKey(batch, this.columns, this.spec.naturalKey)) return 'the batch repeats a natural key: the duplicate check needs the merge path';
-    if (!encodedBatch(batch, this.columns.map((c) => c.name))) return 'the batch has no encoded COPY bytes to sort';
+    if (mayRepeatKey(batch, this.columns, this.spec.naturalKey))
+      return 'the batch repeats a natural key: the duplicate check needs the merge path';
+    if (
+      !encodedBatch(
+        batch,
+        this.columns.map((c) => c.name),
+      )
+    )
+      return 'the batch has no encoded COPY bytes to sort';
     return null;
   }
 
@@ -239,7 +278,10 @@ export class WriteSession {
     const out = await writeBatch(tx, batch, { table: this.spec.name, columns: this.columns, useCopy: true, optimistic });
     if (!(await rangeCompressed(tx, this.spec.name, microsToIso(batch.minTime!), microsToIso(batch.maxTime!)))) {
       // TimescaleDB fell back to a row-store COPY (it only WARNs): the rows are stored all the same.
-      this.dc = { ok: false, reason: `TimescaleDB ${dc.support.version} wrote the rows to the row store instead (its COPY fell back, see the server log)` };
+      this.dc = {
+        ok: false,
+        reason: `TimescaleDB ${dc.support.version} wrote the rows to the row store instead (its COPY fell back, see the server log)`,
+      };
       return out;
     }
     const [first, last] = this.slotRange(batch.minTime!, batch.maxTime!);
@@ -268,14 +310,24 @@ export class WriteSession {
    */
   ticket(batch: PreparedBatch): Ticket {
     let release!: () => void;
-    const done = new Promise<void>((r) => { release = r; });
-    if (!this.merges || this.options.serialize === false || batch.minTime === null || batch.maxTime === null) return { batch, wait: Promise.resolve(), release };
+    const done = new Promise<void>((r) => {
+      release = r;
+    });
+    if (!this.merges || this.options.serialize === false || batch.minTime === null || batch.maxTime === null)
+      return { batch, wait: Promise.resolve(), release };
     const lo = batch.minTime;
     const hi = batch.maxTime;
     const wait = Promise.all([...this.pending].filter((p) => p.lo <= hi && lo <= p.hi).map((p) => p.done)).then(() => undefined);
     const me = { lo, hi, done };
     this.pending.add(me);
-    return { batch, wait, release: () => { this.pending.delete(me); release(); } };
+    return {
+      batch,
+      wait,
+      release: () => {
+        this.pending.delete(me);
+        release();
+      },
+    };
   }
 
   /**
@@ -308,10 +360,13 @@ export class WriteSession {
     for (const s of slots) {
       let p = this.slotFresh.get(s);
       if (!p) {
-        const from = (BigInt(s) * this.intervalUs!);
-        p = this.engine.query<{ ok: boolean }>(
-          `SELECT NOT EXISTS (SELECT 1 FROM ${ident(this.spec.name)} WHERE ${ident(this.spec.hypertable!.timeColumn)} >= $1::timestamptz AND ${ident(this.spec.hypertable!.timeColumn)} < $2::timestamptz) AS ok`,
-          [microsToIso(from), microsToIso(from + this.intervalUs!)]).then((r) => r.rows[0]!.ok);
+        const from = BigInt(s) * this.intervalUs!;
+        p = this.engine
+          .query<{ ok: boolean }>(
+            `SELECT NOT EXISTS (SELECT 1 FROM ${ident(this.spec.name)} WHERE ${ident(this.spec.hypertable!.timeColumn)} >= $1::timestamptz AND ${ident(this.spec.hypertable!.timeColumn)} < $2::timestamptz) AS ok`,
+            [microsToIso(from), microsToIso(from + this.intervalUs!)],
+          )
+          .then((r) => r.rows[0]!.ok);
         this.slotFresh.set(s, p);
       }
       if (!(await p)) fresh = false;
@@ -327,7 +382,9 @@ export class WriteSession {
   private async otherLoads(tx: Queryable): Promise<boolean> {
     const { rows } = await tx.query<{ ok: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM ${LOADS_TABLE} o WHERE o.target_table = $1 AND o.load_id <> $2::bigint
-          AND (o.status = 'running' OR o.updated_at >= (SELECT started_at FROM ${LOADS_TABLE} WHERE load_id = $2::bigint))) AS ok`, [this.spec.name, this.options.loadId]);
+          AND (o.status = 'running' OR o.updated_at >= (SELECT started_at FROM ${LOADS_TABLE} WHERE load_id = $2::bigint))) AS ok`,
+      [this.spec.name, this.options.loadId],
+    );
     return rows[0]!.ok;
   }
 
@@ -374,7 +431,7 @@ export class WriteSession {
         // Upserts lock their chunk slots exclusively. Appends share them with the other batches of
         // this load (which the tickets already order), and take them exclusively only when another
         // load is at work on the table — then both sides exclude each other.
-        const exclusive = this.writeMode === 'upsert' || await this.otherLoads(tx);
+        const exclusive = this.writeMode === 'upsert' || (await this.otherLoads(tx));
         await lockSlots(tx, this.spec.name, batch.minTime, batch.maxTime, this.intervalUs!, exclusive ? 'exclusive' : 'shared');
       }
     }
@@ -392,14 +449,21 @@ export class WriteSession {
       for (let s = first; s <= last; s++) if (this.dcSlots.has(s)) this.dcDirty.add(s);
     }
     const out: MergeOutcome = await writeMerged(tx, batch, {
-      spec: this.spec, columns: this.columns, useCopy: this.options.useCopy, mode: this.writeMode, alwaysStage: this.options.alwaysStage, freshRange, optimistic,
+      spec: this.spec,
+      columns: this.columns,
+      useCopy: this.options.useCopy,
+      mode: this.writeMode,
+      alwaysStage: this.options.alwaysStage,
+      freshRange,
+      optimistic,
     });
     if (members > 1 && out.path !== 'copy') throw new GroupNeedsSplit(`the ${out.path} path`);
     this.counts.duplicates += out.duplicates;
     this.counts.updated += out.updated;
     this.counts.unchanged += out.unchanged;
     this.counts.superseded += out.superseded;
-    if (out.path === 'staged') this.counts.staged += 1; else this.counts.copied += members;
+    if (out.path === 'staged') this.counts.staged += 1;
+    else this.counts.copied += members;
     return out;
   }
 
@@ -416,17 +480,21 @@ export class WriteSession {
       const { rows } = await this.engine.query<{ lo: string | null; hi: string | null; n: string | null }>(
         `SELECT to_char(min(min_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lo,
                 to_char(max(max_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS hi, sum(records_inserted)::text AS n
-           FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`, [this.options.loadId]);
+           FROM ${LOAD_BATCHES_TABLE} WHERE load_id = $1::bigint`,
+        [this.options.loadId],
+      );
       const r = rows[0];
       const changed = Number(r?.n ?? 0) + this.counts.updated > 0 || this.options.mode === 'replace';
       if (r?.lo && r.hi && changed) {
         try {
-          if (this.options.refreshAggregates === true || await this.refreshNeeded(r.lo)) {
+          if (this.options.refreshAggregates === true || (await this.refreshNeeded(r.lo))) {
             this.refreshed = await refreshAfterLoad(this.engine, this.spec.name, r.lo, r.hi);
           } else if (rollupsOf(this.spec.name).length > 0) {
-            this.notes.push(this.caps.continuousAggregates
-              ? 'rollups not refreshed: every row is above their materialized horizon, real-time aggregation shows it'
-              : 'rollups not refreshed: a fresh append (no stored rows in its range); `tickvault maintain` recomputes the views');
+            this.notes.push(
+              this.caps.continuousAggregates
+                ? 'rollups not refreshed: every row is above their materialized horizon, real-time aggregation shows it'
+                : 'rollups not refreshed: a fresh append (no stored rows in its range); `tickvault maintain` recomputes the views',
+            );
           }
         } catch (err) {
           this.notes.push(`rollups over ${this.spec.name} not refreshed (${errorMessage(err)}): run \`tickvault maintain\``);
@@ -439,16 +507,25 @@ export class WriteSession {
   /** 'auto' refresh rule (see WriteSessionOptions.refreshAggregates). */
   private async refreshNeeded(loIso: string): Promise<boolean> {
     if (!this.caps.continuousAggregates) {
-      return this.counts.staged > 0 || this.counts.updated > 0 || this.options.mode === 'replace' || this.decompressed.size + this.recompressed.length > 0;
+      return (
+        this.counts.staged > 0 ||
+        this.counts.updated > 0 ||
+        this.options.mode === 'replace' ||
+        this.decompressed.size + this.recompressed.length > 0
+      );
     }
     const loUs = isoToMicros(loIso);
     for (const r of rollupsOf(this.spec.name)) {
       const { rows } = await this.engine.query<{ schema: string; name: string }>(
         `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS name
-           FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`, [r.name]);
+           FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
+        [r.name],
+      );
       const mat = rows[0];
       if (!mat) continue;
-      const res = await this.engine.query<{ us: string | null }>(`SELECT ${usExpr('max(bucket)')}::text AS us FROM ${ident(mat.schema)}.${ident(mat.name)}`);
+      const res = await this.engine.query<{ us: string | null }>(
+        `SELECT ${usExpr('max(bucket)')}::text AS us FROM ${ident(mat.schema)}.${ident(mat.name)}`,
+      );
       const v = res.rows[0]!.us;
       if (v !== null && loUs < BigInt(v) + r.widthUs) return true;
     }
@@ -483,7 +560,11 @@ export class WriteSession {
       if (await chunkExists(this.engine, c)) await compressChunk(this.engine, c);
       this.recompressed.push(c);
     }
-    await recordChunkState(this.engine, this.options.loadId, { decompressedChunks: [], partialChunks: [], recompressedChunks: this.recompressed });
+    await recordChunkState(this.engine, this.options.loadId, {
+      decompressedChunks: [],
+      partialChunks: [],
+      recompressedChunks: this.recompressed,
+    });
   }
 
   summary(): WriteSummary {
@@ -491,26 +572,42 @@ export class WriteSession {
     const direct = this.dcCounts.batches > 0;
     const strategy: LoadStrategy = direct ? 'direct-compress' : touched.length > 0 ? this.strategy : 'direct';
     const dcReason = direct
-      ? `${this.dcCounts.rows} rows in ${this.dcCounts.batches} batches written straight into the columnstore of new chunks older than compress_after`
-        + ` (${(this.dc as { after?: string }).after ?? 'policy'}), each batch sorted by (${this.spec.compression?.segmentBy.join(', ')}, ${this.spec.hypertable?.timeColumn} DESC)`
-        + `${this.dcSkipped ? `; other batches took the row store: ${this.dcSkipped}` : ''}${touched.length > 0 ? `; ${touched.length} compressed chunks written into and recompressed` : ''}`
-      : `not used: ${this.dc.ok ? this.dcSkipped ?? 'no batch was written' : this.dc.reason}`;
-    const reason = direct ? dcReason : !this.caps.compression ? chooseStrategy(this.caps, 0, 0).reason
-      : this.strategy === 'direct' ? 'forced: rows written straight into the chunks, compressed ones left partially compressed (TimescaleDB DML)'
-        : touched.length === 0 ? 'no compressed chunk was touched'
-          : this.options.strategy ? `forced: ${this.strategy} for ${touched.length} compressed chunks` : chooseStrategy(this.caps, touched.length, touched.length).reason;
+      ? `${this.dcCounts.rows} rows in ${this.dcCounts.batches} batches written straight into the columnstore of new chunks older than compress_after` +
+        ` (${(this.dc as { after?: string }).after ?? 'policy'}), each batch sorted by (${this.spec.compression?.segmentBy.join(', ')}, ${this.spec.hypertable?.timeColumn} DESC)` +
+        `${this.dcSkipped ? `; other batches took the row store: ${this.dcSkipped}` : ''}${touched.length > 0 ? `; ${touched.length} compressed chunks written into and recompressed` : ''}`
+      : `not used: ${this.dc.ok ? (this.dcSkipped ?? 'no batch was written') : this.dc.reason}`;
+    const reason = direct
+      ? dcReason
+      : !this.caps.compression
+        ? chooseStrategy(this.caps, 0, 0).reason
+        : this.strategy === 'direct'
+          ? 'forced: rows written straight into the chunks, compressed ones left partially compressed (TimescaleDB DML)'
+          : touched.length === 0
+            ? 'no compressed chunk was touched'
+            : this.options.strategy
+              ? `forced: ${this.strategy} for ${touched.length} compressed chunks`
+              : chooseStrategy(this.caps, touched.length, touched.length).reason;
     return {
-      mode: this.options.mode, strategy, strategyReason: reason,
-      chunksDecompressed: this.strategy === 'decompress-recompress' ? touched : [], chunksRecompressed: [...this.recompressed].sort(),
+      mode: this.options.mode,
+      strategy,
+      strategyReason: reason,
+      chunksDecompressed: this.strategy === 'decompress-recompress' ? touched : [],
+      chunksRecompressed: [...this.recompressed].sort(),
       recoveredFromInterruptedLoads: this.recovered,
-      duplicates: this.counts.duplicates, updated: this.counts.updated, unchanged: this.counts.unchanged, superseded: this.counts.superseded,
-      batchesStaged: this.counts.staged, batchesCopied: this.counts.copied,
-      aggregatesRefreshed: this.refreshed, directCompress: { ...this.dcCounts, reason: dcReason }, notes: this.notes,
+      duplicates: this.counts.duplicates,
+      updated: this.counts.updated,
+      unchanged: this.counts.unchanged,
+      superseded: this.counts.superseded,
+      batchesStaged: this.counts.staged,
+      batchesCopied: this.counts.copied,
+      aggregatesRefreshed: this.refreshed,
+      directCompress: { ...this.dcCounts, reason: dcReason },
+      notes: this.notes,
     };
   }
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }

@@ -29,7 +29,7 @@ export function tableLockKey(table: string): number {
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** The slots [minUs, maxUs] covers, ascending, as int4 (wrapped; -2^31 is reserved). */
@@ -51,11 +51,21 @@ export function slotsFor(minUs: bigint, maxUs: bigint, intervalUs: bigint): numb
  * let the batches of one append load run side by side while still excluding any writer that
  * takes them exclusively (upserts, and appends that see another load at work).
  */
-export async function lockSlots(tx: Queryable, table: string, minUs: bigint, maxUs: bigint, intervalUs: bigint, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
+export async function lockSlots(
+  tx: Queryable,
+  table: string,
+  minUs: bigint,
+  maxUs: bigint,
+  intervalUs: bigint,
+  mode: 'exclusive' | 'shared' = 'exclusive',
+): Promise<void> {
   const key = tableLockKey(table);
   const slots = slotsFor(minUs, maxUs, intervalUs);
   if (slots === 'table') {
-    await tx.query(`SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}($1::int4, $2::int4)`, [key, TABLE_SLOT]);
+    await tx.query(`SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}($1::int4, $2::int4)`, [
+      key,
+      TABLE_SLOT,
+    ]);
     return;
   }
   await tx.query('SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)', [key, TABLE_SLOT]);

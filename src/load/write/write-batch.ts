@@ -49,7 +49,9 @@ function isRowDataError(err: unknown): boolean {
 export async function writeBatch(conn: Connection, batch: PreparedBatch, opts: WriteOptions): Promise<WriteOutcome> {
   if (opts.optimistic && batch.rowCount > 0) {
     try {
-      const inserted = opts.useCopy ? await copyRange(conn, batch, opts, 0, batch.rowCount) : await insertRange(conn, batch, opts, 0, batch.rowCount);
+      const inserted = opts.useCopy
+        ? await copyRange(conn, batch, opts, 0, batch.rowCount)
+        : await insertRange(conn, batch, opts, 0, batch.rowCount);
       return { inserted, dbRejections: [] };
     } catch (err) {
       throw isRowDataError(err) ? new RowsNeedIsolation(err) : err;
@@ -60,7 +62,15 @@ export async function writeBatch(conn: Connection, batch: PreparedBatch, opts: W
   return { inserted, dbRejections };
 }
 
-async function writeRange(conn: Connection, batch: PreparedBatch, opts: WriteOptions, from: number, to: number, out: Rejection[], depth: number): Promise<number> {
+async function writeRange(
+  conn: Connection,
+  batch: PreparedBatch,
+  opts: WriteOptions,
+  from: number,
+  to: number,
+  out: Rejection[],
+  depth: number,
+): Promise<number> {
   const sp = `tv_sp_${depth}`;
   await conn.query(`SAVEPOINT ${sp}`);
   try {
@@ -74,11 +84,18 @@ async function writeRange(conn: Connection, batch: PreparedBatch, opts: WriteOpt
     if (to - from === 1) {
       const origin = batch.rowOrigin(from);
       const constraint = (err as { constraint?: string }).constraint ?? null;
-      out.push({ recordIndex: origin.recordIndex, record: origin.record, reason: `rejected by the database: ${errorMessage(err)}`, constraint });
+      out.push({
+        recordIndex: origin.recordIndex,
+        record: origin.record,
+        reason: `rejected by the database: ${errorMessage(err)}`,
+        constraint,
+      });
       return 0;
     }
     const mid = from + Math.floor((to - from) / 2);
-    return (await writeRange(conn, batch, opts, from, mid, out, depth + 1)) + (await writeRange(conn, batch, opts, mid, to, out, depth + 1));
+    return (
+      (await writeRange(conn, batch, opts, from, mid, out, depth + 1)) + (await writeRange(conn, batch, opts, mid, to, out, depth + 1))
+    );
   }
 }
 
@@ -131,10 +148,15 @@ async function insertRange(conn: Connection, batch: PreparedBatch, opts: WriteOp
 export function toParam(col: Column, v: CellValue): unknown {
   if (v === null) return null;
   switch (col.type.kind) {
-    case 'timestamptz': return microsToIso(v as bigint);
-    case 'numeric': return formatDecimal(v as bigint, col.type.scale);
-    case 'int8': return (v as bigint).toString();
-    case 'date': return epochDaysToIso(v as number);
-    default: return v;
+    case 'timestamptz':
+      return microsToIso(v as bigint);
+    case 'numeric':
+      return formatDecimal(v as bigint, col.type.scale);
+    case 'int8':
+      return (v as bigint).toString();
+    case 'date':
+      return epochDaysToIso(v as number);
+    default:
+      return v;
   }
 }
