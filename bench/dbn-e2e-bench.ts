@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BinaryCopyWriter } from '../src/copy/index.js';
-import { type TradeRecord, writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
+import { writeDbn, zstdCliAvailable } from '../src/dbn/index.js';
 import { ServerEngine } from '../src/engine/server.js';
 import { DbnFileSource, validateDbnFile } from '../src/ingest/dbn-source.js';
 import { loadDbnFile } from '../src/ingest/load-dbn.js';
@@ -36,16 +36,10 @@ import { encodeRowRange } from '../src/load/write/encoded-batch.js';
 import { migrate } from '../src/schema/migrate.js';
 import { tradesData } from '../src/schema/tables.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
+import { INSTRUMENTS, START_NS, trades } from './e2e-trades.js';
 import { nsToIsoMicros, priceText } from './synthetic-trades.js';
 import { resetTable, withClient, zstdReference } from './support.js';
 
-const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
-const INSTRUMENTS = [
-  { id: 5482, symbol: 'ESH4' },
-  { id: 5483, symbol: 'ESM4' },
-  { id: 5484, symbol: 'NQH4' },
-  { id: 5485, symbol: 'NQM4' },
-];
 const BATCH = 50_000; // what loadDbnFile uses for trades_data (load-dbn.ts DBN_BATCH_SIZE)
 
 interface Args {
@@ -66,44 +60,6 @@ function parseArgs(argv: string[]): Args {
   if (!Number.isInteger(records) || records < 1) throw new Error('--records must be a positive integer');
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
   return { records, workers, db: !argv.includes('--no-db'), variant: get('--variant') };
-}
-
-/** One trade per ~4 ms over ~11 h of 2024-01-01 for 10M records; sides A/B only, so every row loads. */
-function* trades(n: number): Generator<TradeRecord & { symbolIndex: number }> {
-  const r = {
-    kind: 'trade' as const,
-    rtype: 0,
-    publisherId: 1,
-    instrumentId: 5482,
-    tsEvent: 0n,
-    price: 0n,
-    size: 1,
-    action: 'T',
-    side: 'A',
-    flags: 130,
-    depth: 0,
-    tsRecv: 0n,
-    tsInDelta: 14_000,
-    sequence: 0,
-    symbolIndex: 0,
-  };
-  let ts = START_NS;
-  let ticks = 19_000; // 4750.00 in 0.25 ticks
-  let seed = 12345;
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG (a plain * loses low bits past 2^53)
-    ts += BigInt(1 + (seed % 8_000_000)); // ~4 ms apart on average, nanosecond jitter
-    ticks += ((seed >>> 8) % 3) - 1;
-    r.symbolIndex = (seed >>> 12) % 4;
-    r.instrumentId = INSTRUMENTS[r.symbolIndex]!.id;
-    r.tsEvent = ts;
-    r.tsRecv = ts + BigInt(10_000 + ((seed >>> 4) % 9000));
-    r.price = BigInt(ticks) * 250_000_000n;
-    r.size = 1 + ((seed >>> 16) % 7 === 0 ? (seed >>> 20) % 200 : (seed >>> 20) % 4);
-    r.side = seed & 1 ? 'A' : 'B';
-    r.sequence = i;
-    yield r;
-  }
 }
 
 function benchFile(records: number): string {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { type TradeRecord, writeDbn } from '../src/dbn/index.js';
+import { writeDbn } from '../src/dbn/index.js';
 import { ServerEngine } from '../src/engine/server.js';
 import { DbnFileSource } from '../src/ingest/dbn-source.js';
 import { loadDbnFile } from '../src/ingest/load-dbn.js';
@@ -29,53 +29,10 @@ import { ParquetReader } from '../src/ingest/parquet-source.js';
 import { migrate } from '../src/schema/migrate.js';
 import { tradesData } from '../src/schema/tables.js';
 import { startServerCluster } from '../test/support/server-cluster.js';
+import { INSTRUMENTS, START_NS, trades } from './e2e-trades.js';
 import { resetTable } from './support.js';
 
-const START_NS = 1_704_067_200_000_000_000n;
-const INSTRUMENTS = [
-  { id: 5482, symbol: 'ESH4' },
-  { id: 5483, symbol: 'ESM4' },
-  { id: 5484, symbol: 'NQH4' },
-  { id: 5485, symbol: 'NQM4' },
-];
 const HEADER = 'ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,depth,price,size,flags,ts_in_delta,sequence,symbol';
-
-function* trades(n: number): Generator<TradeRecord & { symbolIndex: number }> {
-  const r = {
-    kind: 'trade' as const,
-    rtype: 0,
-    publisherId: 1,
-    instrumentId: 5482,
-    tsEvent: 0n,
-    price: 0n,
-    size: 1,
-    action: 'T',
-    side: 'A',
-    flags: 130,
-    depth: 0,
-    tsRecv: 0n,
-    tsInDelta: 14_000,
-    sequence: 0,
-    symbolIndex: 0,
-  };
-  let ts = START_NS;
-  let ticks = 19_000;
-  let seed = 12345;
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    ts += BigInt(1 + (seed % 8_000_000));
-    ticks += ((seed >>> 8) % 3) - 1;
-    r.symbolIndex = (seed >>> 12) % 4;
-    r.instrumentId = INSTRUMENTS[r.symbolIndex]!.id;
-    r.tsEvent = ts;
-    r.tsRecv = ts + BigInt(10_000 + ((seed >>> 4) % 9000));
-    r.price = BigInt(ticks) * 250_000_000n;
-    r.size = 1 + ((seed >>> 16) % 7 === 0 ? (seed >>> 20) % 200 : (seed >>> 20) % 4);
-    r.side = seed & 1 ? 'A' : 'B';
-    r.sequence = i;
-    yield r;
-  }
-}
 
 async function generate(n: number): Promise<{ csv: string; parquet: string; dbn: string }> {
   const base = path.join(tmpdir(), `tickvault-source-bench-${n}`);
