@@ -22,8 +22,7 @@
  * time moves with the neighbours' load, the CPU time much less.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, existsSync, renameSync, statSync } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +35,7 @@ import { encodeRowRange } from '../src/load/write/encoded-batch.js';
 import { migrate } from '../src/schema/migrate.js';
 import { tradesData } from '../src/schema/tables.js';
 import { startServerCluster, type ServerCluster } from '../test/support/server-cluster.js';
-import { INSTRUMENTS, START_NS, trades } from './e2e-trades.js';
-import { nsToIsoMicros, priceText } from './synthetic-trades.js';
+import { INSTRUMENTS, START_NS, trades, writeTableCsv } from './e2e-trades.js';
 import { resetTable, withClient, zstdReference } from './support.js';
 
 const BATCH = 50_000; // what loadDbnFile uses for trades_data (load-dbn.ts DBN_BATCH_SIZE)
@@ -94,21 +92,6 @@ async function generate(records: number): Promise<string> {
 }
 
 /** The same rows as CSV (timestamp µs truncated, price text, side A→S, trade_id publisher:sequence). */
-async function writeCsv(file: string, records: number): Promise<void> {
-  const ws = createWriteStream(file);
-  let buf = '';
-  for (const r of trades(records)) {
-    buf += `${nsToIsoMicros(r.tsEvent)},${r.instrumentId},${INSTRUMENTS[r.symbolIndex]!.symbol},${priceText(r.price)},${r.size},${r.side === 'A' ? 'S' : 'B'},${r.publisherId}:${r.sequence}\n`;
-    if (buf.length >= 1 << 16) {
-      if (!ws.write(buf)) await once(ws, 'drain');
-      buf = '';
-    }
-  }
-  ws.end(buf);
-  await once(ws, 'close');
-  chmodSync(file, 0o644);
-}
-
 interface VariantResult {
   variant: string;
   rows: number;
@@ -243,7 +226,7 @@ async function main(): Promise<void> {
     await migrate(engine);
     const caps = await engine.capabilities();
     const csv = path.join(cluster.dir, 'trades.csv');
-    await writeCsv(csv, args.records);
+    await writeTableCsv(csv, args.records);
 
     await resetTable(url);
     let t0 = performance.now();

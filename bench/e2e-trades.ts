@@ -2,7 +2,10 @@
  * The DBN end-to-end benchmark's trades (bench/dbn-e2e-bench.ts), shared with the CSV/Parquet
  * source benchmark (bench/source-bench.ts) so both measure the same rows.
  */
+import { chmodSync, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import type { TradeRecord } from '../src/dbn/index.js';
+import { nsToIsoMicros, priceText } from './synthetic-trades.js';
 
 export const START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
 export const INSTRUMENTS = [
@@ -48,4 +51,27 @@ export function* trades(n: number): Generator<TradeRecord & { symbolIndex: numbe
     r.sequence = i;
     yield r;
   }
+}
+
+/** trades_data's columns, as written by tableCsv (and named in its header). */
+export const TABLE_CSV_COLUMNS = ['timestamp', 'instrument_id', 'symbol', 'price', 'size', 'side', 'trade_id'] as const;
+
+/**
+ * The trades as a CSV in trades_data's own shape (ISO µs timestamps, decimal prices, trade_id
+ * "<publisher>:<sequence>"), readable by the server's COPY FROM and, with `header`, by tickvault's
+ * CSV source without a mapping; world-readable, for the server process.
+ */
+export async function writeTableCsv(file: string, records: number, options: { header?: boolean } = {}): Promise<void> {
+  const ws = createWriteStream(file);
+  let buf = options.header ? `${TABLE_CSV_COLUMNS.join(',')}\n` : '';
+  for (const r of trades(records)) {
+    buf += `${nsToIsoMicros(r.tsEvent)},${r.instrumentId},${INSTRUMENTS[r.symbolIndex]!.symbol},${priceText(r.price)},${r.size},${r.side === 'A' ? 'S' : 'B'},${r.publisherId}:${r.sequence}\n`;
+    if (buf.length >= 1 << 16) {
+      if (!ws.write(buf)) await once(ws, 'drain');
+      buf = '';
+    }
+  }
+  ws.end(buf);
+  await once(ws, 'close');
+  chmodSync(file, 0o644);
 }

@@ -1,17 +1,18 @@
 /**
  * CSV files (.csv, .csv.gz, .csv.zst — told apart by their first bytes, not only the name) as
- * row chunks for TabularFileSource: read as a stream through csv-parse, decompressed on the way
- * (zlib for gzip, the project's in-process zstd), so memory stays at one chunk whatever the size.
- * Each row carries its line number (`source_line`, 1 = the header). A row whose bytes are not
- * valid UTF-8 reaches TabularFileSource with U+FFFD in it and is refused there, never stored altered.
+ * row chunks for TabularFileSource: read as a stream, decompressed on the way (zlib for gzip, the
+ * project's in-process zstd), decoded as UTF-8 and cut into records by csv-records.ts, so memory
+ * stays at one chunk whatever the size. Each row carries its line number (`source_line`, 1 = the
+ * header). Bytes that are not valid UTF-8 reach TabularFileSource as U+FFFD and the row is refused
+ * there, never stored altered.
  */
 import fs from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse, type Parser } from 'csv-parse';
 import { zstdJsChunks } from '../dbn/zstd.js';
 import { SourceFormatError } from '../errors.js';
 import type { ColumnKind } from './column-mapping.js';
+import { CsvRecordSplitter, CsvSyntaxError, type CsvRecord } from './csv-records.js';
 import type { RowChunk, TabularReader } from './tabular-source.js';
 
 const CHUNK_ROWS = 4096;
@@ -52,16 +53,13 @@ export class CsvReader implements TabularReader {
     const compression = compressionOf(head);
     const probe = new CsvReader(file, [], fileBytes, compression);
     let header: string[] | undefined;
-    const parser = probe.pipeline();
     try {
-      for await (const rec of parser as AsyncIterable<{ record: string[] }>) {
-        header = rec.record;
-        break;
+      for await (const records of probe.records()) {
+        header = records[0]?.cells;
+        if (header) break;
       }
     } catch (err) {
       throw new SourceFormatError(`${file}: not readable as CSV: ${(err as Error).message}`, { cause: err });
-    } finally {
-      parser.destroy();
     }
     if (!header || header.length === 0 || header.every((h) => h.trim() === ''))
       throw new SourceFormatError(`${file}: empty CSV: no header line`);
@@ -72,7 +70,8 @@ export class CsvReader implements TabularReader {
     return new CsvReader(file, names, fileBytes, compression);
   }
 
-  private pipeline(): Parser {
+  /** The file's bytes, decompressed, counted as they are read (the progress estimate). */
+  private bytes(): AsyncIterable<Uint8Array> {
     this.bytesRead = 0;
     const raw = fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
     const counter = new Transform({
@@ -83,50 +82,56 @@ export class CsvReader implements TabularReader {
     });
     raw.on('error', (e) => counter.destroy(e));
     const counted = raw.pipe(counter);
-    let text: Readable = counted;
     if (this.compression === 'gzip') {
       const gunzip = createGunzip();
       counted.on('error', (e) => gunzip.destroy(e));
-      text = counted.pipe(gunzip);
-    } else if (this.compression === 'zstd') {
-      text = Readable.from(zstdJsChunks(counted as AsyncIterable<Uint8Array>), { objectMode: false });
+      return counted.pipe(gunzip);
     }
-    const parser = parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true });
-    text.on('error', (e) => parser.destroy(e));
-    return text.pipe(parser);
+    if (this.compression === 'zstd') return Readable.from(zstdJsChunks(counted as AsyncIterable<Uint8Array>), { objectMode: false });
+    return counted;
+  }
+
+  /** Records in the order of the file, a decoded piece's worth at a time (the header first). */
+  private async *records(): AsyncGenerator<CsvRecord[]> {
+    const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+    const splitter = new CsvRecordSplitter();
+    for await (const piece of this.bytes()) {
+      const out = splitter.push(decoder.decode(piece as Uint8Array, { stream: true }));
+      if (out.length > 0) yield out;
+    }
+    const last = splitter.push(decoder.decode());
+    splitter.end(last);
+    if (last.length > 0) yield last;
   }
 
   async *chunks(): AsyncGenerator<RowChunk> {
-    const parser = this.pipeline();
-    let rows: string[][] = [];
-    let lines: number[] = [];
     let first = true;
+    let lastLine = 1;
     try {
-      for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      for await (const records of this.records()) {
+        let from = 0;
         if (first) {
           first = false;
-          continue;
-        } // the header
-        rows.push(rec.record);
-        lines.push(rec.info.lines);
-        if (rows.length >= CHUNK_ROWS) {
-          yield chunkOf(rows, lines);
-          rows = [];
-          lines = [];
+          from = 1; // the header
+        }
+        for (let k = from; k < records.length; k += CHUNK_ROWS) {
+          const part = records.slice(k, Math.min(records.length, k + CHUNK_ROWS));
+          lastLine = part.at(-1)!.line;
+          yield chunkOf(part);
         }
       }
     } catch (err) {
       if (err instanceof SourceFormatError) throw err;
-      throw new SourceFormatError(`${this.file}: CSV unreadable after line ${lines.at(-1) ?? 1}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    } finally {
-      parser.destroy();
+      const line = err instanceof CsvSyntaxError ? err.line : lastLine;
+      throw new SourceFormatError(`${this.file}: CSV unreadable after line ${line}: ${(err as Error).message}`, { cause: err });
     }
-    if (rows.length > 0) yield chunkOf(rows, lines);
   }
 }
 
-function chunkOf(rows: string[][], lines: number[]): RowChunk {
-  return { rows, location: (i) => ({ source_line: lines[i]! }) };
+function chunkOf(records: readonly CsvRecord[]): RowChunk {
+  return {
+    rows: records.map((r) => r.cells),
+    location: (i) => ({ source_line: records[i]!.line }),
+    problem: (i) => records[i]!.problem,
+  };
 }

@@ -26,6 +26,8 @@ export type RowLocation = Readonly<Record<string, number>>;
 export interface RowChunk {
   readonly rows: readonly (readonly unknown[])[];
   location(i: number): RowLocation;
+  /** Why row i cannot be read as written (a CSV record's broken quoting), if it cannot. */
+  problem?(i: number): string | undefined;
 }
 
 /** One pass over a tabular file's rows; a reader can make any number of passes. */
@@ -134,7 +136,9 @@ export class TabularFileSource implements BatchSource {
     let sinceYield = 0;
     for await (const chunk of this.reader.chunks()) {
       const { rows } = chunk;
-      const mapped = rows.map((row) => (row.length === width && !hasBadText(row) ? this.mapper.map(row) : undefined));
+      const mapped = rows.map((row, i) =>
+        row.length === width && !hasBadText(row) && chunk.problem?.(i) === undefined ? this.mapper.map(row) : undefined,
+      );
       if (this.symbols) await this.symbols.fill(mapped);
       for (let i = 0; i < rows.length; i++) {
         if (++sinceYield >= YIELD_EVERY_ROWS) {
@@ -150,7 +154,11 @@ export class TabularFileSource implements BatchSource {
         current.recordsIn += 1;
         let reason: string;
         let constraint: string | null = null;
-        if (row.length !== width) {
+        const problem = chunk.problem?.(i);
+        if (problem !== undefined) {
+          reason = `the row is not CSV: ${problem}`;
+          constraint = 'csv';
+        } else if (row.length !== width) {
           reason = `the row has ${row.length} field${row.length === 1 ? '' : 's'}, the header ${width}`;
         } else if (hasBadText(row)) {
           reason = 'the row is not valid UTF-8 (a byte sequence decoded as U+FFFD)';
