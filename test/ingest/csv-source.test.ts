@@ -118,18 +118,20 @@ describe.each(ENGINE_KINDS)('CSV sources (%s)', (kind) => {
     const bad = [
       lines[1]!.replace(/,\d+\.\d{9},/, ',12x.5,'), // line 3: a bad number
       lines[2]!.split(',').slice(0, 5).join(','), // line 4: a short row
+      lines[3]!.replace(/,([^,]*)$/, ',"$1"x'), // line 5: text after a closing quote
     ];
     const body = `${[header, lines[1], ...bad, lines[2]].join('\n')}\n`;
-    // line 6: the symbol's bytes are not UTF-8
+    // line 7: the symbol's bytes are not UTF-8
     const notUtf8 = Buffer.concat([Buffer.from(lines[3]!.slice(0, -4)), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]);
     writeFileSync(file, Buffer.concat([Buffer.from(body), notUtf8]));
     const r = await loadFile(te.engine, file);
-    expect({ inserted: r.recordsInserted, rejected: r.recordsRejected }).toEqual({ inserted: 2, rejected: 3 });
+    expect({ inserted: r.recordsInserted, rejected: r.recordsRejected }).toEqual({ inserted: 2, rejected: 4 });
     const q = (await quarantineRows(te.engine, r.loadId)).map((x) => ({ reason: x.reason, line: JSON.parse(x.record).source_line }));
     expect(q).toEqual([
       { reason: expect.stringMatching(/^price: not a number: "12x\.5"/), line: 3 },
       { reason: 'the row has 5 fields, the header 14', line: 4 },
-      { reason: expect.stringMatching(/not valid UTF-8/), line: 6 },
+      { reason: expect.stringMatching(/^the row is not CSV: text after the closing quote of field 14: "x"/), line: 5 },
+      { reason: expect.stringMatching(/not valid UTF-8/), line: 7 },
     ]);
   });
 
