@@ -30,6 +30,10 @@ export interface TabularOptions {
 }
 
 /** The format of a file: its name (.dbn, .dbn.zst, .csv[.gz|.zst], .parquet) first, then its first bytes. */
+/** What `load <directory>` picks up under the directory (a .txt is a CSV only when named). */
+export const LOADABLE_FILES_GLOB = '**/*.{dbn,dbn.zst,csv,csv.gz,csv.zst,parquet,pq}';
+export const LOADABLE_FILES_TEXT = 'DBN (.dbn, .dbn.zst), CSV (.csv, .csv.gz, .csv.zst) or Parquet (.parquet, .pq) files';
+
 export function fileFormat(file: string): FileFormat {
   const name = file.toLowerCase();
   if (/\.dbn(\.zst)?$/.test(name)) return 'dbn';

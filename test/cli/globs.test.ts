@@ -9,7 +9,15 @@ import { cli, cliCwd } from '../support/cli.js';
 let root: string;
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(cliCwd(), 'globs-'));
-  for (const f of ['2024/01/a.trades.dbn.zst', '2024/01/b.trades.dbn', '2024/02/c.ohlcv-1m.dbn.zst', '2024/02/notes.txt', 'top.tbbo.dbn']) {
+  for (const f of [
+    '2024/01/a.trades.dbn.zst',
+    '2024/01/b.trades.dbn',
+    '2024/02/c.ohlcv-1m.dbn.zst',
+    '2024/02/notes.txt',
+    '2024/02/d.trades.csv.gz',
+    '2024/03/e.parquet',
+    'top.tbbo.dbn',
+  ]) {
     fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
     fs.writeFileSync(path.join(root, f), '');
   }
@@ -23,18 +31,22 @@ describe('expandFiles', () => {
     expect(rel(expandFiles([`${root}/*.tbbo.dbn`, `${root}/missing.dbn`]))).toEqual(['top.tbbo.dbn', 'missing.dbn']);
   });
 
-  it('a directory is the DBN files under it', () => {
+  it('a directory is the DBN, CSV and Parquet files under it (not other text files)', () => {
     expect(expandFiles([path.join(root, '2024')]).map((f) => path.relative(root, f))).toEqual([
       '2024/01/a.trades.dbn.zst',
       '2024/01/b.trades.dbn',
       '2024/02/c.ohlcv-1m.dbn.zst',
+      '2024/02/d.trades.csv.gz',
+      '2024/03/e.parquet',
     ]);
   });
 
   it('a pattern or directory matching nothing names itself', () => {
     expect(() => expandFiles([`${root}/**/*.mbo.dbn`])).toThrow(`no files matched ${root}/**/*.mbo.dbn`);
     fs.mkdirSync(path.join(root, 'empty'), { recursive: true });
-    expect(() => expandFiles([path.join(root, 'empty')])).toThrow(/no DBN files \(\.dbn, \.dbn\.zst\) in directory .*empty/);
+    expect(() => expandFiles([path.join(root, 'empty')])).toThrow(
+      /no DBN \(\.dbn, \.dbn\.zst\), CSV \(.*\) or Parquet \(.*\) files in directory .*empty/,
+    );
   });
 
   it('the CLI: exit 2 and one line naming the pattern', async () => {

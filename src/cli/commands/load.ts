@@ -12,7 +12,14 @@ import { EXIT, isRefusal, printJson, withEngine } from '../run.js';
 import { progressReporter } from '../progress.js';
 import { formatPlan } from '../../timescale/plan.js';
 import { checkDbnFileRouted, type CheckFileResult } from '../../ingest/check-dbn.js';
-import { checkTabularFile, fileFormat, loadFile, planTabularFile } from '../../ingest/load-file.js';
+import {
+  LOADABLE_FILES_GLOB,
+  LOADABLE_FILES_TEXT,
+  checkTabularFile,
+  fileFormat,
+  loadFile,
+  planTabularFile,
+} from '../../ingest/load-file.js';
 import { mappingFromOptions } from '../../ingest/column-mapping.js';
 
 interface LoadOpts {
@@ -30,12 +37,10 @@ interface LoadOpts {
   mapFile?: string;
 }
 
-const DBN_FILES = '**/*.{dbn,dbn.zst}';
-
 /**
  * Expands the file arguments without a shell (quoted globs, Windows-style callers): globs with
- * `**`, braces and character classes (tinyglobby/picomatch), a directory to the DBN files under
- * it, a plain path as given (a missing file is that file's failure). A pattern or directory that
+ * `**`, braces and character classes (tinyglobby/picomatch), a directory to the DBN, CSV and
+ * Parquet files under it, a plain path as given (a missing file is that file's failure). A pattern or directory that
  * matches nothing is a usage error naming it.
  */
 export function expandFiles(args: readonly string[]): string[] {
@@ -47,9 +52,9 @@ export function expandFiles(args: readonly string[]): string[] {
       continue;
     }
     const matches = isDir
-      ? globSync(DBN_FILES, { cwd: a, onlyFiles: true }).map((f) => path.join(a, f))
+      ? globSync(LOADABLE_FILES_GLOB, { cwd: a, onlyFiles: true }).map((f) => path.join(a, f))
       : globSync(a, { onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(a) });
-    if (matches.length === 0) throw new ConfigError(isDir ? `no DBN files (.dbn, .dbn.zst) in directory ${a}` : `no files matched ${a}`);
+    if (matches.length === 0) throw new ConfigError(isDir ? `no ${LOADABLE_FILES_TEXT} in directory ${a}` : `no files matched ${a}`);
     out.push(...matches.sort());
   }
   return out;
