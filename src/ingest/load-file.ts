@@ -14,7 +14,9 @@ import type { LoadMode } from '../schema/bookkeeping.js';
 import { loadedColumns, tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad } from '../timescale/plan.js';
 import { microsToIso } from '../values/time.js';
-import { retentionWindow, type RetentionOptions } from '../load/retention-guard.js';
+import { checkRetention, retentionWindow, type RetentionOptions } from '../load/retention-guard.js';
+import { findLoadByHash } from '../load/ledger.js';
+import type { DbnScan } from './dbn-scan.js';
 import { compileMapping, inferTable, type ColumnMapping, type RowMapper } from './column-mapping.js';
 import { CsvReader } from './csv-source.js';
 import { ParquetReader } from './parquet-source.js';
@@ -29,10 +31,11 @@ export interface TabularOptions {
   mapping?: ColumnMapping;
 }
 
-/** The format of a file: its name (.dbn, .dbn.zst, .csv[.gz|.zst], .parquet) first, then its first bytes. */
 /** What `load <directory>` picks up under the directory (a .txt is a CSV only when named). */
 export const LOADABLE_FILES_GLOB = '**/*.{dbn,dbn.zst,csv,csv.gz,csv.zst,parquet,pq}';
 export const LOADABLE_FILES_TEXT = 'DBN (.dbn, .dbn.zst), CSV (.csv, .csv.gz, .csv.zst) or Parquet (.parquet, .pq) files';
+
+/** The format of a file: its name (.dbn, .dbn.zst, .csv[.gz|.zst], .parquet) first, then its first bytes. */
 
 export function fileFormat(file: string): FileFormat {
   const name = file.toLowerCase();
@@ -78,10 +81,11 @@ export async function loadFile(engine: Engine, file: string, options: LoadFileOp
   const source = TabularFileSource.create(reader, mapper, { symbols: new StoredSymbolHistory(engine) });
   const table = mapper.table;
   const requested = options.mode ?? 'append';
+  const checked = await guardTabularFile(engine, file, source, requested, options);
   const loader = loaderFor(table, engine, options);
   const result = await loader.bulkLoad(source, {
     mode: requested,
-    allowExpired: options.allowExpired,
+    allowExpired: options.allowExpired || checked,
     now: options.now,
     bulk: options.bulk,
     maxRejects: options.maxRejects,
@@ -149,16 +153,36 @@ export async function planTabularFile(
   file: string,
   options: { table?: TableName; mode?: LoadMode } & TabularOptions & RetentionOptions = {},
 ): Promise<FilePlan> {
-  const started = performance.now();
   const { reader, mapper } = await openTabular(file, options);
-  const spec = tableSpec(mapper.table);
-  const source = TabularFileSource.create(reader, mapper, { hash: false });
+  const scan = await scanTabular(TabularFileSource.create(reader, mapper, { hash: false }));
+  const { minUs, maxUs, records, instrumentIds: ids } = scan;
+  if (minUs === null || maxUs === null) return { file, scan, plan: null, retention: null };
+  const window = await retentionWindow(engine, mapper.table, options.now);
+  const expired = window !== null && minUs < window.cutoffUs;
+  const plan = await planLoad(engine, mapper.table, microsToIso(minUs), microsToIso(maxUs));
+  const notes = [
+    `file: ${file} (${reader.fileBytes} bytes, ${reader.format}): ${records} valid ${mapper.table} rows, ${ids.length} instruments, ${microsToIso(minUs)} … ${microsToIso(maxUs)} — scan ${Math.round(scan.ms)} ms`,
+    `columns: ${mapper.databento ? 'Databento encoding detected; ' : ''}${Object.entries(mapper.describe)
+      .map(([t, s]) => `${t} ← ${s}`)
+      .join(', ')}`,
+    `write mode: ${options.mode ?? 'append'}`,
+    window === null
+      ? `retention: none on ${mapper.table} (history is kept)`
+      : `retention: ${window.policy} drops rows before ${microsToIso(window.cutoffUs)}: ${expired ? 'oldest row past the window — the load would be REFUSED (or --allow-expired)' : 'inside the window'}`,
+  ];
+  return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] }, retention: window ? { window, expired } : null };
+}
+
+/** One pass over a tabular file's valid rows: their count, time range and instruments (the DBN pre-scan's figures). */
+async function scanTabular(source: TabularFileSource): Promise<DbnScan> {
+  const started = performance.now();
+  const { reader, mapper } = source;
   let minUs: bigint | null = null;
   let maxUs: bigint | null = null;
   let records = 0;
   const ids = new Set<number>();
   const perDay: Record<string, number> = {};
-  for await (const b of source.prepare(spec, 50_000, () => false)) {
+  for await (const b of source.prepare(tableSpec(mapper.table), 50_000, () => false)) {
     if ('skipped' in b) continue;
     records += b.rowCount;
     if (b.minTime !== null && (minUs === null || b.minTime < minUs)) minUs = b.minTime;
@@ -169,8 +193,8 @@ export async function planTabularFile(
       perDay[d] = (perDay[d] ?? 0) + b.rowCount;
     }
   }
-  const scan = {
-    file,
+  return {
+    file: reader.file,
     table: mapper.table,
     fileBytes: reader.fileBytes,
     records,
@@ -181,19 +205,31 @@ export async function planTabularFile(
     instrumentIds: [...ids].sort((a, b) => a - b),
     ms: performance.now() - started,
   };
-  if (minUs === null || maxUs === null) return { file, scan, plan: null, retention: null };
-  const window = await retentionWindow(engine, mapper.table, options.now);
-  const expired = window !== null && minUs < window.cutoffUs;
-  const plan = await planLoad(engine, mapper.table, microsToIso(minUs), microsToIso(maxUs));
-  const notes = [
-    `file: ${file} (${reader.fileBytes} bytes, ${reader.format}): ${records} valid ${mapper.table} rows, ${ids.size} instruments, ${microsToIso(minUs)} … ${microsToIso(maxUs)} — scan ${Math.round(scan.ms)} ms`,
-    `columns: ${mapper.databento ? 'Databento encoding detected; ' : ''}${Object.entries(mapper.describe)
-      .map(([t, s]) => `${t} ← ${s}`)
-      .join(', ')}`,
-    `write mode: ${options.mode ?? 'append'}`,
-    window === null
-      ? `retention: none on ${mapper.table} (history is kept)`
-      : `retention: ${window.policy} drops rows before ${microsToIso(window.cutoffUs)}: ${expired ? 'oldest row past the window — the load would be REFUSED (or --allow-expired)' : 'inside the window'}`,
-  ];
-  return { file, scan, plan: { ...plan, notes: [...plan.notes, ...notes] }, retention: window ? { window, expired } : null };
+}
+
+/**
+ * The retention guard for a whole CSV or Parquet file before anything is written, as for DBN
+ * files: with a retention window on the table, a pass over the rows finds the oldest, and a file
+ * reaching past the window is refused whole — the loader's per-batch check alone would have
+ * committed the batches before the first expired one. A file the ledger has as completed is not
+ * scanned (the re-run is a no-op). Returns whether the file was checked.
+ */
+async function guardTabularFile(
+  engine: Engine,
+  file: string,
+  source: TabularFileSource,
+  mode: LoadMode,
+  options: RetentionOptions,
+): Promise<boolean> {
+  if (options.allowExpired) return false;
+  const table = source.mapper.table;
+  const window = await retentionWindow(engine, table, options.now);
+  if (!window) return false;
+  if (mode !== 'replace' && source.identity) {
+    const done = await findLoadByHash(engine, table, (await source.identity).contentHash);
+    if (done?.status === 'completed') return false;
+  }
+  const scan = await scanTabular(new TabularFileSource(source.reader, source.mapper, undefined, new StoredSymbolHistory(engine)));
+  checkRetention(window, scan.minUs, `loading ${file} into ${table}`);
+  return true;
 }

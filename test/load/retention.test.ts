@@ -6,7 +6,9 @@
  * ledger then knows the load's rows are gone, and a replace loads them again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { loadDbnFile, planDbnFile } from '../../src/ingest/load-dbn.js';
+import { loadFile, planTabularFile } from '../../src/ingest/load-file.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { RetentionExpiredError } from '../../src/load/retention-guard.js';
 import { maintain, type RetentionQuestion } from '../../src/maintain/index.js';
@@ -170,5 +172,36 @@ describe.each(ENGINE_KINDS)('retention guard and policies (%s)', (kind) => {
     await t.engine.query(`SELECT drop_chunks('trades_data', older_than => $1::timestamptz)`, ['2025-01-01T00:00:00Z']);
     const rerun = await loadDbnFile(t.engine, file, { now: NOW });
     expect(rerun.rowsGone).toMatchObject({ rows: ROWS, all: true });
+  });
+});
+
+describe.each(ENGINE_KINDS)('retention guard of CSV and Parquet files (%s)', (kind) => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await openTestEngine(kind, { name: 'retention_tabular' });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('a CSV file reaching past the window is refused whole, before its first batch; allowExpired loads it', async () => {
+    // The newest rows come first: a check per batch alone would commit them before it met the
+    // old row at the end.
+    await applyPolicyChanges(t.engine, { retainFor: { trades_data: '1 year' } });
+    const csv = `${tmp.dir}/old-${kind}.csv`;
+    const rows = ['2026-05-01T10:00:00Z', '2026-05-01T10:00:01Z', '2026-05-01T10:00:02Z', '2024-01-02T10:00:00Z'];
+    writeFileSync(
+      csv,
+      `timestamp,instrument_id,symbol,price,size,side,trade_id\n${rows.map((ts, i) => `${ts},9,CSVT,10.5,1,B,c-${i}`).join('\n')}\n`,
+    );
+    const err = await loadFile(t.engine, csv, { now: NOW, batchSize: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetentionExpiredError);
+    expect((err as RetentionExpiredError).message).toContain('2024-01-02T10:00:00');
+    expect(await count(t.engine, 'trades_data', "symbol = 'CSVT'")).toBe(0);
+    expect(await planTabularFile(t.engine, csv, { now: NOW })).toMatchObject({ retention: { expired: true } });
+
+    const loaded = await loadFile(t.engine, csv, { now: NOW, batchSize: 1, allowExpired: true });
+    expect(loaded.recordsInserted).toBe(rows.length);
+    expect(await count(t.engine, 'trades_data', "symbol = 'CSVT'")).toBe(rows.length);
   });
 });
