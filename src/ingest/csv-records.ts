@@ -11,7 +11,22 @@
  * error, since where the record ends cannot be known.
  */
 
-export interface CsvRecord {
+/**
+ * A record holding no quote keeps only its text (split when its turn comes: cells made for a whole
+ * piece of input at once lived long enough to be promoted to V8's old space, a load's main source
+ * of garbage there); a quoted one has its cells.
+ */
+export type CsvRecord = PlainRecord | QuotedRecord;
+
+interface PlainRecord {
+  readonly text: string;
+  readonly cells?: undefined;
+  readonly line: number;
+  readonly problem?: undefined;
+}
+
+interface QuotedRecord {
+  readonly text?: undefined;
   readonly cells: string[];
   readonly line: number;
   /** Why the record's quoting is not CSV; its cells are then the best reading of the bytes. */
@@ -19,6 +34,11 @@ export interface CsvRecord {
 }
 
 /** Input that cannot be cut into records: a quote never closed, or a record longer than any real one. */
+/** The cells of a record. */
+export function cellsOf(r: CsvRecord): string[] {
+  return r.cells ?? r.text.split(',');
+}
+
 export class CsvSyntaxError extends Error {
   constructor(
     message: string,
@@ -82,7 +102,7 @@ export class CsvRecordSplitter {
       if (quote >= nl) {
         let end = nl;
         if (end > pos && s.charCodeAt(end - 1) === 13) end -= 1;
-        if (end > pos) out.push({ cells: s.slice(pos, end).split(','), line: this.line });
+        if (end > pos) out.push({ text: s.slice(pos, end), line: this.line });
         this.line += 1;
         pos = nl + 1;
         continue;

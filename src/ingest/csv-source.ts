@@ -12,10 +12,10 @@ import { createGunzip } from 'node:zlib';
 import { zstdJsChunks } from '../dbn/zstd.js';
 import { SourceFormatError } from '../errors.js';
 import type { ColumnKind } from './column-mapping.js';
-import { CsvRecordSplitter, CsvSyntaxError, type CsvRecord } from './csv-records.js';
+import { CsvRecordSplitter, CsvSyntaxError, cellsOf, type CsvRecord } from './csv-records.js';
 import type { RowChunk, TabularReader } from './tabular-source.js';
 
-const CHUNK_ROWS = 4096;
+const CHUNK_ROWS = 1024;
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -55,7 +55,7 @@ export class CsvReader implements TabularReader {
     let header: string[] | undefined;
     try {
       for await (const records of probe.records()) {
-        header = records[0]?.cells;
+        header = records[0] && cellsOf(records[0]);
         if (header) break;
       }
     } catch (err) {
@@ -104,6 +104,11 @@ export class CsvReader implements TabularReader {
     if (last.length > 0) yield last;
   }
 
+  /** A row's cells from what `raw` kept of it: the line's text (split again) or the cells themselves. */
+  cellsOf(raw: unknown): readonly unknown[] {
+    return typeof raw === 'string' ? raw.split(',') : (raw as readonly unknown[]);
+  }
+
   async *chunks(): AsyncGenerator<RowChunk> {
     let first = true;
     let lastLine = 1;
@@ -130,8 +135,9 @@ export class CsvReader implements TabularReader {
 
 function chunkOf(records: readonly CsvRecord[]): RowChunk {
   return {
-    rows: records.map((r) => r.cells),
+    rows: records.map(cellsOf),
     location: (i) => ({ source_line: records[i]!.line }),
     problem: (i) => records[i]!.problem,
+    raw: (i) => records[i]!.text ?? records[i]!.cells,
   };
 }

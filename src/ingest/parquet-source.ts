@@ -76,6 +76,9 @@ function kindOf(e: SchemaElement): ColumnKind {
   return 'other';
 }
 
+/** Rows handed on at a time (as a CSV's chunks). */
+const CHUNK_ROWS = 4096;
+
 export class ParquetReader implements TabularReader {
   readonly format = 'parquet' as const;
   bytesRead = 0;
@@ -133,31 +136,63 @@ export class ParquetReader implements TabularReader {
       for (let g = 0; g < this.metadata.row_groups.length; g++) {
         const group = this.metadata.row_groups[g]!;
         const n = Number(group.num_rows);
-        let rows: unknown[][] = [];
-        try {
-          await parquetRead({
-            file: buffer,
-            metadata: this.metadata,
-            rowStart,
-            rowEnd: rowStart + n,
-            rowFormat: 'array',
-            parsers: PARSERS,
-            compressors: COMPRESSORS,
-            onComplete: (r: unknown[][]) => {
-              rows = r;
-            },
-          });
-        } catch (err) {
-          throw new SourceFormatError(`${this.file}: row group ${g} unreadable: ${(err as Error).message}`, { cause: err });
-        }
-        this.fixDecimals(rows);
+        const columns = await this.readGroup(buffer, g, rowStart, n);
         this.bytesRead += Number(group.total_byte_size ?? 0);
         rowStart += n;
-        yield { rows, location: (i) => ({ source_row_group: g, source_row: i }) };
+        // Rows are made a window at a time from the group's columns: a whole group of row arrays
+        // (and their mapped records) at once was most of a load's memory.
+        for (let from = 0; from < n; from += CHUNK_ROWS) {
+          const to = Math.min(n, from + CHUNK_ROWS);
+          const rows: unknown[][] = new Array(to - from);
+          for (let r = from; r < to; r++) {
+            const row: unknown[] = new Array(columns.length);
+            for (let c = 0; c < columns.length; c++) row[c] = columns[c]![r];
+            rows[r - from] = row;
+          }
+          this.fixDecimals(rows);
+          yield { rows, location: (i) => ({ source_row_group: g, source_row: from + i }) };
+        }
       }
     } finally {
       await close();
     }
+  }
+
+  /** One row group's columns, each as one array indexed by the row within the group. */
+  private async readGroup(buffer: AsyncBuffer, g: number, rowStart: number, n: number): Promise<ArrayLike<unknown>[]> {
+    const index = new Map(this.header.map((name, i) => [name, i]));
+    const runs: { column: number; data: ArrayLike<unknown>; start: number; end: number }[] = [];
+    try {
+      await parquetRead({
+        file: buffer,
+        metadata: this.metadata,
+        rowStart,
+        rowEnd: rowStart + n,
+        parsers: PARSERS,
+        compressors: COMPRESSORS,
+        onChunk: (chunk) => {
+          const column = index.get(chunk.columnName);
+          if (column !== undefined) runs.push({ column, data: chunk.columnData, start: chunk.rowStart, end: chunk.rowEnd });
+        },
+      });
+    } catch (err) {
+      throw new SourceFormatError(`${this.file}: row group ${g} unreadable: ${(err as Error).message}`, { cause: err });
+    }
+    return this.header.map((name, c) => {
+      const mine = runs.filter((r) => r.column === c);
+      // The usual case: one run that is exactly the group.
+      if (mine.length === 1 && mine[0]!.start === rowStart && mine[0]!.data.length >= n) return mine[0]!.data;
+      const out: unknown[] = new Array(n);
+      let filled = 0;
+      for (const r of mine) {
+        for (let row = Math.max(r.start, rowStart); row < Math.min(r.end, rowStart + n); row++) {
+          out[row - rowStart] = r.data[row - r.start];
+          filled++;
+        }
+      }
+      if (filled < n) throw new SourceFormatError(`${this.file}: row group ${g}: column ${name} holds ${filled} of its ${n} rows`);
+      return out;
+    });
   }
 
   /** Raw DECIMAL integers → { value, scale } (exact). */

@@ -28,6 +28,8 @@ export interface RowChunk {
   location(i: number): RowLocation;
   /** Why row i cannot be read as written (a CSV record's broken quoting), if it cannot. */
   problem?(i: number): string | undefined;
+  /** A compact form of row i that the reader's `cellsOf` turns back into its cells (default: the cells). */
+  raw?(i: number): unknown;
 }
 
 /** One pass over a tabular file's rows; a reader can make any number of passes. */
@@ -42,6 +44,21 @@ export interface TabularReader {
   /** File bytes read by the current pass (compressed bytes for .gz/.zst): the CSV row estimate. */
   readonly bytesRead: number;
   chunks(): AsyncIterable<RowChunk>;
+  /** Row cells from a chunk's `raw` form. */
+  cellsOf?(raw: unknown): readonly unknown[];
+}
+
+/**
+ * What a batch keeps of each row it accepted, until its COMMIT: the row in the reader's compact
+ * form and where it is in the file. Keeping the mapped record instead (a dozen properties, BigInts,
+ * fixed-point objects) for the 50,000 rows of each batch in flight kept V8's old space growing to
+ * three times the live data; the rare uses (a row the database refuses, the INSERT path) map it again.
+ */
+class TabularOrigin {
+  constructor(
+    readonly raw: unknown,
+    readonly location: RowLocation,
+  ) {}
 }
 
 /** Records validated between two returns to the event loop (as record-source.ts). */
@@ -108,8 +125,18 @@ export class TabularFileSource implements BatchSource {
     const normalizer = new RecordNormalizer(spec);
     const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
     const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
+    const recordOf = (original: unknown): Record<string, unknown> => {
+      const o = original as TabularOrigin;
+      const cells = this.reader.cellsOf ? this.reader.cellsOf(o.raw) : (o.raw as readonly unknown[]);
+      const m = this.mapper.map(cells);
+      if (typeof m === 'string') throw new Error(`a row accepted earlier no longer maps (${m})`);
+      this.symbols?.fillKnown(m);
+      return Object.assign(m, o.location);
+    };
     const valuesOf = (original: unknown): readonly CellValue[] => {
-      const n = normalizer.normalize(original as Record<string, unknown>);
+      const record = recordOf(original);
+      for (const k of Object.keys((original as TabularOrigin).location)) delete record[k];
+      const n = normalizer.normalize(record);
       if (!n.ok) throw new Error(`a row accepted earlier no longer normalizes (${n.reason})`);
       return n.values;
     };
@@ -123,7 +150,7 @@ export class TabularFileSource implements BatchSource {
       if (isCommitted(batchNo)) {
         current = undefined;
         skippedCount = 0;
-      } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex, valuesOf);
+      } else current = new ValuesBatch(batchNo, normalizer.columns, timeIndex, instrumentIndex, valuesOf, recordOf);
     };
     const flush = (): BatchOrSkip => {
       const out: BatchOrSkip = current?.seal() ?? { skipped: true, batchNo, recordsIn: skippedCount };
@@ -168,7 +195,7 @@ export class TabularFileSource implements BatchSource {
           if (typeof m !== 'string') {
             const n = normalizer.normalize(m);
             if (n.ok) {
-              current.add(n.values, idx, Object.assign(m, chunk.location(i)));
+              current.add(n.values, idx, new TabularOrigin(chunk.raw ? chunk.raw(i) : row, chunk.location(i)));
               if (current.recordsIn >= batchSize) yield flush();
               continue;
             }
@@ -197,6 +224,15 @@ class SymbolFiller {
 
   constructor(private readonly history: SymbolHistory) {}
 
+  /** Fills one row from the intervals already read (a row mapped again, whose ids fill() asked for). */
+  fillKnown(r: Record<string, unknown>): boolean {
+    const id = Number(r.instrument_id);
+    const us = typeof r.timestamp === 'bigint' ? Number(r.timestamp / 1000n) : NaN;
+    const hit = this.intervals.get(id)?.find((iv) => us >= iv.fromUs && (iv.toUs === null || us < iv.toUs));
+    if (hit) r.symbol = hit.symbol;
+    return hit !== undefined;
+  }
+
   async fill(rows: readonly (Record<string, unknown> | string | undefined)[]): Promise<void> {
     const ask = new Set<number>();
     for (const r of rows) {
@@ -208,13 +244,6 @@ class SymbolFiller {
       for (const id of ask) this.intervals.set(id, []);
       for (const iv of await this.history.intervalsFor([...ask])) this.intervals.get(iv.instrumentId)?.push(iv);
     }
-    for (const r of rows) {
-      if (typeof r !== 'object') continue;
-      const id = Number(r.instrument_id);
-      const us = typeof r.timestamp === 'bigint' ? Number(r.timestamp / 1000n) : NaN;
-      const hit = this.intervals.get(id)?.find((iv) => us >= iv.fromUs && (iv.toUs === null || us < iv.toUs));
-      if (hit) r.symbol = hit.symbol;
-      else this.unresolved.add(id);
-    }
+    for (const r of rows) if (typeof r === 'object' && !this.fillKnown(r)) this.unresolved.add(Number(r.instrument_id));
   }
 }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CsvRecordSplitter, CsvSyntaxError, type CsvRecord } from '../../src/ingest/csv-records.js';
+import { CsvRecordSplitter, CsvSyntaxError, cellsOf, type CsvRecord } from '../../src/ingest/csv-records.js';
 
 function readAll(text: string, cuts: readonly number[] = []): CsvRecord[] {
   const s = new CsvRecordSplitter();
@@ -20,7 +20,7 @@ function readAll(text: string, cuts: readonly number[] = []): CsvRecord[] {
   return s.end(out);
 }
 
-const rows = (text: string, cuts?: number[]) => readAll(text, cuts).map((r) => r.cells);
+const rows = (text: string, cuts?: number[]) => readAll(text, cuts).map(cellsOf);
 
 describe('CsvRecordSplitter', () => {
   it('splits plain lines, LF or CRLF, with or without a final line break', () => {
@@ -52,7 +52,7 @@ describe('CsvRecordSplitter', () => {
 
   it('numbers records by the line they start on, skipping empty lines', () => {
     const recs = readAll('h\n\n1\n"two\nlines"\n\r\n5\n');
-    expect(recs.map((r) => [r.cells[0], r.line])).toEqual([
+    expect(recs.map((r) => [cellsOf(r)[0], r.line])).toEqual([
       ['h', 1],
       ['1', 3],
       ['two\nlines', 4],
@@ -77,7 +77,7 @@ describe('CsvRecordSplitter', () => {
   it('reports text after a closing quote as the record problem, and goes on', () => {
     const recs = readAll('a,b\n"x"y,2\n3,4\n');
     expect(recs[1]).toMatchObject({ cells: ['xy', '2'], line: 2, problem: expect.stringMatching(/after the closing quote of field 1/) });
-    expect(recs[2]).toEqual({ cells: ['3', '4'], line: 3 });
+    expect(recs[2]).toEqual({ text: '3,4', line: 3 });
   });
 
   it('refuses a quoted field that is never closed', () => {
@@ -100,7 +100,7 @@ describe('CsvRecordSplitter', () => {
         const text = table.map((r) => r.map(quote).join(',')).join(eol) + eol;
         const cuts = cutSeeds.map((k) => k % (text.length + 1));
         const got = readAll(text, cuts);
-        expect(got.map((r) => r.cells)).toEqual(table);
+        expect(got.map(cellsOf)).toEqual(table);
         expect(got.every((r) => r.problem === undefined)).toBe(true);
         let line = 1;
         got.forEach((r, i) => {

@@ -91,6 +91,8 @@ export class ValuesBatch implements PreparedBatch {
     private readonly instrumentIndex: number,
     /** The values of a record this batch accepted (normalization is deterministic). */
     private readonly valuesOf: (original: unknown) => readonly CellValue[],
+    /** The record an original stands for, for the quarantine (a source may keep a compact form of it). */
+    private readonly recordOf: (original: unknown) => unknown = (original) => original,
   ) {
     this.encode = rowEncoderFor(columns);
   }
@@ -106,7 +108,12 @@ export class ValuesBatch implements PreparedBatch {
     } catch (err) {
       if (!(err instanceof CopyError)) throw err;
       this.writer.abortRow();
-      this.rejections.push({ recordIndex, reason: `not encodable for COPY: ${err.message}`, constraint: null, record: jsonOf(original) });
+      this.rejections.push({
+        recordIndex,
+        reason: `not encodable for COPY: ${err.message}`,
+        constraint: null,
+        record: jsonOf(this.recordOf(original)),
+      });
       return;
     }
     this.recordIndexes.push(recordIndex);
@@ -132,7 +139,7 @@ export class ValuesBatch implements PreparedBatch {
     return this.valuesOf(this.originals[i]);
   }
   rowOrigin(i: number): { recordIndex: number; record: string } {
-    return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.originals[i]) };
+    return { recordIndex: this.recordIndexes[i]!, record: jsonOf(this.recordOf(this.originals[i])) };
   }
 }
 
