@@ -160,7 +160,9 @@ export class ClusterEngine implements Engine {
         skipped.push({ host: h.host, reason: `down (${h.error ?? 'unreachable'})` });
         continue;
       }
-      if (h.state !== 'ok') {
+      // 'wait' re-checks by replay position, which is exact: a replica that looks behind (its
+      // newest replayed commit is old) may catch up within the bound.
+      if (h.state !== 'ok' && !(mode === 'wait' && primary?.lsn)) {
         skipped.push({
           host: h.host,
           reason:

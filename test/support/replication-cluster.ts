@@ -32,7 +32,7 @@ const REPLICATION_SETTINGS = {
   // off), so the WAL position read after a commit covers it and a standby can be waited for.
   synchronous_commit: 'on',
   // Every statement in the log under its session's application_name: where reads landed.
-  log_line_prefix: '%a|',
+  log_line_prefix: 'tvlog %a|',
   log_statement: 'all',
 };
 
@@ -90,10 +90,15 @@ export async function waitForReplay(primaryUrl: string, standbyUrl: string, time
   });
 }
 
-/** Log lines of `cluster` written by sessions named `applicationName` (log_line_prefix '%a|'). */
+/**
+ * Log entries of `cluster` written by sessions named `applicationName` (log_line_prefix
+ * 'tvlog %a|'), each with the continuation lines of a multi-line statement.
+ */
 export function statementsOf(cluster: ServerCluster, applicationName: string): string[] {
-  return cluster
-    .logTail(1_000_000)
-    .split('\n')
-    .filter((l) => l.startsWith(`${applicationName}|`));
+  const entries: string[] = [];
+  for (const line of cluster.logTail(1_000_000).split('\n')) {
+    if (line.startsWith('tvlog ') || entries.length === 0) entries.push(line);
+    else entries[entries.length - 1] += `\n${line}`;
+  }
+  return entries.filter((e) => e.startsWith(`tvlog ${applicationName}|`));
 }
