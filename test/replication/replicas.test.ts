@@ -7,6 +7,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterEngine } from '../../src/engine/cluster.js';
+import { isTransientError } from '../../src/engine/retry.js';
+import { ServerEngine } from '../../src/engine/server.js';
 import { openEngine } from '../../src/engine/open.js';
 import type { Engine } from '../../src/engine/types.js';
 import { renderMetrics } from '../../src/health/metrics.js';
@@ -94,6 +96,25 @@ describe('reads on a streaming replica', () => {
     // Writes went to the primary: the load's COPY is in the primary's log only.
     expect(statementsOf(set.primary, 'tv_load').some((l) => l.includes('COPY'))).toBe(true);
     expect(statementsOf(set.standbys[0]!, 'tv_load').some((l) => l.includes('COPY'))).toBe(false);
+  });
+
+  it('the primary is found wherever it is in the list; a write connection to a standby is refused', async () => {
+    const reversed = (await openEngine({ databaseUrl: hostListUrl([set.standbys[0]!.port, set.primary.port], db) })) as ClusterEngine;
+    try {
+      expect(reversed.primaryHost()).toBe(`127.0.0.1:${set.primary.port}`);
+      const { rows } = await reversed.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+      expect(rows[0]!.standby).toBe(false);
+    } finally {
+      await reversed.close();
+    }
+    const writer = new ServerEngine({ url: replicaUrl, requirePrimary: true });
+    try {
+      const err = await writer.query('SELECT 1').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'NOT_PRIMARY', message: expect.stringMatching(/is in recovery/) });
+      expect(isTransientError(err)).toBe(true); // a load's retry looks for the primary again
+    } finally {
+      await writer.close();
+    }
   });
 
   it('`tickvault query` reads from the replica', async () => {
