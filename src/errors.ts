@@ -101,3 +101,21 @@ export class MappingError extends TickvaultError {
     super('MAPPING', message);
   }
 }
+
+/**
+ * None of the listed hosts is a primary (each is in recovery or unreachable): writes, migrations,
+ * policies, maintenance and loads have nowhere to go. Transient for a load's retry, which rides
+ * out a failover until a standby is promoted.
+ */
+export class NoPrimaryError extends TickvaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NO_PRIMARY', message, options);
+  }
+}
+
+/** A connection meant for writes reached a host in recovery (a standby, or a demoted old primary). */
+export class NotPrimaryError extends TickvaultError {
+  constructor(message: string) {
+    super('NOT_PRIMARY', message);
+  }
+}

@@ -9,7 +9,8 @@
 
 // Connecting.
 export { openEngine, type OpenOptions } from './engine/open.js';
-export type { Engine } from './engine/types.js';
+export type { Engine, HostState, ReadOptions } from './engine/types.js';
+export { engineForReads, ClusterEngine, type ReadRoute } from './engine/cluster.js';
 export type { ConnectionOptions } from './config/connection.js';
 
 // The schema and its policies.
@@ -101,6 +102,8 @@ export {
   ExportError,
   SourceFormatError,
   MappingError,
+  NoPrimaryError,
+  NotPrimaryError,
 } from './errors.js';
 export { DbnFormatError } from './dbn/errors.js';
 export { TimestampError } from './values/time.js';

@@ -24,6 +24,20 @@ export function buildProgram(): Command {
     .option('--database-url <url>', 'PostgreSQL URL (default: $TICKVAULT_DATABASE_URL, $DATABASE_URL, else the embedded engine)')
     .option('--data-dir <dir>', 'embedded engine data directory (default: $TICKVAULT_DATA_DIR or ./.tickvault/data)')
     .option(
+      '--replica-url <url>',
+      'a replica or standby host, repeatable; the primary is found among all hosts (default: $TICKVAULT_REPLICA_URLS, comma-separated)',
+      (url: string, list: string[]) => [...list, url],
+      [] as string[],
+    )
+    .option(
+      '--max-replica-lag <duration>',
+      'reads skip replicas further behind than this, e.g. 5s or 500ms (default: $TICKVAULT_MAX_REPLICA_LAG or 5s)',
+    )
+    .option(
+      '--read-your-writes <mode>',
+      'reads that must see earlier writes: off | wait (a replica once it replayed them, at most the lag bound) | primary (default: off)',
+    )
+    .option(
       '--lock-wait <seconds>',
       `embedded engine: how long to wait for another process using the data directory (default: $TICKVAULT_LOCK_WAIT or ${DEFAULT_LOCK_WAIT_SECONDS})`,
     )

@@ -3,7 +3,9 @@
  * typed errors; here they are printed without stack traces (set TICKVAULT_DEBUG=1 for them).
  */
 import type { Command } from 'commander';
+import type { ReadYourWrites } from '../config/topology.js';
 import { ConfigError, TickvaultError, errorMessage } from '../errors.js';
+import { engineForReads } from '../engine/cluster.js';
 import { describeHolder } from '../engine/data-dir-lock.js';
 import { openEngine, type OpenOptions } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
@@ -21,6 +23,9 @@ export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
   lockWait?: string;
+  replicaUrl?: string[];
+  maxReplicaLag?: string;
+  readYourWrites?: string;
 }
 
 /**
@@ -35,6 +40,9 @@ export function connectionOptions(cmd: Command): OpenOptions {
   return {
     databaseUrl: o.databaseUrl,
     dataDir: o.dataDir,
+    replicaUrls: o.replicaUrl,
+    maxReplicaLag: o.maxReplicaLag,
+    readYourWrites: o.readYourWrites as ReadYourWrites | undefined,
     log: (line) => process.stderr.write(`${line}\n`),
     embeddedLock: {
       waitMs: wait * 1000,
@@ -63,6 +71,11 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
   } finally {
     await engine.close().catch(() => undefined);
   }
+}
+
+/** withEngine for commands that only read: `fn` gets a replica under the lag bound where one is configured, else the primary. */
+export function withReadEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  return withEngine(cmd, async (engine) => fn(await engineForReads(engine)));
 }
 
 /**

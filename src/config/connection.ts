@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { splitHosts, type ReadYourWrites } from './topology.js';
 
 export interface PoolSettings {
   /** Connections kept open (idle ones beyond this are closed after `idleTimeoutSeconds`). */
@@ -49,8 +50,17 @@ export interface ConnectionOptions {
   /** Embedded data directory; ignored when a server URL is set. */
   readonly dataDir?: string;
   readonly pool?: Partial<PoolSettings>;
-  /** Where a server engine's log lines go (idle-connection errors, echo); default: nowhere. */
+  /** Where a server engine's log lines go (idle-connection errors, echo, skipped replicas); default: nowhere. */
   readonly log?: (line: string) => void;
+  /**
+   * Extra hosts (replicas or standbys) beside the database URL's; default TICKVAULT_REPLICA_URLS,
+   * then "replicas.urls" in the config file. Server engine only.
+   */
+  readonly replicaUrls?: readonly string[];
+  /** Replicas further behind than this are skipped for reads: seconds or '5s' / '500ms' (default 5 s). */
+  readonly maxReplicaLag?: number | string;
+  /** How reads that must see earlier writes are served (default 'off'; see config/topology.ts). */
+  readonly readYourWrites?: ReadYourWrites;
 }
 
 export const DEFAULT_DATA_DIR = path.join('.tickvault', 'data');
@@ -84,6 +94,13 @@ function targetFromUrl(url: string): DatabaseTarget {
   if (url.startsWith('memory://')) return { kind: 'embedded', dataDir: 'memory://' };
   if (url.startsWith('pglite://')) return { kind: 'embedded', dataDir: url.slice('pglite://'.length) || DEFAULT_DATA_DIR };
   if (url.startsWith('file://')) return { kind: 'embedded', dataDir: url.slice('file://'.length) };
+  // A multi-host URL (h1:p1,h2:p2) is valid when each of its hosts is.
+  for (const single of splitHosts(url)) checkServerUrl(single);
+  return { kind: 'server', url };
+}
+
+/** Throws a ConfigError unless `url` is a single-host postgres:// URL. */
+export function checkServerUrl(url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -98,7 +115,6 @@ function targetFromUrl(url: string): DatabaseTarget {
   if (!parsed.hostname && !parsed.searchParams.get('host')) {
     throw new ConfigError('the database URL has no host; expected postgres://user@host:port/database');
   }
-  return { kind: 'server', url };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

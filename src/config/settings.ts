@@ -5,7 +5,9 @@
  *   1. code     — `new ServerEngine({ pool: {...} })` / `openEngine({ pool })`
  *   2. env      — TICKVAULT_POOL_SIZE, TICKVAULT_MAX_OVERFLOW, TICKVAULT_POOL_TIMEOUT,
  *                 TICKVAULT_POOL_RECYCLE, TICKVAULT_POOL_PRE_PING, TICKVAULT_ECHO,
- *                 TICKVAULT_IDLE_TIMEOUT, TICKVAULT_RETRY_WINDOW, TICKVAULT_SSL_CA_FILE
+ *                 TICKVAULT_IDLE_TIMEOUT, TICKVAULT_RETRY_WINDOW, TICKVAULT_SSL_CA_FILE,
+ *                 TICKVAULT_REPLICA_URLS (comma-separated), TICKVAULT_MAX_REPLICA_LAG,
+ *                 TICKVAULT_READ_YOUR_WRITES
  *   3. file     — `tickvault.config.json` in the working directory, or the file named by
  *                 TICKVAULT_CONFIG (which must then exist):
  *                   { "pool": { "poolSize": 5, "maxOverflow": 10, "poolTimeout": 30,
@@ -14,9 +16,11 @@
  *                     "ssl": { "caFile": "/etc/ssl/db-ca.pem" },
  *                     "policies": { "retention": { "trades_data": "none", "tbbo_data": "3 years" },
  *                                   "compressAfter": { "trades_data": "7 days" },
- *                                   "chunkInterval": { "trades_data": "30 minutes" } } }
+ *                                   "chunkInterval": { "trades_data": "30 minutes" } },
+ *                     "replicas": { "urls": ["postgres://u@replica1:5432/db"], "maxLag": "5s",
+ *                                   "readYourWrites": "off" } }
  *                 Other top-level sections are left to their owners; unknown keys inside
- *                 "pool", "ssl" and "policies" are rejected. "policies" is read by `tickvault
+ *                 "pool", "ssl", "policies" and "replicas" are rejected. "policies" is read by `tickvault
  *                 init` only (readPolicyConfig): the database keeps the policies in force.
  *   4. defaults — DEFAULT_POOL in config/connection.ts.
  * Each key is resolved on its own (env can set poolSize while the file sets poolTimeout). Every
@@ -31,6 +35,14 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_POOL, resolvePool, type PoolSettings } from './connection.js';
 import { HYPERTABLE_NAMES, checkAge, checkInterval, type HypertableName, type PolicyOverrides } from './policies.js';
+import {
+  DEFAULT_REPLICAS,
+  parseDurationSeconds,
+  parseReadYourWrites,
+  parseReplicaUrls,
+  type ReadYourWrites,
+  type ReplicaSettings,
+} from './topology.js';
 
 export const CONFIG_FILE_NAME = 'tickvault.config.json';
 
@@ -77,7 +89,22 @@ export interface SettingsSources {
   readonly cwd?: string;
   /** false: ignore the config file. */
   readonly useFile?: boolean;
+  /** Replica settings given in code (or on the command line): the highest precedence. */
+  readonly replicas?: ReplicaOptions;
 }
+
+/** Replica settings as given in code; maxReplicaLag in seconds or as a duration ('5s', '500ms'). */
+export interface ReplicaOptions {
+  readonly replicaUrls?: readonly string[];
+  readonly maxReplicaLag?: number | string;
+  readonly readYourWrites?: ReadYourWrites;
+}
+
+export const REPLICA_ENV = {
+  replicaUrls: 'TICKVAULT_REPLICA_URLS',
+  maxReplicaLag: 'TICKVAULT_MAX_REPLICA_LAG',
+  readYourWrites: 'TICKVAULT_READ_YOUR_WRITES',
+} as const;
 
 export interface EngineSettings {
   readonly pool: PoolSettings;
@@ -87,6 +114,8 @@ export interface EngineSettings {
   readonly configFile?: string;
   /** Where each pool value came from ('code', 'env', 'file', 'default'), for diagnostics. */
   readonly origin: Readonly<Record<PoolKey, 'code' | 'env' | 'file' | 'default'>>;
+  /** Replica URLs, lag bound and read-your-writes mode (same precedence as the pool keys). */
+  readonly replicas: ReplicaSettings;
 }
 
 interface ConfigFile {
@@ -94,6 +123,7 @@ interface ConfigFile {
   readonly pool: Record<string, unknown>;
   readonly ssl: Record<string, unknown>;
   readonly policies: Record<string, unknown>;
+  readonly replicas: Record<string, unknown>;
 }
 
 /** Resolves pool + TLS settings from code, environment, config file and defaults (see header). */
@@ -125,7 +155,41 @@ export function resolveEngineSettings(sources: SettingsSources = {}): EngineSett
   const fileCa = file?.ssl.caFile;
   if (fileCa !== undefined && typeof fileCa !== 'string') throw new ConfigError(`"ssl.caFile" in ${file!.path} must be a file path string`);
   const sslCaFile = envCa ? envCa : fileCa ? path.resolve(path.dirname(file!.path), fileCa) : undefined;
-  return { pool, sslCaFile, origin, ...(file ? { configFile: file.path } : {}) };
+  const replicas = replicaSettingsFrom(sources.replicas, env, file);
+  return { pool, sslCaFile, origin, replicas, ...(file ? { configFile: file.path } : {}) };
+}
+
+/**
+ * Only the replica settings (code > env > "replicas" in the config file > defaults): what the
+ * embedded engine checks, since replicas are a configuration error there.
+ */
+export function resolveReplicaSettings(sources: SettingsSources = {}): ReplicaSettings {
+  const env = sources.env ?? process.env;
+  const file = sources.useFile === false ? undefined : readConfigFile(env, sources.cwd ?? process.cwd());
+  return replicaSettingsFrom(sources.replicas, env, file);
+}
+
+function replicaSettingsFrom(code: ReplicaOptions | undefined, env: NodeJS.ProcessEnv, file: ConfigFile | undefined): ReplicaSettings {
+  const pick = <T>(
+    key: keyof typeof REPLICA_ENV,
+    fileKey: string,
+    parse: (v: unknown, where: string) => T,
+    fallback: T,
+    codeValue: unknown,
+  ): T => {
+    if (codeValue !== undefined) return parse(codeValue, `"${key}" (set in code or on the command line)`);
+    const fromEnv = env[REPLICA_ENV[key]];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') return parse(fromEnv.trim(), REPLICA_ENV[key]);
+    const fromFile = file?.replicas[fileKey];
+    if (fromFile !== undefined) return parse(fromFile, `"replicas.${fileKey}" in ${file!.path}`);
+    return fallback;
+  };
+  const codeUrls = code?.replicaUrls !== undefined && code.replicaUrls.length > 0 ? code.replicaUrls : undefined;
+  return {
+    replicaUrls: pick('replicaUrls', 'urls', parseReplicaUrls, DEFAULT_REPLICAS.replicaUrls, codeUrls),
+    maxReplicaLagSeconds: pick('maxReplicaLag', 'maxLag', parseDurationSeconds, DEFAULT_REPLICAS.maxReplicaLagSeconds, code?.maxReplicaLag),
+    readYourWrites: pick('readYourWrites', 'readYourWrites', parseReadYourWrites, DEFAULT_REPLICAS.readYourWrites, code?.readYourWrites),
+  };
 }
 
 function parseEnv(key: PoolKey, raw: string): number | boolean {
@@ -192,6 +256,7 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFile | undef
     pool: section('pool', POOL_KEYS),
     ssl: section('ssl', ['caFile']),
     policies: section('policies', ['retention', 'compressAfter', 'chunkInterval']),
+    replicas: section('replicas', ['urls', 'maxLag', 'readYourWrites']),
   };
 }
 

@@ -21,6 +21,9 @@ const TRANSIENT_CODES = new Set([
   '08003',
   '08006', // connection exceptions
   '53300', // too_many_connections
+  // tickvault's own: during a failover no host is the primary yet, or the one found was demoted.
+  'NO_PRIMARY',
+  'NOT_PRIMARY',
   'ECONNRESET',
   'ECONNREFUSED',
   'EPIPE',

@@ -19,7 +19,7 @@
  */
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { ConnectionError, errorMessage } from '../errors.js';
+import { ConnectionError, NotPrimaryError, errorMessage } from '../errors.js';
 import type { PoolSettings } from '../config/connection.js';
 import { resolveEngineSettings, resolveTls, type EngineSettings, type TlsOptions } from '../config/settings.js';
 import { SecretScrubber } from './redact.js';
@@ -41,6 +41,12 @@ export interface ServerEngineOptions {
   readonly pool?: Partial<PoolSettings>;
   /** Where the engine's log lines go (already scrubbed of the password); default: nowhere. */
   readonly log?: (line: string) => void;
+  /**
+   * Refuse connections to a host in recovery (NotPrimaryError): every acquisition asks
+   * `pg_is_in_recovery()` in place of the pre-ping, so a pooled connection made after a failover
+   * or a restart cannot write to a standby.
+   */
+  readonly requirePrimary?: boolean;
 }
 
 export class ServerEngine implements Engine {
@@ -55,8 +61,10 @@ export class ServerEngine implements Engine {
   private caps: Promise<Capabilities> | undefined;
   private recycled = 0;
   readonly retryWindowMs: number;
+  private readonly requirePrimary: boolean;
 
   constructor(options: ServerEngineOptions) {
+    this.requirePrimary = options.requirePrimary === true;
     this.#scrubber = SecretScrubber.forUrl(options.url);
     this.location = this.#scrubber.scrub(options.url);
     this.engineSettings = options.settings ?? resolveEngineSettings({ code: options.pool, env: {}, useFile: false });
@@ -164,6 +172,21 @@ export class ServerEngine implements Engine {
         client = await this.#pool.connect();
       } catch (err) {
         throw this.#scrubber.scrubError(connectionError(err, this.location, this.settings, Date.now() - started));
+      }
+      if (this.requirePrimary) {
+        let inRecovery: boolean;
+        try {
+          inRecovery = (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r;
+        } catch (err) {
+          client.release(err as Error);
+          if (attempt >= this.settings.poolSize + this.settings.maxOverflow) {
+            throw this.#scrubber.scrubError(connectionError(err, this.location, this.settings, Date.now() - started));
+          }
+          continue;
+        }
+        if (!inRecovery) return client;
+        client.release(true);
+        throw new NotPrimaryError(`${this.location} is in recovery (a standby): tickvault writes only to the primary`);
       }
       if (!this.settings.poolPrePing) return client;
       try {

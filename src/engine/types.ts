@@ -1,3 +1,5 @@
+import type { ReadYourWrites } from '../config/topology.js';
+
 /**
  * The one interface everything above the database is written against. Two engines implement it
  * (server: node-postgres pool; embedded: PGlite). Code that needs to know what the database can
@@ -77,4 +79,36 @@ export interface Engine extends Queryable {
   /** How long (ms) a load keeps retrying a lost server before it gives up (pool setting retryWindow). */
   readonly retryWindowMs: number;
   close(): Promise<void>;
+  /**
+   * Engines over several hosts (primary + replicas): the engine a read should use — a replica
+   * under the lag bound, else the primary. Absent on single-host engines, which read where they write.
+   */
+  forReads?(options?: ReadOptions): Promise<Engine>;
+  /** Engines over several hosts: role, lag and state of each host, probed now. */
+  hosts?(): Promise<readonly HostState[]>;
+}
+
+export interface ReadOptions {
+  /** Overrides the configured mode for this read (see config/topology.ts). */
+  readonly readYourWrites?: ReadYourWrites;
+}
+
+export type HostRole = 'primary' | 'replica' | 'unknown';
+
+export interface HostState {
+  /** host:port, never credentials. */
+  readonly host: string;
+  readonly role: HostRole;
+  readonly up: boolean;
+  /** 'ok': usable in its role; 'lagging': a replica over the lag bound (or of unknown lag); 'down': unreachable. */
+  readonly state: 'ok' | 'lagging' | 'down';
+  /** Replicas: seconds behind the primary (0 when it replayed the primary's WAL position); null when unknown or not a replica. */
+  readonly lagSeconds: number | null;
+  /** Replicas: WAL bytes not yet replayed; null when unknown or not a replica. */
+  readonly lagBytes: number | null;
+  /** Replicas: replay paused (pg_wal_replay_pause()). */
+  readonly replayPaused: boolean | null;
+  /** The host's WAL position: current on the primary, replayed on a replica. */
+  readonly lsn: string | null;
+  readonly error?: string;
 }

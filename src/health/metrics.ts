@@ -17,9 +17,12 @@
  *   tickvault_chunks{table}                  gauge
  *   tickvault_compression_ratio{table}       gauge    (community tier, compressed tables)
  *   tickvault_job_failures_total{job_id,procedure} counter
+ *   tickvault_host_up{host,role}             gauge    primary + replicas: 1 when the host answered
+ *   tickvault_replica_lag_seconds{host}      gauge    replicas: seconds behind the primary
  */
 import type { Engine } from '../engine/types.js';
 import { LOAD_BATCHES_TABLE, LOADS_TABLE } from '../schema/bookkeeping.js';
+import { hostSamples } from './hosts.js';
 import type { HealthReport } from './monitor.js';
 
 type Labels = Readonly<Record<string, string>>;
@@ -132,6 +135,13 @@ export function renderMetrics(report: HealthReport, ledger: LedgerTotals | undef
   const jobFailures = fam('tickvault_job_failures_total', 'counter', 'Failed runs of TimescaleDB background jobs.');
   for (const j of report.jobs)
     jobFailures.samples.push({ labels: { job_id: String(j.jobId), procedure: j.procedure }, value: j.totalFailures });
+
+  const hostUp = fam('tickvault_host_up', 'gauge', 'Whether each configured host answered (1) or not (0), by role.');
+  const lag = fam('tickvault_replica_lag_seconds', 'gauge', 'Seconds a replica is behind the primary.');
+  for (const h of hostSamples(report.hosts ?? [])) {
+    hostUp.samples.push({ labels: { host: h.host, role: h.role }, value: h.up });
+    if (h.lagSeconds !== null) lag.samples.push({ labels: { host: h.host }, value: h.lagSeconds });
+  }
 
   const out: string[] = [];
   for (const f of families) {

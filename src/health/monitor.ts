@@ -10,7 +10,8 @@
  */
 import { staleRunningLoads } from '../load/ledger.js';
 import { STALE_AFTER_MS } from '../load/load-claim.js';
-import type { Capabilities, Engine, EngineKind, PoolStatus } from '../engine/types.js';
+import type { Capabilities, Engine, EngineKind, HostState, PoolStatus } from '../engine/types.js';
+import { formatHost } from './hosts.js';
 import { errorMessage } from '../errors.js';
 import { LOADS_TABLE } from '../schema/bookkeeping.js';
 import { LATEST_VERSION, schemaVersion } from '../schema/migrate.js';
@@ -102,6 +103,10 @@ export interface HealthReport {
   readonly jobsError?: string;
   /** The newest load per table from the ledger. */
   readonly lastLoads: readonly LoadHealth[];
+  /** Primary + replicas: each host's role, lag and state (empty for a single host). */
+  readonly hosts?: readonly HostState[];
+  /** host:port the table checks read from, when the engine has replicas. */
+  readonly readsFrom?: string;
 }
 
 const POLICY_PROCS = /^policy_(retention|compression|refresh_continuous_aggregate|reorder)$|columnstore/;
@@ -118,11 +123,20 @@ export class HealthMonitor {
     const reasons: string[] = [];
     const warnings: string[] = [];
     const engine = this.engine;
+    const hosts = engine.hosts ? await engine.hosts() : [];
+    for (const h of hosts) {
+      if (h.state === 'down') warnings.push(`host ${h.host} is down: ${h.error ?? 'unreachable'}`);
+      else if (h.state === 'lagging')
+        warnings.push(
+          `replica ${h.host} is ${h.lagSeconds === null ? 'behind by an unknown time' : `${h.lagSeconds} s behind`}: reads skip it`,
+        );
+    }
     const base = {
       checkedAt: checkedAt.toISOString(),
       engine: engine.kind,
       location: engine.location,
       latestSchemaVersion: LATEST_VERSION,
+      hosts,
     };
 
     // 1. Connectivity and round trip.
@@ -178,8 +192,17 @@ export class HealthMonitor {
         })
       : new Map<string, number>();
     const tables: TableHealth[] = [];
+    // The data checks read what a query would: from a replica under the lag bound where there is one.
+    let reads: Engine = engine;
+    if (version !== 0 && engine.forReads) {
+      try {
+        reads = await engine.forReads();
+      } catch (err) {
+        warnings.push(`cannot choose a host for reads: ${errorMessage(err)}`);
+      }
+    }
     if (version !== 0) {
-      for (const spec of specs) tables.push(await this.tableHealth(spec, caps, chunkCounts, checkedAt));
+      for (const spec of specs) tables.push(await this.tableHealth(reads, spec, caps, chunkCounts, checkedAt));
     }
     for (const t of tables) {
       if (!t.reachable) reasons.push(`table ${t.table} is not reachable: ${t.error}`);
@@ -268,6 +291,7 @@ export class HealthMonitor {
       jobs,
       ...(jobsError ? { jobsError } : {}),
       lastLoads,
+      ...(reads !== engine || hosts.length > 0 ? { readsFrom: reads === engine ? 'primary' : reads.location } : {}),
     };
   }
 
@@ -285,6 +309,7 @@ export class HealthMonitor {
   }
 
   private async tableHealth(
+    reads: Engine,
     spec: TableSpec,
     caps: Capabilities | undefined,
     chunkCounts: Map<string, number>,
@@ -294,10 +319,10 @@ export class HealthMonitor {
     let newest: Date | null = null;
     try {
       if (time) {
-        const { rows } = await this.engine.query<{ newest: Date | null }>(`SELECT max(${ident(time)}) AS newest FROM ${ident(spec.name)}`);
+        const { rows } = await reads.query<{ newest: Date | null }>(`SELECT max(${ident(time)}) AS newest FROM ${ident(spec.name)}`);
         newest = rows[0]?.newest ? new Date(rows[0].newest) : null;
       } else {
-        await this.engine.query(`SELECT 1 FROM ${ident(spec.name)} LIMIT 1`);
+        await reads.query(`SELECT 1 FROM ${ident(spec.name)} LIMIT 1`);
       }
     } catch (err) {
       return {
@@ -454,6 +479,10 @@ export function formatHealth(r: HealthReport): string {
   lines.push(
     `pool:         size ${r.pool.size}, in use ${r.pool.inUse}, idle ${r.pool.idle}, waiting ${r.pool.waiting}, overflow ${r.pool.overflow}, recycled ${r.pool.recycled}`,
   );
+  if (r.hosts && r.hosts.length > 0) {
+    lines.push(`hosts:${r.readsFrom ? `        reads from ${r.readsFrom}` : ''}`);
+    for (const h of r.hosts) lines.push(`  ${formatHost(h)}`);
+  }
   if (r.postgresVersion) lines.push(`PostgreSQL:   ${r.postgresVersion}`);
   if (r.connectivity.ok)
     lines.push(`TimescaleDB:  ${r.timescaledb ? `${r.timescaledb.version} (${r.timescaledb.edition} edition)` : 'not installed'}`);

@@ -4,11 +4,12 @@
  */
 import { resolveTarget } from '../config/connection.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
-import { createServerEngine, type OpenOptions } from '../engine/open.js';
+import { createServerTarget, refuseReplicasEmbedded, type OpenOptions } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 
 export async function openEngineForHealth(options: OpenOptions = {}): Promise<Engine> {
   const target = resolveTarget(options);
-  if (target.kind === 'server') return createServerEngine(target.url, options);
+  if (target.kind === 'server') return createServerTarget(target.url, options);
+  refuseReplicasEmbedded(options);
   return EmbeddedEngine.open({ dataDir: target.dataDir, lock: options.embeddedLock });
 }

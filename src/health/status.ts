@@ -3,7 +3,8 @@
  * each seed feature is served here: natively, by tickvault's fallback, or not at all.
  */
 import { tickvaultVersion } from '../config/version.js';
-import type { Capabilities, Engine, EngineKind, Tier } from '../engine/types.js';
+import type { Capabilities, Engine, EngineKind, HostState, Tier } from '../engine/types.js';
+import { formatHost } from './hosts.js';
 import { LATEST_VERSION, schemaVersion } from '../schema/migrate.js';
 import { MARKET_TABLES } from '../schema/tables.js';
 import { HOURLY_VIEW } from '../schema/rollups.js';
@@ -41,6 +42,8 @@ export interface StatusReport {
   /** Retention and compression of each hypertable: setting, live job, who runs it (empty before init). */
   readonly policies: readonly TablePolicies[];
   readonly policyNotes: readonly string[];
+  /** Primary + replicas: each host's role, lag and state (empty for a single host). */
+  readonly hosts?: readonly HostState[];
 }
 
 export async function collectStatus(engine: Engine): Promise<StatusReport> {
@@ -62,6 +65,7 @@ export async function collectStatus(engine: Engine): Promise<StatusReport> {
     tables: version > 0 ? await tableReports(engine, caps) : [],
     policies: policies?.tables ?? [],
     policyNotes: policies?.notes ?? [],
+    hosts: engine.hosts ? await engine.hosts() : [],
   };
 }
 
@@ -136,6 +140,7 @@ export function formatStatus(s: StatusReport): string {
   const lines = [
     `tickvault:    ${s.tickvaultVersion}`,
     `engine:       ${s.engine} (${s.location})`,
+    ...(s.hosts && s.hosts.length > 0 ? ['hosts:', ...s.hosts.map((h) => `  ${formatHost(h)}`)] : []),
     `PostgreSQL:   ${s.postgresVersion}`,
     `TimescaleDB:  ${s.timescaledbVersion ? `${s.timescaledbVersion} (${s.timescaledbEdition} edition)` : 'not installed'}`,
     `tier:         ${s.tier}`,

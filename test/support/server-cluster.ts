@@ -43,6 +43,12 @@ export interface ServerClusterOptions {
   cleanupOnExit?: boolean;
   /** Seconds pg_ctl waits for start/stop (default 60). */
   timeoutSeconds?: number;
+  /**
+   * Make a streaming standby of this running cluster instead of a new one: `pg_basebackup -R`
+   * (standby.signal + primary_conninfo) in place of initdb, and no CREATE DATABASE (the primary's
+   * databases arrive with the backup). Settings default to the primary's, with this port.
+   */
+  standbyOf?: ServerClusterInfo;
 }
 
 /** Everything needed to find and control a running cluster again (serialisable). */
@@ -73,6 +79,10 @@ export interface ServerCluster extends ServerClusterInfo {
   startServer(): Promise<void>;
   /** Whether the postmaster process is alive. */
   isRunning(): boolean;
+  /** SIGKILL of the postmaster: a crash, not a shutdown (its children die when they notice). */
+  killPostmaster(): void;
+  /** `pg_ctl promote -w` of a standby: it leaves recovery and accepts writes. */
+  promote(): Promise<void>;
   /** Last `lines` lines of the server log. */
   logTail(lines?: number): string;
   /** Milliseconds startServerCluster() took (initdb + start + createdb); 0 for a reattached cluster. */
@@ -467,6 +477,41 @@ class Cluster implements ServerCluster {
     if (r.code !== 0) this.fail('start', `pg_ctl start failed on port ${this.port}`, r);
   }
 
+  killPostmaster(): void {
+    const pid = postmasterPid(this.dataDir);
+    if (pid !== undefined && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+
+  async promote(): Promise<void> {
+    const r = await this.pgCtl(['-w', 'promote']);
+    if (r.code !== 0) this.fail('promote', 'pg_ctl promote failed', r);
+  }
+
+  /** pg_basebackup -R from a running primary into this cluster's (not yet existing) data directory. */
+  async baseBackup(primary: ServerClusterInfo): Promise<RunResult> {
+    return run(
+      this.runAs,
+      path.join(this.binDir, 'pg_basebackup'),
+      [
+        '-D',
+        this.dataDir,
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primary.port),
+        '-U',
+        'postgres',
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
+      ],
+      this.dir,
+    );
+  }
+
   async stopServer(): Promise<void> {
     if (this.removed || !this.isRunning()) return;
     const r = await this.pgCtl(['-w', '-m', 'fast', 'stop']);
@@ -572,6 +617,7 @@ export async function startServerCluster(opts: ServerClusterOptions = {}): Promi
     binDir,
     settings: {
       ...defaultSettings(p, socketDir),
+      ...(opts.standbyOf ? { ...opts.standbyOf.settings, port: String(p), unix_socket_directories: socketDir } : {}),
       ...Object.fromEntries(Object.entries(opts.settings ?? {}).map(([k, v]) => [k, String(v)])),
     },
     timeoutSeconds,
@@ -580,13 +626,18 @@ export async function startServerCluster(opts: ServerClusterOptions = {}): Promi
   if (opts.cleanupOnExit !== false) cluster.guardOnExit();
 
   try {
-    const init = await run(
-      runAs,
-      path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'],
-      dir,
-    );
-    if (init.code !== 0) cluster.fail('initdb', `initdb failed (${path.join(binDir, 'initdb')})`, init);
+    if (opts.standbyOf) {
+      const backup = await cluster.baseBackup(opts.standbyOf);
+      if (backup.code !== 0) cluster.fail('basebackup', `pg_basebackup from port ${opts.standbyOf.port} failed`, backup);
+    } else {
+      const init = await run(
+        runAs,
+        path.join(binDir, 'initdb'),
+        ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'],
+        dir,
+      );
+      if (init.code !== 0) cluster.fail('initdb', `initdb failed (${path.join(binDir, 'initdb')})`, init);
+    }
 
     // A free port can be taken between the probe and the bind; retry a few times with a new one.
     for (let attempt = 1; ; attempt++) {
@@ -605,7 +656,7 @@ export async function startServerCluster(opts: ServerClusterOptions = {}): Promi
     let check: { loader: string | null; version: string | null } | undefined;
     try {
       check = await withClient(adminUrl, async (c) => {
-        await c.query(`CREATE DATABASE ${TEST_DATABASE}`);
+        if (!opts.standbyOf) await c.query(`CREATE DATABASE ${TEST_DATABASE}`);
         // timescaledb.disable_load is defined by the preloaded loader library; the extension's
         // default_version comes from the installed control file.
         const res = await c.query<{ loader: string | null; version: string | null }>(

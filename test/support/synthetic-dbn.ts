@@ -18,11 +18,15 @@ export interface TradeOpts {
 
 /** n trades of instrument 42: sub-µs timestamps (so truncation matters), 9-digit prices, sides A/B (N or X where asked). */
 export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
-  const out: TradeRecord[] = [];
+  return [...synthTradeStream(n, o)];
+}
+
+/** The same trades one at a time (a file of millions of rows without holding them). */
+export function* synthTradeStream(n: number, o: TradeOpts = {}): Generator<TradeRecord> {
   const step = o.stepNs ?? 1_000_000_123n;
   for (let i = 0; i < n; i++) {
     const ts = T0 + BigInt(i) * step + 999n;
-    out.push({
+    yield {
       kind: 'trade',
       rtype: 0,
       publisherId: 1,
@@ -38,9 +42,8 @@ export function synthTrades(n: number, o: TradeOpts = {}): TradeRecord[] {
       tsInDelta: 100 + i,
       sequence: 1000 + i,
       ...(o.tsOut ? { tsOut: ts + 9_000n } : {}),
-    });
+    };
   }
-  return out;
 }
 
 export const SYNTH_MAPPINGS: WriteDbnOptions['mappings'] = [
@@ -49,7 +52,7 @@ export const SYNTH_MAPPINGS: WriteDbnOptions['mappings'] = [
 
 /** Writes `records` as a DBN file (or returns the bytes when `file` is omitted). */
 export async function writeSynth(
-  records: DbnRecord[],
+  records: Iterable<DbnRecord>,
   o: Partial<WriteDbnOptions> & { file?: string } = {},
 ): Promise<Uint8Array | undefined> {
   const r = await writeDbn({

@@ -23,7 +23,7 @@ import {
   type RollupChoice,
 } from '../../query/index.js';
 import { microsToIso } from '../../values/time.js';
-import { withEngine } from '../run.js';
+import { withReadEngine } from '../run.js';
 import { asofJoinColumns, FileRowWriter, QUERY_COLUMNS } from './query-file.js';
 import type { ExportColumn } from '../../export/index.js';
 
@@ -201,7 +201,7 @@ export function registerQuery(program: Command): void {
         },
         cmd: Command,
       ) => {
-        await withEngine(cmd, async (engine) => {
+        await withReadEngine(cmd, async (engine) => {
           // One bar per venue and bucket: a bar's open and close never come from two venues.
           const options = {
             source: o.source,
@@ -241,7 +241,7 @@ export function registerQuery(program: Command): void {
     .addOption(formatOption())
     .addOption(outOption())
     .action(async (o: Common & { start: string; end: string; interval: string; publisher?: number }, cmd: Command) => {
-      const rows = await withEngine(cmd, async (engine) => {
+      const rows = await withReadEngine(cmd, async (engine) => {
         const found = await aggregatedVolume(engine, o.symbol, o.start, o.end, o.interval, venue(o));
         if (found.length === 0) await requireKnownSymbol(engine, 'trades_data', o.symbol);
         return found;
@@ -268,7 +268,7 @@ export function registerQuery(program: Command): void {
     .addOption(formatOption())
     .addOption(outOption())
     .action(async (o: Common & { start: string; end: string; publisher?: number }, cmd: Command) => {
-      const r = await withEngine(cmd, async (engine) => {
+      const r = await withReadEngine(cmd, async (engine) => {
         const found = await spreadAnalysis(engine, o.symbol, o.start, o.end, venue(o));
         if (found.quotes === 0n) await requireKnownSymbol(engine, 'tbbo_data', o.symbol);
         return found;
@@ -291,7 +291,7 @@ export function registerQuery(program: Command): void {
     .addOption(outOption())
     .action(async (o: Common & { since: string; limit: string; granularity: string; publisher?: number }, cmd: Command) => {
       const limit = parseLimit(o.limit);
-      const rows = await withEngine(cmd, async (engine) => {
+      const rows = await withReadEngine(cmd, async (engine) => {
         const found = await recentOhlcv(engine, o.symbol, o.since, limit, o.granularity, venue(o));
         if (found.length === 0) await requireKnownSymbol(engine, 'ohlcv_data', o.symbol);
         return found;
@@ -322,7 +322,7 @@ export function registerQuery(program: Command): void {
     .addOption(formatOption())
     .addOption(outOption())
     .action(async (o: Common & { at: string; publisher?: number }, cmd: Command) => {
-      const r = await withEngine(cmd, (engine) => asOf(engine, o.symbol, o.at, venue(o)));
+      const r = await withReadEngine(cmd, (engine) => asOf(engine, o.symbol, o.at, venue(o)));
       const w = output(o, QUERY_COLUMNS.asof);
       if (r.trade) {
         const x = r.trade;
@@ -395,7 +395,7 @@ export function registerQuery(program: Command): void {
         const limit = o.limit === undefined ? undefined : parseLimit(o.limit);
         const batchSize = parseLimit(o.batchSize);
         const markouts = o.markouts ?? [];
-        await withEngine(cmd, async (engine) => {
+        await withReadEngine(cmd, async (engine) => {
           // A mistyped name in the list is pointed out before any row, not left as a silent gap.
           for (const sym of o.symbols) await requireKnownSymbol(engine, 'trades_data', sym);
           const w = output(o, asofJoinColumns(markouts));
