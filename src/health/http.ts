@@ -2,14 +2,17 @@
  * `tickvault serve`: a small node:http server for probes and Prometheus.
  *   GET /health  → the HealthReport as JSON; 200 when healthy, 503 when not
  *   GET /metrics → Prometheus text exposition (see metrics.ts)
- * Every request runs a fresh check; concurrent requests share one check in flight so a scrape
- * storm cannot exhaust the pool. Failures answer 500 with a message free of credentials.
+ * /health runs a fresh check; concurrent requests share one check in flight so a probe storm
+ * cannot exhaust the pool. /metrics reads the database at most once per `metricsMaxAgeMs`: the
+ * full check plus the ledger sums take hundreds of ms, and Prometheus scrapes every few seconds
+ * from each replica. Failures answer 500 with a message free of credentials.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/types.js';
 import { errorMessage } from '../errors.js';
-import { ledgerTotals, renderMetrics } from './metrics.js';
+import { cached } from './cache.js';
+import { ledgerTotals, type MetricsSnapshot, TickvaultMetrics } from './metrics.js';
 import { HealthMonitor, type HealthOptions, type HealthReport } from './monitor.js';
 
 export interface HealthServerOptions extends HealthOptions {
@@ -18,7 +21,13 @@ export interface HealthServerOptions extends HealthOptions {
   readonly host?: string;
   /** A client that has not sent its request headers by then is disconnected (default 5000 ms). */
   readonly headersTimeoutMs?: number;
+  /** /metrics reuses its database reads for this long (default 10 000 ms; 0 = every scrape reads). */
+  readonly metricsMaxAgeMs?: number;
+  /** The registry to serve (default: a new one with process metrics); pass one to add collectors. */
+  readonly metrics?: TickvaultMetrics;
 }
+
+export const DEFAULT_METRICS_MAX_AGE_MS = 10_000;
 
 /**
  * Probes send a few hundred bytes at once; a connection still sending headers after 5 s is
@@ -44,6 +53,13 @@ export async function startHealthServer(engine: Engine, options: HealthServerOpt
     });
     return inFlight;
   };
+  const metrics = options.metrics ?? new TickvaultMetrics();
+  const snapshot = cached<MetricsSnapshot>(async () => {
+    const readAt = performance.now();
+    const report = await check();
+    const ledger = report.connectivity.ok ? await ledgerTotals(engine) : undefined;
+    return { report, ledger, readAt };
+  }, options.metricsMaxAgeMs ?? DEFAULT_METRICS_MAX_AGE_MS);
 
   const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const server = http.createServer(
@@ -66,9 +82,8 @@ export async function startHealthServer(engine: Engine, options: HealthServerOpt
           return send(report.healthy ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
         }
         if (path === '/metrics') {
-          const report = await check();
-          const ledger = report.connectivity.ok ? await ledgerTotals(engine) : undefined;
-          return send(200, PROMETHEUS_CONTENT_TYPE, renderMetrics(report, ledger));
+          metrics.update(await snapshot.get());
+          return send(200, PROMETHEUS_CONTENT_TYPE, await metrics.render());
         }
         return send(404, 'text/plain; charset=utf-8', 'not found: try /health or /metrics\n');
       };
