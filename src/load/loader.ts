@@ -293,6 +293,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const before = resumable ? await ledger.loadProgress(engine, loadId) : undefined;
     let rejectedSoFar = before?.recordsRejected ?? 0;
     let recordsSoFar = before?.recordsIn ?? 0;
+    // Another process (the console, status) computes a running load's % and ETA from this and its committed batches.
+    if (total !== undefined) await ledger.mergeDetails(engine, loadId, { totalRecords: total });
 
     const reasons = new Map<string, number>();
     let completed = 0;
