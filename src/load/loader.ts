@@ -28,6 +28,7 @@ import { compressEligibleChunks } from '../timescale/chunks.js';
 import { WriteSession, type WriteSummary } from './write/session.js';
 import type { LoadStrategy } from '../timescale/plan.js';
 import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from './retention-guard.js';
+import type { LoadObserver } from './observer.js';
 import { MaxRejectsError, RejectLimitReached, rejectLimit, type MaxRejects, type RejectLimit } from './max-rejects.js';
 
 export interface LoaderConfig extends ConnectionOptions, RetentionOptions {
@@ -91,6 +92,8 @@ export interface BulkLoadOptions extends RetentionOptions {
    * re-run resumes it, 'replace' loads the source anew (max-rejects.ts).
    */
   maxRejects?: MaxRejects;
+  /** Watches this load from the same process (batch write times, the outcome); see observer.ts. */
+  observer?: LoadObserver;
 }
 
 export interface RejectReason {
@@ -290,6 +293,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     const before = resumable ? await ledger.loadProgress(engine, loadId) : undefined;
     let rejectedSoFar = before?.recordsRejected ?? 0;
     let recordsSoFar = before?.recordsIn ?? 0;
+    // Another process (the console, status) computes a running load's % and ETA from this and its committed batches.
+    if (total !== undefined) await ledger.mergeDetails(engine, loadId, { totalRecords: total });
 
     const reasons = new Map<string, number>();
     let completed = 0;
@@ -301,9 +306,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
     /** Writes `unit` (one batch, or `members` combined) with its quarantine rows and ledger rows. */
     const handle = async (tx: Connection, unit: PreparedBatch, members: readonly PreparedBatch[], optimistic = false) => {
       const grouped = members.length > 1;
+      const writeStarted = performance.now();
       const out = session!.merges
         ? await session!.write(tx, unit, members.length, optimistic)
         : await this.writePrepared(tx, unit, optimistic);
+      options.observer?.batchWritten?.({ table: this.spec.name, rows: out.inserted, seconds: (performance.now() - writeStarted) / 1000 });
       if (grouped && (out.inserted !== unit.rowCount || out.dbRejections.length > 0))
         throw new GroupNeedsSplit('not every row was written');
       const rejections = [...unit.rejections, ...out.dbRejections];
@@ -435,6 +442,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
       const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
       const seconds = (performance.now() - started) / 1000;
+      options.observer?.loadFinished?.({
+        table: this.spec.name,
+        status: 'completed',
+        seconds,
+      });
       const thisRun = {
         records: done.recordsIn - (before?.recordsIn ?? 0),
         recordsInserted: done.recordsInserted - (before?.recordsInserted ?? 0),
@@ -475,6 +487,11 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         () => false,
       );
       await session?.abort();
+      options.observer?.loadFinished?.({
+        table: this.spec.name,
+        status: 'failed',
+        seconds: (performance.now() - started) / 1000,
+      });
       // A failed bulk load must not leave the table without the contract's indexes (best effort:
       // if the database is unreachable, the next load's ensureIndexes repairs it).
       if (bulk) {

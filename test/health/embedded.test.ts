@@ -49,7 +49,7 @@ describe('health on the embedded engine (community features)', () => {
     expect(procs).toEqual(expect.arrayContaining(['policy_compression', 'policy_retention', 'policy_refresh_continuous_aggregate']));
     expect(r.lastLoads).toEqual([expect.objectContaining({ table: 'trades_data', status: 'completed', recordsInserted: 6_000 })]);
 
-    const exp = parsePrometheus(renderMetrics(r, await ledgerTotals(engine)));
+    const exp = parsePrometheus(await renderMetrics(r, await ledgerTotals(engine)));
     expect(exp.samples.find((s) => s.name === 'tickvault_compression_ratio' && s.labels.table === 'trades_data')!.value).toBeGreaterThan(1);
     expect(exp.samples.find((s) => s.name === 'tickvault_rows_loaded_total' && s.labels.table === 'trades_data')!.value).toBe(6_000);
     expect(exp.samples.filter((s) => s.name === 'tickvault_job_failures_total').length).toBe(r.jobs.length);

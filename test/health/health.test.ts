@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliSync, cleanEnv } from '../support/cli.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { startHealthServer, PROMETHEUS_CONTENT_TYPE } from '../../src/health/http.js';
-import { ledgerTotals, renderMetrics } from '../../src/health/metrics.js';
+import { ledgerTotals, renderMetrics, TickvaultMetrics } from '../../src/health/metrics.js';
 import { HealthMonitor, formatHealth } from '../../src/health/monitor.js';
 import { TradesLoader } from '../../src/load/loaders.js';
 import { migrate } from '../../src/schema/migrate.js';
@@ -96,15 +96,29 @@ describe('health (private cluster)', () => {
       expect(get('tickvault_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
       expect(get('tickvault_table_up', { table: 'trades_data' })).toBe(1);
       expect(exp.types.get('tickvault_rows_loaded_total')).toBe('counter');
-      expect(exp.types.get('tickvault_load_duration_seconds')).toBe('summary');
+      expect(exp.types.get('tickvault_load_duration_seconds')).toBe('histogram');
+      expect(get('tickvault_load_duration_seconds_bucket', { table: 'trades_data', le: '+Inf' })).toBe(1);
+      // The fixture's one rejected row (price -1) by its reason key.
+      const quarantined = exp.samples.filter((s) => s.name === 'tickvault_rows_quarantined_total' && s.labels.table === 'trades_data');
+      expect(quarantined.map((q) => q.value)).toEqual([1]);
+      expect(quarantined[0]!.labels.reason).toMatch(/price/);
+      // prom-client's process and Node.js runtime families.
+      for (const family of [
+        'process_cpu_seconds_total',
+        'process_resident_memory_bytes',
+        'nodejs_heap_size_used_bytes',
+        'nodejs_eventloop_lag_seconds',
+      ])
+        expect(exp.types.has(family), family).toBe(true);
+      expect(get('process_cpu_seconds_total')).toBeGreaterThan(0);
       expect((await fetch(`${server.url}/nope`)).status).toBe(404);
     } finally {
       await server.close();
     }
   });
 
-  it('the metrics renderer escapes label values and the parser rejects malformed text', () => {
-    const text = renderMetrics(
+  it('the metrics renderer escapes label values and the parser rejects malformed text', async () => {
+    const text = await renderMetrics(
       {
         healthy: false,
         reasons: [],
@@ -133,6 +147,72 @@ describe('health (private cluster)', () => {
     expect(() => parsePrometheus('# TYPE foo gauge\nfoo{a="x} 1\n')).toThrow();
     expect(() => parsePrometheus('# TYPE foo gauge\nfoo 1\nfoo 2\n')).toThrow(/duplicate series/);
     expect(() => parsePrometheus('# TYPE foo gauge\nfoo one\n')).toThrow(/bad value/);
+  });
+
+  it('/metrics reads the database once per max age; a max age of 0 reads on every scrape', async () => {
+    let queries = 0;
+    // Counts the statements the server sends to the real database.
+    const counting = new Proxy(engine, {
+      get(target, prop) {
+        if (prop === 'query')
+          return (sql: string, params?: readonly unknown[]) => {
+            queries++;
+            return target.query(sql, params);
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const scrape = async (base: string) => parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    const cachedServer = await startHealthServer(counting, { port: 0, metricsMaxAgeMs: 3_600_000 });
+    try {
+      const first = await scrape(cachedServer.url);
+      const perRead = queries;
+      expect(perRead).toBeGreaterThan(3);
+      const second = await scrape(cachedServer.url);
+      expect(queries).toBe(perRead);
+      const loaded = (e: typeof first) => e.samples.find((x) => x.name === 'tickvault_rows_loaded_total')!.value;
+      expect(loaded(second)).toBe(loaded(first));
+      // /health is a probe: it always checks afresh.
+      await fetch(`${cachedServer.url}/health`);
+      expect(queries).toBeGreaterThan(perRead);
+    } finally {
+      await cachedServer.close();
+    }
+    const uncachedServer = await startHealthServer(counting, { port: 0, metricsMaxAgeMs: 0 });
+    try {
+      const before = queries;
+      await scrape(uncachedServer.url);
+      const one = queries - before;
+      await scrape(uncachedServer.url);
+      expect(queries - before).toBe(2 * one);
+    } finally {
+      await uncachedServer.close();
+    }
+  });
+
+  it('a load given metrics.loadObserver() feeds the batch-write and load-duration histograms', async () => {
+    const metrics = new TickvaultMetrics({ defaultMetrics: false });
+    await new TradesLoader({ engine, batchSize: 10 }).bulkLoad(
+      Array.from({ length: 30 }, (_, i) => ({
+        timestamp: new Date(Date.now() - 30_000 + i),
+        instrument_id: 8,
+        symbol: 'NQZ6',
+        price: '18000.5',
+        size: 2,
+        side: 'B',
+        trade_id: `o${i}`,
+      })),
+      { source: { source: 'observer-fixture', contentHash: 'observer-fixture-v1' }, observer: metrics.loadObserver() },
+    );
+    const exp = parsePrometheus(await metrics.render());
+    const v = (name: string, labels: Record<string, string>) =>
+      exp.samples.find((s) => s.name === name && Object.entries(labels).every(([k, x]) => s.labels[k] === x))?.value;
+    // Three batches of 10; the write session may combine batches into one write.
+    expect(v('tickvault_batch_write_seconds_count', { table: 'trades_data' })).toBeGreaterThanOrEqual(1);
+    expect(v('tickvault_batch_write_seconds_count', { table: 'trades_data' })).toBeLessThanOrEqual(3);
+    expect(v('tickvault_batch_write_seconds_sum', { table: 'trades_data' })).toBeGreaterThan(0);
+    expect(v('tickvault_process_load_seconds_count', { table: 'trades_data', status: 'completed' })).toBe(1);
   });
 
   it('`tickvault health` prints the report and exits 0 when healthy; --json is machine-readable', () => {

@@ -135,7 +135,7 @@ describe('reads on a streaming replica', () => {
     expect(health.hosts).toHaveLength(2);
     expect(health.readsFrom).toContain(`127.0.0.1:${set.standbys[0]!.port}`);
     expect(health.tables.find((t) => t.table === 'trades_data')?.reachable).toBe(true);
-    const metrics = renderMetrics(health, undefined);
+    const metrics = await renderMetrics(health, undefined);
     expect(metrics).toContain(`tickvault_host_up{host="127.0.0.1:${set.primary.port}",role="primary"} 1`);
     expect(metrics).toContain(`tickvault_host_up{host="127.0.0.1:${set.standbys[0]!.port}",role="replica"} 1`);
     expect(metrics).toContain(`tickvault_replica_lag_seconds{host="127.0.0.1:${set.standbys[0]!.port}"} 0`);

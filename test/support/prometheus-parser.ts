@@ -49,8 +49,10 @@ export function parsePrometheus(text: string): Exposition {
     const name = m[1]!;
     const labels = m[3] === undefined ? {} : parseLabels(m[3], where);
     const raw = m[4]!;
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value ${where}`);
+    // Prometheus reads values with Go's ParseFloat, which takes NaN in any case (prom-client writes 'Nan').
+    const nan = /^nan$/i.test(raw);
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : nan ? NaN : Number(raw);
+    if (Number.isNaN(value) && !nan) throw new Error(`bad value ${where}`);
     const family = [name, name.replace(/_(sum|count|bucket)$/, '')].find((n) => types.has(n));
     if (!family) throw new Error(`sample without a preceding TYPE ${where}`);
     if (family !== name && !['summary', 'histogram'].includes(types.get(family)!))
