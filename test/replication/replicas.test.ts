@@ -264,7 +264,7 @@ describe('reads on a streaming replica', () => {
       expect(q.code, q.stderr).toBe(0);
       expect(q.stderr).toMatch(/replica 127\.0\.0\.1:\d+ skipped: down/);
       expect(statementsOf(set.primary, 'tv_down').some((l) => l.includes('trades_data'))).toBe(true);
-      const metrics = renderMetrics(await new HealthMonitor(engine).check(), undefined);
+      const metrics = await renderMetrics(await new HealthMonitor(engine).check(), undefined);
       expect(metrics).toContain(`tickvault_host_up{host="127.0.0.1:${set.standbys[0]!.port}",role="unknown"} 0`);
     } finally {
       await set.standbys[0]!.startServer();
