@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
 import { errorMessage } from '../errors.js';
+import { packageRoot } from '../config/version.js';
 import { cached } from './cache.js';
 import { routeConsole } from './console-routes.js';
 import { ledgerTotals, type MetricsSnapshot, TickvaultMetrics } from './metrics.js';
@@ -34,12 +35,13 @@ export interface HealthServerOptions extends HealthOptions {
 }
 
 /**
- * dist/web of this package: next to dist/src when running compiled, under dist/ of the checkout
- * when running from the TypeScript sources (tests).
+ * The console's bundle, dist/web of this package (`npm run build`), whether running compiled or
+ * from the TypeScript sources (tests); web/ holds only its sources.
  */
 export function defaultWebRoot(): string | undefined {
-  const here = import.meta.dirname;
-  return [path.resolve(here, '../../web'), path.resolve(here, '../../dist/web')].find((d) => existsSync(path.join(d, 'index.html')));
+  const root = packageRoot();
+  const dir = root === undefined ? undefined : path.join(root, 'dist', 'web');
+  return dir !== undefined && existsSync(path.join(dir, 'app.js')) ? dir : undefined;
 }
 
 export const DEFAULT_METRICS_MAX_AGE_MS = 10_000;
