@@ -3,19 +3,22 @@
  * view lists each table and symbol with its row count, the candle chart of a symbol-day holds
  * exactly the bars `query bars` returns (its highs and lows equal), the loads view shows the
  * test's load with its counts, the quarantine view the rejected row with its reason, the health
- * view the state. The JSON endpoints behind it answer on their own, and refuse writes. A
+ * view the state, and turns red when the database stops. The JSON endpoints behind it answer on their own, and refuse writes. A
  * screenshot of each view is saved under test-artifacts/console/.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerEngine } from '../../src/engine/server.js';
 import { startHealthServer, type HealthServer } from '../../src/health/http.js';
 import { TradesLoader, type TradeRecord } from '../../src/load/loaders.js';
 import { bars } from '../../src/query/queries.js';
+import { migrate } from '../../src/schema/migrate.js';
 import { launchChromium, type TestBrowser } from '../support/browser.js';
 import { count, reset } from '../support/db.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 import { repoRoot } from '../support/fixtures.js';
+import { startServerCluster, type ServerCluster } from '../support/server-cluster.js';
 
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'console');
 const DAY = '2024-03-04';
@@ -159,5 +162,38 @@ describe.each(ENGINE_KINDS)('web console (%s)', (kind) => {
     expect(post.status).toBe(405);
     const q = (await (await fetch(`${server.url}/api/quarantine?table=trades_data`)).json()) as Record<string, unknown>;
     expect(JSON.stringify(q)).toContain('bad');
+  });
+});
+
+describe('web console health when the database stops (private server cluster)', () => {
+  let cluster: ServerCluster;
+  let engine: ServerEngine;
+  let server: HealthServer;
+  let browser: TestBrowser;
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    cluster = await startServerCluster({ tmpPrefix: 'tv-console-stop-' });
+    engine = new ServerEngine({ url: cluster.url, pool: { poolTimeout: 2, retryWindow: 0 } });
+    await migrate(engine);
+    server = await startHealthServer(engine, { port: 0, host: '127.0.0.1' });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await engine?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it('turns red with the reason, and the badge with it', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/#health`);
+    await page.waitForSelector('#health-state[data-healthy="true"]', { timeout: 20_000 });
+    await cluster.stopServer();
+    // The view refreshes itself every second.
+    await page.waitForSelector('#health-state[data-healthy="false"]', { timeout: 30_000 });
+    expect(await page.textContent('#health-reasons')).toMatch(/database|connect|unreachable/i);
+    expect(await page.getAttribute('#health-badge', 'class')).toContain('bad');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'health-stopped-server.png') });
   });
 });
