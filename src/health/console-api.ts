@@ -142,10 +142,9 @@ export async function loads(engine: Queryable, limit = 200): Promise<LoadRow[]> 
             l.records_in::text AS records_in, l.records_inserted::text AS records_inserted, l.records_rejected::text AS records_rejected,
             l.duration_ms::text AS duration_ms, l.details, l.error,
             COALESCE(b.r_in, 0)::text AS b_in, COALESCE(b.ok, 0)::text AS b_ok, COALESCE(b.bad, 0)::text AS b_bad,
-            extract(epoch FROM (COALESCE(b.last_commit, now()) - l.started_at))::text AS elapsed_s
+            extract(epoch FROM (clock_timestamp() - l.started_at))::text AS elapsed_s
        FROM ${LOADS_TABLE} l
-       LEFT JOIN LATERAL (SELECT sum(records_in) AS r_in, sum(records_inserted) AS ok, sum(records_rejected) AS bad,
-                                 max(committed_at) AS last_commit
+       LEFT JOIN LATERAL (SELECT sum(records_in) AS r_in, sum(records_inserted) AS ok, sum(records_rejected) AS bad
                             FROM ${LOAD_BATCHES_TABLE} WHERE load_id = l.load_id AND l.status = 'running') b ON true
       ORDER BY l.load_id DESC LIMIT $1`,
     [limit],
@@ -158,6 +157,8 @@ export async function loads(engine: Queryable, limit = 200): Promise<LoadRow[]> 
     const recordsIn = running ? Number(r.b_in) : Number(r.records_in);
     const total = typeof details.totalRecords === 'number' ? details.totalRecords : null;
     const elapsed = Number(r.elapsed_s);
+    // A running load's rate over its whole time so far: a stalled load shows its rate falling
+    // and no ETA of zero.
     const rate = running ? (elapsed > 0 ? recordsIn / elapsed : null) : duration ? recordsIn / duration : null;
     // Compressed chunks the load wrote into (decompressed and recompressed); row-store chunks are not tracked.
     const chunks = Array.isArray(details.recompressedChunks) ? details.recompressedChunks.length : null;

@@ -2,7 +2,7 @@
  * The web console of `tickvault serve`, in headless Debian chromium on both engines: the data
  * view lists each table and symbol with its row count, the candle chart of a symbol-day holds
  * exactly the bars `query bars` returns (its highs and lows equal), the loads view shows the
- * test's load with its counts, the quarantine view the rejected row with its reason, the health
+ * test's load with its counts and a running load's progress live, the quarantine view the rejected row with its reason, the health
  * view the state, and turns red when the database stops. The JSON endpoints behind it answer on their own, and refuse writes. A
  * screenshot of each view is saved under test-artifacts/console/.
  */
@@ -149,10 +149,44 @@ describe.each(ENGINE_KINDS)('web console (%s)', (kind) => {
     await page.screenshot({ path: path.join(ARTIFACTS, `health-${kind}.png`) });
   });
 
+  it('a load running during the test shows its progress live, then its final counts', async () => {
+    // A source that stops after its first 200 records until the test lets it go on.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* held(): AsyncGenerator<TradeRecord> {
+      for (let i = 0; i < 400; i++) {
+        if (i === 200) await gate;
+        const t = new Date(Date.parse('2024-03-05T10:00:00Z') + i * 1000).toISOString();
+        yield { timestamp: t, instrument_id: 3, symbol: 'LIVE', price: '10.5', size: 1, side: 'B', trade_id: `l${i}` };
+      }
+    }
+    const running = new TradesLoader({ engine: te.engine, batchSize: 100 }).bulkLoad(held(), {
+      source: { source: 'live-feed', contentHash: `live-${kind}` },
+      total: 400,
+    });
+    const page = await open('loads');
+    const row = page.locator('[data-source="live-feed"]');
+    try {
+      await row.locator('[data-col="progress"]', { hasText: '200 of 400 records, 50%' }).waitFor({ timeout: 20_000 });
+      expect(await row.getAttribute('data-status')).toBe('running');
+      await page.screenshot({ path: path.join(ARTIFACTS, `loads-running-${kind}.png`) });
+    } finally {
+      release();
+    }
+    const done = await running;
+    expect(done.recordsInserted).toBe(400);
+    // The view refreshes itself every second.
+    await page.waitForSelector('[data-source="live-feed"][data-status="completed"]', { timeout: 20_000 });
+    expect((await row.locator('[data-col="inserted"]').textContent())?.replace(/\D/g, '')).toBe('400');
+  });
+
   it('the JSON endpoints answer on their own; the console refuses writes', async () => {
     const cov = (await (await fetch(`${server.url}/api/coverage`)).json()) as { tables: { symbol: string; rows: number }[] };
     expect(cov.tables.map((t) => [t.symbol, t.rows])).toEqual([
       ['ESH4', 180],
+      ['LIVE', 400],
       ['NQH4', 2],
     ]);
     const bad = await fetch(`${server.url}/api/candles?symbol=ESH4&start=nope&end=2024-03-05`);
