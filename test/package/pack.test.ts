@@ -43,7 +43,7 @@ function expectedOutput(code: string): string[] {
 }
 
 describe('the npm package', () => {
-  it('holds the compiled library, the bin and the kernels, nothing else; it builds on pack', () => {
+  it('holds the compiled library, the bin, the kernels and the console bundle, nothing else; it builds on pack', () => {
     const [report] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as [{ files: { path: string }[] }];
     const files = report.files.map((f) => f.path);
     for (const f of [
@@ -53,12 +53,18 @@ describe('the npm package', () => {
       'dist/src/index.d.ts',
       'dist/src/cli/main.js',
       'dist/wasm/tuple-kernels.wasm',
+      'dist/web/app.js',
+      'dist/web/index.html',
+      'dist/web/style.css',
     ]) {
       expect(files).toContain(f);
     }
     expect(
       files.filter(
-        (f) => !/^dist\/src\/.*\.(js|d\.ts)$/.test(f) && !['package.json', 'README.md', 'dist/wasm/tuple-kernels.wasm'].includes(f),
+        (f) =>
+          !/^dist\/src\/.*\.(js|d\.ts)$/.test(f) &&
+          !/^dist\/web\/(app\.js|index\.html|style\.css)$/.test(f) &&
+          !['package.json', 'README.md', 'dist/wasm/tuple-kernels.wasm'].includes(f),
       ),
     ).toEqual([]);
     expect(PKG.scripts.prepack).toMatch(/\bnpm run build\b/);
