@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
+import { engineForReads } from '../engine/cluster.js';
 import { ArgumentError, QueryError } from '../errors.js';
 import type { BarSource } from '../query/queries.js';
 import { candles, coverage, loads, quarantineView } from './console-api.js';
@@ -53,9 +54,12 @@ export async function routeConsole(ctx: ConsoleContext, pathname: string, query:
 }
 
 async function api(ctx: ConsoleContext, pathname: string, q: URLSearchParams): Promise<Reply | undefined> {
+  // The console only reads: with replicas configured, a replica under the lag bound answers
+  // (engine/cluster.ts), else the primary.
+  const reads = () => engineForReads(ctx.engine);
   switch (pathname) {
     case '/api/coverage':
-      return json(200, { tables: await coverage(ctx.engine) });
+      return json(200, { tables: await coverage(await reads()) });
     case '/api/candles': {
       const symbol = q.get('symbol');
       const start = q.get('start');
@@ -63,14 +67,14 @@ async function api(ctx: ConsoleContext, pathname: string, q: URLSearchParams): P
       if (!symbol || !start || !end) return json(400, { error: 'symbol, start and end are required' });
       const source = (q.get('source') ?? 'trades') as BarSource;
       if (source !== 'trades' && source !== 'ohlcv') return json(400, { error: "source must be 'trades' or 'ohlcv'" });
-      return json(200, await candles(ctx.engine, { symbol, start, end, interval: q.get('granularity') ?? '1 minute', source }));
+      return json(200, await candles(await reads(), { symbol, start, end, interval: q.get('granularity') ?? '1 minute', source }));
     }
     case '/api/loads':
-      return json(200, { loads: await loads(ctx.engine) });
+      return json(200, { loads: await loads(await reads()) });
     case '/api/quarantine':
       return json(
         200,
-        await quarantineView(ctx.engine, {
+        await quarantineView(await reads(), {
           ...(q.get('table') ? { table: q.get('table')! } : {}),
           ...(q.get('reason') ? { reason: q.get('reason')! } : {}),
           ...(q.get('load') ? { load: q.get('load')! } : {}),

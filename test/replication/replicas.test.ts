@@ -11,6 +11,7 @@ import { isTransientError } from '../../src/engine/retry.js';
 import { ServerEngine } from '../../src/engine/server.js';
 import { openEngine } from '../../src/engine/open.js';
 import type { Engine } from '../../src/engine/types.js';
+import { startHealthServer } from '../../src/health/http.js';
 import { renderMetrics } from '../../src/health/metrics.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { collectStatus } from '../../src/health/status.js';
@@ -123,6 +124,22 @@ describe('reads on a streaming replica', () => {
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ trades: '1000' });
     expect(statementsOf(set.standbys[0]!, 'tv_cli_query').some((l) => l.includes('trades_data'))).toBe(true);
     expect(statementsOf(set.primary, 'tv_cli_query').some((l) => l.includes('trades_data'))).toBe(false);
+  });
+
+  it("the web console's reads go to the replica", async () => {
+    const consoleEngine = await openEngine({ databaseUrl: hosts('tv_console'), maxReplicaLag: 5 });
+    const server = await startHealthServer(consoleEngine, { port: 0, host: '127.0.0.1' });
+    try {
+      const cov = (await (await fetch(`${server.url}/api/coverage`)).json()) as { tables: { symbol: string; rows: number }[] };
+      expect(cov.tables).toContainEqual(expect.objectContaining({ symbol: 'TESTH4', rows: 1000 }));
+      expect((await fetch(`${server.url}/api/loads`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await consoleEngine.close();
+    }
+    // The coverage query (array_agg of days) ran on the replica only.
+    expect(statementsOf(set.standbys[0]!, 'tv_console').some((l) => l.includes('array_agg'))).toBe(true);
+    expect(statementsOf(set.primary, 'tv_console').some((l) => l.includes('array_agg'))).toBe(false);
   });
 
   it('status, health and the metrics show each host with its role, state and lag', async () => {
