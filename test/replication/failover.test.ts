@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CLI, cleanEnv, cli, cliCwd } from '../support/cli.js';
-import { clusterUrl, hostListUrl, startReplicationSet, withPg, type ReplicationSet } from '../support/replication-cluster.js';
+import { withClient } from '../support/pg-client.js';
+import { clusterUrl, hostListUrl, startReplicationSet, type ReplicationSet } from '../support/replication-cluster.js';
 import { createTestDatabase } from '../support/server-cluster.js';
 import { synthTradeStream, writeSynth } from '../support/synthetic-dbn.js';
 import { tmpDir } from '../support/tmp.js';
@@ -67,7 +68,7 @@ async function waitForBatches(url: string, rows: number, load: ReturnType<typeof
 }
 
 async function expectExactlyOnce(url: string): Promise<void> {
-  await withPg(url, async (c) => {
+  await withClient(url, async (c) => {
     const t = (await c.query('SELECT count(*)::int AS n, count(DISTINCT "timestamp")::int AS distinct_rows FROM trades_data')).rows[0];
     expect(t).toEqual({ n: ROWS, distinct_rows: ROWS });
     const loads = (
@@ -82,7 +83,7 @@ async function expectExactlyOnce(url: string): Promise<void> {
 }
 
 async function loadedSoFar(url: string): Promise<number> {
-  return withPg(url, async (c) =>
+  return withClient(url, async (c) =>
     Number((await c.query('SELECT coalesce(sum(records_inserted), 0)::int AS n FROM tickvault_load_batches')).rows[0].n),
   );
 }
@@ -103,7 +104,7 @@ it('kill -9 of the primary mid-load, promote the standby, re-run: every row exac
   // The standby holds what it replayed: at most what the primary committed; maybe less (async).
   const onStandby = await loadedSoFar(standbyUrl);
   expect(onStandby).toBeLessThan(ROWS);
-  const rowsOnStandby = await withPg(standbyUrl, async (c) =>
+  const rowsOnStandby = await withClient(standbyUrl, async (c) =>
     Number((await c.query('SELECT count(*)::int AS n FROM trades_data')).rows[0].n),
   );
   expect(rowsOnStandby).toBe(onStandby); // every replayed batch came with its ledger row, and nothing else did
@@ -121,7 +122,7 @@ it('kill -9 of the primary mid-load, promote the standby, re-run: every row exac
   // A third run is a no-op: already loaded.
   const again = await cli(args);
   expect(again.code, again.stderr).toBe(0);
-  await withPg(standbyUrl, async (c) => expect((await c.query('SELECT count(*)::int AS n FROM trades_data')).rows[0].n).toBe(ROWS));
+  await withClient(standbyUrl, async (c) => expect((await c.query('SELECT count(*)::int AS n FROM trades_data')).rows[0].n).toBe(ROWS));
 }, 900_000);
 
 it('a load running through the failover retries, finds the promoted standby and finishes there: every row exactly once', async () => {

@@ -16,13 +16,13 @@ import { renderMetrics } from '../../src/health/metrics.js';
 import { HealthMonitor } from '../../src/health/monitor.js';
 import { collectStatus } from '../../src/health/status.js';
 import { cli } from '../support/cli.js';
+import { withClient } from '../support/pg-client.js';
 import {
   clusterUrl,
   hostListUrl,
   startReplicationSet,
   statementsOf,
   waitForReplay,
-  withPg,
   type ReplicationSet,
 } from '../support/replication-cluster.js';
 import { createTestDatabase, findFreePort } from '../support/server-cluster.js';
@@ -85,7 +85,7 @@ describe('reads on a streaming replica', () => {
     expect(engine.lastReadRoute()).toMatchObject({ host: `127.0.0.1:${set.standbys[0]!.port}`, role: 'replica', skipped: [] });
     // Observed on the hosts themselves: the replica ran it, the primary never saw it.
     const active = (url: string) =>
-      withPg(
+      withClient(
         url,
         async (c) =>
           (await c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'tv_lib' AND query LIKE $1`, [`%${marker}%`])).rowCount,
@@ -162,7 +162,7 @@ describe('reads on a streaming replica', () => {
   });
 
   it('a replica lagging past the bound (replay paused) is skipped and reported; reads go to the primary', async () => {
-    await withPg(replicaUrl, (c) => c.query('SELECT pg_wal_replay_pause()'));
+    await withClient(replicaUrl, (c) => c.query('SELECT pg_wal_replay_pause()'));
     try {
       await engine.query('CREATE TABLE lag_probe (n int)');
       await engine.query('INSERT INTO lag_probe VALUES (1)');
@@ -188,7 +188,7 @@ describe('reads on a streaming replica', () => {
       expect(health.warnings.join('\n')).toMatch(/replica 127\.0\.0\.1:\d+ is .* behind: reads skip it/);
       expect(health.readsFrom).toBe('primary');
     } finally {
-      await withPg(replicaUrl, (c) => c.query('SELECT pg_wal_replay_resume()'));
+      await withClient(replicaUrl, (c) => c.query('SELECT pg_wal_replay_resume()'));
     }
     await waitForReplay(primaryUrl, replicaUrl);
     expect(await engine.forReads()).not.toBe(engine);
@@ -196,7 +196,7 @@ describe('reads on a streaming replica', () => {
 
   it('read-your-writes: after a load, `--read-your-writes wait` reads the last row on the replica', async () => {
     // The replica applies each commit 3 s late: a read right after the load would not see it.
-    await withPg(replicaUrl, async (c) => {
+    await withClient(replicaUrl, async (c) => {
       await c.query(`ALTER SYSTEM SET recovery_min_apply_delay = '3s'`);
       await c.query('SELECT pg_reload_conf()');
     });
@@ -233,7 +233,7 @@ describe('reads on a streaming replica', () => {
         expect(rows[0]).toEqual({ n: 2, standby: true });
         // Without waiting, the delayed replica does not have the row yet: the wait is what made it visible.
         await ryw.query('INSERT INTO lag_probe VALUES (3)');
-        const { rows: early } = await withPg(replicaUrl, (c) => c.query<{ n: number }>('SELECT max(n) AS n FROM lag_probe'));
+        const { rows: early } = await withClient(replicaUrl, (c) => c.query<{ n: number }>('SELECT max(n) AS n FROM lag_probe'));
         expect(early[0]!.n).toBe(2);
         // 'primary' sends such reads to the primary.
         expect(await ryw.forReads({ readYourWrites: 'primary' })).toBe(ryw);
@@ -241,7 +241,7 @@ describe('reads on a streaming replica', () => {
         await ryw.close();
       }
     } finally {
-      await withPg(replicaUrl, async (c) => {
+      await withClient(replicaUrl, async (c) => {
         await c.query('ALTER SYSTEM RESET recovery_min_apply_delay');
         await c.query('SELECT pg_reload_conf()');
       });
@@ -266,7 +266,7 @@ describe('reads on a streaming replica', () => {
     const viaFlag = await cli(['--database-url', clusterUrl({ port: dead }, db), '--replica-url', replicaUrl, 'init']);
     expect(viaFlag.stderr).toContain('[NO_PRIMARY]');
     // Nothing was written anywhere: the replica still holds exactly what the primary has.
-    await withPg(replicaUrl, async (c) => expect((await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r).toBe(true));
+    await withClient(replicaUrl, async (c) => expect((await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r).toBe(true));
   });
 
   it('a stopped replica is reported down and skipped; reads go to the primary', async () => {

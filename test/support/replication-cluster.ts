@@ -4,7 +4,7 @@
  * (startServerCluster's `standbyOf`) on its own free 127.0.0.1 port and private temp directory.
  * stop() removes every cluster; server-cluster.ts's exit hooks and watchdogs cover a crash.
  */
-import pg from 'pg';
+import { withClient } from './pg-client.js';
 import { startServerCluster, type ServerCluster } from './server-cluster.js';
 
 export interface ReplicationSet {
@@ -63,24 +63,14 @@ export function clusterUrl(cluster: { port: number }, database: string, params: 
   return hostListUrl([cluster.port], database, params);
 }
 
-export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** Waits until `standby` has replayed the primary's current WAL position (fails after timeoutMs). */
 export async function waitForReplay(primaryUrl: string, standbyUrl: string, timeoutMs = 60_000): Promise<void> {
-  const target = await withPg(
+  const target = await withClient(
     primaryUrl,
     async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn,
   );
   const deadline = Date.now() + timeoutMs;
-  await withPg(standbyUrl, async (c) => {
+  await withClient(standbyUrl, async (c) => {
     for (;;) {
       const { rows } = await c.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [target]);
       if (rows[0]!.ok) return;
