@@ -104,9 +104,9 @@ export class CsvReader implements TabularReader {
     if (last.length > 0) yield last;
   }
 
-  /** A row's cells from what `raw` kept of it: the line's text (split again) or the cells themselves. */
+  /** A row's cells from what `raw` kept of it: its record (a plain line's text is split again). */
   cellsOf(raw: unknown): readonly unknown[] {
-    return typeof raw === 'string' ? raw.split(',') : (raw as readonly unknown[]);
+    return cellsOf(raw as CsvRecord);
   }
 
   async *chunks(): AsyncGenerator<RowChunk> {
@@ -138,6 +138,6 @@ function chunkOf(records: readonly CsvRecord[]): RowChunk {
     rows: records.map(cellsOf),
     location: (i) => ({ source_line: records[i]!.line }),
     problem: (i) => records[i]!.problem,
-    raw: (i) => records[i]!.text ?? records[i]!.cells,
+    raw: (i) => records[i],
   };
 }

@@ -19,7 +19,7 @@ import { CONTROL_RTYPE, KNOWN_RTYPE, RTYPE_NAMES } from '../dbn/constants.js';
 import { routeFile } from './dbn-routing.js';
 import { scanDbnFile, type DbnScan } from './dbn-scan.js';
 import { checkRetention, retentionWindow, type RetentionOptions, type RetentionWindow } from '../load/retention-guard.js';
-import { findLoadByHash } from '../load/ledger.js';
+import { findLoadByHash, type SourceIdentity } from '../load/ledger.js';
 
 export interface LoadFileOptions extends RetentionOptions {
   table?: TableName;
@@ -192,18 +192,35 @@ async function guardFile(
   mode: LoadMode,
   options: RetentionOptions,
 ): Promise<boolean> {
-  if (options.allowExpired) return false;
-  const window = await retentionWindow(engine, table, options.now);
+  const window = await windowToCheck(engine, table, mode, source.identity, options);
   if (!window) return false;
-  if (mode !== 'replace' && source.identity) {
-    const done = await findLoadByHash(engine, table, (await source.identity).contentHash);
-    if (done?.status === 'completed') return false;
-  }
   const startUs = source.metadata.start / 1000n;
   if (source.metadata.start > 0n && startUs - METADATA_SLACK_US >= window.cutoffUs) return true;
   const scan = await scanDbnFile(file, table);
   checkRetention(window, scan.minUs, `loading ${file} into ${table}`);
   return true;
+}
+
+/**
+ * The retention window a whole file must be checked against before its load, or null when there
+ * is nothing to check: expired rows allowed, no retention on the table, or a file the ledger has as
+ * completed (the re-run is a no-op and says so). Shared by the DBN and the CSV/Parquet guards.
+ */
+export async function windowToCheck(
+  engine: Engine,
+  table: TableName,
+  mode: LoadMode,
+  identity: Promise<SourceIdentity> | undefined,
+  options: RetentionOptions,
+): Promise<RetentionWindow | null> {
+  if (options.allowExpired) return null;
+  const window = await retentionWindow(engine, table, options.now);
+  if (!window) return null;
+  if (mode !== 'replace' && identity) {
+    const done = await findLoadByHash(engine, table, (await identity).contentHash);
+    if (done?.status === 'completed') return null;
+  }
+  return window;
 }
 
 export interface FilePlan {

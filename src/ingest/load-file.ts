@@ -15,13 +15,12 @@ import { loadedColumns, tableSpec, type TableName } from '../schema/tables.js';
 import { planLoad } from '../timescale/plan.js';
 import { microsToIso } from '../values/time.js';
 import { checkRetention, retentionWindow, type RetentionOptions } from '../load/retention-guard.js';
-import { findLoadByHash } from '../load/ledger.js';
 import type { DbnScan } from './dbn-scan.js';
 import { compileMapping, inferTable, type ColumnMapping, type RowMapper } from './column-mapping.js';
 import { CsvReader } from './csv-source.js';
 import { ParquetReader } from './parquet-source.js';
 import { TabularFileSource, type TabularReader } from './tabular-source.js';
-import { loadDbnFile, loaderFor, type FilePlan, type LoadFileOptions, type LoadFileResult } from './load-dbn.js';
+import { loadDbnFile, loaderFor, windowToCheck, type FilePlan, type LoadFileOptions, type LoadFileResult } from './load-dbn.js';
 import type { CheckFileResult } from './check-dbn.js';
 
 export type FileFormat = 'dbn' | 'csv' | 'parquet';
@@ -211,8 +210,7 @@ async function scanTabular(source: TabularFileSource): Promise<DbnScan> {
  * The retention guard for a whole CSV or Parquet file before anything is written, as for DBN
  * files: with a retention window on the table, a pass over the rows finds the oldest, and a file
  * reaching past the window is refused whole — the loader's per-batch check alone would have
- * committed the batches before the first expired one. A file the ledger has as completed is not
- * scanned (the re-run is a no-op). Returns whether the file was checked.
+ * committed the batches before the first expired one. Returns whether the file was checked.
  */
 async function guardTabularFile(
   engine: Engine,
@@ -221,14 +219,9 @@ async function guardTabularFile(
   mode: LoadMode,
   options: RetentionOptions,
 ): Promise<boolean> {
-  if (options.allowExpired) return false;
   const table = source.mapper.table;
-  const window = await retentionWindow(engine, table, options.now);
+  const window = await windowToCheck(engine, table, mode, source.identity, options);
   if (!window) return false;
-  if (mode !== 'replace' && source.identity) {
-    const done = await findLoadByHash(engine, table, (await source.identity).contentHash);
-    if (done?.status === 'completed') return false;
-  }
   const scan = await scanTabular(new TabularFileSource(source.reader, source.mapper, undefined, new StoredSymbolHistory(engine)));
   checkRetention(window, scan.minUs, `loading ${file} into ${table}`);
   return true;

@@ -125,18 +125,18 @@ export class TabularFileSource implements BatchSource {
     const normalizer = new RecordNormalizer(spec);
     const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
     const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
-    const recordOf = (original: unknown): Record<string, unknown> => {
-      const o = original as TabularOrigin;
+    /** The row mapped again, as it was when the batch accepted it. */
+    const remapped = (o: TabularOrigin): Record<string, unknown> => {
       const cells = this.reader.cellsOf ? this.reader.cellsOf(o.raw) : (o.raw as readonly unknown[]);
       const m = this.mapper.map(cells);
       if (typeof m === 'string') throw new Error(`a row accepted earlier no longer maps (${m})`);
       this.symbols?.fillKnown(m);
-      return Object.assign(m, o.location);
+      return m;
     };
+    const recordOf = (original: unknown): Record<string, unknown> =>
+      Object.assign(remapped(original as TabularOrigin), (original as TabularOrigin).location);
     const valuesOf = (original: unknown): readonly CellValue[] => {
-      const record = recordOf(original);
-      for (const k of Object.keys((original as TabularOrigin).location)) delete record[k];
-      const n = normalizer.normalize(record);
+      const n = normalizer.normalize(remapped(original as TabularOrigin));
       if (!n.ok) throw new Error(`a row accepted earlier no longer normalizes (${n.reason})`);
       return n.values;
     };
