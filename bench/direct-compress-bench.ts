@@ -106,8 +106,8 @@ async function queryMs(engine: Engine): Promise<number> {
 }
 
 /** One variant, in this (child) process: one JSON line on stdout. */
-async function runVariant(variant: string, file: string, csv: string, rows: number, url?: string): Promise<void> {
-  const engine: Engine = url ? new ServerEngine({ url }) : await EmbeddedEngine.open({ dataDir: 'memory://' });
+async function runVariant(variant: string, file: string, csv: string, rows: number, url?: string, dataDir = 'memory://'): Promise<void> {
+  const engine: Engine = url ? new ServerEngine({ url }) : await EmbeddedEngine.open({ dataDir });
   try {
     await migrate(engine);
     const baseRssMiB = process.resourceUsage().maxRSS / 1024;
@@ -180,11 +180,12 @@ async function runVariant(variant: string, file: string, csv: string, rows: numb
   }
 }
 
-function child(variant: string, file: string, csv: string, rows: number, url?: string): Result {
+function child(variant: string, file: string, csv: string, rows: number, target: { url: string } | { dataDir: string }): Result {
   const self = fileURLToPath(import.meta.url);
+  const where = 'url' in target ? ['--url', target.url] : ['--data-dir', target.dataDir];
   const r = spawnSync(
     process.execPath,
-    [self, '--variant', variant, '--file', file, '--csv', csv, '--rows', String(rows), ...(url ? ['--url', url] : [])],
+    [self, '--variant', variant, '--file', file, '--csv', csv, '--rows', String(rows), ...where],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
   );
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -198,7 +199,7 @@ const mb = (b: number) => (b / 2 ** 20).toFixed(1);
 async function main(): Promise<void> {
   const rows = Number((arg('--rows') ?? '1000000').replace(/_/g, ''));
   const variant = arg('--variant');
-  if (variant) return runVariant(variant, arg('--file')!, arg('--csv')!, rows, arg('--url'));
+  if (variant) return runVariant(variant, arg('--file')!, arg('--csv')!, rows, arg('--url'), arg('--data-dir'));
 
   const dir = mkdtempSync(path.join(tmpdir(), 'tv-dc-bench-'));
   const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -211,7 +212,8 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     for (const v of ['copy', 'dc', 'row', 'copy-dc']) {
       process.stderr.write(`  embedded ${v}…\n`);
-      results.push(child(v, file, csv, rows));
+      // A data directory on disk, as `tickvault` uses by default; --memory: PGlite's in-memory file system.
+      results.push(child(v, file, csv, rows, { dataDir: process.argv.includes('--memory') ? 'memory://' : path.join(dir, `pglite-${v}`) }));
     }
     if (!process.argv.includes('--no-server')) {
       process.stderr.write('  starting a throwaway server cluster…\n');
@@ -225,7 +227,7 @@ async function main(): Promise<void> {
           const admin = new ServerEngine({ url: cluster.url });
           await admin.query(`CREATE DATABASE ${db}`);
           await admin.close();
-          results.push(child(v, file, csv, rows, cluster.url.replace(/\/[^/?]*(\?|$)/, `/${db}$1`)));
+          results.push(child(v, file, csv, rows, { url: cluster.url.replace(/\/[^/?]*(\?|$)/, `/${db}$1`) }));
         }
       } finally {
         await cluster.stop();
