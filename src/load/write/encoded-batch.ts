@@ -73,34 +73,57 @@ export function mayRepeatKey(batch: PreparedBatch, columns: readonly Column[], n
 
 /**
  * The key fields are hashed straight from the rows' COPY encoding (one pass over one buffer; no
- * per-row values, which the DBN fast path never builds), 53 bits from two FNV-style lanes.
+ * per-row values, which the DBN fast path never builds): two independent 32-bit lanes, four bytes
+ * a step, kept in an open-addressing table of typed arrays. A 64-bit match answers "may repeat"
+ * (the merge path then checks exactly); a Set of per-row numbers cost a heap number per row.
  */
 function hasRepeatedKey(buf: Buffer, rowCount: number, columns: readonly Column[], naturalKey: readonly string[]): boolean {
-  const isKey = columns.map((c) => naturalKey.includes(c.name));
-  const seen = new Set<number>();
+  const isKey = Uint8Array.from(columns, (c) => (naturalKey.includes(c.name) ? 1 : 0));
+  let capacity = 16;
+  while (capacity < rowCount * 2) capacity *= 2;
+  const mask = capacity - 1;
+  const lane1 = new Int32Array(capacity);
+  const lane2 = new Int32Array(capacity);
+  const used = new Uint8Array(capacity);
   let p = COPY_BINARY_HEADER.length;
   for (let r = 0; r < rowCount; r++) {
-    const fields = buf.readInt16BE(p);
+    const fields = (buf[p]! << 8) | buf[p + 1]!;
     p += 2;
-    let h1 = 0x811c9dc5;
-    let h2 = 0x01000193;
+    let h1 = 0x811c9dc5 | 0;
+    let h2 = 0x01000193 | 0;
     for (let f = 0; f < fields; f++) {
-      const len = buf.readInt32BE(p);
+      const len = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       p += 4;
-      if (isKey[f]) {
-        h1 = Math.imul(h1 ^ (len & 0xff), 0x01000193);
-        h2 = Math.imul(h2 ^ (len & 0xff), 0x5bd1e995);
-        for (let i = 0; i < len; i++) {
-          const b = buf[p + i]!;
-          h1 = Math.imul(h1 ^ b, 0x01000193);
-          h2 = Math.imul(h2 ^ b, 0x5bd1e995);
+      if (f < isKey.length && isKey[f] === 1) {
+        h1 = Math.imul(h1 ^ len, 0x01000193);
+        h2 = Math.imul(h2 ^ len, 0x5bd1e995);
+        let i = 0;
+        for (; i + 4 <= len; i += 4) {
+          const w = (buf[p + i]! << 24) | (buf[p + i + 1]! << 16) | (buf[p + i + 2]! << 8) | buf[p + i + 3]!;
+          h1 = Math.imul(h1 ^ w, 0x01000193);
+          h2 = Math.imul((h2 ^ w) + (h2 >>> 15), 0x5bd1e995);
+        }
+        for (; i < len; i++) {
+          h1 = Math.imul(h1 ^ buf[p + i]!, 0x01000193);
+          h2 = Math.imul((h2 ^ buf[p + i]!) + (h2 >>> 15), 0x5bd1e995);
         }
       }
       if (len > 0) p += len;
     }
-    const h = (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
-    if (seen.has(h)) return true;
-    seen.add(h);
+    // Finalise so nearby keys spread over the table (murmur3's fmix32).
+    h1 ^= h1 >>> 16;
+    h1 = Math.imul(h1, 0x85ebca6b);
+    h1 ^= h1 >>> 13;
+    h1 = Math.imul(h1, 0xc2b2ae35);
+    h1 ^= h1 >>> 16;
+    let slot = h1 & mask;
+    while (used[slot] === 1) {
+      if (lane1[slot] === h1 && lane2[slot] === h2) return true;
+      slot = (slot + 1) & mask;
+    }
+    used[slot] = 1;
+    lane1[slot] = h1;
+    lane2[slot] = h2;
   }
   return false;
 }
