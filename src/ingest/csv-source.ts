@@ -13,7 +13,7 @@ import { zstdJsChunks } from '../dbn/zstd.js';
 import { SourceFormatError } from '../errors.js';
 import type { ColumnKind } from './column-mapping.js';
 import { CsvRecordSplitter, CsvSyntaxError, cellsOf, type CsvRecord } from './csv-records.js';
-import type { RowChunk, TabularReader } from './tabular-source.js';
+import type { RowChunk, RowLocation, TabularReader } from './tabular-source.js';
 
 const CHUNK_ROWS = 1024;
 
@@ -107,6 +107,10 @@ export class CsvReader implements TabularReader {
   /** A row's cells from what `raw` kept of it: its record (a plain line's text is split again). */
   cellsOf(raw: unknown): readonly unknown[] {
     return cellsOf(raw as CsvRecord);
+  }
+
+  locationOf(raw: unknown): RowLocation {
+    return { source_line: (raw as CsvRecord).line };
   }
 
   async *chunks(): AsyncGenerator<RowChunk> {

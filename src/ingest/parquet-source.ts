@@ -16,7 +16,7 @@ import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, 
 import { SourceFormatError } from '../errors.js';
 import type { FixedPoint } from '../load/normalize.js';
 import type { ColumnKind } from './column-mapping.js';
-import type { RowChunk, TabularReader } from './tabular-source.js';
+import type { RowChunk, RowLocation, TabularReader } from './tabular-source.js';
 
 /** Ranged reads of one open file (hyparquet's asyncBufferFromFile opens a stream per slice). */
 async function fileBuffer(file: string): Promise<{ buffer: AsyncBuffer; close: () => Promise<void> }> {
@@ -76,8 +76,54 @@ function kindOf(e: SchemaElement): ColumnKind {
   return 'other';
 }
 
-/** Rows handed on at a time (as a CSV's chunks). */
-const CHUNK_ROWS = 4096;
+/** Rows handed on at a time: a small window, so rows and their mapped records die young (scavenged, never promoted to the old space). */
+const CHUNK_ROWS = 512;
+
+/** One decoded row group: its columns, each indexed by the row within the group. */
+interface GroupColumns {
+  readonly group: number;
+  readonly columns: readonly ArrayLike<unknown>[];
+}
+
+/**
+ * What a batch keeps of an accepted row until its COMMIT: the row's group and place, not its
+ * cells (a dozen boxed values each, for every row of the batches in flight).
+ */
+class ParquetRowRef {
+  constructor(
+    readonly group: GroupColumns,
+    readonly row: number,
+  ) {}
+}
+
+/**
+ * A decoded column in a compact form: hyparquet gives OPTIONAL columns (DuckDB's and pyarrow's
+ * default) as plain arrays of boxed values, a heap object per BigInt. Without nulls they fit a
+ * typed array, which is what the row group's columns stay as while batches refer to their rows
+ * (and what V8's heap limit follows: its old space grows to a multiple of what stays live).
+ */
+function compact(data: ArrayLike<unknown>): ArrayLike<unknown> {
+  if (!Array.isArray(data) || data.length === 0) return data;
+  const first = data[0];
+  if (typeof first === 'bigint') {
+    let negative = false;
+    let huge = false;
+    for (const v of data) {
+      if (typeof v !== 'bigint') return data;
+      if (v < 0n) negative = true;
+      else if (v > 0x7fffffffffffffffn) huge = true;
+    }
+    if (negative && huge) return data;
+    if (huge) return BigUint64Array.from(data as bigint[]);
+    for (const v of data as bigint[]) if (v < -0x8000000000000000n) return data;
+    return BigInt64Array.from(data as bigint[]);
+  }
+  if (typeof first === 'number') {
+    for (const v of data) if (typeof v !== 'number') return data;
+    return Float64Array.from(data as number[]);
+  }
+  return data;
+}
 
 export class ParquetReader implements TabularReader {
   readonly format = 'parquet' as const;
@@ -91,7 +137,11 @@ export class ParquetReader implements TabularReader {
     readonly totalRows: number,
     private readonly metadata: FileMetaData,
     private readonly decimalScales: readonly (number | undefined)[],
-  ) {}
+  ) {
+    this.decimalColumns = decimalScales.flatMap((sc, i) => (sc === undefined ? [] : [i]));
+  }
+
+  private readonly decimalColumns: readonly number[];
 
   static async open(file: string): Promise<ParquetReader> {
     const { buffer, close } = await fileBuffer(file);
@@ -134,23 +184,23 @@ export class ParquetReader implements TabularReader {
     try {
       let rowStart = 0;
       for (let g = 0; g < this.metadata.row_groups.length; g++) {
-        const group = this.metadata.row_groups[g]!;
-        const n = Number(group.num_rows);
-        const columns = await this.readGroup(buffer, g, rowStart, n);
-        this.bytesRead += Number(group.total_byte_size ?? 0);
+        const meta = this.metadata.row_groups[g]!;
+        const n = Number(meta.num_rows);
+        const group: GroupColumns = { group: g, columns: await this.readGroup(buffer, g, rowStart, n) };
+        const { columns } = group;
+        this.bytesRead += Number(meta.total_byte_size ?? 0);
         rowStart += n;
         // Rows are made a window at a time from the group's columns: a whole group of row arrays
         // (and their mapped records) at once was most of a load's memory.
         for (let from = 0; from < n; from += CHUNK_ROWS) {
           const to = Math.min(n, from + CHUNK_ROWS);
           const rows: unknown[][] = new Array(to - from);
-          for (let r = from; r < to; r++) {
-            const row: unknown[] = new Array(columns.length);
-            for (let c = 0; c < columns.length; c++) row[c] = columns[c]![r];
-            rows[r - from] = row;
-          }
-          this.fixDecimals(rows);
-          yield { rows, location: (i) => ({ source_row_group: g, source_row: from + i }) };
+          for (let r = from; r < to; r++) rows[r - from] = this.rowOf(columns, r);
+          yield {
+            rows,
+            location: (i) => ({ source_row_group: g, source_row: from + i }),
+            raw: (i) => new ParquetRowRef(group, from + i),
+          };
         }
       }
     } finally {
@@ -158,55 +208,85 @@ export class ParquetReader implements TabularReader {
     }
   }
 
-  /** One row group's columns, each as one array indexed by the row within the group. */
+  /** A kept row's cells (see ParquetRowRef). */
+  cellsOf(raw: unknown): readonly unknown[] {
+    const ref = raw as ParquetRowRef;
+    return this.rowOf(ref.group.columns, ref.row);
+  }
+
+  locationOf(raw: unknown): RowLocation {
+    const ref = raw as ParquetRowRef;
+    return { source_row_group: ref.group.group, source_row: ref.row };
+  }
+
+  /** Row `r` of a group's columns, DECIMAL cells exact. */
+  private rowOf(columns: readonly ArrayLike<unknown>[], r: number): unknown[] {
+    const row: unknown[] = new Array(columns.length);
+    for (let c = 0; c < columns.length; c++) row[c] = columns[c]![r];
+    this.fixDecimals(row);
+    return row;
+  }
+
+  /**
+   * One row group's columns, each as one compact array indexed by the row within the group. They
+   * are decoded one at a time and compacted at once, so no more than one column of boxed values
+   * is live at any moment.
+   */
   private async readGroup(buffer: AsyncBuffer, g: number, rowStart: number, n: number): Promise<ArrayLike<unknown>[]> {
-    const index = new Map(this.header.map((name, i) => [name, i]));
-    const runs: { column: number; data: ArrayLike<unknown>; start: number; end: number }[] = [];
-    try {
-      await parquetRead({
-        file: buffer,
-        metadata: this.metadata,
-        rowStart,
-        rowEnd: rowStart + n,
-        parsers: PARSERS,
-        compressors: COMPRESSORS,
-        onChunk: (chunk) => {
-          const column = index.get(chunk.columnName);
-          if (column !== undefined) runs.push({ column, data: chunk.columnData, start: chunk.rowStart, end: chunk.rowEnd });
-        },
-      });
-    } catch (err) {
-      throw new SourceFormatError(`${this.file}: row group ${g} unreadable: ${(err as Error).message}`, { cause: err });
-    }
-    return this.header.map((name, c) => {
-      const mine = runs.filter((r) => r.column === c);
-      // The usual case: one run that is exactly the group.
-      if (mine.length === 1 && mine[0]!.start === rowStart && mine[0]!.data.length >= n) return mine[0]!.data;
-      const out: unknown[] = new Array(n);
-      let filled = 0;
-      for (const r of mine) {
-        for (let row = Math.max(r.start, rowStart); row < Math.min(r.end, rowStart + n); row++) {
-          out[row - rowStart] = r.data[row - r.start];
-          filled++;
-        }
+    const out: ArrayLike<unknown>[] = [];
+    for (const name of this.header) {
+      const runs: { data: ArrayLike<unknown>; start: number; end: number }[] = [];
+      try {
+        await parquetRead({
+          file: buffer,
+          metadata: this.metadata,
+          columns: [name],
+          rowStart,
+          rowEnd: rowStart + n,
+          parsers: PARSERS,
+          compressors: COMPRESSORS,
+          onChunk: (chunk) => {
+            if (chunk.columnName === name) runs.push({ data: chunk.columnData, start: chunk.rowStart, end: chunk.rowEnd });
+          },
+        });
+      } catch (err) {
+        throw new SourceFormatError(`${this.file}: row group ${g} unreadable: ${(err as Error).message}`, { cause: err });
       }
-      if (filled < n) throw new SourceFormatError(`${this.file}: row group ${g}: column ${name} holds ${filled} of its ${n} rows`);
-      return out;
-    });
+      out.push(compact(this.wholeColumn(runs, g, name, rowStart, n)));
+    }
+    return out;
+  }
+
+  /** A column's runs (pages) as one array of the group's `n` rows. */
+  private wholeColumn(
+    runs: readonly { data: ArrayLike<unknown>; start: number; end: number }[],
+    g: number,
+    name: string,
+    rowStart: number,
+    n: number,
+  ): ArrayLike<unknown> {
+    // The usual case: one run that is exactly the group.
+    if (runs.length === 1 && runs[0]!.start === rowStart && runs[0]!.data.length >= n) return runs[0]!.data;
+    const out: unknown[] = new Array(n);
+    let filled = 0;
+    for (const r of runs) {
+      for (let row = Math.max(r.start, rowStart); row < Math.min(r.end, rowStart + n); row++) {
+        out[row - rowStart] = r.data[row - r.start];
+        filled++;
+      }
+    }
+    if (filled < n) throw new SourceFormatError(`${this.file}: row group ${g}: column ${name} holds ${filled} of its ${n} rows`);
+    return out;
   }
 
   /** Raw DECIMAL integers → { value, scale } (exact). */
-  private fixDecimals(rows: unknown[][]): void {
-    const cols = this.decimalScales.flatMap((s, i) => (s === undefined ? [] : [i]));
-    if (cols.length === 0) return;
-    for (const row of rows) {
-      for (const c of cols) {
-        const v = row[c];
-        if (v === null || v === undefined) continue;
-        const value =
-          typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(v) : v instanceof Uint8Array ? signedBytes(v) : BigInt(String(v));
-        row[c] = { value, scale: this.decimalScales[c]! } satisfies FixedPoint;
-      }
+  private fixDecimals(row: unknown[]): void {
+    for (const c of this.decimalColumns) {
+      const v = row[c];
+      if (v === null || v === undefined) continue;
+      const value =
+        typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(v) : v instanceof Uint8Array ? signedBytes(v) : BigInt(String(v));
+      row[c] = { value, scale: this.decimalScales[c]! } satisfies FixedPoint;
     }
   }
 }

@@ -46,6 +46,8 @@ export interface TabularReader {
   chunks(): AsyncIterable<RowChunk>;
   /** Row cells from a chunk's `raw` form. */
   cellsOf?(raw: unknown): readonly unknown[];
+  /** Where the row of a chunk's `raw` form is (so a kept row needs no location object of its own). */
+  locationOf?(raw: unknown): RowLocation;
 }
 
 /**
@@ -57,7 +59,8 @@ export interface TabularReader {
 class TabularOrigin {
   constructor(
     readonly raw: unknown,
-    readonly location: RowLocation,
+    /** Absent when the reader finds it from `raw` (locationOf). */
+    readonly location: RowLocation | undefined,
   ) {}
 }
 
@@ -133,8 +136,10 @@ export class TabularFileSource implements BatchSource {
       this.symbols?.fillKnown(m);
       return m;
     };
-    const recordOf = (original: unknown): Record<string, unknown> =>
-      Object.assign(remapped(original as TabularOrigin), (original as TabularOrigin).location);
+    const recordOf = (original: unknown): Record<string, unknown> => {
+      const o = original as TabularOrigin;
+      return Object.assign(remapped(o), o.location ?? this.reader.locationOf!(o.raw));
+    };
     const valuesOf = (original: unknown): readonly CellValue[] => {
       const n = normalizer.normalize(remapped(original as TabularOrigin));
       if (!n.ok) throw new Error(`a row accepted earlier no longer normalizes (${n.reason})`);
@@ -195,7 +200,8 @@ export class TabularFileSource implements BatchSource {
           if (typeof m !== 'string') {
             const n = normalizer.normalize(m);
             if (n.ok) {
-              current.add(n.values, idx, new TabularOrigin(chunk.raw ? chunk.raw(i) : row, chunk.location(i)));
+              const raw = chunk.raw ? chunk.raw(i) : row;
+              current.add(n.values, idx, new TabularOrigin(raw, this.reader.locationOf && chunk.raw ? undefined : chunk.location(i)));
               if (current.recordsIn >= batchSize) yield flush();
               continue;
             }

@@ -129,6 +129,41 @@ describe.each(ENGINE_KINDS)('Parquet sources (%s)', (kind) => {
     expect((await readRows(te.engine, tradesData)).map((x) => x.price)).toEqual(['1.50000000', '2.50000000', '3.50000000', '5.50000000']);
   });
 
+  it('a row only the database refuses is quarantined with its cells, row group and row (kept by reference until COMMIT)', async () => {
+    await reset(te.engine);
+    const file = path.join(tmp.dir, 'db-refused.parquet');
+    // OPTIONAL columns (hyparquet's plain arrays) and BigInt timestamps: the compact column path.
+    const ts = Array.from({ length: 6 }, (_, i) => 1709546400000000000n + BigInt(i) * 1000n);
+    writeFileSync(
+      file,
+      new Uint8Array(
+        parquetWriteBuffer({
+          rowGroupSize: 3,
+          columnData: [
+            { name: 'ts_ns', data: ts, type: 'INT64' },
+            { name: 'ticker', data: ['A', 'B', 'A', 'B', 'A', 'B'], type: 'STRING' },
+            { name: 'px', data: [1.5, 2.5, 3.5, 4.5, 5.5, 6.5], type: 'DOUBLE' },
+            { name: 'qty', data: [1n, 2n, 3n, 777n, 5n, 6n], type: 'INT64' },
+          ],
+        }),
+      ),
+    );
+    // A rule tickvault does not know: only the COPY finds the row (bisection, then the quarantine).
+    await te.engine.query('ALTER TABLE trades_data ADD CONSTRAINT tv_test_qty CHECK (size <> 777)');
+    try {
+      const r = await loadFile(te.engine, file, {
+        mapping: parseMapArg('timestamp=ts_ns:ns,symbol=ticker,price=px,size=qty,side=const:B,instrument_id=const:1'),
+      });
+      expect({ inserted: r.recordsInserted, rejected: r.recordsRejected }).toEqual({ inserted: 5, rejected: 1 });
+      const [q] = await quarantineRows(te.engine, r.loadId);
+      expect(q!.reason).toMatch(/tv_test_qty/);
+      expect(JSON.parse(q!.record)).toMatchObject({ source_row_group: 1, source_row: 0, symbol: 'B', price: '4.5', size: '777' });
+      expect((await readRows(te.engine, tradesData)).map((x) => x.size).sort()).toEqual(['1', '2', '3', '5', '6']);
+    } finally {
+      await te.engine.query('ALTER TABLE trades_data DROP CONSTRAINT IF EXISTS tv_test_qty');
+    }
+  });
+
   it('a Databento DOUBLE price (to_parquet pretty_px) is read on the 1e-9 grid: 0.1 + 0.2 stores 0.3', async () => {
     await reset(te.engine);
     const file = path.join(tmp.dir, 'db-double.parquet');
