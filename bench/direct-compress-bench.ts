@@ -183,11 +183,11 @@ async function runVariant(variant: string, file: string, csv: string, rows: numb
 function child(variant: string, file: string, csv: string, rows: number, target: { url: string } | { dataDir: string }): Result {
   const self = fileURLToPath(import.meta.url);
   const where = 'url' in target ? ['--url', target.url] : ['--data-dir', target.dataDir];
-  const r = spawnSync(
-    process.execPath,
-    [self, '--variant', variant, '--file', file, '--csv', csv, '--rows', String(rows), ...where],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
-  );
+  const r = spawnSync(process.execPath, [self, '--variant', variant, '--file', file, '--csv', csv, '--rows', String(rows), ...where], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`variant ${variant} failed (${r.status ?? r.signal})`);
   return JSON.parse(line) as Result;

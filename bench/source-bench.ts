@@ -18,7 +18,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { writeDbn } from '../src/dbn/index.js';
 import { ServerEngine } from '../src/engine/server.js';
 import { DbnFileSource } from '../src/ingest/dbn-source.js';
@@ -52,6 +51,8 @@ async function generate(n: number): Promise<{ csv: string; parquet: string; dbn:
     renameSync(`${files.csv}.part`, files.csv);
   }
   if (!existsSync(files.parquet)) {
+    // Imported here, not at the top: the step processes must not carry DuckDB's native library in their RSS.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     const con = await (await DuckDBInstance.create(':memory:')).connect();
     const types =
       "{'ts_recv':'UBIGINT','ts_event':'UBIGINT','rtype':'UTINYINT','publisher_id':'USMALLINT','instrument_id':'UINTEGER','action':'VARCHAR','side':'VARCHAR','depth':'UTINYINT','price':'BIGINT','size':'UINTEGER','flags':'UTINYINT','ts_in_delta':'INTEGER','sequence':'UINTEGER','symbol':'VARCHAR'}";
@@ -83,7 +84,17 @@ async function generate(n: number): Promise<{ csv: string; parquet: string; dbn:
 }
 
 /** One measured step (in this child process): rows it produced. */
-async function variant(name: string, file: string): Promise<number> {
+async function variant(name: string, file: string, url?: string): Promise<number> {
+  if (name.startsWith('e2e ')) {
+    // One load into the (emptied) trades_data of the server at `url`, in a process of its own.
+    const engine = new ServerEngine({ url: url! });
+    try {
+      const r = name === 'e2e dbn' ? await loadDbnFile(engine, file) : await loadFile(engine, file);
+      return r.recordsInserted;
+    } finally {
+      await engine.close();
+    }
+  }
   switch (name) {
     case 'csv-parse': {
       let n = 0;
@@ -145,8 +156,11 @@ interface Row {
   rssMiB: number;
 }
 
-function child(self: string, name: string, file: string): Row {
-  const r = spawnSync(process.execPath, [self, '--variant', name, '--file', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+function child(self: string, name: string, file: string, url?: string): Row {
+  const r = spawnSync(process.execPath, [self, '--variant', name, '--file', file, ...(url ? ['--url', url] : [])], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Row;
 }
@@ -160,7 +174,7 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   if (get('--variant')) {
     const t0 = performance.now();
-    const rows = await variant(get('--variant')!, get('--file')!);
+    const rows = await variant(get('--variant')!, get('--file')!, get('--url'));
     process.stdout.write(
       `${JSON.stringify({ step: get('--variant'), rows, ms: performance.now() - t0, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
     );
@@ -194,7 +208,7 @@ async function main(): Promise<void> {
       await writeTableCsv(tableCsv, e2eRows, { header: true });
       process.stderr.write('server COPY FROM csv…\n');
       await resetTable(cluster.url);
-      let t0 = performance.now();
+      const t0 = performance.now();
       await withClient(cluster.url, (c) =>
         c.query(
           `COPY trades_data (${TABLE_CSV_COLUMNS.map((c) => `"${c}"`).join(', ')}) FROM '${tableCsv.replace(/'/g, "''")}' WITH (FORMAT csv, HEADER)`,
@@ -209,15 +223,7 @@ async function main(): Promise<void> {
       ] as const) {
         process.stderr.write(`${step}…\n`);
         await resetTable(cluster.url);
-        const rss0 = process.memoryUsage().rss;
-        t0 = performance.now();
-        const r = step === 'e2e dbn' ? await loadDbnFile(engine, file) : await loadFile(engine, file);
-        out.push({
-          step,
-          rows: r.recordsInserted,
-          ms: performance.now() - t0,
-          rssMiB: Math.max(rss0, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
-        });
+        out.push(child(self, step, file, cluster.url));
       }
       await engine.close();
     } finally {
