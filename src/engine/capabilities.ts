@@ -1,6 +1,6 @@
 /**
- * Reads what a database offers. Both engines use the same probe; only the two facts that depend
- * on the process model (several sessions? a job scheduler?) are passed in by the engine.
+ * Reads what a database offers. Both engines use the same probe; only the facts that depend on
+ * the process model (several sessions? a job scheduler? a streamed COPY TO?) are passed in by the engine.
  */
 import type { Capabilities, Queryable, Tier } from './types.js';
 
@@ -9,6 +9,7 @@ export interface ProcessModel {
   readonly sharedAccess: boolean;
   /** Whether TimescaleDB's background workers can run jobs in this process model at all. */
   readonly backgroundWorkers: boolean;
+  readonly streamingCopyOut: boolean;
 }
 
 export async function detectCapabilities(db: Queryable, model: ProcessModel): Promise<Capabilities> {
@@ -43,5 +44,6 @@ export async function detectCapabilities(db: Queryable, model: ProcessModel): Pr
     jobScheduler: community && model.backgroundWorkers && Number(row.workers ?? 0) > 0,
     multipleConnections: model.multipleConnections,
     sharedAccess: model.sharedAccess,
+    streamingCopyOut: model.streamingCopyOut,
   };
 }

@@ -88,7 +88,12 @@ export class EmbeddedEngine implements Engine {
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (options.refresh) this.caps = undefined;
-    this.caps ??= detectCapabilities(this, { multipleConnections: false, sharedAccess: false, backgroundWorkers: false });
+    this.caps ??= detectCapabilities(this, {
+      multipleConnections: false,
+      sharedAccess: false,
+      backgroundWorkers: false,
+      streamingCopyOut: false,
+    });
     return this.caps;
   }
 

@@ -110,12 +110,15 @@ export class ServerEngine implements Engine {
 
   capabilities(options: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (options.refresh) this.caps = undefined;
-    this.caps ??= detectCapabilities(this, { multipleConnections: true, sharedAccess: true, backgroundWorkers: true }).catch(
-      (err: unknown) => {
-        this.caps = undefined;
-        throw err;
-      },
-    );
+    this.caps ??= detectCapabilities(this, {
+      multipleConnections: true,
+      sharedAccess: true,
+      backgroundWorkers: true,
+      streamingCopyOut: true,
+    }).catch((err: unknown) => {
+      this.caps = undefined;
+      throw err;
+    });
     return this.caps;
   }
 

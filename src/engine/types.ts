@@ -49,6 +49,8 @@ export interface Capabilities {
   readonly multipleConnections: boolean;
   /** Advisory locks are meaningful (more than one client can reach the database). */
   readonly sharedAccess: boolean;
+  /** COPY … TO STDOUT arrives in pieces as the server writes it (PGlite hands over the whole output at once). */
+  readonly streamingCopyOut: boolean;
 }
 
 export type EngineKind = 'server' | 'embedded';

@@ -73,6 +73,25 @@ export function selectOf(name: string, kind: ExportKind): string {
   }
 }
 
+/**
+ * A column as CSV text computed by the server (for `COPY (SELECT …) TO STDOUT (FORMAT csv)`),
+ * the same text CsvWriter makes of selectOf's value: timestamps ISO 8601 UTC with six fraction
+ * digits, dates YYYY-MM-DD, booleans true/false; the rest is the column's own text.
+ */
+export function csvSelectOf(name: string, kind: ExportKind): string {
+  const col = ident(name);
+  switch (kind) {
+    case 'timestamp':
+      return `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${col}`;
+    case 'date':
+      return `to_char(${col}, 'YYYY-MM-DD') AS ${col}`;
+    case 'bool':
+      return `CASE WHEN ${col} THEN 'true' WHEN NOT ${col} THEN 'false' END AS ${col}`;
+    default:
+      return selectOf(name, kind);
+  }
+}
+
 /** The exported columns of `spec`, in table order (generated columns included: they are data). */
 export function exportColumns(spec: TableSpec): readonly ExportColumn[] {
   return spec.columns.map((c) => {

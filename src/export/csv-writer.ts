@@ -2,7 +2,9 @@
  * CSV: a header of the table's column names, then one line per row. Decimals are the database's
  * exact text, timestamps ISO 8601 UTC with six fraction digits, dates YYYY-MM-DD, booleans
  * true/false, NULL an empty field; a text field is quoted only when it holds a comma, quote or
- * line break (RFC 4180). Lines are gathered into ~1 MiB writes.
+ * line break (RFC 4180), or is empty (so it differs from NULL) — byte for byte what the server's
+ * `COPY … (FORMAT csv)` of csvSelectOf (columns.ts) writes, the path exports take where the engine
+ * streams COPY output. Lines are gathered into ~1 MiB writes.
  */
 import { epochDaysToIso, microsToIso } from '../values/time.js';
 import type { ExportColumn, RawCell, RawRow } from './columns.js';
@@ -12,7 +14,7 @@ import type { ByteSink } from './sink.js';
 const FLUSH_CHARS = 1 << 20;
 
 export function csvField(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  return v === '' || /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function formatter(col: ExportColumn): (v: RawCell) => string {

@@ -14,7 +14,7 @@ import { micros, positiveInt, symbolParam, timeParam, type TimeInput } from '../
 import { streamQuery } from '../query/stream.js';
 import { requireSchema } from '../schema/schema-state.js';
 import { ident } from '../sql/ident.js';
-import { exportColumns, exportTableSpec, selectOf, type ExportColumn, type RawRow } from './columns.js';
+import { csvSelectOf, exportColumns, exportTableSpec, selectOf, type ExportColumn, type RawRow } from './columns.js';
 import { EXPORT_FORMATS, type ExportFormat, type FormatWriter } from './format.js';
 import { fileSink, streamSink, type ByteSink } from './sink.js';
 import { createFormatWriter } from './writers.js';
@@ -39,7 +39,13 @@ export interface ExportOptions {
   readonly rowGroupRows?: number;
   /** Rows per cursor FETCH (default 10,000). */
   readonly fetchRows?: number;
-  /** Called after each FETCH and each row group written, with its row count (progress, tests). */
+  /**
+   * CSV only: 'copy' (the server writes the CSV; the default where the engine streams COPY output,
+   * as the embedded engine does not: it hands over the whole output at once) or 'cursor' (rows
+   * through CsvWriter, the embedded default). Both give the same bytes.
+   */
+  readonly via?: 'copy' | 'cursor';
+  /** Called after each FETCH (each COPY piece with rows, for CSV by COPY) and each row group written, with its row count (progress, tests). */
   readonly onFetch?: (rows: number) => void;
   readonly onRowGroup?: (rows: number) => void;
 }
@@ -53,19 +59,39 @@ export interface ExportResult {
   readonly out?: string;
 }
 
-interface TableQuery {
-  readonly sql: string;
-  readonly params: unknown[];
+/** How a value reaches the query: its SQL placeholder, the value kept aside (never spliced in). */
+type Bind = (value: string | readonly string[], type: 'text[]' | 'timestamptz') => string;
+
+/** Placeholders $1, $2… with the values in `params`. */
+function bindParams(params: unknown[]): Bind {
+  return (value, type) => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
 }
 
-function tableQuery(options: ExportOptions, columns: readonly ExportColumn[]): TableQuery {
+/**
+ * Values for a statement that takes no parameters (COPY): each is set, as a bound parameter, into
+ * a transaction-local setting that the statement reads back with current_setting().
+ */
+function bindSettings(settings: [string, string][]): Bind {
+  return (value, type) => {
+    const name = `tickvault.export_${settings.length + 1}`;
+    if (typeof value === 'string') {
+      settings.push([name, value]);
+      return `current_setting('${name}')::${type}`;
+    }
+    settings.push([name, JSON.stringify(value)]);
+    return `ARRAY(SELECT jsonb_array_elements_text(current_setting('${name}')::jsonb))`;
+  };
+}
+
+function tableQuery(options: ExportOptions, selectList: readonly string[], bind: Bind): string {
   const spec = exportTableSpec(options.table);
-  const params: unknown[] = [];
   const where: string[] = [];
   if (options.symbols !== undefined) {
     if (options.symbols.length === 0) throw new QueryError('symbols must name at least one symbol (omit it for every symbol)');
-    params.push(options.symbols.map(symbolParam));
-    where.push(`${ident('symbol')} = ANY($${params.length}::text[])`);
+    where.push(`${ident('symbol')} = ANY(${bind(options.symbols.map(symbolParam), 'text[]')})`);
   }
   const timeColumn = spec.hypertable?.timeColumn;
   if (options.start !== undefined || options.end !== undefined) {
@@ -73,20 +99,68 @@ function tableQuery(options: ExportOptions, columns: readonly ExportColumn[]): T
     const startUs = options.start === undefined ? undefined : micros('start', options.start);
     const endUs = options.end === undefined ? undefined : micros('end', options.end);
     if (startUs !== undefined && endUs !== undefined && endUs < startUs) throw new QueryError('end is before start');
-    if (startUs !== undefined) {
-      params.push(timeParam(startUs));
-      where.push(`${ident(timeColumn)} >= $${params.length}::timestamptz`);
-    }
-    if (endUs !== undefined) {
-      params.push(timeParam(endUs));
-      where.push(`${ident(timeColumn)} < $${params.length}::timestamptz`);
-    }
+    if (startUs !== undefined) where.push(`${ident(timeColumn)} >= ${bind(timeParam(startUs), 'timestamptz')}`);
+    if (endUs !== undefined) where.push(`${ident(timeColumn)} < ${bind(timeParam(endUs), 'timestamptz')}`);
   }
   const order = [...(timeColumn ? [timeColumn] : []), ...spec.naturalKey.filter((k) => k !== timeColumn)].map(ident).join(', ');
-  const sql =
-    `SELECT ${columns.map((c) => selectOf(c.name, c.kind)).join(', ')} FROM ${ident(spec.name)}` +
-    `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
-  return { sql, params };
+  return `SELECT ${selectList.join(', ')} FROM ${ident(spec.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
+}
+
+/** Rows ends in CSV bytes: line breaks outside quotes (a quoted field may hold line breaks). */
+class CsvRowCounter {
+  private quoted = false;
+  rows = 0;
+
+  count(chunk: Uint8Array): number {
+    const before = this.rows;
+    // The usual chunk has no quote at all: its rows are its line breaks.
+    if (!this.quoted && chunk.indexOf(0x22) < 0) {
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.rows++;
+    } else {
+      for (const b of chunk) {
+        if (b === 0x22) this.quoted = !this.quoted;
+        else if (b === 0x0a && !this.quoted) this.rows++;
+      }
+    }
+    return this.rows - before;
+  }
+}
+
+/**
+ * CSV written by the server: `COPY (SELECT … csvSelectOf …) TO STDOUT (FORMAT csv, HEADER)` in
+ * one read-only transaction, its pieces straight into the sink — the same bytes CsvWriter makes
+ * of the cursor's rows, without a row object per row. For engines whose COPY output streams.
+ */
+async function exportCsvByCopy(
+  engine: Engine,
+  options: ExportOptions,
+  columns: readonly ExportColumn[],
+  sink: ByteSink,
+): Promise<{ rows: number; bytes: number }> {
+  const settings: [string, string][] = [];
+  const select = tableQuery(
+    options,
+    columns.map((c) => csvSelectOf(c.name, c.kind)),
+    bindSettings(settings),
+  );
+  const counter = new CsvRowCounter();
+  try {
+    await engine.transaction(async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      for (const [name, value] of settings) await tx.query('SELECT set_config($1, $2, true)', [name, value]);
+      for await (const chunk of tx.copyOut(`COPY (${select}) TO STDOUT (FORMAT csv, HEADER)`)) {
+        await sink.write(chunk);
+        const n = counter.count(chunk);
+        if (n > 0) options.onFetch?.(n);
+      }
+    });
+    await sink.close();
+  } catch (err) {
+    await sink.abort().catch(() => undefined);
+    throw err;
+  }
+  // The header is a line too.
+  return { rows: Math.max(0, counter.rows - 1), bytes: sink.bytes };
 }
 
 function openSink(options: { out?: string; stream?: Writable }): ByteSink {
@@ -149,14 +223,26 @@ export async function exportTable(engine: Engine, options: ExportOptions): Promi
   const format = checkFormat(options.format);
   const spec = exportTableSpec(options.table);
   const columns = exportColumns(spec);
-  const { sql, params } = tableQuery(options, columns);
+  const params: unknown[] = [];
+  const sql = tableQuery(
+    options,
+    columns.map((c) => selectOf(c.name, c.kind)),
+    bindParams(params),
+  );
   const fetchRows = positiveInt('fetchRows', options.fetchRows ?? DEFAULT_EXPORT_FETCH);
   await requireSchema(engine); // a missing schema is one line naming `tickvault init`
+  const byCopy = format === 'csv' && (options.via === 'copy' || (options.via === undefined && (await engine.capabilities()).streamingCopyOut));
   const sink = openSink(options);
-  const rows = streamQuery<RawRow>(engine, sql, params, { batchSize: fetchRows, ...(options.onFetch ? { onBatch: options.onFetch } : {}) });
   let written: Awaited<ReturnType<typeof writeExport>>;
   try {
-    written = await writeExport(inBatches(rows, fetchRows), columns, format, sink, options);
+    if (byCopy) written = await exportCsvByCopy(engine, options, columns, sink);
+    else {
+      const rows = streamQuery<RawRow>(engine, sql, params, {
+        batchSize: fetchRows,
+        ...(options.onFetch ? { onBatch: options.onFetch } : {}),
+      });
+      written = await writeExport(inBatches(rows, fetchRows), columns, format, sink, options);
+    }
   } catch (err) {
     if (err instanceof TickvaultError) throw err;
     throw new ExportError(`export of ${spec.name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -35,6 +35,8 @@ function trades(): TradeRecord[] {
     });
     out.push({ timestamp: ts, instrument_id: 2, symbol: 'ESH4', price: TINY, size: 1, side: 'S', trade_id: null });
   });
+  // An empty string is not NULL: CSV quotes it ("").
+  out.push({ timestamp: '2024-03-01T08:00:00Z', instrument_id: 2, symbol: 'ESH4', price: TINY, size: 3, side: 'B', trade_id: '' });
   // DBN prices have 9 decimals: the 9th is rounded on the way in, the export keeps the stored 8.
   out.push({
     timestamp: '2024-03-01T09:00:00Z',
@@ -171,6 +173,25 @@ describe.each(ENGINE_KINDS)('export on %s', (kind) => {
       }
     });
   }
+
+  it('CSV: the server-written COPY and the row writer give the same bytes, every table, filtered or not', async () => {
+    const cases = [
+      ...TABLES.map((table) => ({ table })),
+      { table: 'trades_data', symbols: ['ESH4', 'it\'s "odd"'], start: '1969-12-31T23:59:59.999999Z', end: '2024-03-01T10:00:20Z' },
+    ];
+    for (const c of cases) {
+      const viaCopy = file(`${kind}-${c.table}-copy.csv`);
+      const viaCursor = file(`${kind}-${c.table}-cursor.csv`);
+      const a = await exportTable(t.engine, { ...c, format: 'csv', out: viaCopy, via: 'copy' });
+      const b = await exportTable(t.engine, { ...c, format: 'csv', out: viaCursor, via: 'cursor' });
+      expect(a.rows, c.table).toBe(b.rows);
+      expect(a.rows, c.table).toBeGreaterThan(0);
+      expect(readFileSync(viaCopy, 'utf8'), c.table).toBe(readFileSync(viaCursor, 'utf8'));
+    }
+    // The default on each engine: the server streams COPY; the embedded engine takes the cursor.
+    const caps = await t.engine.capabilities();
+    expect(caps.streamingCopyOut).toBe(kind === 'server');
+  });
 
   it('Parquet types: DECIMAL(20,8), TIMESTAMP WITH TIME ZONE, zstd pages; Arrow Decimal128 and Timestamp(µs, UTC)', async () => {
     const out = file(`${kind}-types.parquet`);

@@ -68,7 +68,7 @@ export function readParquet(file: string, columns: readonly ExportColumn[]): Pro
 export function readCsv(file: string, columns: readonly ExportColumn[]): Promise<TextRow[]> {
   const types = `{${columns.map((c) => `${lit(c.name)}: ${lit(duckType(c))}`).join(', ')}}`;
   return duckRows(
-    `SELECT ${columns.map(duckText).join(', ')} FROM read_csv(${lit(file)}, header = true, columns = ${types}, timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ')`,
+    `SELECT ${columns.map(duckText).join(', ')} FROM read_csv(${lit(file)}, header = true, columns = ${types}, timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ', allow_quoted_nulls = false)`,
   );
 }
 
