@@ -34,6 +34,13 @@ import type { ByteSink } from './sink.js';
 /** zstd's own default level: most of the size gain of higher levels at a fraction of the time. */
 export const ZSTD_LEVEL = 3;
 
+/**
+ * Rows handed to parquet-wasm at a time. arrow-rs gathers them into row groups of the configured
+ * size in WebAssembly memory (typed columns), so JavaScript holds a few thousand rows of cells
+ * instead of a whole group of boxed values (which V8's heap then grew to several times of).
+ */
+const HANDOFF_ROWS = 16_384;
+
 type PW = typeof ParquetWasm;
 let loaded: Promise<PW> | undefined;
 
@@ -63,6 +70,9 @@ export class ParquetExportWriter implements FormatWriter {
   private controller: ReadableStreamDefaultController<ParquetWasm.RecordBatch> | undefined;
   private readonly lib = parquetWasm();
   private readonly pump: Promise<void>;
+  private readonly rowGroupRows: number;
+  /** Rows handed on since the last full row group (arrow-rs closes a group at exactly rowGroupRows). */
+  private pendingGroupRows = 0;
 
   constructor(
     private readonly columns: readonly ExportColumn[],
@@ -70,8 +80,9 @@ export class ParquetExportWriter implements FormatWriter {
     private readonly options: BatchedWriterOptions = {},
   ) {
     const rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+    this.rowGroupRows = rowGroupRows;
     this.schema = arrowSchema(columns);
-    this.grouper = new RowGrouper(columns, rowGroupRows, (batch) => this.writeGroup(batch));
+    this.grouper = new RowGrouper(columns, Math.min(rowGroupRows, HANDOFF_ROWS), (batch) => this.writeGroup(batch));
     const source = new ReadableStream<ParquetWasm.RecordBatch>(
       {
         start: (controller) => {
@@ -121,6 +132,8 @@ export class ParquetExportWriter implements FormatWriter {
 
   async finish(): Promise<void> {
     await this.grouper.flush();
+    if (this.pendingGroupRows > 0) this.options.onRowGroup?.(this.pendingGroupRows);
+    this.pendingGroupRows = 0;
     // parquet-wasm takes the file's schema from the first batch: an empty export sends an empty one.
     if (this.handed === 0) {
       const [empty] = await this.wasmBatches(toArrowBatch(this.schema, { length: 0, columns: this.columns.map(() => []) }));
@@ -177,6 +190,10 @@ export class ParquetExportWriter implements FormatWriter {
 
   private async writeGroup(batch: ColumnBatch): Promise<void> {
     for (const b of await this.wasmBatches(toArrowBatch(this.schema, batch))) await this.hand(b);
-    this.options.onRowGroup?.(batch.length);
+    this.pendingGroupRows += batch.length;
+    while (this.pendingGroupRows >= this.rowGroupRows) {
+      this.pendingGroupRows -= this.rowGroupRows;
+      this.options.onRowGroup?.(this.rowGroupRows);
+    }
   }
 }

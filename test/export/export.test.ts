@@ -334,6 +334,27 @@ describe('export memory bound and row groups (embedded)', () => {
     });
   }
 
+  it('parquet: row groups larger than one hand-off to the writer still hold exactly rowGroupRows rows', async () => {
+    const groups: number[] = [];
+    const out = file('big-groups.parquet');
+    const r = await exportTable(t.engine, {
+      table: 'trades_data',
+      format: 'parquet',
+      out,
+      rowGroupRows: 20_000,
+      onRowGroup: (n) => groups.push(n),
+    });
+    expect(r.rows).toBe(N);
+    expect(groups).toEqual([20_000, N - 20_000]);
+    const rg = await duckRows(
+      `SELECT row_group_id::VARCHAR, any_value(row_group_num_rows)::VARCHAR FROM parquet_metadata('${out}') GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rg).toEqual([
+      ['0', '20000'],
+      ['1', String(N - 20_000)],
+    ]);
+  });
+
   it('a failing export leaves no file behind', async () => {
     const out = file('fail.parquet');
     await expect(
