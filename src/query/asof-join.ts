@@ -107,9 +107,10 @@ interface QuoteRow {
 }
 
 /**
- * A stream time as compared in the merge: a Number when every time the streams can hold is a safe
- * integer (µs since the epoch are, for years 1685–2255) — a BigInt per row is most of the cost of
- * the hot loop — else a BigInt. Output times are BigInt either way.
+ * A stream time as compared in the merge: a Number when the trade times (+ markouts) it is compared
+ * with are safe integers (µs since the epoch are, for years 1685–2255), else a BigInt. Parsing a
+ * BigInt per quote and per trade only to compare them was much of the merge's garbage; the rows
+ * still report BigInt times.
  */
 type Time = number | bigint;
 
