@@ -33,7 +33,7 @@ import type { Engine } from '../engine/types.js';
 import { QueryError } from '../errors.js';
 import { requireSchema } from '../schema/schema-state.js';
 import { microsToDate, microsToIso } from '../values/time.js';
-import { withCursors, type CursorOptions, type CursorSession, type RowCursor } from './cursors.js';
+import { withCursors, type CursorSession, type RowCursor } from './cursors.js';
 import { midPrice } from './decimal.js';
 import { measureInterval, positiveInt, publisherParam, range, symbolParam, usExpr, type Instant, type TimeInput } from './params.js';
 
@@ -161,7 +161,6 @@ interface Plan {
   readonly markoutsUs: readonly bigint[];
   /** Parses a stream's t_us for comparisons (see Time). */
   readonly time: (text: string) => Time;
-  readonly cursor: CursorOptions;
 }
 
 const big = (v: string | null) => (v === null ? null : BigInt(v));
@@ -249,7 +248,6 @@ class BackwardPointer implements Pointer {
           WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${v}
           ORDER BY ${QUOTE_ASC}`,
         params,
-        plan.cursor,
       ),
     );
   }
@@ -348,7 +346,6 @@ class ForwardPointer implements Pointer {
               AND "timestamp" >= $4::timestamptz AND "timestamp" <= $5::timestamptz
             ORDER BY ${QUOTE_ASC}`,
           [this.symbol, instrumentId, publisherId, microsToIso(this.plan.startUs), upTo],
-          this.plan.cursor,
         ),
       );
       this.streams.set(k, st);
@@ -448,9 +445,7 @@ export async function* asOfJoin(
   const hi = endUs + offsets.reduce((a, b) => (b > a ? b : a));
   const safe = lo >= BigInt(Number.MIN_SAFE_INTEGER) && hi <= BigInt(Number.MAX_SAFE_INTEGER);
   const time: (text: string) => Time = safe ? Number : BigInt;
-  // A server fetches each stream's next batch while JS merges the current ones (cursors.ts).
-  const cursor: CursorOptions = { prefetch: engine.kind === 'server' };
-  const plan: Plan = { pub, startUs, endUs, toleranceUs, markoutsUs, time, cursor };
+  const plan: Plan = { pub, startUs, endUs, toleranceUs, markoutsUs, time };
   const marksAt: readonly Time[] = safe ? markoutsUs.map(Number) : markoutsUs;
 
   // The rows go out in batches of the inner generator (one async step per batch, not per row)
@@ -468,7 +463,6 @@ export async function* asOfJoin(
               WHERE symbol = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz${v}
               ORDER BY ${TRADE_ORDER}`,
             params,
-            cursor,
           ),
         ),
         quotes: direction === 'backward' ? new BackwardPointer(s, symbol, plan, 0n) : new ForwardPointer(s, symbol, plan),

@@ -7,7 +7,7 @@
  *
  * As in stream.ts, the transaction is callback-shaped while the caller pulls at its own pace:
  * the caller posts one statement at a time and the transaction runs it (strict turn-taking).
- * Memory: one batch per cursor (two for a cursor opened with `prefetch`). Stopping early (break / return / throw in the consumer's
+ * Memory: one batch per cursor. Stopping early (break / return / throw in the consumer's
  * for-await) ends the transaction, which closes every cursor, before the generator returns.
  *
  * The same caveat as stream.ts: on the embedded engine, do not run other queries on the engine
@@ -16,18 +16,9 @@
 import type { Connection, Engine } from '../engine/types.js';
 import { positiveInt } from './params.js';
 
-export interface CursorOptions {
-  /**
-   * Ask for the next batch as soon as one arrives, so that the server reads and sends it while
-   * the caller works through the current one. Worth it on a server, where the two run side by
-   * side; on the embedded engine the same thread would do both and only memory grows.
-   */
-  readonly prefetch?: boolean;
-}
-
 export interface CursorSession {
   /** A cursor over `sql`; it is declared at its first fill. */
-  open<R>(sql: string, params: readonly unknown[], options?: CursorOptions): RowCursor<R>;
+  open<R>(sql: string, params: readonly unknown[]): RowCursor<R>;
   /** A plain statement in the same transaction (e.g. a point lookup between fetches). */
   query<R>(sql: string, params: readonly unknown[]): Promise<R[]>;
 }
@@ -43,8 +34,6 @@ export class RowCursor<R> {
   i = 0;
   private declared = false;
   private done = false;
-  /** The batch already asked for (prefetch). */
-  private next: Promise<R[]> | null = null;
 
   constructor(
     private readonly post: <T>(run: (tx: Connection) => Promise<T>) => Promise<T>,
@@ -52,7 +41,6 @@ export class RowCursor<R> {
     private readonly sql: string,
     private readonly params: readonly unknown[],
     private readonly batchSize: number,
-    private readonly prefetch = false,
   ) {}
 
   /** The current row, or undefined when the batch is used up (then `fill`). */
@@ -64,27 +52,17 @@ export class RowCursor<R> {
   async fill(): Promise<boolean> {
     if (this.i < this.rows.length) return true;
     if (this.done) return false;
-    const rows = await (this.next ?? this.fetch());
-    this.next = null;
-    if (rows.length < this.batchSize) this.done = true;
-    else if (this.prefetch) {
-      this.next = this.fetch();
-      // Its failure also fails the transaction, which the next fill or the session's end reports.
-      this.next.catch(() => undefined);
-    }
-    this.rows = rows;
-    this.i = 0;
-    return rows.length > 0;
-  }
-
-  private fetch(): Promise<R[]> {
-    return this.post(async (tx) => {
+    const rows = await this.post(async (tx) => {
       if (!this.declared) {
         await tx.query(`DECLARE ${this.name} NO SCROLL CURSOR FOR ${this.sql}`, this.params);
         this.declared = true;
       }
       return (await tx.query<R>(`FETCH FORWARD ${this.batchSize} FROM ${this.name}`)).rows;
     });
+    if (rows.length < this.batchSize) this.done = true;
+    this.rows = rows;
+    this.i = 0;
+    return rows.length > 0;
   }
 }
 
@@ -156,8 +134,7 @@ export async function* withCursors<T>(
 
   let n = 0;
   const session: CursorSession = {
-    open: <R>(sql: string, params: readonly unknown[], options: CursorOptions = {}) =>
-      new RowCursor<R>(post, `tickvault_c${n++}`, sql, params, size, options.prefetch === true),
+    open: <R>(sql: string, params: readonly unknown[]) => new RowCursor<R>(post, `tickvault_c${n++}`, sql, params, size),
     query: <R>(sql: string, params: readonly unknown[]) => post(async (tx) => (await tx.query<R>(sql, params)).rows),
   };
   try {
