@@ -241,7 +241,8 @@ async function generate(engine: Engine, trades: number, quotes: number): Promise
     t.inst.push(inst!);
     t.pub.push(pub!); // 09:30–10:30 (and a little past it)
     const k = r();
-    t.id.push(k < 0.05 ? null : k < 0.1 ? `x${i}` : `${pub}:${Math.floor(r() * 1_000_000)}`);
+    // Ids that are not DBN's: none, empty, with commas (the join reads each row as one text).
+    t.id.push(k < 0.05 ? null : k < 0.06 ? '' : k < 0.07 ? `x,${i},=` : k < 0.1 ? `x${i}` : `${pub}:${Math.floor(r() * 1_000_000)}`);
     t.price.push((10000 + Math.floor(r() * 10) / 4).toFixed(2));
     t.size.push(1 + Math.floor(r() * 5));
     t.side.push(r() < 0.5 ? 'B' : 'S');
