@@ -119,7 +119,16 @@ function compact(data: ArrayLike<unknown>): ArrayLike<unknown> {
     return BigInt64Array.from(data as bigint[]);
   }
   if (typeof first === 'number') {
-    for (const v of data) if (typeof v !== 'number') return data;
+    // The narrowest array that holds every value exactly (most market columns are small integers).
+    let int32 = true;
+    let uint32 = true;
+    for (const v of data) {
+      if (typeof v !== 'number') return data;
+      if (int32 && (v | 0) !== v) int32 = false;
+      if (uint32 && v >>> 0 !== v) uint32 = false;
+    }
+    if (int32) return Int32Array.from(data as number[]);
+    if (uint32) return Uint32Array.from(data as number[]);
     return Float64Array.from(data as number[]);
   }
   return data;
