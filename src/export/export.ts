@@ -231,7 +231,8 @@ export async function exportTable(engine: Engine, options: ExportOptions): Promi
   );
   const fetchRows = positiveInt('fetchRows', options.fetchRows ?? DEFAULT_EXPORT_FETCH);
   await requireSchema(engine); // a missing schema is one line naming `tickvault init`
-  const byCopy = format === 'csv' && (options.via === 'copy' || (options.via === undefined && (await engine.capabilities()).streamingCopyOut));
+  const byCopy =
+    format === 'csv' && (options.via === 'copy' || (options.via === undefined && (await engine.capabilities()).streamingCopyOut));
   const sink = openSink(options);
   let written: Awaited<ReturnType<typeof writeExport>>;
   try {
