@@ -31,7 +31,7 @@ export function segmentOrder(columns: readonly Column[], segmentBy: readonly str
 /**
  * A copy of `bytes` (a complete binary COPY stream of `rowCount` rows) with its rows in segment
  * order: segments bytewise ascending (NULL first, column by column), time descending within a
- * segment, the later input row first among equal times.
+ * segment, input order among equal times.
  *
  * Segments are few and rows many, so each row gets its segment's rank (a Map of the distinct
  * segments' bytes as latin1 strings) and its time as a Number (µs since 1970 are exact below
@@ -108,9 +108,9 @@ export function sortCopyRows(bytes: Buffer, rowCount: number, order: SegmentOrde
   let o = COPY_BINARY_HEADER.length;
   for (let i = 0; i < byKey.length; i++) {
     const bucket = idx.subarray(bucketStart[i]!, bucketStart[i + 1]!);
-    // Ascending by time, input order among equals (a stable sort: one pass over rows that
-    // arrive nearly in time order, as DBN files' do), then read backwards.
-    const rows = Array.from(bucket).sort((a, b) => times[a]! - times[b]! || a - b);
+    // Ascending by time, later input first among equals (one pass over rows that arrive nearly
+    // in time order, as DBN files' do), then read backwards: time descending, input order.
+    const rows = Array.from(bucket).sort((a, b) => times[a]! - times[b]! || b - a);
     for (let j = rows.length - 1; j >= 0; j--) {
       const from = starts[rows[j]!]!;
       const end = starts[rows[j]! + 1]!;
