@@ -106,20 +106,25 @@ function tableQuery(options: ExportOptions, selectList: readonly string[], bind:
   return `SELECT ${selectList.join(', ')} FROM ${ident(spec.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
 }
 
-/** Rows ends in CSV bytes: line breaks outside quotes (a quoted field may hold line breaks). */
+/** Rows in CSV bytes: line breaks outside quotes (a quoted field may hold line breaks), the header's not counted. */
 class CsvRowCounter {
   private quoted = false;
-  rows = 0;
+  private lines = 0;
 
+  get rows(): number {
+    return Math.max(0, this.lines - 1);
+  }
+
+  /** Counts a piece; returns the rows it completed. */
   count(chunk: Uint8Array): number {
     const before = this.rows;
     // The usual chunk has no quote at all: its rows are its line breaks.
     if (!this.quoted && chunk.indexOf(0x22) < 0) {
-      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.rows++;
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.lines++;
     } else {
       for (const b of chunk) {
         if (b === 0x22) this.quoted = !this.quoted;
-        else if (b === 0x0a && !this.quoted) this.rows++;
+        else if (b === 0x0a && !this.quoted) this.lines++;
       }
     }
     return this.rows - before;
@@ -159,8 +164,7 @@ async function exportCsvByCopy(
     await sink.abort().catch(() => undefined);
     throw err;
   }
-  // The header is a line too.
-  return { rows: Math.max(0, counter.rows - 1), bytes: sink.bytes };
+  return { rows: counter.rows, bytes: sink.bytes };
 }
 
 function openSink(options: { out?: string; stream?: Writable }): ByteSink {

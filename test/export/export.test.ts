@@ -182,7 +182,12 @@ describe.each(ENGINE_KINDS)('export on %s', (kind) => {
     for (const c of cases) {
       const viaCopy = file(`${kind}-${c.table}-copy.csv`);
       const viaCursor = file(`${kind}-${c.table}-cursor.csv`);
-      const a = await exportTable(t.engine, { ...c, format: 'csv', out: viaCopy, via: 'copy' });
+      const progress: number[] = [];
+      const a = await exportTable(t.engine, { ...c, format: 'csv', out: viaCopy, via: 'copy', onFetch: (n) => progress.push(n) });
+      expect(
+        progress.reduce((x, y) => x + y, 0),
+        `${c.table}: progress counts rows, not the header`,
+      ).toBe(a.rows);
       const b = await exportTable(t.engine, { ...c, format: 'csv', out: viaCursor, via: 'cursor' });
       expect(a.rows, c.table).toBe(b.rows);
       expect(a.rows, c.table).toBeGreaterThan(0);
