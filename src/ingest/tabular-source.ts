@@ -28,8 +28,14 @@ export interface RowChunk {
   location(i: number): RowLocation;
   /** Why row i cannot be read as written (a CSV record's broken quoting), if it cannot. */
   problem?(i: number): string | undefined;
-  /** A compact form of row i that the reader's `cellsOf` turns back into its cells (default: the cells). */
-  raw?(i: number): unknown;
+  /**
+   * A compact form of row i, what a batch keeps of a row it accepted until its COMMIT; the
+   * reader's `cellsOf` and `locationOf` turn it back into the row's cells and place. Keeping the
+   * mapped record instead (a dozen properties, BigInts, fixed-point objects) for the 50,000 rows
+   * of each batch in flight kept V8's old space growing to three times the live data; the rare
+   * uses (a row the database refuses, the INSERT path) map it again.
+   */
+  raw(i: number): unknown;
 }
 
 /** One pass over a tabular file's rows; a reader can make any number of passes. */
@@ -45,23 +51,9 @@ export interface TabularReader {
   readonly bytesRead: number;
   chunks(): AsyncIterable<RowChunk>;
   /** Row cells from a chunk's `raw` form. */
-  cellsOf?(raw: unknown): readonly unknown[];
+  cellsOf(raw: unknown): readonly unknown[];
   /** Where the row of a chunk's `raw` form is (so a kept row needs no location object of its own). */
-  locationOf?(raw: unknown): RowLocation;
-}
-
-/**
- * What a batch keeps of each row it accepted, until its COMMIT: the row in the reader's compact
- * form and where it is in the file. Keeping the mapped record instead (a dozen properties, BigInts,
- * fixed-point objects) for the 50,000 rows of each batch in flight kept V8's old space growing to
- * three times the live data; the rare uses (a row the database refuses, the INSERT path) map it again.
- */
-class TabularOrigin {
-  constructor(
-    readonly raw: unknown,
-    /** Absent when the reader finds it from `raw` (locationOf). */
-    readonly location: RowLocation | undefined,
-  ) {}
+  locationOf(raw: unknown): RowLocation;
 }
 
 /** Records validated between two returns to the event loop (as record-source.ts). */
@@ -129,19 +121,18 @@ export class TabularFileSource implements BatchSource {
     const timeIndex = normalizer.columns.findIndex((c) => c.name === spec.hypertable?.timeColumn);
     const instrumentIndex = normalizer.columns.findIndex((c) => c.name === 'instrument_id');
     /** The row mapped again, as it was when the batch accepted it. */
-    const remapped = (o: TabularOrigin): Record<string, unknown> => {
-      const cells = this.reader.cellsOf ? this.reader.cellsOf(o.raw) : (o.raw as readonly unknown[]);
+    const remapped = (raw: unknown): Record<string, unknown> => {
+      const cells = this.reader.cellsOf(raw);
       const m = this.mapper.map(cells);
       if (typeof m === 'string') throw new Error(`a row accepted earlier no longer maps (${m})`);
       this.symbols?.fillKnown(m);
       return m;
     };
     const recordOf = (original: unknown): Record<string, unknown> => {
-      const o = original as TabularOrigin;
-      return Object.assign(remapped(o), o.location ?? this.reader.locationOf!(o.raw));
+      return Object.assign(remapped(original), this.reader.locationOf(original));
     };
     const valuesOf = (original: unknown): readonly CellValue[] => {
-      const n = normalizer.normalize(remapped(original as TabularOrigin));
+      const n = normalizer.normalize(remapped(original));
       if (!n.ok) throw new Error(`a row accepted earlier no longer normalizes (${n.reason})`);
       return n.values;
     };
@@ -200,8 +191,7 @@ export class TabularFileSource implements BatchSource {
           if (typeof m !== 'string') {
             const n = normalizer.normalize(m);
             if (n.ok) {
-              const raw = chunk.raw ? chunk.raw(i) : row;
-              current.add(n.values, idx, new TabularOrigin(raw, this.reader.locationOf && chunk.raw ? undefined : chunk.location(i)));
+              current.add(n.values, idx, chunk.raw(i));
               if (current.recordsIn >= batchSize) yield flush();
               continue;
             }
