@@ -53,6 +53,14 @@ export function isTransientError(err: unknown): boolean {
   return false;
 }
 
+/** Errors withRetry gave up on because its window ran out (not because they were permanent). */
+const outlasted = new WeakSet<object>();
+
+/** True when withRetry retried `err` for its whole window: the failure is an outage, not a blip. */
+export function outlastedRetryWindow(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && outlasted.has(err);
+}
+
 export interface RetryOptions {
   /** Total tries including the first (default 5). 1 = no retry. */
   readonly attempts?: number;
@@ -102,7 +110,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     } catch (err) {
       if (attempt + 1 >= attempts || !transient(err)) throw err;
       const delay = backoffMs(attempt + 1, baseMs, maxMs, options.random);
-      if (windowMs !== undefined && Date.now() - started + delay > windowMs) throw err;
+      if (windowMs !== undefined && Date.now() - started + delay > windowMs) {
+        if (typeof err === 'object' && err !== null) outlasted.add(err);
+        throw err;
+      }
       options.onRetry?.(err, attempt + 1, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

@@ -23,7 +23,7 @@ import { RowsNeedIsolation, writeBatch, type WriteOutcome } from './write/write-
 import { encodeAhead } from './write/encoded-batch.js';
 import { ProducerPacer } from './pacer.js';
 import { CombinedBatch, GROUP_MAX_ROWS, GroupNeedsSplit } from './write/combined-batch.js';
-import { isTransientError, loadBatchRetry, withRetry } from '../engine/retry.js';
+import { loadBatchRetry, outlastedRetryWindow, withRetry } from '../engine/retry.js';
 import { compressEligibleChunks } from '../timescale/chunks.js';
 import { WriteSession, type WriteSummary } from './write/session.js';
 import type { LoadStrategy } from '../timescale/plan.js';
@@ -399,7 +399,9 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
           const ticket = session!.ticket(unit); // synchronously, in input order (see write/session.ts)
           try {
             await pacer.roundTrips(async () => {
-              await session!.prepare(ticket, members);
+              // Decompression and the fresh-slot probes query the database too: a failover here is
+              // ridden out like one during the write.
+              await withRetry(() => session!.prepare(ticket, members), loadBatchRetry(engine.retryWindowMs));
               // Transient failure (reset, restart, 57P01, 40001, 40P01): retry; if the COMMIT's outcome
               // was lost with the connection, the ledger says which batches landed.
               await withRetry(async (attempt) => {
@@ -431,16 +433,20 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
         await ledger.mergeDetails(engine, loadId, { indexesDropped: false });
       }
       const backfill = await session.finish();
-      await ledger.mergeDetails(engine, loadId, {
-        strategy: backfill.strategy,
-        updated: backfill.updated,
-        duplicates: backfill.duplicates,
-        unchanged: backfill.unchanged,
-        superseded: backfill.superseded,
-      });
+      // Single idempotent statements: a connection lost here must not fail a load whose rows all landed.
+      const retried = <T>(fn: () => Promise<T>) => withRetry(fn, loadBatchRetry(engine.retryWindowMs));
+      await retried(() =>
+        ledger.mergeDetails(engine, loadId, {
+          strategy: backfill.strategy,
+          updated: backfill.updated,
+          duplicates: backfill.duplicates,
+          unchanged: backfill.unchanged,
+          superseded: backfill.superseded,
+        }),
+      );
       if (this.enableCompression && caps.compression) await compressEligibleChunks(engine, this.spec.name);
       if (this.analyzeTables) await analyzeLoaded(engine, this.spec, loadId);
-      const done = await ledger.completeLoad(engine, loadId, performance.now() - started);
+      const done = await retried(() => ledger.completeLoad(engine, loadId, performance.now() - started));
       const seconds = (performance.now() - started) / 1000;
       options.observer?.loadFinished?.({
         table: this.spec.name,
@@ -502,7 +508,8 @@ export class BaseLoader<R extends object = Record<string, unknown>> {
       // Our own errors say what to do; an encoder's (CopyError) or a lost server's (ConnectionError)
       // gets the load's context and the way out.
       if (err instanceof TickvaultError && !(err instanceof CopyError) && !(err instanceof ConnectionError)) throw err;
-      const outage = isTransientError(err)
+      // Only a failure retried for the whole window blames the window.
+      const outage = outlastedRetryWindow(err)
         ? ` (the database stayed unreachable through the ${Math.round(engine.retryWindowMs / 1000)} s retry window: pool setting retryWindow, TICKVAULT_RETRY_WINDOW)`
         : '';
       const ledgerNote = recorded

@@ -135,6 +135,39 @@ describe('bulk load recovery (private cluster)', () => {
     expect(await counts(new Date(start), new Date(start + N * 10))).toEqual({ rows: N, distinct: N });
   });
 
+  it('a connection lost while a batch is prepared (the fresh-slot probe, outside the write) is retried, not fatal', async () => {
+    const N = 10_000;
+    // 10 ms apart from 50 s before the hour: with 1-hour chunks the load crosses into a second slot at row 5,000.
+    const start = Date.UTC(2026, 2, 16) - 50_000;
+    let failed = 0;
+    // The real engine, except that the 2nd fresh-slot probe fails as pg fails a pooled client whose
+    // socket broke (what a failover mid-load produced in CI).
+    let probes = 0;
+    const flaky = new Proxy(engine, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return async (sql: string, params?: unknown[]) => {
+            if (/^SELECT NOT EXISTS/.test(sql) && ++probes === 2) {
+              failed += 1;
+              throw new Error('Client has encountered a connection error and is not queryable');
+            }
+            return target.query(sql, params as never);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const loader = new TradesLoader({ engine: flaky, batchSize: 1_000 });
+    const result = await loader.bulkLoad(trades(N, start), {
+      source: { source: 'recovery-lost-probe', contentHash: 'recovery-lost-probe-v1' },
+    });
+    expect(failed).toBe(1);
+    expect(result.status).toBe('completed');
+    expect(result.recordsInserted).toBe(N);
+    expect(await counts(new Date(start), new Date(start + N * 10))).toEqual({ rows: N, distinct: N });
+  });
+
   it('an outage longer than the retry window fails naming the window; health flags the stale load; a re-run resumes it exactly', async () => {
     const N = 40_000;
     const start = Date.UTC(2026, 3, 6);

@@ -157,7 +157,7 @@ export class WriteSession {
   /** Per chunk slot: did it hold no row when this load first met it? */
   private readonly slotFresh = new Map<number, Promise<boolean>>();
   /** Per chunk slot: the time ranges of this load's batches there. */
-  private readonly slotRanges = new Map<number, [bigint, bigint][]>();
+  private readonly slotRanges = new Map<number, { lo: bigint; hi: bigint; batchNo: number }[]>();
   /** Batches that may skip the stored-key probe (see merge.ts freshRange), pending the other-loads check. */
   private readonly freshCandidates = new WeakSet<PreparedBatch>();
   private readonly columns: readonly Column[];
@@ -367,12 +367,16 @@ export class WriteSession {
             [microsToIso(from), microsToIso(from + this.intervalUs!)],
           )
           .then((r) => r.rows[0]!.ok);
+        // A failed probe (lost connection) is not the answer: the retry asks again.
+        p.catch(() => this.slotFresh.delete(s));
         this.slotFresh.set(s, p);
       }
       if (!(await p)) fresh = false;
       const ranges = this.slotRanges.get(s) ?? [];
-      if (ranges.some(([lo, hi]) => lo <= b.maxTime! && b.minTime! <= hi)) fresh = false;
-      ranges.push([b.minTime!, b.maxTime!]);
+      // A retried prepare meets its own range again: that is no overlap with another batch.
+      const own = ranges.some((r) => r.batchNo === b.batchNo);
+      if (ranges.some((r) => r.batchNo !== b.batchNo && r.lo <= b.maxTime! && b.minTime! <= r.hi)) fresh = false;
+      if (!own) ranges.push({ lo: b.minTime!, hi: b.maxTime!, batchNo: b.batchNo });
       this.slotRanges.set(s, ranges);
     }
     return fresh;
@@ -397,12 +401,19 @@ export class WriteSession {
       if (need.length === 0) return;
       for (const c of need) this.decompressed.add(c);
       const db = tx ?? this.engine;
-      // The ledger names the chunks BEFORE they are decompressed or written into: a load killed from
-      // here on leaves a record that the next load (or its own re-run) uses to recompress them.
-      await recordChunkState(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
-      if (this.strategy === 'decompress-recompress') {
-        for (const c of need) await decompressChunk(db, c);
-        this.options.onDecompressed?.(need);
+      try {
+        // The ledger names the chunks BEFORE they are decompressed or written into: a load killed from
+        // here on leaves a record that the next load (or its own re-run) uses to recompress them.
+        await recordChunkState(db, this.options.loadId, { [this.ledgerKey]: [...this.decompressed].sort() });
+        if (this.strategy === 'decompress-recompress') {
+          for (const c of need) await decompressChunk(db, c);
+          this.options.onDecompressed?.(need);
+        }
+      } catch (err) {
+        // Not taken over after all: a retry (the connection was lost) must record and decompress them
+        // again (both are idempotent), not find them marked done.
+        for (const c of need) this.decompressed.delete(c);
+        throw err;
       }
     });
   }
