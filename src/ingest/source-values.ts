@@ -27,6 +27,99 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})
  * fractional digits, 'Z' or an offset ('+00:00'); no zone = UTC.
  */
 export function isoToNanos(text: string): bigint {
+  return isoToNanosFast(text) ?? isoToNanosByPattern(text);
+}
+
+/** Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The digit at `i` of `t`, or -1. */
+function dig(t: string, i: number): number {
+  const c = t.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/** `n` digits of `t` from `i` as a number, or -1 if any is not a digit. */
+function digits(t: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const c = dig(t, i + k);
+    if (c < 0) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The shape every writer of market data uses (`YYYY-MM-DD[T ]HH:MM:SS[.f…][Z|±HH[:]MM]`, years
+ * 1000–9999, no surrounding space) read by character codes: a regular expression and a Date per
+ * cell were a fifth of a CSV load's client time. Anything else (or anything invalid) is undefined
+ * and goes to isoToNanosByPattern, which names the problem; both give the same value where both
+ * read a text (test/ingest/source-values.test.ts).
+ */
+function isoToNanosFast(t: string): bigint | undefined {
+  const len = t.length;
+  if (len < 19 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return undefined;
+  const sep = t.charCodeAt(10);
+  if (sep !== 84 && sep !== 32) return undefined;
+  const y = digits(t, 0, 4);
+  const mo = digits(t, 5, 2);
+  const d = digits(t, 8, 2);
+  const h = digits(t, 11, 2);
+  const mi = digits(t, 14, 2);
+  const s = digits(t, 17, 2);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 1 : 0;
+  if (d > DAYS_IN_MONTH[mo - 1]! + leap) return undefined;
+  let i = 19;
+  let frac = 0;
+  let fracDigits = 0;
+  if (i < len && (t.charCodeAt(i) === 46 || t.charCodeAt(i) === 44)) {
+    i++;
+    for (let c = dig(t, i); c >= 0 && fracDigits < 9; c = dig(t, i)) {
+      frac = frac * 10 + c;
+      fracDigits++;
+      i++;
+    }
+    if (fracDigits === 0) return undefined;
+  }
+  let offsetMin = 0;
+  if (i < len) {
+    const z = t.charCodeAt(i);
+    if ((z === 90 || z === 122) && i + 1 === len) i++;
+    else if (z === 43 || z === 45) {
+      const oh = digits(t, i + 1, 2);
+      if (oh < 0) return undefined;
+      let j = i + 3;
+      let om = 0;
+      if (j < len) {
+        if (t.charCodeAt(j) === 58) j++;
+        om = digits(t, j, 2);
+        if (om < 0) return undefined;
+        j += 2;
+      }
+      if (j !== len) return undefined;
+      offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
+      i = j;
+    } else return undefined;
+  }
+  if (i !== len) return undefined;
+  for (let k = fracDigits; k < 9; k++) frac *= 10;
+  // Seconds since the epoch and the fraction in ns are both exact Numbers; one BigInt step joins them.
+  const seconds = daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offsetMin * 60;
+  return BigInt(seconds) * 1_000_000_000n + BigInt(frac);
+}
+
+function isoToNanosByPattern(text: string): bigint {
   const m = ISO.exec(text.trim());
   if (!m) throw new CellProblem(`not an ISO 8601 timestamp: ${JSON.stringify(text)}`);
   const [, y, mo, d, h, mi, s, frac, zone] = m;

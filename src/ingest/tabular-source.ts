@@ -159,6 +159,7 @@ export class TabularFileSource implements BatchSource {
     let sinceYield = 0;
     for await (const chunk of this.reader.chunks()) {
       const { rows } = chunk;
+      // undefined: the row is refused before mapping (its reason is found again below, for it alone).
       const mapped = rows.map((row, i) =>
         row.length === width && !hasBadText(row) && chunk.problem?.(i) === undefined ? this.mapper.map(row) : undefined,
       );
@@ -183,7 +184,7 @@ export class TabularFileSource implements BatchSource {
           constraint = 'csv';
         } else if (row.length !== width) {
           reason = `the row has ${row.length} field${row.length === 1 ? '' : 's'}, the header ${width}`;
-        } else if (hasBadText(row)) {
+        } else if (mapped[i] === undefined) {
           reason = 'the row is not valid UTF-8 (a byte sequence decoded as U+FFFD)';
           constraint = 'utf8';
         } else {

@@ -133,6 +133,29 @@ function checkNoDigitsDropped(raw: unknown, scale: number): void {
 
 /** Decimals of a valid decimal text, trailing zeros not counted ('1.2500' → 2, '125e-4' → 4). */
 function decimalPlaces(text: string): number {
+  return plainDecimalPlaces(text) ?? decimalPlacesOfAnyForm(text);
+}
+
+/**
+ * The form nearly every price has (digits, one optional point, an optional leading minus; no
+ * exponent, no space) counted by character codes; undefined for any other text.
+ */
+function plainDecimalPlaces(t: string): number | undefined {
+  const len = t.length;
+  let point = -1;
+  let lastNonZero = -1;
+  for (let i = t.charCodeAt(0) === 45 ? 1 : 0; i < len; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 46) {
+      if (point >= 0) return undefined;
+      point = i;
+    } else if (c >= 49 && c <= 57) lastNonZero = i;
+    else if (c !== 48) return undefined;
+  }
+  return point < 0 || lastNonZero < point ? 0 : lastNonZero - point;
+}
+
+function decimalPlacesOfAnyForm(text: string): number {
   const t = text.trim();
   const e = t.search(/[eE]/);
   const mantissa = (e < 0 ? t : t.slice(0, e)).replace(/^[+-]/, '');

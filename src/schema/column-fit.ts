@@ -29,9 +29,12 @@ export function maxTextLength(type: ColumnType): number {
 
 /** |value × 10^scale| < 10^precision: the scaled integer fits DECIMAL(precision, scale). */
 export function fitsDecimal(scaled: bigint, precision: number): boolean {
-  const limit = 10n ** BigInt(precision);
+  const limit = DECIMAL_LIMITS[precision] ?? 10n ** BigInt(precision);
   return scaled < limit && scaled > -limit;
 }
+
+/** 10^p for every precision PostgreSQL's NUMERIC allows a typmod (≤ 1000): one BigInt power per load, not per value. */
+const DECIMAL_LIMITS: bigint[] = Array.from({ length: 40 }, (_, p) => 10n ** BigInt(p));
 
 /** Why a normalized integer does not fit its column, or null. */
 export function intMisfit(kind: 'int2' | 'int4' | 'int8', v: number | bigint): string | null {
