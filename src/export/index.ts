@@ -3,4 +3,5 @@ export { EXPORT_FORMATS, DEFAULT_ROW_GROUP_ROWS, type ExportFormat } from './for
 export { exportColumns, exportTableSpec, EXPORT_TABLES, type ExportColumn, type ExportKind, type RawRow } from './columns.js';
 export { fileSink, streamSink, type ByteSink } from './sink.js';
 export { createFormatWriter } from './writers.js';
+export { csvField } from './csv-writer.js';
 export type { FormatWriter } from './format.js';

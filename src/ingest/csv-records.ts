@@ -27,16 +27,22 @@ interface PlainRecord {
 
 interface QuotedRecord {
   readonly text?: undefined;
-  readonly cells: string[];
+  readonly cells: (string | null)[];
   readonly line: number;
   /** Why the record's quoting is not CSV; its cells are then the best reading of the bytes. */
   readonly problem?: string;
 }
 
 /** Input that cannot be cut into records: a quote never closed, or a record longer than any real one. */
-/** The cells of a record. */
-export function cellsOf(r: CsvRecord): string[] {
-  return r.cells ?? r.text.split(',');
+/**
+ * The cells of a record, PostgreSQL's CSV rule for NULL (and what tickvault's CSV export writes):
+ * an empty unquoted field is NULL, a quoted one (`""`) the empty string.
+ */
+export function cellsOf(r: CsvRecord): (string | null)[] {
+  if (r.cells) return r.cells;
+  const cells: (string | null)[] = r.text.split(',');
+  for (let i = 0; i < cells.length; i++) if (cells[i] === '') cells[i] = null;
+  return cells;
 }
 
 export class CsvSyntaxError extends Error {
@@ -120,14 +126,15 @@ export class CsvRecordSplitter {
    */
   private quoted(s: string, start: number, atEnd: boolean, out: CsvRecord[]): number {
     const n = s.length;
-    const cells: string[] = [];
+    const cells: (string | null)[] = [];
     let problem: string | undefined;
     let lines = 0;
     let i = start;
     let field = '';
     for (;;) {
       // At the start of a field.
-      if (i < n && s.charCodeAt(i) === 34) {
+      const quoted = i < n && s.charCodeAt(i) === 34;
+      if (quoted) {
         i += 1;
         let from = i;
         for (;;) {
@@ -168,7 +175,7 @@ export class CsvRecordSplitter {
         else if (j >= n && field.endsWith('\r')) field = field.slice(0, -1);
         i = j;
       }
-      cells.push(field);
+      cells.push(quoted || field !== '' ? field : null);
       field = '';
       if (i < n && s.charCodeAt(i) === 44) {
         i += 1;

@@ -55,7 +55,7 @@ export class CsvReader implements TabularReader {
     let header: string[] | undefined;
     try {
       for await (const records of probe.records()) {
-        header = records[0] && cellsOf(records[0]);
+        header = records[0] && cellsOf(records[0]).map((h) => h ?? '');
         if (header) break;
       }
     } catch (err) {

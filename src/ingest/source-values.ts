@@ -250,10 +250,10 @@ export function integerValue(cell: unknown): string | number | bigint | null {
   throw new CellProblem(`cannot read an integer from ${typeof cell}`);
 }
 
-/** A text cell; empty → null (a NOT NULL column then says so). */
+/** A text cell, as it is: an empty string stays one (a CSV's unquoted empty field arrives as null, csv-records.ts). */
 export function textValue(cell: unknown): string | null {
   if (cell === null || cell === undefined) return null;
   const t = typeof cell === 'string' ? cell : typeof cell === 'number' || typeof cell === 'bigint' ? String(cell) : undefined;
   if (t === undefined) throw new CellProblem(`cannot read text from ${typeof cell}`);
-  return t === '' ? null : t;
+  return t;
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportTable } from '../../src/export/index.js';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { loadFile } from '../../src/ingest/load-file.js';
+import { TradesLoader } from '../../src/load/loaders.js';
 import { tableSpec } from '../../src/schema/tables.js';
 import { reset, snapshot } from '../support/db.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
@@ -56,4 +57,22 @@ describe.each(ENGINE_KINDS)('export → load round trip (%s)', (kind) => {
       expect(await snapshot(into.engine, spec)).toEqual(await snapshot(from.engine, spec));
     },
   );
+
+  it.each(['parquet', 'csv'] as const)('an empty string and a NULL stay apart through a %s export and its load', async (format) => {
+    await reset(from.engine);
+    await reset(into.engine);
+    const base = { instrument_id: 1, symbol: 'ESZ6', price: '4000.25', size: 1, side: 'B' as const };
+    const stored = await new TradesLoader({ engine: from.engine }).storeBatch(
+      ['', null, 'a,b', 'say "hi"', ' '].map((trade_id, i) => ({ ...base, timestamp: new Date(Date.UTC(2024, 0, 2, 0, 0, i)), trade_id })),
+    );
+    expect(stored.recordsInserted).toBe(5);
+    const spec = tableSpec('trades_data');
+    const out = path.join(tmp.dir, `${kind}-empty-strings.${format}`);
+    await exportTable(from.engine, { table: spec.name, format, out });
+    const back = await loadFile(into.engine, out);
+    expect(back.recordsInserted).toBe(5);
+    const ids = await into.engine.query<{ trade_id: string | null }>('SELECT trade_id FROM trades_data ORDER BY "timestamp"');
+    expect(ids.rows.map((r) => r.trade_id)).toEqual(['', null, 'a,b', 'say "hi"', ' ']);
+    expect(await snapshot(into.engine, spec)).toEqual(await snapshot(from.engine, spec));
+  });
 });

@@ -31,7 +31,7 @@ describe('CsvRecordSplitter', () => {
     expect(rows('a,b\r\n1,2\r\n3,')).toEqual([
       ['a', 'b'],
       ['1', '2'],
-      ['3', ''],
+      ['3', null],
     ]);
     expect(rows('a,b\r\n1,2')).toEqual([
       ['a', 'b'],
@@ -47,6 +47,16 @@ describe('CsvRecordSplitter', () => {
       ['2', 'line 1\nline 2'],
       ['3', 'say "hi"'],
       ['4', ''],
+    ]);
+  });
+
+  it("an empty unquoted field is NULL, a quoted one the empty string (PostgreSQL's CSV rule), in plain and quoted records", () => {
+    expect(rows('a,b,c\n,x,\n"",,""\n"q",,\n,"",y\n')).toEqual([
+      ['a', 'b', 'c'],
+      [null, 'x', null],
+      ['', null, ''],
+      ['q', null, null],
+      [null, '', 'y'],
     ]);
   });
 

@@ -20,7 +20,14 @@ const SLOW = 180_000;
 async function seed(engine: Engine): Promise<void> {
   await new TBBOLoader({ engine }).storeBatch(QUOTES.map(({ ts, ...q }) => ({ timestamp: ts, ...q })));
   await new TradesLoader({ engine }).storeBatch(TRADES.map(({ ts, ...x }) => ({ timestamp: ts, ...x })));
+  // A symbol of its own: trade ids that are an empty string and NULL, for the CSV rule.
+  const base = { instrument_id: 9, symbol: EMPTY_IDS, price: '5.5', size: 1, side: 'B' as const };
+  await new TradesLoader({ engine }).storeBatch([
+    { ...base, timestamp: new Date('2024-03-04T10:00:00Z'), trade_id: '' },
+    { ...base, timestamp: new Date('2024-03-04T10:00:01Z'), trade_id: null },
+  ]);
 }
+const EMPTY_IDS = 'EMPTY.IDS';
 
 describe.each(ENGINE_KINDS)('tickvault query asof-join on %s', (kind) => {
   let t: TestEngine | undefined;
@@ -115,6 +122,19 @@ describe.each(ENGINE_KINDS)('tickvault query asof-join on %s', (kind) => {
       expect(table.code, table.stderr).toBe(0);
       expect(table.stdout.split('\n')[0]).toMatch(/^time\s+symbol\s+instrument_id\s+publisher\s+price/);
       expect(table.stdout).toContain('1:7');
+    },
+    SLOW,
+  );
+
+  it(
+    'csv: an empty trade id is `""`, a NULL one an empty field (as the export writes them)',
+    async () => {
+      const r = await join('--format', 'csv', '--symbols', EMPTY_IDS);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trimEnd().split('\n').slice(1)).toEqual([
+        `2024-03-04T10:00:00.000000Z,${EMPTY_IDS},9,0,5.50000000,1,B,"",,,,,,,,`,
+        `2024-03-04T10:00:01.000000Z,${EMPTY_IDS},9,0,5.50000000,1,B,,,,,,,,,`,
+      ]);
     },
     SLOW,
   );

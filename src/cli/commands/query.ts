@@ -25,7 +25,7 @@ import {
 import { microsToIso } from '../../values/time.js';
 import { withReadEngine } from '../run.js';
 import { asofJoinColumns, FileRowWriter, QUERY_COLUMNS } from './query-file.js';
-import type { ExportColumn } from '../../export/index.js';
+import { csvField, type ExportColumn } from '../../export/index.js';
 
 export type Format = 'table' | 'csv' | 'json' | 'parquet' | 'arrow';
 type TextFormat = 'table' | 'csv' | 'json';
@@ -52,7 +52,7 @@ export class RowWriter {
     }
     if (this.format === 'csv') {
       if (this.count === 0) this.out(`${this.columns.map(csvField).join(',')}\n`);
-      this.out(`${this.columns.map((c) => csvField(r[c] ?? null)).join(',')}\n`);
+      this.out(`${this.columns.map((c) => csvCell(r[c] ?? null)).join(',')}\n`);
     } else {
       const obj: Row = {};
       for (const c of this.columns) obj[c] = r[c] ?? null;
@@ -79,9 +79,9 @@ export class RowWriter {
   }
 }
 
-function csvField(v: Cell): string {
-  if (v === null) return '';
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+/** NULL is an empty field; text goes through the export's rule (an empty string is `""`). */
+function csvCell(v: Cell): string {
+  return v === null ? '' : csvField(v);
 }
 
 const t = (us: bigint) => microsToIso(us);
