@@ -9,7 +9,7 @@
  *   e2e      rows/s of `loadFile` / `loadDbnFile` into trades_data of a throwaway server cluster.
  * Each step runs in a child process: its peak RSS is its own.
  *
- *   npx tsc -p . && node dist/bench/source-bench.js [--rows N] [--e2e-rows M] [--no-db]
+ *   npx tsc -p . && node dist/bench/source-bench.js [--rows N] [--e2e-rows M] [--no-db] [--files-only]
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync } from 'node:fs';
@@ -183,6 +183,10 @@ async function main(): Promise<void> {
   const n = Number((get('--rows') ?? '5000000').replace(/_/g, ''));
   const e2eRows = Number((get('--e2e-rows') ?? String(n)).replace(/_/g, ''));
   const files = await generate(n);
+  if (argv.includes('--files-only')) {
+    process.stdout.write(`${JSON.stringify(files)}\n`);
+    return;
+  }
   const out: Row[] = [];
   for (const [step, file] of [
     ['csv-parse', files.csv],
