@@ -4,7 +4,8 @@
  * a Parquet file of the same columns (DuckDB-written, BIGINT, default row groups) and a .dbn.zst.
  *
  *   read     rows/s of the file → cells, no mapping: csv-parse vs a hand-written splitter (no
- *            quotes), hyparquet (row group by row group) vs parquet-wasm (whole file → Arrow);
+ *            quotes); Parquet row group by row group by tickvault's flat page decoder
+ *            (parquet-pages: typed arrays) and by hyparquet alone, vs parquet-wasm (whole file → Arrow);
  *   records  rows/s of the file → validated COPY batches (TabularFileSource / DbnFileSource), no database;
  *   e2e      rows/s of `loadFile` / `loadDbnFile` into trades_data of a throwaway server cluster.
  * Each step runs in a child process: its peak RSS is its own.
@@ -113,9 +114,11 @@ async function variant(name: string, file: string, url?: string): Promise<number
       }
       return n - 1;
     }
+    case 'parquet-pages':
     case 'hyparquet': {
       let n = 0;
-      for await (const c of (await ParquetReader.open(file)).chunks()) n += c.rows.length;
+      const decoder = name === 'hyparquet' ? 'hyparquet' : 'auto';
+      for await (const c of (await ParquetReader.open(file, { decoder })).chunks()) n += c.rows.length;
       return n;
     }
     case 'parquet-wasm': {
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
   for (const [step, file] of [
     ['csv-parse', files.csv],
     ['csv-split', files.csv],
+    ['parquet-pages', files.parquet],
     ['hyparquet', files.parquet],
     ['parquet-wasm', files.parquet],
     ['csv-records', files.csv],

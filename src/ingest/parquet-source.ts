@@ -8,14 +8,15 @@
  *   the DECIMAL annotation taken off and the scale is applied here, in integers;
  * - DOUBLE columns as numbers, which the mapping reads by their shortest decimal (source-values.ts).
  * Each row carries its place: `source_row_group` and `source_row` (0-based within the group).
+ * Flat PLAIN and dictionary column chunks are decoded by parquet-pages.ts into typed arrays (no
+ * boxed values); any other column chunk by hyparquet.
  */
 import fs from 'node:fs';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { SourceFormatError } from '../errors.js';
 import type { FixedPoint } from '../load/normalize.js';
 import type { ColumnKind } from './column-mapping.js';
+import { COMPRESSORS, decodeFlatChunk } from './parquet-pages.js';
 import type { RowChunk, RowLocation, TabularReader } from './tabular-source.js';
 
 /** Ranged reads of one open file (hyparquet's asyncBufferFromFile opens a stream per slice). */
@@ -40,17 +41,6 @@ async function fileBuffer(file: string): Promise<{ buffer: AsyncBuffer; close: (
     close: () => fh.close(),
   };
 }
-
-/**
- * Codecs hyparquet leaves to the caller (it has SNAPPY built in): ZSTD (DuckDB's and polars'
- * default, common for pyarrow too) by fzstd, which the project already uses for DBN; GZIP and
- * BROTLI by zlib. LZ4 is not supported: such a file fails with hyparquet's message naming the codec.
- */
-const COMPRESSORS: Compressors = {
-  ZSTD: (input, outputLength) => zstdDecompress(input, new Uint8Array(outputLength)),
-  GZIP: (input) => new Uint8Array(gunzipSync(input)),
-  BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
-};
 
 const PARSERS = {
   timestampFromMilliseconds: (v: bigint) => BigInt(v) * 1_000_000n,
@@ -124,8 +114,8 @@ function compact(data: ArrayLike<unknown>): ArrayLike<unknown> {
     let uint32 = true;
     for (const v of data) {
       if (typeof v !== 'number') return data;
-      if (int32 && (v | 0) !== v) int32 = false;
-      if (uint32 && v >>> 0 !== v) uint32 = false;
+      if (int32 && ((v | 0) !== v || Object.is(v, -0))) int32 = false;
+      if (uint32 && (v >>> 0 !== v || Object.is(v, -0))) uint32 = false;
     }
     if (int32) return Int32Array.from(data as number[]);
     if (uint32) return Uint32Array.from(data as number[]);
@@ -134,9 +124,14 @@ function compact(data: ArrayLike<unknown>): ArrayLike<unknown> {
   return data;
 }
 
+/** Who decodes column chunks: 'auto' (parquet-pages.ts where it can, else hyparquet) or hyparquet for all. */
+export type ParquetDecoder = 'auto' | 'hyparquet';
+
 export class ParquetReader implements TabularReader {
   readonly format = 'parquet' as const;
   bytesRead = 0;
+  /** Column chunks decoded so far, by decoder: which path a file took. */
+  readonly decoded = { pages: 0, hyparquet: 0 };
 
   private constructor(
     readonly file: string,
@@ -146,13 +141,14 @@ export class ParquetReader implements TabularReader {
     readonly totalRows: number,
     private readonly metadata: FileMetaData,
     private readonly decimalScales: readonly (number | undefined)[],
+    private readonly decoder: ParquetDecoder,
   ) {
     this.decimalColumns = decimalScales.flatMap((sc, i) => (sc === undefined ? [] : [i]));
   }
 
   private readonly decimalColumns: readonly number[];
 
-  static async open(file: string): Promise<ParquetReader> {
+  static async open(file: string, opts: { decoder?: ParquetDecoder } = {}): Promise<ParquetReader> {
     const { buffer, close } = await fileBuffer(file);
     let metadata: FileMetaData;
     try {
@@ -184,6 +180,7 @@ export class ParquetReader implements TabularReader {
       Number(metadata.num_rows),
       patched,
       scales,
+      opts.decoder ?? 'auto',
     );
   }
 
@@ -243,7 +240,15 @@ export class ParquetReader implements TabularReader {
    */
   private async readGroup(buffer: AsyncBuffer, g: number, rowStart: number, n: number): Promise<ArrayLike<unknown>[]> {
     const out: ArrayLike<unknown>[] = [];
-    for (const name of this.header) {
+    for (let c = 0; c < this.header.length; c++) {
+      const name = this.header[c]!;
+      const own = this.decoder === 'auto' ? await this.readOwn(buffer, g, c, n) : undefined;
+      if (own) {
+        this.decoded.pages++;
+        out.push(own);
+        continue;
+      }
+      this.decoded.hyparquet++;
       const runs: { data: ArrayLike<unknown>; start: number; end: number }[] = [];
       try {
         await parquetRead({
@@ -264,6 +269,17 @@ export class ParquetReader implements TabularReader {
       out.push(compact(this.wholeColumn(runs, g, name, rowStart, n)));
     }
     return out;
+  }
+
+  /** Column `c` of group `g` by parquet-pages.ts, or undefined where hyparquet must decode it. */
+  private async readOwn(buffer: AsyncBuffer, g: number, c: number, n: number): Promise<ArrayLike<unknown> | undefined> {
+    const meta = this.metadata.row_groups[g]!.columns[c]?.meta_data;
+    if (!meta) return undefined;
+    const data = Number(meta.data_page_offset);
+    const dict = Number(meta.dictionary_page_offset ?? 0);
+    const start = dict > 0 && dict < data ? dict : data;
+    const bytes = new Uint8Array(await buffer.slice(start, start + Number(meta.total_compressed_size)));
+    return decodeFlatChunk(this.metadata.schema[c + 1]!, meta, bytes, n);
   }
 
   /** A column's runs (pages) as one array of the group's `n` rows. */
