@@ -30,7 +30,7 @@ export const COMPRESSORS: Compressors = {
   BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
 };
 
-/** Thrown inside the decoder for what it does not handle; never escapes decodeFlatChunk. */
+/** Thrown inside the decoder for what it does not handle (or a page it cannot read); never escapes decodeFlatChunk. */
 class Unhandled extends Error {}
 
 // ---- Thrift compact protocol: enough to read a PageHeader, unknown fields skipped ----
@@ -384,9 +384,10 @@ export function decodeFlatChunk(
   if (element.repetition_type === 'REPEATED') return undefined;
   try {
     return decode(kind, maxDef, meta, chunk, rows);
-  } catch (err) {
-    if (err instanceof Unhandled) return undefined;
-    throw err;
+  } catch {
+    // What it does not handle, and a damaged page too: hyparquet reads the column again and a
+    // damaged one fails there, with the message the reader reports for any unreadable group.
+    return undefined;
   }
 }
 

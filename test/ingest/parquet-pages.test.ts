@@ -5,11 +5,12 @@
  * hyparquet-writer (many V2 pages per chunk) reads the same through ParquetReader with either
  * decoder; the columns it does not handle go to hyparquet, counted per column chunk.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SourceFormatError } from '../../src/errors.js';
 import { ParquetReader, type ParquetDecoder } from '../../src/ingest/parquet-source.js';
 import { tmpDir } from '../support/tmp.js';
 
@@ -193,5 +194,27 @@ describe('Parquet flat page decoder', () => {
     expect(own.rows).toEqual((await readAll(file, 'hyparquet')).rows);
     expect(own.decoded).toEqual({ pages: 1, hyparquet: 1 });
     expect(own.rows[0]![0]).toBe(`${10413792000000000n * 1000n}n`);
+  });
+
+  it('a damaged page: the file fails as unreadable at its row group (hyparquet tried too), not with a codec error', async () => {
+    const file = path.join(tmp.dir, 'damaged.parquet');
+    await duck(`COPY (SELECT i::BIGINT AS n, 'x' || i AS s FROM range(1000) r(i)) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
+    const reader = await ParquetReader.open(file);
+    const meta = (reader as unknown as { metadata: { row_groups: { columns: { meta_data: { data_page_offset: bigint } }[] }[] } }).metadata;
+    const at = Number(meta.row_groups[0]!.columns[0]!.meta_data.data_page_offset);
+    const bytes = readFileSync(file);
+    // The zstd frame's magic number right after the first data page's header: fzstd refuses it.
+    const magic = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), at);
+    expect(magic - at).toBeGreaterThan(0);
+    expect(magic - at).toBeLessThan(64);
+    bytes.fill(0, magic, magic + 4);
+    writeFileSync(file, bytes);
+    const damaged = await ParquetReader.open(file);
+    const read = async () => {
+      for await (const _ of damaged.chunks());
+    };
+    await expect(read()).rejects.toThrow(SourceFormatError);
+    await expect(read()).rejects.toThrow(/row group 0 unreadable/);
+    expect(damaged.decoded.hyparquet).toBeGreaterThan(0);
   });
 });
