@@ -154,8 +154,8 @@ export class WriteSession {
   private tableLocked = new WeakSet<Connection>();
   private counts = { duplicates: 0, updated: 0, unchanged: 0, superseded: 0, staged: 0, copied: 0 };
   private refreshed: RefreshAction[] = [];
-  /** Per chunk slot: did it hold no row when this load first met it? */
-  private readonly slotFresh = new Map<number, Promise<boolean>>();
+  /** Per chunk slot: the times its stored rows spanned when this load first met it (see SlotStored). */
+  private readonly slotStored = new Map<number, Promise<SlotStored>>();
   /** Per chunk slot: the time ranges of this load's batches there. */
   private readonly slotRanges = new Map<number, { lo: bigint; hi: bigint; batchNo: number }[]>();
   /** Batches that may skip the stored-key probe (see merge.ts freshRange), pending the other-loads check. */
@@ -348,9 +348,11 @@ export class WriteSession {
   }
 
   /**
-   * Fresh appends skip the per-batch probes: a batch whose chunk slots held no rows when this load
-   * first met them, and whose time range overlaps no earlier batch of this load, cannot repeat a
-   * stored key (the write re-checks, under the slot locks, that no other load wrote since).
+   * Fresh appends skip the per-batch probes: a batch whose time range meets no row its chunk slots
+   * held when this load first met them (for each of the batch's instruments, where the natural key
+   * has one: another instrument's rows in the same hours cannot share a key), and overlaps no
+   * earlier batch of this load, cannot repeat a stored key (the write re-checks, under the slot
+   * locks, that no other load wrote since).
    */
   private async inFreshRange(b: PreparedBatch): Promise<boolean> {
     if (!this.merges || this.options.mode !== 'append' || this.options.oneTransaction) return false;
@@ -358,20 +360,14 @@ export class WriteSession {
     if (slots === 'table') return false;
     let fresh = true;
     for (const s of slots) {
-      let p = this.slotFresh.get(s);
+      let p = this.slotStored.get(s);
       if (!p) {
-        const from = BigInt(s) * this.intervalUs!;
-        p = this.engine
-          .query<{ ok: boolean }>(
-            `SELECT NOT EXISTS (SELECT 1 FROM ${ident(this.spec.name)} WHERE ${ident(this.spec.hypertable!.timeColumn)} >= $1::timestamptz AND ${ident(this.spec.hypertable!.timeColumn)} < $2::timestamptz) AS ok`,
-            [microsToIso(from), microsToIso(from + this.intervalUs!)],
-          )
-          .then((r) => r.rows[0]!.ok);
+        p = this.storedIn(s);
         // A failed probe (lost connection) is not the answer: the retry asks again.
-        p.catch(() => this.slotFresh.delete(s));
-        this.slotFresh.set(s, p);
+        p.catch(() => this.slotStored.delete(s));
+        this.slotStored.set(s, p);
       }
-      if (!(await p)) fresh = false;
+      if (meetsStored(await p, b)) fresh = false;
       const ranges = this.slotRanges.get(s) ?? [];
       // A retried prepare meets its own range again: that is no overlap with another batch.
       const own = ranges.some((r) => r.batchNo === b.batchNo);
@@ -380,6 +376,25 @@ export class WriteSession {
       this.slotRanges.set(s, ranges);
     }
     return fresh;
+  }
+
+  /** The times stored in chunk slot `s` (one scan of the slot, once per load). */
+  private async storedIn(s: number): Promise<SlotStored> {
+    const from = BigInt(s) * this.intervalUs!;
+    const time = ident(this.spec.hypertable!.timeColumn);
+    const byInstrument = this.spec.naturalKey.includes('instrument_id');
+    const { rows } = await this.engine.query<{ id: number | null; lo: string | null; hi: string | null }>(
+      `SELECT ${byInstrument ? 'instrument_id' : 'NULL::int4'} AS id, ${usExpr(`min(${time})`)}::text AS lo, ${usExpr(`max(${time})`)}::text AS hi
+         FROM ${ident(this.spec.name)} WHERE ${time} >= $1::timestamptz AND ${time} < $2::timestamptz${byInstrument ? ' GROUP BY instrument_id' : ''}`,
+      [microsToIso(from), microsToIso(from + this.intervalUs!)],
+    );
+    const spans = rows.filter((r) => r.lo !== null && r.hi !== null).map((r) => ({ id: r.id, lo: BigInt(r.lo!), hi: BigInt(r.hi!) }));
+    if (spans.length === 0) return null;
+    const all = {
+      lo: spans.reduce((m, r) => (r.lo < m ? r.lo : m), spans[0]!.lo),
+      hi: spans.reduce((m, r) => (r.hi > m ? r.hi : m), spans[0]!.hi),
+    };
+    return byInstrument ? { all, byInstrument: new Map(spans.map((r) => [r.id!, r])) } : { all };
   }
 
   /** Whether another load into the table is running, or changed anything since this load started. */
@@ -621,4 +636,25 @@ export class WriteSession {
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/**
+ * What a chunk slot held when a load first met it: null for nothing, else the span of its stored
+ * times, and per instrument when the table's natural key has one.
+ */
+type SlotStored = null | {
+  readonly all: { readonly lo: bigint; readonly hi: bigint };
+  readonly byInstrument?: ReadonlyMap<number, { readonly lo: bigint; readonly hi: bigint }>;
+};
+
+/** Whether batch `b`'s time range meets a stored row's time (of one of its instruments, where known). */
+function meetsStored(stored: SlotStored, b: PreparedBatch): boolean {
+  if (stored === null) return false;
+  const meets = (r: { lo: bigint; hi: bigint }) => r.lo <= b.maxTime! && b.minTime! <= r.hi;
+  if (!stored.byInstrument || b.instrumentIds.size === 0) return meets(stored.all);
+  for (const id of b.instrumentIds) {
+    const r = stored.byInstrument.get(id);
+    if (r && meets(r)) return true;
+  }
+  return false;
 }
