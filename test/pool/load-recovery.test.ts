@@ -147,7 +147,7 @@ describe('bulk load recovery (private cluster)', () => {
       get(target, prop, receiver) {
         if (prop === 'query') {
           return async (sql: string, params?: unknown[]) => {
-            if (/^SELECT NOT EXISTS/.test(sql) && ++probes === 2) {
+            if (/^SELECT instrument_id AS id, .* GROUP BY instrument_id$/s.test(sql.trim()) && ++probes === 2) {
               failed += 1;
               throw new Error('Client has encountered a connection error and is not queryable');
             }
