@@ -33,6 +33,20 @@ export const COMPRESSORS: Compressors = {
 /** Thrown inside the decoder for what it does not handle (or a page it cannot read); never escapes decodeFlatChunk. */
 class Unhandled extends Error {}
 
+/** An unsigned LEB128 varint at `at.pos` (thrift's integers, the RLE hybrid's run headers); moves `at.pos` past it. */
+function readVarint(b: Uint8Array, at: { pos: number }): number {
+  let result = 0;
+  let scale = 1;
+  for (;;) {
+    const x = b[at.pos++];
+    if (x === undefined) throw new Unhandled('varint truncated');
+    result += (x & 0x7f) * scale;
+    if ((x & 0x80) === 0) return result;
+    scale *= 128;
+    if (scale > 2 ** 63) throw new Unhandled('varint too long');
+  }
+}
+
 // ---- Thrift compact protocol: enough to read a PageHeader, unknown fields skipped ----
 
 type ThriftStruct = Record<number, unknown>;
@@ -50,15 +64,7 @@ class ThriftReader {
   }
 
   varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      const x = this.byte();
-      result += (x & 0x7f) * scale;
-      if ((x & 0x80) === 0) return result;
-      scale *= 128;
-      if (scale > 2 ** 63) throw new Unhandled('varint too long');
-    }
+    return readVarint(this.b, this);
   }
 
   zigzag(): number {
@@ -145,18 +151,6 @@ const ENC_RLE = 3;
 const ENC_RLE_DICTIONARY = 8;
 
 // ---- RLE / bit-packed hybrid (definition levels, dictionary indices) ----
-
-function readVarint(b: Uint8Array, at: { pos: number }): number {
-  let result = 0;
-  let scale = 1;
-  for (;;) {
-    const x = b[at.pos++];
-    if (x === undefined) throw new Unhandled('RLE data truncated');
-    result += (x & 0x7f) * scale;
-    if ((x & 0x80) === 0) return result;
-    scale *= 128;
-  }
-}
 
 /** `count` values of `bitWidth` bits from b[pos, end) into out. */
 function readHybrid(b: Uint8Array, pos: number, end: number, bitWidth: number, out: Uint8Array | Uint32Array, count: number): void {
@@ -367,6 +361,16 @@ export const decompress: Decompress = (codec, input, outputLength) => {
   return out;
 };
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Whether decodeFlatChunk may take this column at all (its type, annotation and repetition):
+ * asked before the chunk's bytes are read, so a column left to hyparquet is read once.
+ */
+export function decodesFlat(element: SchemaElement, meta: ColumnMetaData): boolean {
+  return LITTLE_ENDIAN && element.repetition_type !== 'REPEATED' && meta.type === element.type && valueKind(element) !== undefined;
+}
+
 /**
  * Column chunk bytes → its `rows` cells as a compact column, or undefined where hyparquet must
  * decode it (see the module comment). `chunk` starts at the chunk's first page.
@@ -377,13 +381,10 @@ export function decodeFlatChunk(
   chunk: Uint8Array,
   rows: number,
 ): ArrayLike<unknown> | undefined {
-  if (endianness() !== 'LE') return undefined;
-  const kind = valueKind(element);
-  if (!kind || meta.type !== element.type) return undefined;
+  if (!decodesFlat(element, meta)) return undefined;
   const maxDef = element.repetition_type === 'REQUIRED' ? 0 : 1;
-  if (element.repetition_type === 'REPEATED') return undefined;
   try {
-    return decode(kind, maxDef, meta, chunk, rows);
+    return decode(valueKind(element)!, maxDef, meta, chunk, rows);
   } catch {
     // What it does not handle, and a damaged page too: hyparquet reads the column again and a
     // damaged one fails there, with the message the reader reports for any unreadable group.

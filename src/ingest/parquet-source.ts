@@ -16,7 +16,7 @@ import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData,
 import { SourceFormatError } from '../errors.js';
 import type { FixedPoint } from '../load/normalize.js';
 import type { ColumnKind } from './column-mapping.js';
-import { COMPRESSORS, decodeFlatChunk } from './parquet-pages.js';
+import { COMPRESSORS, decodeFlatChunk, decodesFlat } from './parquet-pages.js';
 import type { RowChunk, RowLocation, TabularReader } from './tabular-source.js';
 
 /** Ranged reads of one open file (hyparquet's asyncBufferFromFile opens a stream per slice). */
@@ -274,12 +274,13 @@ export class ParquetReader implements TabularReader {
   /** Column `c` of group `g` by parquet-pages.ts, or undefined where hyparquet must decode it. */
   private async readOwn(buffer: AsyncBuffer, g: number, c: number, n: number): Promise<ArrayLike<unknown> | undefined> {
     const meta = this.metadata.row_groups[g]!.columns[c]?.meta_data;
-    if (!meta) return undefined;
+    const element = this.metadata.schema[c + 1]!;
+    if (!meta || !decodesFlat(element, meta)) return undefined;
     const data = Number(meta.data_page_offset);
     const dict = Number(meta.dictionary_page_offset ?? 0);
     const start = dict > 0 && dict < data ? dict : data;
     const bytes = new Uint8Array(await buffer.slice(start, start + Number(meta.total_compressed_size)));
-    return decodeFlatChunk(this.metadata.schema[c + 1]!, meta, bytes, n);
+    return decodeFlatChunk(element, meta, bytes, n);
   }
 
   /** A column's runs (pages) as one array of the group's `n` rows. */
