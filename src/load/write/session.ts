@@ -371,7 +371,7 @@ export class WriteSession {
       const ranges = this.slotRanges.get(s) ?? [];
       // A retried prepare meets its own range again: that is no overlap with another batch.
       const own = ranges.some((r) => r.batchNo === b.batchNo);
-      if (ranges.some((r) => r.batchNo !== b.batchNo && r.lo <= b.maxTime! && b.minTime! <= r.hi)) fresh = false;
+      if (ranges.some((r) => r.batchNo !== b.batchNo && meetsBatch(r, b))) fresh = false;
       if (!own) ranges.push({ lo: b.minTime!, hi: b.maxTime!, batchNo: b.batchNo });
       this.slotRanges.set(s, ranges);
     }
@@ -650,11 +650,15 @@ type SlotStored = null | {
 /** Whether batch `b`'s time range meets a stored row's time (of one of its instruments, where known). */
 function meetsStored(stored: SlotStored, b: PreparedBatch): boolean {
   if (stored === null) return false;
-  const meets = (r: { lo: bigint; hi: bigint }) => r.lo <= b.maxTime! && b.minTime! <= r.hi;
-  if (!stored.byInstrument || b.instrumentIds.size === 0) return meets(stored.all);
+  if (!stored.byInstrument || b.instrumentIds.size === 0) return meetsBatch(stored.all, b);
   for (const id of b.instrumentIds) {
     const r = stored.byInstrument.get(id);
-    if (r && meets(r)) return true;
+    if (r && meetsBatch(r, b)) return true;
   }
   return false;
+}
+
+/** Whether the time span [lo, hi] meets batch `b`'s time range. */
+function meetsBatch(r: { readonly lo: bigint; readonly hi: bigint }, b: PreparedBatch): boolean {
+  return r.lo <= b.maxTime! && b.minTime! <= r.hi;
 }
