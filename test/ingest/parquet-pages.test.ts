@@ -7,21 +7,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SourceFormatError } from '../../src/errors.js';
 import { ParquetReader, type ParquetDecoder } from '../../src/ingest/parquet-source.js';
+import { duckRun } from '../support/read-back.js';
 import { tmpDir } from '../support/tmp.js';
 
 const tmp = tmpDir('tickvault-parquet-pages-');
 afterAll(() => tmp.cleanup());
-
-async function duck(sql: string): Promise<void> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
-  await con.run(sql);
-}
 
 /** A cell as a string that tells every value and type apart (bigint from number, -0 from 0, null from ''). */
 function cellKey(v: unknown): string {
@@ -40,6 +34,11 @@ async function readAll(file: string, decoder: ParquetDecoder): Promise<{ rows: s
   const rows: string[][] = [];
   for await (const chunk of reader.chunks()) for (const row of chunk.rows) rows.push(row.map(cellKey));
   return { rows, decoded: { ...reader.decoded } };
+}
+
+/** A file by hyparquet-writer (the writer whose options reach REQUIRED columns and many pages per chunk). */
+function writeParquet(file: string, options: Parameters<typeof parquetWriteBuffer>[0]): void {
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer(options)));
 }
 
 const ROWS = 20_000;
@@ -79,7 +78,7 @@ describe('Parquet flat page decoder', () => {
     'DuckDB, %s, V1 pages: every cell as hyparquet reads it; only DATE, FLBA and BOOLEAN chunks go to hyparquet',
     async (codec) => {
       const file = path.join(tmp.dir, `duck-${codec}.parquet`);
-      await duck(`COPY (${SELECT}) TO '${file}' (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${GROUP})`);
+      await duckRun(`COPY (${SELECT}) TO '${file}' (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${GROUP})`);
       const own = await readAll(file, 'auto');
       const theirs = await readAll(file, 'hyparquet');
       expect(own.rows.length).toBe(ROWS);
@@ -116,7 +115,7 @@ describe('Parquet flat page decoder', () => {
 
   it('DuckDB V2 pages (DATA_PAGE_V2, DELTA and BYTE_STREAM_SPLIT encodings): the same cells, the unhandled encodings by hyparquet', async () => {
     const file = path.join(tmp.dir, 'duck-v2.parquet');
-    await duck(`COPY (${SELECT}) TO '${file}' (FORMAT parquet, PARQUET_VERSION V2, ROW_GROUP_SIZE ${GROUP})`);
+    await duckRun(`COPY (${SELECT}) TO '${file}' (FORMAT parquet, PARQUET_VERSION V2, ROW_GROUP_SIZE ${GROUP})`);
     const own = await readAll(file, 'auto');
     const theirs = await readAll(file, 'hyparquet');
     expect(own.rows).toEqual(theirs.rows);
@@ -127,20 +126,15 @@ describe('Parquet flat page decoder', () => {
   it('REQUIRED columns: the same cells, none left to hyparquet', async () => {
     const n = 3_000;
     const file = path.join(tmp.dir, 'required.parquet');
-    writeFileSync(
-      file,
-      new Uint8Array(
-        parquetWriteBuffer({
-          rowGroupSize: 1_000,
-          columnData: [
-            { name: 'ts', data: Array.from({ length: n }, (_, i) => 1709546400000000000n + BigInt(i)), type: 'INT64', nullable: false },
-            { name: 'sym', data: Array.from({ length: n }, (_, i) => ['A', 'B'][i % 2]!), type: 'STRING', nullable: false },
-            { name: 'px', data: Array.from({ length: n }, (_, i) => i / 8), type: 'DOUBLE', nullable: false },
-            { name: 'qty', data: Array.from({ length: n }, (_, i) => i % 1000), type: 'INT32', nullable: false },
-          ],
-        }),
-      ),
-    );
+    writeParquet(file, {
+      rowGroupSize: 1_000,
+      columnData: [
+        { name: 'ts', data: Array.from({ length: n }, (_, i) => 1709546400000000000n + BigInt(i)), type: 'INT64', nullable: false },
+        { name: 'sym', data: Array.from({ length: n }, (_, i) => ['A', 'B'][i % 2]!), type: 'STRING', nullable: false },
+        { name: 'px', data: Array.from({ length: n }, (_, i) => i / 8), type: 'DOUBLE', nullable: false },
+        { name: 'qty', data: Array.from({ length: n }, (_, i) => i % 1000), type: 'INT32', nullable: false },
+      ],
+    });
     const reader = await ParquetReader.open(file);
     expect((reader as unknown as { metadata: { schema: { repetition_type?: string }[] } }).metadata.schema[1]!.repetition_type).toBe(
       'REQUIRED',
@@ -154,22 +148,17 @@ describe('Parquet flat page decoder', () => {
   it('hyparquet-writer: many V2 pages per column chunk, nulls across page boundaries, PLAIN and dictionary', async () => {
     const n = 5_000;
     const file = path.join(tmp.dir, 'hyparquet-writer.parquet');
-    writeFileSync(
-      file,
-      new Uint8Array(
-        parquetWriteBuffer({
-          rowGroupSize: 2_000,
-          pageSize: 1_024,
-          columnData: [
-            { name: 'ts', data: Array.from({ length: n }, (_, i) => 1709546400000000000n + BigInt(i) * 7n), type: 'INT64' },
-            { name: 'sym', data: Array.from({ length: n }, (_, i) => (i % 17 === 0 ? null : `S${i % 5}`)), type: 'STRING' },
-            { name: 'name', data: Array.from({ length: n }, (_, i) => `unique-${i}-${'z'.repeat(i % 9)}`), type: 'STRING' },
-            { name: 'px', data: Array.from({ length: n }, (_, i) => (i % 23 === 0 ? null : i * 1.1)), type: 'DOUBLE' },
-            { name: 'qty', data: Array.from({ length: n }, (_, i) => (i % 29 === 0 ? null : i % 100)), type: 'INT32' },
-          ],
-        }),
-      ),
-    );
+    writeParquet(file, {
+      rowGroupSize: 2_000,
+      pageSize: 1_024,
+      columnData: [
+        { name: 'ts', data: Array.from({ length: n }, (_, i) => 1709546400000000000n + BigInt(i) * 7n), type: 'INT64' },
+        { name: 'sym', data: Array.from({ length: n }, (_, i) => (i % 17 === 0 ? null : `S${i % 5}`)), type: 'STRING' },
+        { name: 'name', data: Array.from({ length: n }, (_, i) => `unique-${i}-${'z'.repeat(i % 9)}`), type: 'STRING' },
+        { name: 'px', data: Array.from({ length: n }, (_, i) => (i % 23 === 0 ? null : i * 1.1)), type: 'DOUBLE' },
+        { name: 'qty', data: Array.from({ length: n }, (_, i) => (i % 29 === 0 ? null : i % 100)), type: 'INT32' },
+      ],
+    });
     const own = await readAll(file, 'auto');
     const theirs = await readAll(file, 'hyparquet');
     expect(own.rows.length).toBe(n);
@@ -187,7 +176,7 @@ describe('Parquet flat page decoder', () => {
 
   it('a TIMESTAMP whose nanoseconds leave int64 (year 2300 in microseconds) is left to hyparquet, value kept', async () => {
     const file = path.join(tmp.dir, 'far-future.parquet');
-    await duck(
+    await duckRun(
       `COPY (SELECT make_timestamp(10413792000000000 + i) AS ts, i::BIGINT AS n FROM range(10) r(i)) TO '${file}' (FORMAT parquet)`,
     );
     const own = await readAll(file, 'auto');
@@ -198,7 +187,7 @@ describe('Parquet flat page decoder', () => {
 
   it('a damaged page: the file fails as unreadable at its row group (hyparquet tried too), not with a codec error', async () => {
     const file = path.join(tmp.dir, 'damaged.parquet');
-    await duck(`COPY (SELECT i::BIGINT AS n, 'x' || i AS s FROM range(1000) r(i)) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
+    await duckRun(`COPY (SELECT i::BIGINT AS n, 'x' || i AS s FROM range(1000) r(i)) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
     const reader = await ParquetReader.open(file);
     const meta = (reader as unknown as { metadata: { row_groups: { columns: { meta_data: { data_page_offset: bigint } }[] }[] } }).metadata;
     const at = Number(meta.row_groups[0]!.columns[0]!.meta_data.data_page_offset);

@@ -8,7 +8,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDbnFile } from '../../src/ingest/load-dbn.js';
 import { loadFile } from '../../src/ingest/load-file.js';
@@ -17,6 +16,7 @@ import { tableSpec, tradesData } from '../../src/schema/tables.js';
 import { quarantineRows, readRows, reset, snapshot } from '../support/db.js';
 import { ENGINE_KINDS, openTestEngine, type TestEngine } from '../support/engines.js';
 import { FIXTURES } from '../support/fixtures.js';
+import { duckRun } from '../support/read-back.js';
 import { tmpDir } from '../support/tmp.js';
 import { recordsWithSymbols, toParquet } from '../support/databento-tabular.js';
 
@@ -32,12 +32,6 @@ const CASES = [
 
 const tmp = tmpDir('tickvault-parquet-');
 afterAll(() => tmp.cleanup());
-
-async function duck(sql: string): Promise<void> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
-  await con.run(sql);
-}
 
 describe.each(ENGINE_KINDS)('Parquet sources (%s)', (kind) => {
   let te: TestEngine;
@@ -78,7 +72,7 @@ describe.each(ENGINE_KINDS)('Parquet sources (%s)', (kind) => {
     await reset(te.engine);
     const file = path.join(tmp.dir, 'vendor.parquet');
     // 5000.1 and 0.1 + 0.2 are not exact doubles; DECIMAL(20,9) values are exact integers.
-    await duck(`COPY (SELECT * FROM (VALUES
+    await duckRun(`COPY (SELECT * FROM (VALUES
         (make_timestamp_ns(1709546400000000000), 'ESH4', 5000.1::DOUBLE, 1234.56789012::DECIMAL(20,9), 1::BIGINT),
         (make_timestamp_ns(1709546400000001000), 'ESH4', 0.1::DOUBLE + 0.2::DOUBLE, 0.00000001::DECIMAL(20,9), 2::BIGINT),
         (make_timestamp_ns(1709546400000002000), 'ESH4', 0.5::DOUBLE, 7.000000001::DECIMAL(20,9), 3::BIGINT)
@@ -167,7 +161,7 @@ describe.each(ENGINE_KINDS)('Parquet sources (%s)', (kind) => {
   it('a Databento DOUBLE price (to_parquet pretty_px) is read on the 1e-9 grid: 0.1 + 0.2 stores 0.3', async () => {
     await reset(te.engine);
     const file = path.join(tmp.dir, 'db-double.parquet');
-    await duck(`COPY (SELECT make_timestamp_ns(1709546400000000000) AS ts_recv, make_timestamp_ns(1709546400000000000) AS ts_event, 0::UTINYINT AS rtype,
+    await duckRun(`COPY (SELECT make_timestamp_ns(1709546400000000000) AS ts_recv, make_timestamp_ns(1709546400000000000) AS ts_event, 0::UTINYINT AS rtype,
         1::USMALLINT AS publisher_id, 7::UINTEGER AS instrument_id, 'T' AS action, 'B' AS side, 0::UTINYINT AS depth,
         0.1::DOUBLE + 0.2::DOUBLE AS price, 1::UINTEGER AS size, 0::UTINYINT AS flags, 0::INTEGER AS ts_in_delta, 9::UINTEGER AS sequence, 'ESH4' AS symbol)
       TO '${file}' (FORMAT parquet)`);

@@ -18,6 +18,11 @@ export async function duck(): Promise<DuckDBConnection> {
   return con;
 }
 
+/** A statement on the shared in-memory DuckDB (tests write their Parquet files with `COPY … TO`). */
+export async function duckRun(sql: string): Promise<void> {
+  await (await duck()).run(sql);
+}
+
 export async function duckRows(sql: string): Promise<TextRow[]> {
   const reader = await (await duck()).runAndReadAll(sql);
   return reader.getRowsJS().map((r) => r.map((v) => (v === null ? null : String(v))));
